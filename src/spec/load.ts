@@ -1,0 +1,96 @@
+// Reads and validates kernel.json; every check that needs more than one field lives here.
+import { readFileSync } from 'node:fs';
+import { KernelSpec, type Generator } from './schema.js';
+import { evalExpr, exprVariables } from './expr.js';
+import { SpecError } from './errors.js';
+
+function fieldPath(path: PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}
+
+export function parseSpec(file: string, text: string): KernelSpec {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new SpecError(file, '', `not valid JSON (${(e as Error).message})`);
+  }
+  const parsed = KernelSpec.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new SpecError(file, fieldPath(issue.path), issue.message);
+  }
+  checkConsistency(file, parsed.data);
+  return parsed.data;
+}
+
+export function loadSpec(file: string): KernelSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new SpecError(file, '', `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parseSpec(file, text);
+}
+
+function checkConsistency(file: string, spec: KernelSpec): void {
+  const fail = (field: string, problem: string): never => {
+    throw new SpecError(file, field, problem);
+  };
+  const names = new Set<string>();
+  spec.params.forEach((p, i) => {
+    if (names.has(p.name)) fail(`params[${i}].name`, `duplicate parameter '${p.name}'`);
+    names.add(p.name);
+    if (p.kind === 'buffer' && p.blocks && p.dtype !== 'u8') fail(`params[${i}].blocks`, 'block layouts need dtype u8');
+    if (p.kind === 'buffer' && p.blocks) {
+      const used = p.blocks.fields.reduce((n, f) => n + f.count * dtypeBytes(f.dtype), 0);
+      if (used !== p.blocks.bytes) fail(`params[${i}].blocks.bytes`, `fields take ${used} bytes, not ${p.blocks.bytes}`);
+    }
+  });
+  if (spec.threads && (names.has('ith') || names.has('nth')))
+    fail('threads', "ith and nth are appended by 'threads'; do not list them in params");
+  const buffers = spec.params.flatMap((p) => (p.kind === 'buffer' ? [p] : []));
+  if (!buffers.some((b) => b.role === 'out')) fail('params', 'no buffer has role "out"');
+  for (const b of buffers.filter((b) => b.role === 'in'))
+    if (!spec.inputs[b.name]) fail(`inputs.${b.name}`, `input buffer '${b.name}' has no generator`);
+  for (const name of Object.keys(spec.inputs))
+    if (!buffers.some((b) => b.name === name && b.role === 'in'))
+      fail(`inputs.${name}`, `'${name}' is not an input buffer of params`);
+  for (const [dist, gens] of Object.entries(spec.distributions))
+    for (const name of Object.keys(gens))
+      if (!spec.inputs[name]) fail(`distributions.${dist}.${name}`, `'${name}' is not an input buffer`);
+
+  const expressions: [string, string | number][] = [
+    ...spec.params.map((p, i): [string, string | number] =>
+      p.kind === 'buffer' ? [`params[${i}].length`, p.length] : [`params[${i}].value`, p.value],
+    ),
+    ['cost.bytes', spec.cost.bytes],
+    ['cost.flops', spec.cost.flops],
+    ...generatorExprs('inputs', spec.inputs),
+    ...Object.entries(spec.distributions).flatMap(([d, g]) => generatorExprs(`distributions.${d}`, g)),
+  ];
+  for (const set of ['check', 'bench'] as const)
+    spec.shapes[set].forEach((shape, i) => {
+      for (const [field, expr] of expressions) {
+        const missing = exprVariables(expr).filter((v) => !(v in shape));
+        if (missing.length) fail(`shapes.${set}[${i}]`, `has no '${missing[0]}' (used by ${field})`);
+        try {
+          const v = evalExpr(expr, shape as Record<string, number>);
+          if (field.endsWith('.length') && (!Number.isInteger(v) || v < 0))
+            fail(field, `"${expr}" gives ${v} for shapes.${set}[${i}]; lengths must be whole and ≥ 0`);
+        } catch (e) {
+          if (e instanceof SpecError) throw e;
+          fail(field, (e as Error).message);
+        }
+      }
+    });
+}
+
+function generatorExprs(prefix: string, gens: Record<string, Generator>): [string, string | number][] {
+  return Object.entries(gens).flatMap(([name, g]) => (g.kind === 'mask' ? [[`${prefix}.${name}.cols`, g.cols]] : []));
+}
+
+export function dtypeBytes(dtype: string): number {
+  return dtype === 'f32' || dtype === 'i32' ? 4 : dtype === 'f16' ? 2 : 1;
+}

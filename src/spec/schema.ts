@@ -1,0 +1,110 @@
+// The kernel spec (kernels/<name>/kernel.json): one zod schema is the single source of truth for
+// validation, the TypeScript types and the JSON Schema editors use (schema/kernel.schema.json).
+import { z } from 'zod';
+
+export const DTYPES = ['f32', 'f16', 'i8', 'u8', 'i32'] as const;
+export type Dtype = (typeof DTYPES)[number];
+
+/** Arithmetic over shape variables, e.g. "rows*n" or "n/32*34"; see expr.ts for the grammar. */
+const Expr = z.union([z.string().min(1), z.number()]).describe('expression over shape variables');
+
+export const Tolerance = z
+  .object({
+    nmse: z.number().nonnegative().optional().describe('max Σ(a−b)²/Σb² over the buffer (floats)'),
+    atol: z.number().nonnegative().optional().describe('elementwise |a−b| ≤ atol + rtol·|b|'),
+    rtol: z.number().nonnegative().optional(),
+    maxDiff: z.number().int().nonnegative().optional().describe('integers: max |a−b| in quanta (0 = exact)'),
+    maxUlp: z.number().int().nonnegative().optional().describe('f16 fields: max distance in units of last place'),
+  })
+  .strict();
+export type Tolerance = z.infer<typeof Tolerance>;
+
+const BlockField = z
+  .object({
+    name: z.string().min(1),
+    dtype: z.enum(DTYPES),
+    count: z.number().int().positive(),
+    tolerance: Tolerance.optional(),
+  })
+  .strict();
+
+/** A u8 buffer made of fixed-size structs (e.g. ggml block_q8_0 = f16 d + 32 × i8). */
+const BlockLayout = z
+  .object({ bytes: z.number().int().positive(), fields: z.array(BlockField).min(1) })
+  .strict();
+
+const BufferParam = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a C identifier'),
+    kind: z.literal('buffer'),
+    dtype: z.enum(DTYPES),
+    length: Expr.describe('element count (bytes for u8)'),
+    role: z.enum(['in', 'out']),
+    tolerance: Tolerance.optional(),
+    blocks: BlockLayout.optional(),
+  })
+  .strict();
+
+const ScalarParam = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a C identifier'),
+    kind: z.literal('scalar'),
+    type: z.enum(['i32', 'f32']),
+    value: Expr,
+  })
+  .strict();
+
+export const Param = z.discriminatedUnion('kind', [BufferParam, ScalarParam]);
+export type BufferParam = z.infer<typeof BufferParam>;
+export type ScalarParam = z.infer<typeof ScalarParam>;
+export type Param = z.infer<typeof Param>;
+
+const Special = z.union([z.number(), z.enum(['inf', '-inf', 'nan'])]);
+
+export const Generator = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('uniform'), min: z.number(), max: z.number() }).strict(),
+  z.object({ kind: z.literal('normal'), mean: z.number().default(0), std: z.number().positive() }).strict(),
+  z.object({ kind: z.literal('constant'), value: Special }).strict(),
+  z
+    .object({
+      kind: z.literal('mask'),
+      cols: Expr.describe('row length; rows = length / cols'),
+      causal: z.boolean().default(false).describe('(i, j) masked when j > i + cols − rows'),
+      pMasked: z.number().min(0).max(1).default(0).describe('share of elements set to −inf at random'),
+      maskedRows: z.array(z.number().int().nonnegative()).default([]).describe('rows set entirely to −inf'),
+      value: z.number().default(0).describe('value of unmasked elements'),
+    })
+    .strict(),
+]);
+export type Generator = z.infer<typeof Generator>;
+
+const Shape = z
+  .object({ name: z.string().optional() })
+  .catchall(z.number())
+  .describe('shape variables (numbers) and an optional display name');
+export type Shape = z.infer<typeof Shape>;
+
+export const KernelSpec = z
+  .object({
+    $schema: z.string().optional(),
+    name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and _'),
+    description: z.string().default(''),
+    function: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a C identifier'),
+    params: z.array(Param).min(1),
+    threads: z
+      .object({ counts: z.array(z.number().int().positive()).min(1).default([1, 2, 3, 4, 8]) })
+      .strict()
+      .optional()
+      .describe('kernel takes trailing (int ith, int nth) arguments, ggml style'),
+    shapes: z.object({ check: z.array(Shape).min(1), bench: z.array(Shape).min(1) }).strict(),
+    inputs: z.record(z.string(), Generator).describe('default generator per input buffer'),
+    distributions: z
+      .record(z.string(), z.record(z.string(), Generator))
+      .default({})
+      .describe('named input distributions; each overrides some generators of `inputs`'),
+    tolerance: Tolerance.default({ nmse: 1e-7, atol: 1e-5, rtol: 1e-4 }),
+    cost: z.object({ bytes: Expr, flops: Expr }).strict().describe('per call, for GB/s and GFLOP/s'),
+    trials: z.number().int().positive().default(2).describe('fresh-input trials per shape and distribution'),
+  })
+  .strict();
+export type KernelSpec = z.infer<typeof KernelSpec>;
