@@ -1,0 +1,44 @@
+// Every way a correctness check can end, as data with its evidence (never an exception).
+
+export interface Where {
+  /** display name of the shape, e.g. "n=17 rows=1" */
+  shape: string;
+  distribution: string;
+  /** set for threaded kernels: the nth the partition was run with */
+  nth?: number;
+  /** set when the failure was found in outputs of timed calls */
+  phase?: 'check' | 'timed';
+}
+
+export type CheckVerdict =
+  | { status: 'pass'; calls: number }
+  | ({ status: 'wrong'; buffer: string; index: number; got: number; expected: number; nmse: number; reason: string } & Where)
+  | ({ status: 'out-of-bounds'; buffer: string; side: 'before' | 'after'; offset: number } & Where)
+  | ({ status: 'input-mutated'; buffer: string; index: number } & Where)
+  | ({ status: 'trap'; message: string } & Partial<Where>)
+  | { status: 'timeout'; ms: number; during: 'check' | 'bench' }
+  | { status: 'compile-error'; diagnostic: string };
+
+export type CheckStatus = CheckVerdict['status'];
+
+/** One line a person can read, e.g. "wrong: y[16] = 0 (expected 1.25) at n=17 rows=1, uniform". */
+export function describeVerdict(v: CheckVerdict): string {
+  const at = (w: Partial<Where>) =>
+    w.shape ? ` at ${w.shape}${w.distribution ? `, ${w.distribution}` : ''}${w.nth ? `, nth=${w.nth}` : ''}${w.phase === 'timed' ? ' (timed call)' : ''}` : '';
+  switch (v.status) {
+    case 'pass':
+      return 'pass';
+    case 'wrong':
+      return `wrong: ${v.buffer}[${v.index}] = ${v.got} (expected ${v.expected}), nmse ${v.nmse.toExponential(2)}; ${v.reason}${at(v)}`;
+    case 'out-of-bounds':
+      return `out-of-bounds: wrote ${v.side === 'before' ? `${v.offset + 1} bytes before` : `at byte ${v.offset} past the end of`} ${v.buffer}${at(v)}`;
+    case 'input-mutated':
+      return `input-mutated: ${v.buffer}[${v.index}] changed${at(v)}`;
+    case 'trap':
+      return `trap: ${v.message}${at(v)}`;
+    case 'timeout':
+      return `timeout: no answer within ${v.ms} ms during ${v.during}`;
+    case 'compile-error':
+      return `compile-error: ${v.diagnostic.split('\n')[0]}`;
+  }
+}

@@ -1,0 +1,35 @@
+// Results of a timed comparison of one candidate against the baseline on one bench shape.
+
+export type SpeedVerdict = 'faster' | 'slower' | 'no-change';
+
+export interface Interval {
+  /** point estimate */
+  estimate: number;
+  lo: number;
+  hi: number;
+  /** confidence level, e.g. 0.95 */
+  level: number;
+}
+
+export interface SpeedResult {
+  shape: string;
+  /** baseline time / candidate time per pair (> 1 means the candidate is faster) */
+  ratios: number[];
+  /** raw per-call times of each pair, ns */
+  baselineNs: number[];
+  candidateNs: number[];
+  /** median of paired ratios with a bootstrap CI */
+  speedup: Interval;
+  verdict: SpeedVerdict;
+  noiseFloor: number;
+  callsPerSample: number;
+  candidateMedianNs: number;
+  baselineMedianNs: number;
+  /** from the spec's cost expressions at the candidate's median time */
+  gbps: number;
+  gflops: number;
+  /** set when the result is implausible (faster than the speed of light) */
+  suspect?: string;
+  /** emulated timings (qemu) are never used for a verdict */
+  emulated?: boolean;
+}
