@@ -1,6 +1,6 @@
 // Append-only JSONL ledger: written line by line as results arrive, read back tolerating a torn last line
 // (a run killed mid-write must still resume).
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, truncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { LedgerEvent } from './records.js';
@@ -22,6 +22,7 @@ export class Ledger {
   constructor(readonly dir: string) {
     this.file = join(dir, LEDGER_FILE);
     mkdirSync(dir, { recursive: true });
+    dropTornTail(this.file);
   }
 
   append(event: LedgerEvent): void {
@@ -53,9 +54,16 @@ export function readLedger(file: string): LedgerEvent[] {
       events.push(JSON.parse(line) as LedgerEvent);
     } catch (e) {
       // Only the last line may be torn (killed mid-append); anything else is corruption worth reporting.
-      if (i < lines.length - 2 || (i === lines.length - 2 && lines[lines.length - 1] !== ''))
-        throw new Error(`${file}:${i + 1}: corrupt ledger line (${(e as Error).message})`);
+      if (i !== lines.length - 1) throw new Error(`${file}:${i + 1}: corrupt ledger line (${(e as Error).message})`);
     }
   });
   return events;
+}
+
+/** A run killed mid-append leaves a line without its newline; cut it before appending more. */
+function dropTornTail(file: string): void {
+  if (!existsSync(file)) return;
+  const text = readFileSync(file);
+  if (text.length === 0 || text[text.length - 1] === 0x0a) return;
+  truncateSync(file, text.lastIndexOf(0x0a) + 1);
 }
