@@ -1,0 +1,27 @@
+// The CLI edge: parse, call the programmatic API, print. Exit 0 when it ran, 1 on an internal failure,
+// 2 on usage or spec errors.
+import { Command, CommanderError } from 'commander';
+import { UsageError } from '../spec/errors.js';
+import { registerCommands } from './commands/index.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('kbench')
+    .description('Screen CPU compute kernels in a WASM sandbox, confirm natively, and optimize them with an agent')
+    .option('--kernels <dir>', 'kernel suite folder (default: kbench.config.json "kernels", else the built-in suite)')
+    .option('--json', 'machine-readable output on stdout')
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s) });
+  registerCommands(program);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof UsageError) {
+      process.stderr.write(`kbench: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`kbench: internal error: ${(e as Error).stack ?? e}\n`);
+    return 1;
+  }
+}
