@@ -1,0 +1,170 @@
+// C → WASM for one kernel variant, with the generated glue, through the chosen toolchain; results cached by
+// content hash under .kbench/cache/wasm. Failures come back as values (a compile-error verdict), not exceptions.
+import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { KernelSpec } from '../spec/schema.js';
+import { INCLUDE_DIR } from '../spec/suite.js';
+import type { Toolchain } from './toolchain.js';
+import { prototypeHeader, wasmGlue } from './glue.js';
+import { refuseSource } from './policy.js';
+import { trimDiagnostics } from './diagnostics.js';
+
+export type CompileResult =
+  | { ok: true; wasm: Uint8Array; cached: boolean; durationMs: number }
+  | { ok: false; diagnostic: string; durationMs: number };
+
+export interface CompilerOptions {
+  cacheDir: string;
+  timeoutMs?: number;
+}
+
+const STACK_BYTES = 1 << 20;
+const INITIAL_MEMORY_BYTES = 4 << 20;
+const MAX_MEMORY_BYTES = 1 << 30;
+const REQUIRED_EXPORTS = ['kb_call', 'kb_batch', 'kb_heap_base'];
+
+/** Flags shared by the clang-based toolchains (yowasp and system clang). */
+function clangFlags(): string[] {
+  return ['-O3', '-msimd128', '-nostartfiles', '-Wl,--no-entry', '-Wl,--import-memory', `-Wl,-z,stack-size=${STACK_BYTES}`,
+    `-Wl,--initial-memory=${INITIAL_MEMORY_BYTES}`, `-Wl,--max-memory=${MAX_MEMORY_BYTES}`, '-Wl,--export=__heap_base'];
+}
+
+export class WasmCompiler {
+  private worker?: Worker;
+  private ready?: Promise<void>;
+  private nextId = 0;
+  private pending = new Map<number, (r: { ok: boolean; wasm?: Uint8Array; stderr: string }) => void>();
+
+  constructor(
+    readonly toolchain: Toolchain,
+    private readonly options: CompilerOptions,
+  ) {}
+
+  /** Starts the long-lived compiler early (yowasp costs seconds to warm), so the first compile does not pay it. */
+  warm(): Promise<void> {
+    if (this.toolchain.kind !== 'yowasp') return Promise.resolve();
+    if (!this.ready) {
+      this.worker = new Worker(new URL('./yowasp-worker.js', import.meta.url));
+      this.worker.unref();
+      this.ready = new Promise((resolve, reject) => {
+        this.worker!.once('error', reject);
+        this.worker!.on('message', (m: { ready?: boolean; id?: number; ok: boolean; wasm?: Uint8Array; stderr: string }) => {
+          if (m.ready) return resolve();
+          this.pending.get(m.id!)?.(m);
+          this.pending.delete(m.id!);
+        });
+      });
+    }
+    return this.ready;
+  }
+
+  async compile(spec: KernelSpec, source: string, displayName: string): Promise<CompileResult> {
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    const refused = refuseSource(source);
+    if (refused) return { ok: false, diagnostic: `${displayName}: ${refused}`, durationMs: elapsed() };
+    const files: Record<string, string> = {
+      'kernel.c': source,
+      'kb_glue.c': wasmGlue(spec),
+      'kb_proto.h': prototypeHeader(spec),
+      'include/kb_simd.h': readFileSync(join(INCLUDE_DIR, 'kb_simd.h'), 'utf8'),
+    };
+    const key = createHash('sha256')
+      .update(JSON.stringify([this.toolchain.kind, this.toolchain.version, clangFlags(), files]))
+      .digest('hex');
+    const cached = join(this.options.cacheDir, 'wasm', `${key}.wasm`);
+    if (existsSync(cached)) return { ok: true, wasm: new Uint8Array(readFileSync(cached)), cached: true, durationMs: elapsed() };
+
+    const out = await this.run(files);
+    if (!out.ok || !out.wasm) {
+      return { ok: false, diagnostic: trimDiagnostics(out.stderr, { 'kernel.c': displayName }) || 'compiler failed without a message', durationMs: elapsed() };
+    }
+    const problem = checkInterface(out.wasm);
+    if (problem) return { ok: false, diagnostic: `${displayName}: ${problem}`, durationMs: elapsed() };
+    mkdirSync(join(this.options.cacheDir, 'wasm'), { recursive: true });
+    const tmp = `${cached}.${process.pid}.tmp`;
+    writeFileSync(tmp, out.wasm);
+    renameSync(tmp, cached);
+    return { ok: true, wasm: out.wasm, cached: false, durationMs: elapsed() };
+  }
+
+  private async run(files: Record<string, string>): Promise<{ ok: boolean; wasm?: Uint8Array; stderr: string }> {
+    const timeoutMs = this.options.timeoutMs ?? 60_000;
+    if (this.toolchain.kind === 'yowasp') return this.runYowasp(files, timeoutMs);
+    return this.runHostCompiler(files, timeoutMs);
+  }
+
+  private async runYowasp(files: Record<string, string>, timeoutMs: number) {
+    await this.warm();
+    const id = this.nextId++;
+    const args = ['--target=wasm32-wasip1', ...clangFlags(), '-Iinclude', '-include', 'kb_proto.h', '-o', 'out.wasm', 'kernel.c', 'kb_glue.c'];
+    const tree = { ...files, include: { 'kb_simd.h': files['include/kb_simd.h'] } } as Record<string, unknown>;
+    delete tree['include/kb_simd.h'];
+    return new Promise<{ ok: boolean; wasm?: Uint8Array; stderr: string }>((resolve) => {
+      const timer = setTimeout(() => {
+        // A runaway compile (e.g. a template bomb) cannot be interrupted inside the worker: replace the worker.
+        this.pending.delete(id);
+        void this.worker?.terminate();
+        this.worker = undefined;
+        this.ready = undefined;
+        resolve({ ok: false, stderr: `compile timed out after ${timeoutMs} ms` });
+      }, timeoutMs);
+      this.pending.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      this.worker!.postMessage({ id, args, files: tree });
+    });
+  }
+
+  private runHostCompiler(files: Record<string, string>, timeoutMs: number) {
+    mkdirSync(this.options.cacheDir, { recursive: true });
+    const dir = mkdtempSync(join(this.options.cacheDir, 'build-'));
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
+    const tc = this.toolchain;
+    const args =
+      tc.kind === 'emcc'
+        ? ['-O3', '-msimd128', '--no-entry', '-sSTANDALONE_WASM', '-sIMPORTED_MEMORY', `-sINITIAL_MEMORY=${INITIAL_MEMORY_BYTES}`,
+            `-sMAXIMUM_MEMORY=${MAX_MEMORY_BYTES}`, '-sALLOW_MEMORY_GROWTH', `-sTOTAL_STACK=${STACK_BYTES}`, '-sERROR_ON_UNDEFINED_SYMBOLS',
+            '-sEXPORTED_FUNCTIONS=_kb_call,_kb_batch,_kb_heap_base']
+        : ['--target=wasm32-wasi', `--sysroot=${tc.sysroot}`, ...clangFlags(), ...(tc.builtins ? [tc.builtins] : [])];
+    args.push('-Iinclude', '-include', 'kb_proto.h', '-o', 'out.wasm', 'kernel.c', 'kb_glue.c');
+    return new Promise<{ ok: boolean; wasm?: Uint8Array; stderr: string }>((resolve) => {
+      execFile(tc.command!, args, { cwd: dir, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
+        const wasmPath = join(dir, 'out.wasm');
+        const wasm = !err && existsSync(wasmPath) ? new Uint8Array(readFileSync(wasmPath)) : undefined;
+        rmSync(dir, { recursive: true, force: true });
+        const timedOut = err && (err as { killed?: boolean }).killed;
+        resolve({ ok: !!wasm, wasm, stderr: timedOut ? `compile timed out after ${timeoutMs} ms` : `${stderr}${stdout}` });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.terminate();
+    this.worker = undefined;
+    this.ready = undefined;
+  }
+}
+
+/** The sandbox gives a module nothing but its memory: any other import (WASI I/O, …) is refused here. */
+function checkInterface(wasm: Uint8Array): string | null {
+  let mod: WebAssembly.Module;
+  try {
+    mod = new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    return `invalid WASM module (${(e as Error).message})`;
+  }
+  const extra = WebAssembly.Module.imports(mod).filter((i) => !(i.kind === 'memory' && i.name === 'memory'));
+  if (extra.length)
+    return `imports ${extra.map((i) => `${i.module}.${i.name}`).join(', ')}: candidates may not call host functions (no I/O, no malloc growth hooks)`;
+  const exports = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
+  const missing = REQUIRED_EXPORTS.filter((e) => !exports.has(e));
+  return missing.length ? `module lacks ${missing.join(', ')} (is the kernel function defined?)` : null;
+}

@@ -1,0 +1,26 @@
+// Hosts one @yowasp/clang instance for the life of a run: warming it costs ~5 s, later compiles ~0.5–1 s.
+import { parentPort } from 'node:worker_threads';
+
+interface Request {
+  id: number;
+  args: string[];
+  files: Record<string, unknown>;
+}
+
+const { commands } = await import('@yowasp/clang');
+const decoder = new TextDecoder();
+
+parentPort!.on('message', async ({ id, args, files }: Request) => {
+  let stderr = '';
+  const collect = (bytes: Uint8Array | null) => {
+    if (bytes) stderr += decoder.decode(bytes);
+  };
+  try {
+    const out = (await commands.clang(args, files as never, { stdout: collect, stderr: collect, decodeASCII: false, fetchProgress: () => {} })) as Record<string, unknown>;
+    const wasm = out['out.wasm'];
+    parentPort!.postMessage({ id, ok: wasm instanceof Uint8Array, wasm, stderr });
+  } catch (e) {
+    parentPort!.postMessage({ id, ok: false, stderr: stderr || String((e as Error).message) });
+  }
+});
+parentPort!.postMessage({ ready: true });

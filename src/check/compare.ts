@@ -1,0 +1,134 @@
+// Output comparison against the reference: NaN/inf must match, NMSE over the buffer (test-backend-ops style) and an
+// elementwise |a−b| ≤ atol + rtol·|b| bound (KernelBench style); integers within ±maxDiff; f16 fields within maxUlp.
+import type { Env } from '../spec/expr.js';
+import type { BufferParam, Dtype, KernelSpec, Tolerance } from '../spec/schema.js';
+import { halfToFloat, halfUlpDistance } from './f16.js';
+
+export interface Mismatch {
+  index: number;
+  got: number;
+  expected: number;
+  nmse: number;
+  reason: string;
+}
+
+export function toleranceFor(spec: KernelSpec, buffer: BufferParam): Tolerance {
+  return { ...spec.tolerance, ...buffer.tolerance };
+}
+
+export function compareOutput(
+  spec: KernelSpec,
+  buffer: BufferParam,
+  _env: Env,
+  got: Uint8Array,
+  expected: Uint8Array,
+): Mismatch | null {
+  if (got.length !== expected.length) return { index: -1, got: got.length, expected: expected.length, nmse: Infinity, reason: 'buffer sizes differ' };
+  if (buffer.blocks) return compareBlocks(buffer.blocks, got, expected);
+  const count = got.length / bytesOf(buffer.dtype);
+  return compareValues(buffer.dtype, toleranceFor(spec, buffer), got, expected, 0, count, 0, count);
+}
+
+function bytesOf(dtype: Dtype): number {
+  return dtype === 'f32' || dtype === 'i32' ? 4 : dtype === 'f16' ? 2 : 1;
+}
+
+function reader(dtype: Dtype, bytes: Uint8Array): (i: number) => number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dtype) {
+    case 'f32':
+      return (o) => view.getFloat32(o, true);
+    case 'f16':
+      return (o) => halfToFloat(view.getUint16(o, true));
+    case 'i32':
+      return (o) => view.getInt32(o, true);
+    case 'i8':
+      return (o) => view.getInt8(o);
+    case 'u8':
+      return (o) => view.getUint8(o);
+  }
+}
+
+/**
+ * Compares `count` elements of `dtype` laid out as runs of `run` elements every `stride` bytes starting at byte
+ * `start` (a plain buffer is one run; a block field is one run per block).
+ */
+function compareValues(
+  dtype: Dtype,
+  tol: Tolerance,
+  got: Uint8Array,
+  expected: Uint8Array,
+  start: number,
+  run: number,
+  strideBytes: number,
+  count: number,
+  ulpOf?: (offset: number) => number,
+): Mismatch | null {
+  const size = bytesOf(dtype);
+  const readGot = reader(dtype, got);
+  const readExp = reader(dtype, expected);
+  const isFloat = dtype === 'f32' || dtype === 'f16';
+  let errSq = 0;
+  let refSq = 0;
+  let worst: Mismatch | null = null;
+  let worstExcess = 0;
+  for (let k = 0; k < count; k++) {
+    const offset = start + Math.floor(k / run) * strideBytes + (k % run) * size;
+    const a = readGot(offset);
+    const b = readExp(offset);
+    const fail = (reason: string, excess: number) => {
+      if (excess > worstExcess) {
+        worstExcess = excess;
+        worst = { index: k, got: a, expected: b, nmse: NaN, reason };
+      }
+    };
+    if (!isFloat) {
+      const diff = Math.abs(a - b);
+      if (diff > (tol.maxDiff ?? 0)) fail(`differs by ${diff} (allowed ${tol.maxDiff ?? 0})`, diff);
+      continue;
+    }
+    if (Number.isNaN(a) || Number.isNaN(b)) {
+      if (Number.isNaN(a) !== Number.isNaN(b)) fail(Number.isNaN(a) ? 'NaN where the reference is a number' : 'a number where the reference is NaN', Infinity);
+      continue;
+    }
+    if (!Number.isFinite(a) || !Number.isFinite(b)) {
+      if (a !== b) fail('infinity mismatch', Infinity);
+      continue;
+    }
+    if (ulpOf && tol.maxUlp !== undefined) {
+      const ulps = ulpOf(offset);
+      if (ulps > tol.maxUlp) fail(`${ulps} f16 ulp apart (allowed ${tol.maxUlp})`, ulps);
+    }
+    errSq += (a - b) ** 2;
+    refSq += b * b;
+    if (tol.atol !== undefined || tol.rtol !== undefined) {
+      const bound = (tol.atol ?? 0) + (tol.rtol ?? 0) * Math.abs(b);
+      const diff = Math.abs(a - b);
+      if (diff > bound) fail(`|diff| ${diff.toExponential(2)} > atol + rtol·|ref| = ${bound.toExponential(2)}`, 1 + diff / (bound || Number.MIN_VALUE));
+    }
+  }
+  const nmse = refSq > 0 ? errSq / refSq : errSq;
+  if (worst) return { ...(worst as Mismatch), nmse };
+  if (isFloat && tol.nmse !== undefined && nmse > tol.nmse) {
+    return { index: -1, got: NaN, expected: NaN, nmse, reason: `NMSE ${nmse.toExponential(2)} > ${tol.nmse}` };
+  }
+  return null;
+}
+
+function compareBlocks(layout: NonNullable<BufferParam['blocks']>, got: Uint8Array, expected: Uint8Array): Mismatch | null {
+  const blocks = Math.floor(got.length / layout.bytes);
+  let fieldOffset = 0;
+  for (const field of layout.fields) {
+    const tol: Tolerance = field.tolerance ?? (field.dtype === 'f16' || field.dtype === 'f32' ? { maxUlp: 0 } : { maxDiff: 0 });
+    const gotView = new DataView(got.buffer, got.byteOffset, got.byteLength);
+    const expView = new DataView(expected.buffer, expected.byteOffset, expected.byteLength);
+    const ulpOf = field.dtype === 'f16' ? (o: number) => halfUlpDistance(gotView.getUint16(o, true), expView.getUint16(o, true)) : undefined;
+    const m = compareValues(field.dtype, tol, got, expected, fieldOffset, field.count, layout.bytes, blocks * field.count, ulpOf);
+    if (m) {
+      const block = Math.floor(m.index / field.count);
+      return { ...m, index: block * layout.bytes + fieldOffset + (m.index % field.count) * bytesOf(field.dtype), reason: `block ${block} field ${field.name}: ${m.reason}` };
+    }
+    fieldOffset += field.count * bytesOf(field.dtype);
+  }
+  return null;
+}

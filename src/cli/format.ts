@@ -1,0 +1,17 @@
+// Plain-text tables for the terminal (the only place besides report/ that renders).
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function formatNs(ns: number): string {
+  if (!Number.isFinite(ns)) return '—';
+  if (ns < 1e3) return `${ns.toFixed(0)} ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${(ns / 1e6).toFixed(2)} ms`;
+}
+
+export function formatSpeedup(estimate: number, lo: number, hi: number): string {
+  return `${estimate.toFixed(2)}× [${lo.toFixed(2)}, ${hi.toFixed(2)}]`;
+}

@@ -1,0 +1,48 @@
+// The screen's handle on the sandbox host process: one per run, restarted if it dies.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { SandboxJob, SandboxReply } from './jobs.js';
+
+export class Sandbox {
+  private child?: ChildProcess;
+  private nextId = 0;
+  private pending = new Map<number, (reply: SandboxReply) => void>();
+
+  private host(): ChildProcess {
+    if (this.child && this.child.exitCode === null && this.child.connected) return this.child;
+    const child = fork(fileURLToPath(new URL('./host.js', import.meta.url)), [], {
+      execArgv: ['--no-liftoff'],
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
+    child.on('message', ({ id, reply }: { id: number; reply: SandboxReply }) => {
+      this.pending.get(id)?.(reply);
+      this.pending.delete(id);
+    });
+    child.on('exit', (code, signal) => {
+      // Whatever was running in a dead host is a trap of that job, not a crash of the run.
+      for (const resolve of this.pending.values())
+        resolve({ kind: 'check', verdict: { status: 'trap', message: `sandbox host died (${signal ?? code}) ${stderr.trim().slice(-300)}` } });
+      this.pending.clear();
+    });
+    this.child = child;
+    return child;
+  }
+
+  run(job: SandboxJob, timeoutMs: number): Promise<SandboxReply> {
+    const id = this.nextId++;
+    const child = this.host();
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      child.send({ id, job, timeoutMs });
+    });
+  }
+
+  close(): void {
+    this.child?.disconnect();
+    this.child?.kill();
+    this.child = undefined;
+  }
+}

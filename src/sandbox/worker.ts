@@ -1,0 +1,26 @@
+// A sandbox job runs in a fresh worker thread (terminated on timeout) inside the sandbox host process.
+// WASM modules get their own capped memory and no other imports; nothing of the harness is reachable from them.
+import { parentPort, workerData } from 'node:worker_threads';
+import { KernelInstance } from './instance.js';
+import { runCheck, trapMessage } from '../check/protocol.js';
+import { sampleShapes } from '../measure/sampler.js';
+import type { SandboxJob, SandboxReply } from './jobs.js';
+
+function instantiate(bytes: Uint8Array, maxMemoryBytes: number): KernelInstance {
+  return new KernelInstance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), maxMemoryBytes);
+}
+
+function run(job: SandboxJob): SandboxReply {
+  try {
+    const ref = instantiate(job.reference, job.maxMemoryBytes);
+    const cand = instantiate(job.candidate, job.maxMemoryBytes);
+    if (job.kind === 'check') return { kind: 'check', verdict: runCheck(job.spec, cand, ref, job.seed) };
+    const base = instantiate(job.baseline, job.maxMemoryBytes);
+    const result = sampleShapes(job.spec, base, cand, ref, { pairs: job.pairs, sampleMs: job.sampleMs, seed: job.seed });
+    return result.ok ? { kind: 'bench', shapes: result.shapes } : { kind: 'check', verdict: result.verdict };
+  } catch (e) {
+    return { kind: 'check', verdict: { status: 'trap', message: trapMessage(e) } };
+  }
+}
+
+parentPort!.postMessage(run(workerData as SandboxJob));

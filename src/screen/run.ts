@@ -1,0 +1,73 @@
+// A screen run: every selected kernel's baseline (checked) and candidates (checked and timed), each result appended
+// to .kbench/runs/<id>/ledger.jsonl as it arrives, with the sources as screened.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { Ledger, newRunId, runsDir } from '../ledger/ledger.js';
+import { LEDGER_SCHEMA, type TargetResult } from '../ledger/records.js';
+import { findKernel, loadSuite, type Kernel } from '../spec/suite.js';
+import { UsageError } from '../spec/errors.js';
+import { ScreenSession, type CandidateSource, type ScreenOptions } from './session.js';
+
+export interface ScreenRunOptions extends ScreenOptions {
+  kernelsDir: string;
+  /** kernel names; all of the suite when empty */
+  kernels?: string[];
+  /** a candidate name of the kernel, or a path to a .c file outside the suite */
+  candidate?: string;
+  argv?: string[];
+  signal?: AbortSignal;
+}
+
+export interface ScreenRun {
+  id: string;
+  dir: string;
+  toolchain: string;
+  results: TargetResult[];
+  interrupted: boolean;
+}
+
+export function selectCandidates(kernel: Kernel, wanted: string | undefined, workDir: string): CandidateSource[] {
+  const all = kernel.candidates.map((c) => ({ name: c.name, path: c.path, source: readFileSync(c.path, 'utf8') }));
+  if (!wanted) return all;
+  const byName = all.find((c) => c.name === wanted);
+  if (byName) return [byName];
+  const path = resolve(workDir, wanted);
+  if (wanted.endsWith('.c') && existsSync(path)) return [{ name: basename(path, '.c'), path, source: readFileSync(path, 'utf8') }];
+  throw new UsageError(`--candidate ${wanted}: not a candidate of ${kernel.name} (${kernel.candidates.map((c) => c.name).join(', ') || 'none'}) nor an existing .c file`);
+}
+
+export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
+  const kernels = opts.kernels?.length ? opts.kernels.map((k) => findKernel(opts.kernelsDir, k)) : loadSuite(opts.kernelsDir);
+  if (!kernels.length) throw new UsageError(`${opts.kernelsDir}: no kernels found`);
+  const plan = kernels.map((kernel) => ({ kernel, candidates: selectCandidates(kernel, opts.candidate, opts.workDir) }));
+  const session = ScreenSession.open(opts);
+  const id = newRunId();
+  const ledger = new Ledger(resolve(runsDir(opts.workDir), id));
+  ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'screen', id, at: new Date().toISOString(), argv: opts.argv, machine: { toolchain: session.toolchain.description, node: process.version } });
+  const results: TargetResult[] = [];
+  const record = (r: TargetResult, source: string) => {
+    results.push(r);
+    ledger.writeFile(`sources/${r.kernel}/${r.candidate}.c`, source);
+    ledger.append({ type: 'result', at: new Date().toISOString(), result: r });
+  };
+  let interrupted = false;
+  try {
+    for (const { kernel, candidates } of plan) {
+      if (opts.signal?.aborted) break;
+      const baselineSource = readFileSync(kernel.baselinePath, 'utf8');
+      record(await session.screenCandidate(kernel, { name: 'baseline', source: baselineSource, path: kernel.baselinePath }, { bench: false }), baselineSource);
+      for (const c of candidates) {
+        if (opts.signal?.aborted) break;
+        record(await session.screenCandidate(kernel, c), c.source);
+      }
+    }
+    interrupted = !!opts.signal?.aborted;
+    ledger.append({ type: 'run-end', at: new Date().toISOString(), status: interrupted ? 'interrupted' : 'done' });
+  } catch (e) {
+    ledger.append({ type: 'run-end', at: new Date().toISOString(), status: 'failed', reason: (e as Error).message });
+    throw e;
+  } finally {
+    await session.close();
+  }
+  return { id, dir: ledger.dir, toolchain: session.toolchain.description, results, interrupted };
+}

@@ -1,0 +1,181 @@
+// The WASM screen of one candidate as a cascade of stages (compile → check → bench), run by one loop: the first
+// stage that produces a verdict ends the cascade. One compiler and one sandbox host live for the whole session.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Kernel } from '../spec/suite.js';
+import { resolveToolchain, type Toolchain } from '../build/toolchain.js';
+import { WasmCompiler } from '../build/compiler.js';
+import { Sandbox } from '../sandbox/sandbox.js';
+import type { CheckVerdict } from '../check/verdict.js';
+import type { TargetResult } from '../ledger/records.js';
+import type { SpeedResult } from '../measure/types.js';
+import { summarizeSamples } from '../measure/speed.js';
+import { UsageError } from '../spec/errors.js';
+
+export interface ScreenOptions {
+  /** folder holding .kbench/ (cache and runs) */
+  workDir: string;
+  /** force a WASM toolchain: yowasp | clang | emcc */
+  cc?: string;
+  /** relative speedup inside which a change is 'no-change' (default 0.02) */
+  noiseFloor?: number;
+  /** interleaved baseline/candidate pairs per bench shape (default 11, at least 9) */
+  pairs?: number;
+  /** target duration of one timed sample (default 4 ms) */
+  sampleMs?: number;
+  /** wall-clock limit of one sandbox job (default 20 s) */
+  jobTimeoutMs?: number;
+  compileTimeoutMs?: number;
+  /** sandbox memory cap per module (default 256 MiB) */
+  maxMemoryBytes?: number;
+  seed?: number;
+  onEvent?: (e: ScreenEvent) => void;
+}
+
+export type ScreenStage = 'compile' | 'check' | 'bench';
+
+export type ScreenEvent =
+  | { type: 'stage'; kernel: string; candidate: string; stage: ScreenStage }
+  | { type: 'result'; result: TargetResult };
+
+export interface CandidateSource {
+  name: string;
+  source: string;
+  /** where it came from, for diagnostics */
+  path?: string;
+}
+
+interface Context {
+  kernel: Kernel;
+  candidate: CandidateSource;
+  wasm?: Uint8Array;
+  speed: SpeedResult[];
+}
+
+interface Stage {
+  name: ScreenStage;
+  /** returns a verdict that ends the cascade, or null to go on */
+  run(ctx: Context): Promise<CheckVerdict | null>;
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export class ScreenSession {
+  readonly toolchain: Toolchain;
+  private readonly compiler: WasmCompiler;
+  private readonly sandbox = new Sandbox();
+  private readonly builds = new Map<string, Promise<Uint8Array>>();
+  private readonly stages: Stage[];
+
+  private constructor(private readonly opts: ScreenOptions) {
+    this.toolchain = resolveToolchain(opts.cc);
+    this.compiler = new WasmCompiler(this.toolchain, { cacheDir: join(opts.workDir, '.kbench', 'cache'), timeoutMs: opts.compileTimeoutMs });
+    if (opts.pairs !== undefined && opts.pairs < 9) throw new UsageError(`--pairs: at least 9 interleaved pairs are needed, got ${opts.pairs}`);
+    this.stages = [
+      { name: 'compile', run: (ctx) => this.compileStage(ctx) },
+      { name: 'check', run: (ctx) => this.checkStage(ctx) },
+      { name: 'bench', run: (ctx) => this.benchStage(ctx) },
+    ];
+  }
+
+  static open(opts: ScreenOptions): ScreenSession {
+    const session = new ScreenSession(opts);
+    void session.compiler.warm().catch(() => {});
+    return session;
+  }
+
+  private get seed(): number {
+    return this.opts.seed ?? 20261127;
+  }
+
+  /** `bench: false` stops after the check (used for the baseline itself). */
+  async screenCandidate(kernel: Kernel, candidate: CandidateSource, { bench = true } = {}): Promise<TargetResult> {
+    const started = performance.now();
+    const ctx: Context = { kernel, candidate, speed: [] };
+    let verdict: CheckVerdict | null = null;
+    for (const stage of this.stages) {
+      if (stage.name === 'bench' && !bench) break;
+      this.opts.onEvent?.({ type: 'stage', kernel: kernel.name, candidate: candidate.name, stage: stage.name });
+      verdict = await stage.run(ctx);
+      if (verdict) break;
+    }
+    const result: TargetResult = {
+      kernel: kernel.name,
+      candidate: candidate.name,
+      target: 'wasm',
+      arch: 'wasm32',
+      toolchain: this.toolchain.description,
+      sourceSha256: sha256(candidate.source),
+      check: verdict ?? { status: 'pass', calls: 0 },
+      speed: ctx.speed,
+      elapsedMs: Math.round(performance.now() - started),
+    };
+    this.opts.onEvent?.({ type: 'result', result });
+    return result;
+  }
+
+  /** Reference and baseline are built once per session; a failure there is the suite's fault, not a verdict. */
+  private build(kernel: Kernel, role: 'reference' | 'baseline'): Promise<Uint8Array> {
+    const path = role === 'reference' ? kernel.referencePath : kernel.baselinePath;
+    const key = `${kernel.dir}:${role}`;
+    if (!this.builds.has(key)) {
+      this.builds.set(
+        key,
+        this.compiler.compile(kernel.spec, readFileSync(path, 'utf8'), path).then((r) => {
+          if (!r.ok) throw new UsageError(`${path}: does not build:\n${r.diagnostic}`);
+          return r.wasm;
+        }),
+      );
+    }
+    return this.builds.get(key)!;
+  }
+
+  private async compileStage(ctx: Context): Promise<CheckVerdict | null> {
+    const r = await this.compiler.compile(ctx.kernel.spec, ctx.candidate.source, ctx.candidate.path ?? `${ctx.candidate.name}.c`);
+    if (!r.ok) return { status: 'compile-error', diagnostic: r.diagnostic };
+    ctx.wasm = r.wasm;
+    return null;
+  }
+
+  private async checkStage(ctx: Context): Promise<CheckVerdict | null> {
+    const reply = await this.sandbox.run(
+      { kind: 'check', spec: ctx.kernel.spec, reference: await this.build(ctx.kernel, 'reference'), candidate: ctx.wasm!, seed: this.seed, maxMemoryBytes: this.maxMemory },
+      this.opts.jobTimeoutMs ?? 20_000,
+    );
+    if (reply.kind !== 'check') throw new Error('sandbox answered a check with bench samples');
+    return reply.verdict.status === 'pass' ? null : reply.verdict;
+  }
+
+  private async benchStage(ctx: Context): Promise<CheckVerdict | null> {
+    const reply = await this.sandbox.run(
+      {
+        kind: 'bench',
+        spec: ctx.kernel.spec,
+        reference: await this.build(ctx.kernel, 'reference'),
+        baseline: await this.build(ctx.kernel, 'baseline'),
+        candidate: ctx.wasm!,
+        seed: this.seed,
+        maxMemoryBytes: this.maxMemory,
+        pairs: this.opts.pairs ?? 11,
+        sampleMs: this.opts.sampleMs ?? 4,
+      },
+      this.opts.jobTimeoutMs ?? 20_000,
+    );
+    if (reply.kind === 'check') return reply.verdict;
+    const noiseFloor = this.opts.noiseFloor ?? 0.02;
+    ctx.speed = reply.shapes.map((s, i) => summarizeSamples(ctx.kernel.spec, s, { noiseFloor, seed: this.seed + i }));
+    return null;
+  }
+
+  private get maxMemory(): number {
+    return this.opts.maxMemoryBytes ?? 256 << 20;
+  }
+
+  async close(): Promise<void> {
+    this.sandbox.close();
+    await this.compiler.close();
+  }
+}
