@@ -1,0 +1,38 @@
+// Number formatting shared by the Markdown and HTML reports, so both show the same digits.
+import type { Interval } from '../measure/types.js';
+
+/** 1234.5 → "1.23 µs": three significant digits in the largest unit that keeps the value ≥ 1. */
+export function formatNs(ns: number): string {
+  if (!Number.isFinite(ns)) return '–';
+  const units: [number, string][] = [[1e9, 's'], [1e6, 'ms'], [1e3, 'µs'], [1, 'ns']];
+  const [scale, unit] = units.find(([s]) => Math.abs(ns) >= s) ?? [1, 'ns'];
+  return `${(ns / scale).toPrecision(3)} ${unit}`;
+}
+
+export function formatRatio(x: number): string {
+  return `${x.toFixed(2)}×`;
+}
+
+/** "2.10× [2.02, 2.18]" with the CI level left implicit (the table header names it). */
+export function formatSpeedup(s: Interval): string {
+  return `${formatRatio(s.estimate)} [${s.lo.toFixed(2)}, ${s.hi.toFixed(2)}]`;
+}
+
+export function formatUsd(usd: number): string {
+  return usd < 0.01 && usd > 0 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+export function formatDurationMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function formatRho(rho: number | null): string {
+  return rho === null ? 'n/a (< 3 points)' : rho.toFixed(2);
+}
+
+export function formatPercent(fraction: number): string {
+  return `${(fraction * 100).toFixed(0)}%`;
+}

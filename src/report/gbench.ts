@@ -1,0 +1,152 @@
+// Google Benchmark JSON (src/json_reporter.cc and src/statistics.cc in google/benchmark), so that its
+// tools/compare.py can diff two kbench runs: one benchmark per kernel/candidate/shape/target, each interleaved
+// pair one repetition, plus mean/median/stddev/cv aggregates computed from exactly those repetitions.
+import { cv, mean, median, stddev } from '../measure/stats.js';
+import { REPORT_SCHEMA, timedRows, type ReportModel, type ResultRow, type ShapeRow } from './model.js';
+
+export interface GbenchContext {
+  date: string;
+  host_name: string;
+  executable: string;
+  num_cpus: number;
+  mhz_per_cpu: number;
+  cpu_scaling_enabled: boolean;
+  caches: { type: string; level: number; size: number; num_sharing: number }[];
+  load_avg: number[];
+  library_version: string;
+  library_build_type: 'release' | 'debug';
+  json_schema_version: 1;
+  kbench_report_schema: typeof REPORT_SCHEMA;
+  kbench_run: string;
+}
+
+interface GbenchCommon {
+  name: string;
+  family_index: number;
+  per_family_instance_index: number;
+  run_name: string;
+  repetitions: number;
+  threads: number;
+  iterations: number;
+  real_time: number;
+  cpu_time: number;
+  time_unit: 'ns';
+  label?: string;
+}
+
+export type GbenchEntry =
+  | (GbenchCommon & { run_type: 'iteration'; repetition_index: number; bytes_per_second: number })
+  | (GbenchCommon & { run_type: 'aggregate'; aggregate_name: 'mean' | 'median' | 'stddev' | 'cv'; aggregate_unit: 'time' | 'percentage' });
+
+export interface GbenchReport {
+  context: GbenchContext;
+  benchmarks: GbenchEntry[];
+}
+
+const AGGREGATES = [
+  ['mean', mean, 'time'],
+  ['median', median, 'time'],
+  ['stddev', stddev, 'time'],
+  ['cv', cv, 'percentage'],
+] as const;
+
+function context(model: ReportModel): GbenchContext {
+  const machine = model.run.machine ?? {};
+  const num = (key: string) => (typeof machine[key] === 'number' ? (machine[key] as number) : 0);
+  return {
+    date: model.run.startedAt ?? '',
+    host_name: typeof machine.hostname === 'string' ? machine.hostname : 'unknown',
+    executable: `kbench ${(model.run.argv ?? []).join(' ')}`.trim(),
+    num_cpus: num('cpus'),
+    mhz_per_cpu: num('mhz'),
+    cpu_scaling_enabled: false,
+    caches: [],
+    load_avg: [],
+    library_version: 'kbench',
+    library_build_type: 'release',
+    json_schema_version: 1,
+    kbench_report_schema: REPORT_SCHEMA,
+    kbench_run: model.run.id,
+  };
+}
+
+interface Series {
+  runName: string;
+  timesNs: number[];
+  iterations: number;
+  bytesPerCall: number;
+  label?: string;
+}
+
+/**
+ * The baseline is timed again beside every candidate; its samples on one kernel/shape/target are pooled into one
+ * `<kernel>/baseline/<shape>/<target>` benchmark so that two runs' baselines line up in compare.py too.
+ */
+function collectSeries(model: ReportModel): Series[] {
+  const baselines = new Map<string, Series>();
+  const series: Series[] = [];
+  const bytesPerCall = (s: ShapeRow) => s.gbps * s.candidateMedianNs;
+  const label = (s: ShapeRow) => [s.emulated ? 'emulated' : '', s.suspect ? `suspect: ${s.suspect}` : ''].filter(Boolean).join('; ') || undefined;
+  for (const r of timedRows(model))
+    for (const s of r.shapes) {
+      const key = `${r.kernel}/baseline/${s.shape}/${r.target}`;
+      const pooled = baselines.get(key);
+      if (pooled) pooled.timesNs.push(...s.baselineNs);
+      else {
+        const base: Series = { runName: key, timesNs: [...s.baselineNs], iterations: s.callsPerSample, bytesPerCall: bytesPerCall(s), label: label(s) };
+        baselines.set(key, base);
+        series.push(base);
+      }
+      series.push({ runName: benchmarkName(r, s), timesNs: s.candidateNs, iterations: s.callsPerSample, bytesPerCall: bytesPerCall(s), label: label(s) });
+    }
+  return series;
+}
+
+/** e.g. "rms_norm/vec4/decode 1x4096/wasm" */
+export function benchmarkName(r: Pick<ResultRow, 'kernel' | 'candidate' | 'target'>, s: Pick<ShapeRow, 'shape'>): string {
+  return `${r.kernel}/${r.candidate}/${s.shape}/${r.target}`;
+}
+
+export function buildGbench(model: ReportModel): GbenchReport {
+  const benchmarks: GbenchEntry[] = [];
+  collectSeries(model).forEach((s, family) => {
+    const common = { family_index: family, per_family_instance_index: 0, run_name: s.runName, repetitions: s.timesNs.length, threads: 1 };
+    const extra = s.label ? { label: s.label } : {};
+    s.timesNs.forEach((ns, i) =>
+      benchmarks.push({
+        name: s.runName,
+        ...common,
+        run_type: 'iteration',
+        repetition_index: i,
+        iterations: s.iterations,
+        real_time: ns,
+        cpu_time: ns,
+        time_unit: 'ns',
+        bytes_per_second: (s.bytesPerCall / ns) * 1e9,
+        ...extra,
+      }),
+    );
+    // google/benchmark computes aggregates only when there is more than one repetition.
+    if (s.timesNs.length < 2) return;
+    for (const [aggregate, stat, unit] of AGGREGATES) {
+      const value = stat(s.timesNs);
+      benchmarks.push({
+        name: `${s.runName}_${aggregate}`,
+        ...common,
+        run_type: 'aggregate',
+        aggregate_name: aggregate,
+        aggregate_unit: unit,
+        iterations: s.iterations,
+        real_time: value,
+        cpu_time: value,
+        time_unit: 'ns',
+        ...extra,
+      });
+    }
+  });
+  return { context: context(model), benchmarks };
+}
+
+export function renderGbench(model: ReportModel): string {
+  return JSON.stringify(buildGbench(model), null, 2) + '\n';
+}

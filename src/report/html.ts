@@ -1,0 +1,144 @@
+// HTML report: one self-contained file (inline CSS and SVG, no script, no network, system fonts), light and
+// dark by prefers-color-scheme.
+import { failedRows, timedRows, type ReportModel } from './model.js';
+import { costChart, esc, forestPlot, scatterPlot, timelineChart, type ForestRow } from './charts.js';
+import { formatDurationMs, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
+
+const STYLE = `
+:root { color-scheme: light dark; --bg: #fff; --fg: #1d1f23; --muted: #5f6670; --line: #d9dce1; --band: #eceff3;
+  --faster: #1a7f37; --slower: #cf222e; --same: #6e7781; --pending: #0969da; --accent: #0969da; }
+@media (prefers-color-scheme: dark) {
+  :root { --bg: #0f1115; --fg: #e6e8eb; --muted: #9aa3ad; --line: #30363d; --band: #1c2129;
+    --faster: #3fb950; --slower: #f85149; --same: #8b949e; --pending: #58a6ff; --accent: #58a6ff; }
+}
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--fg); font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; }
+main { max-width: 980px; margin: 0 auto; padding: 24px 20px 64px; }
+h1 { font-size: 1.5rem; margin: 0 0 4px; } h2 { font-size: 1.15rem; margin: 32px 0 8px; } h3 { font-size: 1rem; margin: 18px 0 4px; }
+.meta, .note { color: var(--muted); margin: 4px 0; }
+code { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; margin: 8px 0; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { color: var(--muted); font-weight: 600; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.scatters { display: flex; flex-wrap: wrap; gap: 24px; } figure { margin: 8px 0; } figcaption { color: var(--muted); font-size: 13px; }
+svg.chart { display: block; max-width: 100%; font-size: 12px; }
+svg text { fill: var(--fg); } svg text.tick, svg text.axis { fill: var(--muted); font-size: 11px; }
+svg .grid { stroke: var(--line); } svg .unity { stroke: var(--muted); stroke-dasharray: 3 3; } svg .band { fill: var(--band); }
+svg .diagonal { stroke: var(--muted); stroke-dasharray: 2 4; }
+svg .whisker { stroke-width: 2; } svg .ci-row .whisker { stroke: currentColor; } svg .ci-row .dot { fill: currentColor; }
+svg .ci-row .dot.emulated { fill: var(--bg); stroke: currentColor; stroke-width: 2; }
+.faster, .kept { color: var(--faster); } .slower, .failed { color: var(--slower); } .no-change, .discarded { color: var(--same); } .pending { color: var(--pending); }
+svg .experiment rect { fill: currentColor; } svg .point { fill: var(--accent); fill-opacity: .8; } svg .cost-bar rect { fill: var(--accent); }
+.verdict { font-weight: 600; }
+`;
+
+function header(model: ReportModel): string {
+  const { run } = model;
+  const facts = [`status ${run.status}${run.reason ? ` (${run.reason})` : ''}`];
+  if (run.startedAt) facts.push(`started ${run.startedAt}`);
+  if (run.durationMs !== undefined) facts.push(`took ${formatDurationMs(run.durationMs)}`);
+  const targets = model.targets.map((t) => `${t.name} (${t.arch}, ${t.toolchain})`).join('; ');
+  return (
+    `<header><h1>kbench ${esc(run.kind)} report</h1><p class="meta"><code>${esc(run.id)}</code> · ${esc(facts.join(' · '))}</p>` +
+    (run.argv?.length ? `<p class="meta">Command: <code>kbench ${esc(run.argv.join(' '))}</code></p>` : '') +
+    (targets ? `<p class="meta">Targets: ${esc(targets)}</p>` : '') +
+    '</header>'
+  );
+}
+
+function table(header: string[], rows: string[][], numeric: number[] = []): string {
+  const head = header.map((h) => `<th>${esc(h)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`).join('');
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+function speedSection(model: ReportModel): string {
+  const rows = timedRows(model);
+  if (rows.length === 0) return '<section id="speedup"><h2>Speedup vs baseline</h2><p class="note">No candidate passed its check, so nothing was timed.</p></section>';
+  const first = rows[0].shapes[0];
+  const groups = new Map<string, ForestRow[]>();
+  for (const row of rows)
+    for (const shape of row.shapes) {
+      const key = `${row.kernel} · ${shape.shape}`;
+      groups.set(key, [...(groups.get(key) ?? []), { row, shape }]);
+    }
+  // Candidates stay together so each one's targets read as a block.
+  const figures = [...groups].map(([title, forest]) => {
+    forest.sort((a, b) => a.row.candidate.localeCompare(b.row.candidate));
+    return `<figure data-kernel-shape="${esc(title)}"><figcaption>${esc(title)}</figcaption>${forestPlot(title, forest)}</figure>`;
+  });
+  const detail = table(
+    ['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(first.speedup.level)} CI]`, 'verdict', 'baseline median', 'candidate median', 'GB/s', 'GFLOP/s'],
+    rows.flatMap((r) =>
+      r.shapes.map((s) => [
+        esc(r.kernel), esc(r.candidate), esc(r.target), esc(s.shape), esc(formatSpeedup(s.speedup)),
+        `<span class="verdict ${esc(s.verdict)}">${esc(s.verdict)}</span>${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${esc(s.suspect)}` : ''}`,
+        esc(formatNs(s.baselineMedianNs)), esc(formatNs(s.candidateMedianNs)), esc(s.gbps.toFixed(1)), esc(s.gflops.toFixed(2)),
+      ]),
+    ),
+    [4, 6, 7, 8, 9],
+  );
+  return (
+    '<section id="speedup"><h2>Speedup vs baseline</h2>' +
+    `<p class="note">Median of paired baseline/candidate time ratios (&gt; 1× is faster) with its ${formatPercent(first.speedup.level)} bootstrap CI. ` +
+    `The shaded band is the ±${formatPercent(first.noiseFloor)} noise floor: a verdict needs the whole whisker outside it. Hollow dots are emulated timings. ` +
+    '<span class="verdict faster">faster</span> · <span class="verdict no-change">no-change</span> · <span class="verdict slower">slower</span></p>' +
+    figures.join('') +
+    `<h3>All timings</h3>${detail}</section>`
+  );
+}
+
+function failureSection(model: ReportModel): string {
+  const rows = failedRows(model);
+  if (rows.length === 0) return '';
+  return (
+    '<section id="failures"><h2>Failures</h2>' +
+    table(['kernel', 'candidate', 'target', 'status', 'reason'], rows.map((r) => [esc(r.kernel), esc(r.candidate), esc(r.target), `<span class="verdict failed">${esc(r.status)}</span>`, `<code>${esc(r.reason ?? '')}</code>`])) +
+    '</section>'
+  );
+}
+
+function correlationSection(model: ReportModel): string {
+  if (model.correlations.length === 0) return '';
+  const figures = model.correlations.map(
+    (c) => `<figure>${scatterPlot(c)}<figcaption>${esc(c.target)} (${esc(c.arch)}): Spearman ρ = ${esc(formatRho(c.spearmanRho))} over ${c.points.length} points</figcaption></figure>`,
+  );
+  return (
+    '<section id="correlation"><h2>WASM screen vs native</h2>' +
+    '<p class="note">Each dot is one candidate and shape; on the dotted diagonal the WASM screen predicted the native speedup exactly. ρ is the rank correlation: does the screen order candidates like the host does?</p>' +
+    `<div class="scatters">${figures.join('')}</div></section>`
+  );
+}
+
+function agentSections(model: ReportModel): string {
+  const agent = model.agent;
+  if (!agent) return '';
+  const experiments = agent.experiments.length
+    ? timelineChart(agent.experiments, model.run.startedAt ?? agent.experiments[0].startedAt, model.run.endedAt) +
+      table(
+        ['#', 'hypothesis', 'candidate', 'outcome', 'reason'],
+        agent.experiments.map((x, i) => [String(i + 1), esc(x.hypothesis ?? ''), esc(x.candidate ?? '–'), `<span class="verdict ${esc(x.outcome)}">${esc(x.outcome)}</span>`, esc(x.reason ?? '')]),
+      )
+    : '<p class="note">No experiments ran.</p>';
+  const notes = [agent.stopReason ? `Stopped: ${agent.stopReason}` : '', agent.errors.length ? `Errors: ${agent.errors.length} (first: ${agent.errors[0]})` : '']
+    .filter(Boolean)
+    .map((n) => `<p class="note">${esc(n)}</p>`)
+    .join('');
+  const cost = agent.cost.byCategory.length
+    ? costChart(agent.cost.byCategory) +
+      table(['category', 'events', 'cost'], [...agent.cost.byCategory.map((c) => [esc(c.category), String(c.events), esc(formatUsd(c.costUsd))]), ['<b>total</b>', '', `<b>${esc(formatUsd(agent.cost.totalUsd))}</b>`]], [1, 2])
+    : '<p class="note">No cost recorded.</p>';
+  return `<section id="experiments"><h2>Experiments</h2>${experiments}${notes}</section><section id="cost"><h2>Cost</h2>${cost}</section>`;
+}
+
+export function renderHtml(model: ReportModel): string {
+  const other = Object.entries(model.otherEvents);
+  const footer = other.length ? `<p class="note">Other ledger events not shown: ${esc(other.map(([t, n]) => `${t} ×${n}`).join(', '))}.</p>` : '';
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>kbench ${esc(model.run.kind)} report ${esc(model.run.id)}</title><style>${STYLE}</style></head>`,
+    `<body><main>${header(model)}${speedSection(model)}${failureSection(model)}${correlationSection(model)}${agentSections(model)}${footer}</main></body></html>`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,70 @@
+// Report formats by name, and the call a run makes at its end to leave report.md and report.html behind.
+import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LEDGER_FILE, runsDir } from '../ledger/ledger.js';
+import { UsageError } from '../spec/errors.js';
+import { renderGbench } from './gbench.js';
+import { renderHtml } from './html.js';
+import { renderJson } from './json.js';
+import { renderMarkdown } from './markdown.js';
+import { loadReportModel, type ReportModel } from './model.js';
+
+export type ReportFormat = 'md' | 'html' | 'json' | 'gbench';
+
+export const RENDERERS: Record<ReportFormat, (model: ReportModel) => string> = {
+  md: renderMarkdown,
+  html: renderHtml,
+  json: renderJson,
+  gbench: renderGbench,
+};
+
+export const REPORT_FORMATS = Object.keys(RENDERERS) as ReportFormat[];
+
+export function isReportFormat(name: string): name is ReportFormat {
+  return name in RENDERERS;
+}
+
+export function renderReport(model: ReportModel, format: ReportFormat): string {
+  return RENDERERS[format](model);
+}
+
+/**
+ * Writes report.md and report.html into a run folder (atomically: temp file, then rename). Screen, promote
+ * and agent runs call this when they end; it returns the paths written.
+ */
+export function writeRunReports(runDir: string): { markdownPath: string; htmlPath: string } {
+  const model = loadReportModel(runDir);
+  const write = (name: string, text: string) => {
+    const path = join(runDir, name);
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+    return path;
+  };
+  return { markdownPath: write('report.md', renderMarkdown(model)), htmlPath: write('report.html', renderHtml(model)) };
+}
+
+/** The newest run folder under .kbench/runs (run ids sort by time). */
+export function latestRunDir(workDir: string): string {
+  const root = runsDir(workDir);
+  const runs = existsSync(root)
+    ? readdirSync(root)
+        .filter((d) => existsSync(join(root, d, LEDGER_FILE)) && statSync(join(root, d)).isDirectory())
+        .sort()
+    : [];
+  if (runs.length === 0) throw new UsageError(`no runs in ${root} yet (run \`kbench screen <kernel>\` first)`);
+  return join(root, runs[runs.length - 1]);
+}
+
+/** A run id (a folder under .kbench/runs), a run folder, or a ledger.jsonl path; none means the latest run. */
+export function resolveRunDir(workDir: string, run?: string): string {
+  if (!run) return latestRunDir(workDir);
+  const byId = join(runsDir(workDir), run);
+  if (existsSync(join(byId, LEDGER_FILE))) return byId;
+  const asPath = resolve(workDir, run);
+  if (existsSync(asPath)) return asPath;
+  throw new UsageError(`no run '${run}': neither a run id in ${runsDir(workDir)} nor a run folder`);
+}
+
+export { loadReportModel, buildReportModel, REPORT_SCHEMA, type ReportModel } from './model.js';
+export { buildGbench, type GbenchReport } from './gbench.js';

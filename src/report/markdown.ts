@@ -1,0 +1,101 @@
+// Markdown report: the facts of a run as tables, ready to paste into a pull-request description.
+import { failedRows, timedRows, type ReportModel } from './model.js';
+import { formatDurationMs, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
+
+function cell(value: string | number): string {
+  return String(value).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.map(cell).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function summary(model: ReportModel): string {
+  const { run } = model;
+  const facts = [`kind: ${run.kind}`, `status: ${run.status}${run.reason ? ` (${run.reason})` : ''}`];
+  if (run.startedAt) facts.push(`started: ${run.startedAt}`);
+  if (run.durationMs !== undefined) facts.push(`took: ${formatDurationMs(run.durationMs)}`);
+  const lines = [`# kbench ${run.kind} report: ${run.id}`, '', facts.join(' · ')];
+  if (run.argv?.length) lines.push('', `Command: \`kbench ${run.argv.join(' ')}\``);
+  if (model.targets.length)
+    lines.push('', 'Targets: ' + model.targets.map((t) => `${t.name} (${t.arch}, ${t.toolchain})`).join('; '));
+  return lines.join('\n');
+}
+
+function speedTable(model: ReportModel): string {
+  const rows = timedRows(model).flatMap((r) =>
+    r.shapes.map((s) => [
+      r.kernel,
+      r.candidate,
+      r.target,
+      s.shape,
+      formatSpeedup(s.speedup),
+      `${s.verdict}${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${s.suspect}` : ''}`,
+      formatNs(s.baselineMedianNs),
+      formatNs(s.candidateMedianNs),
+      s.gbps.toFixed(1),
+      s.gflops.toFixed(2),
+    ]),
+  );
+  if (rows.length === 0) return '## Speedup vs baseline\n\nNo candidate passed its check, so nothing was timed.';
+  const level = timedRows(model)[0].shapes[0].speedup.level;
+  const floor = timedRows(model)[0].shapes[0].noiseFloor;
+  return [
+    '## Speedup vs baseline',
+    '',
+    `Median of paired baseline/candidate time ratios with its ${formatPercent(level)} bootstrap CI; > 1 is faster. ` +
+      `A verdict needs the whole CI outside the ±${formatPercent(floor)} noise band.`,
+    '',
+    table(['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(level)} CI]`, 'verdict', 'baseline median', 'candidate median', 'GB/s', 'GFLOP/s'], rows),
+  ].join('\n');
+}
+
+function failureTable(model: ReportModel): string {
+  const rows = failedRows(model).map((r) => [r.kernel, r.candidate, r.target, r.status, r.reason ?? '']);
+  if (rows.length === 0) return '';
+  return ['## Failures', '', table(['kernel', 'candidate', 'target', 'status', 'reason'], rows)].join('\n');
+}
+
+function correlationTable(model: ReportModel): string {
+  if (model.correlations.length === 0) return '';
+  const rows = model.correlations.map((c) => [c.target, c.arch, c.points.length, formatRho(c.spearmanRho)]);
+  return [
+    '## WASM screen vs native',
+    '',
+    'Spearman rank correlation between WASM and native speedups of the same candidate and shape.',
+    '',
+    table(['target', 'arch', 'points', 'Spearman ρ'], rows),
+  ].join('\n');
+}
+
+function agentSections(model: ReportModel): string {
+  const agent = model.agent;
+  if (!agent) return '';
+  const parts = ['## Experiments', ''];
+  if (agent.experiments.length === 0) parts.push('No experiments ran.');
+  else
+    parts.push(
+      table(
+        ['#', 'started', 'hypothesis', 'candidate', 'outcome', 'reason'],
+        agent.experiments.map((x, i) => [i + 1, x.startedAt, x.hypothesis ?? '', x.candidate ?? '–', x.outcome, x.reason ?? '']),
+      ),
+    );
+  if (agent.stopReason) parts.push('', `Stopped: ${agent.stopReason}`);
+  if (agent.errors.length) parts.push('', `Errors: ${agent.errors.length} (first: ${agent.errors[0]})`);
+  parts.push('', '## Cost', '');
+  const rows = agent.cost.byCategory.map((c) => [c.category, c.events, formatUsd(c.costUsd)]);
+  parts.push(table(['category', 'events', 'cost'], [...rows, ['**total**', '', `**${formatUsd(agent.cost.totalUsd)}**`]]));
+  return parts.join('\n');
+}
+
+function otherEvents(model: ReportModel): string {
+  const entries = Object.entries(model.otherEvents);
+  if (entries.length === 0) return '';
+  return `Other ledger events not shown: ${entries.map(([type, n]) => `${type} ×${n}`).join(', ')}.`;
+}
+
+export function renderMarkdown(model: ReportModel): string {
+  const sections = [summary(model), speedTable(model), failureTable(model), correlationTable(model), agentSections(model), otherEvents(model)];
+  return sections.filter(Boolean).join('\n\n') + '\n';
+}

@@ -1,0 +1,206 @@
+// The one model every report format renders: built from a run's ledger, so Markdown, HTML, JSON and the
+// Google Benchmark export can never disagree about the facts.
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { describeVerdict, type CheckStatus } from '../check/verdict.js';
+import { LEDGER_FILE, readLedger } from '../ledger/ledger.js';
+import type { Arch, LedgerEvent, TargetResult } from '../ledger/records.js';
+import type { Interval, SpeedVerdict } from '../measure/types.js';
+import { spearman } from '../measure/stats.js';
+import { UsageError } from '../spec/errors.js';
+import { readAgentActivity, type AgentActivity } from './agent-events.js';
+
+export const REPORT_SCHEMA = 'kbench.report/1';
+
+export interface RunInfo {
+  id: string;
+  kind: string;
+  startedAt?: string;
+  endedAt?: string;
+  /** 'running' when the ledger has no run-end (still going, or killed) */
+  status: 'done' | 'interrupted' | 'failed' | 'running';
+  reason?: string;
+  argv?: string[];
+  machine?: Record<string, unknown>;
+  durationMs?: number;
+}
+
+export interface TargetInfo {
+  name: string;
+  arch: Arch;
+  toolchain: string;
+}
+
+export interface ShapeRow {
+  shape: string;
+  speedup: Interval;
+  verdict: SpeedVerdict;
+  noiseFloor: number;
+  pairs: number;
+  callsPerSample: number;
+  baselineMedianNs: number;
+  candidateMedianNs: number;
+  gbps: number;
+  gflops: number;
+  suspect?: string;
+  emulated?: boolean;
+  /** raw per-call times of each interleaved pair (for exports that want every repetition) */
+  baselineNs: number[];
+  candidateNs: number[];
+}
+
+export interface ResultRow {
+  kernel: string;
+  candidate: string;
+  target: string;
+  arch: Arch;
+  toolchain: string;
+  sourceSha256: string;
+  elapsedMs: number;
+  /** the check status, or 'host-failure' when the target could not judge the candidate */
+  status: CheckStatus | 'host-failure';
+  /** one readable line for anything but a pass */
+  reason?: string;
+  shapes: ShapeRow[];
+}
+
+export interface CorrelationPoint {
+  kernel: string;
+  candidate: string;
+  shape: string;
+  wasmSpeedup: number;
+  nativeSpeedup: number;
+}
+
+/** WASM speedups against one native target's: does the cheap screen rank candidates like the real host? */
+export interface Correlation {
+  target: string;
+  arch: Arch;
+  points: CorrelationPoint[];
+  /** null with fewer than 3 points (a rank correlation of 2 points says nothing) */
+  spearmanRho: number | null;
+}
+
+export interface ReportModel {
+  schema: typeof REPORT_SCHEMA;
+  run: RunInfo;
+  /** WASM first, then hosts in order of first result */
+  targets: TargetInfo[];
+  /** one row per kernel × candidate × target; a later result (a retry) replaces an earlier one */
+  results: ResultRow[];
+  correlations: Correlation[];
+  agent?: AgentActivity;
+  /** event types this report does not render, with their counts */
+  otherEvents: Record<string, number>;
+}
+
+/** Agent event types (src/agent/events.ts) the report reads or knows to skip; any other type is counted, never fatal. */
+const AGENT_EVENTS = new Set(['agent-config', 'research', 'hypothesis', 'candidate', 'screen', 'promotion', 'verdict', 'cost', 'error', 'stop']);
+
+/** Accepts a run folder or a ledger.jsonl path. */
+export function loadReportModel(path: string): ReportModel {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, LEDGER_FILE) : path;
+  if (!existsSync(file)) throw new UsageError(`${path}: no ${LEDGER_FILE} (not a run folder)`);
+  const events = readLedger(file);
+  if (events.length === 0) throw new UsageError(`${file}: empty ledger`);
+  return buildReportModel(events, basename(file === path ? dirname(path) : path));
+}
+
+export function buildReportModel(events: LedgerEvent[], fallbackId = 'run'): ReportModel {
+  const byKey = new Map<string, ResultRow>();
+  const otherEvents: Record<string, number> = {};
+  let run: RunInfo = { id: fallbackId, kind: 'unknown', status: 'running' };
+  for (const event of events) {
+    if (event.type === 'run-start') {
+      const e = event as Extract<LedgerEvent, { type: 'run-start' }>;
+      run = { ...run, id: e.id ?? fallbackId, kind: e.kind, startedAt: e.at, argv: e.argv, machine: e.machine };
+    } else if (event.type === 'run-end') {
+      const e = event as Extract<LedgerEvent, { type: 'run-end' }>;
+      run = { ...run, endedAt: e.at, status: e.status, reason: e.reason };
+    } else if (event.type === 'result') {
+      const row = toResultRow((event as Extract<LedgerEvent, { type: 'result' }>).result);
+      const key = `${row.kernel}\0${row.candidate}\0${row.target}`;
+      byKey.delete(key); // re-insert so a retry lands in the order it happened
+      byKey.set(key, row);
+    } else if (!(run.kind === 'agent' && AGENT_EVENTS.has(event.type))) {
+      otherEvents[event.type] = (otherEvents[event.type] ?? 0) + 1;
+    }
+  }
+  if (run.startedAt && run.endedAt) run.durationMs = Date.parse(run.endedAt) - Date.parse(run.startedAt);
+  const results = [...byKey.values()];
+  const targets = collectTargets(results);
+  const agent = run.kind === 'agent' ? readAgentActivity(events, results) : undefined;
+  return { schema: REPORT_SCHEMA, run, targets, results, correlations: correlate(results, targets), agent, otherEvents };
+}
+
+function toResultRow(r: TargetResult): ResultRow {
+  const status = r.hostFailure ? 'host-failure' : r.check.status;
+  const reason = r.hostFailure ? `host failure: ${r.hostFailure}` : r.check.status === 'pass' ? undefined : describeVerdict(r.check);
+  const shapes: ShapeRow[] = r.hostFailure
+    ? []
+    : r.speed.map((s) => ({
+        shape: s.shape,
+        speedup: s.speedup,
+        verdict: s.verdict,
+        noiseFloor: s.noiseFloor,
+        pairs: s.ratios.length,
+        callsPerSample: s.callsPerSample,
+        baselineMedianNs: s.baselineMedianNs,
+        candidateMedianNs: s.candidateMedianNs,
+        gbps: s.gbps,
+        gflops: s.gflops,
+        ...(s.suspect ? { suspect: s.suspect } : {}),
+        ...(s.emulated ? { emulated: true } : {}),
+        baselineNs: s.baselineNs,
+        candidateNs: s.candidateNs,
+      }));
+  return {
+    kernel: r.kernel,
+    candidate: r.candidate,
+    target: r.target,
+    arch: r.arch,
+    toolchain: r.toolchain,
+    sourceSha256: r.sourceSha256,
+    elapsedMs: r.elapsedMs,
+    status,
+    ...(reason ? { reason } : {}),
+    shapes,
+  };
+}
+
+function collectTargets(results: ResultRow[]): TargetInfo[] {
+  const seen = new Map<string, TargetInfo>();
+  for (const r of results) if (!seen.has(r.target)) seen.set(r.target, { name: r.target, arch: r.arch, toolchain: r.toolchain });
+  return [...seen.values()].sort((a, b) => Number(b.name === 'wasm') - Number(a.name === 'wasm'));
+}
+
+/** Pairs each native (non-emulated) speedup with the WASM speedup of the same kernel, candidate and shape. */
+function correlate(results: ResultRow[], targets: TargetInfo[]): Correlation[] {
+  const wasm = new Map<string, number>();
+  for (const r of results)
+    if (r.target === 'wasm') for (const s of r.shapes) wasm.set(`${r.kernel}\0${r.candidate}\0${s.shape}`, s.speedup.estimate);
+  const correlations: Correlation[] = [];
+  for (const t of targets.filter((t) => t.name !== 'wasm')) {
+    const points: CorrelationPoint[] = [];
+    for (const r of results.filter((r) => r.target === t.name))
+      for (const s of r.shapes) {
+        const w = wasm.get(`${r.kernel}\0${r.candidate}\0${s.shape}`);
+        if (w !== undefined && !s.emulated)
+          points.push({ kernel: r.kernel, candidate: r.candidate, shape: s.shape, wasmSpeedup: w, nativeSpeedup: s.speedup.estimate });
+      }
+    if (points.length === 0) continue;
+    const rho = points.length >= 3 ? spearman(points.map((p) => p.wasmSpeedup), points.map((p) => p.nativeSpeedup)) : null;
+    correlations.push({ target: t.name, arch: t.arch, points, spearmanRho: rho === null || Number.isNaN(rho) ? null : rho });
+  }
+  return correlations;
+}
+
+/** Rows that passed the check and carry timings, i.e. what the speed charts and tables show. */
+export function timedRows(model: ReportModel): ResultRow[] {
+  return model.results.filter((r) => r.shapes.length > 0);
+}
+
+/** Rows that failed, with their reason. */
+export function failedRows(model: ReportModel): ResultRow[] {
+  return model.results.filter((r) => r.status !== 'pass');
+}
