@@ -133,7 +133,7 @@ export class WasmCompiler {
         ? ['-O3', '-msimd128', '--no-entry', '-sSTANDALONE_WASM', '-sIMPORTED_MEMORY', `-sINITIAL_MEMORY=${INITIAL_MEMORY_BYTES}`,
             `-sMAXIMUM_MEMORY=${MAX_MEMORY_BYTES}`, '-sALLOW_MEMORY_GROWTH', `-sTOTAL_STACK=${STACK_BYTES}`, '-sERROR_ON_UNDEFINED_SYMBOLS',
             '-sEXPORTED_FUNCTIONS=_kb_call,_kb_batch,_kb_heap_base']
-        : ['--target=wasm32-wasi', `--sysroot=${tc.sysroot}`, ...clangFlags(), ...(tc.builtins ? [tc.builtins] : [])];
+        : ['--target=wasm32-wasi', ...(tc.sysroot ? [`--sysroot=${tc.sysroot}`] : []), ...clangFlags()];
     args.push('-Iinclude', '-include', 'kb_proto.h', '-o', 'out.wasm', 'kernel.c', 'kb_glue.c');
     return new Promise<{ ok: boolean; wasm?: Uint8Array; stderr: string }>((resolve) => {
       execFile(tc.command!, args, { cwd: dir, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 8 << 20 }, (err, stdout, stderr) => {

@@ -1,7 +1,7 @@
 // Which C → WASM compiler to use. First found wins: emcc (EMSDK or PATH) → system clang with wasm-ld and a WASI
 // sysroot → @yowasp/clang (an npm dependency, always there). `--cc` forces one.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { UsageError } from '../spec/errors.js';
 
@@ -14,8 +14,8 @@ export interface Toolchain {
   description: string;
   /** absolute path of the driver (not for yowasp) */
   command?: string;
+  /** WASI sysroot passed as --sysroot (unset when the compiler finds its libc by itself) */
   sysroot?: string;
-  builtins?: string;
   version: string;
 }
 
@@ -54,32 +54,19 @@ function probeEmcc(): ToolchainProbe {
 
 const SYSROOTS = ['/usr/share/wasi-sysroot', '/opt/wasi-sdk/share/wasi-sysroot'];
 
-function findBuiltins(): string | undefined {
-  // Debian's libclang-rt-NN-dev-wasm32 puts compiler-rt for wasm under the clang resource dir.
-  const base = '/usr/lib';
-  for (const llvm of existsSync(base) ? readdirSync(base).filter((d) => d.startsWith('llvm-')).sort().reverse() : []) {
-    const clangDir = join(base, llvm, 'lib', 'clang');
-    if (!existsSync(clangDir)) continue;
-    for (const v of readdirSync(clangDir)) {
-      const lib = join(clangDir, v, 'lib', 'wasi', 'libclang_rt.builtins-wasm32.a');
-      if (existsSync(lib)) return lib;
-    }
-  }
-  return undefined;
-}
-
 function probeClang(): ToolchainProbe {
   const command = which('clang');
   if (!command) return { kind: 'clang', found: null, reason: 'clang not on PATH' };
   const version = versionOf(command);
   const major = version.split('.')[0];
   if (!which('wasm-ld') && !which(`wasm-ld-${major}`)) return { kind: 'clang', found: null, reason: 'wasm-ld not found (install lld)' };
+  // Debian's wasi-libc installs multiarch (/usr/include/wasm32-wasi), which its clang finds without --sysroot.
+  const debianMultiarch = existsSync('/usr/include/wasm32-wasi/stdlib.h');
   const sysroot = process.env.WASI_SYSROOT ?? SYSROOTS.find((s) => existsSync(join(s, 'include')));
-  if (!sysroot) return { kind: 'clang', found: null, reason: 'no WASI sysroot (install wasi-libc or set WASI_SYSROOT)' };
-  const builtins = findBuiltins();
+  if (!sysroot && !debianMultiarch) return { kind: 'clang', found: null, reason: 'no WASI libc (install wasi-libc or set WASI_SYSROOT)' };
   return {
     kind: 'clang',
-    found: { kind: 'clang', command, version, sysroot, builtins, description: `clang ${version} (${command}, sysroot ${sysroot})` },
+    found: { kind: 'clang', command, version, sysroot, description: `clang ${version} (${command}, WASI libc ${sysroot ?? '/usr/include/wasm32-wasi'})` },
   };
 }
 
