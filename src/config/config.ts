@@ -12,13 +12,33 @@ export const HostConfig = z
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, . _ -'),
     executor: z.enum(['local', 'ssh', 'qemu-aarch64']),
     /** ssh destination or ~/.ssh/config alias (default: name) */
-    ssh: z.string().optional(),
+    ssh: z.string().min(1).optional(),
     arch: z.enum(['x86_64', 'aarch64']),
+    /** replaces the default flags (x86: -O3 -mavx2 -mfma; ARM: -O3 -mcpu=native; qemu: -O3 -march=armv8-a) */
     cflags: z.array(z.string()).optional(),
+    /** build for the host's own CPU (-march=native / -mcpu=native) instead of the portable AVX2+FMA baseline */
+    marchNative: z.boolean().default(false),
+    /** C compiler on the host (default cc; aarch64-linux-gnu-gcc for qemu-aarch64) */
+    cc: z.string().min(1).optional(),
     cores: z.number().int().positive().optional(),
+    /** nth when timing threaded kernels (default 1: a single core is the least noisy comparison) */
+    threads: z.number().int().positive().max(256).optional(),
     usdPerHour: z.number().nonnegative().default(0),
+    /** ssh: an ssh_config file passed as -F (default: the user's ~/.ssh/config; env KBENCH_SSH_CONFIG) */
+    sshConfig: z.string().min(1).optional(),
+    /** ssh: extra client arguments, e.g. ["-o", "ProxyJump=bastion"] */
+    sshOptions: z.array(z.string()).default([]),
+    /** ssh: where per-run folders are created on the host (removed after each run) */
+    remoteDir: z.string().min(1).default('/tmp'),
+    connectTimeoutS: z.number().positive().default(10),
   })
-  .strict();
+  .strict()
+  .superRefine((h, ctx) => {
+    if (h.executor === 'qemu-aarch64' && h.arch !== 'aarch64')
+      ctx.addIssue({ code: 'custom', path: ['arch'], message: `host '${h.name}': executor qemu-aarch64 needs arch "aarch64"` });
+    if (h.executor !== 'ssh' && (h.ssh || h.sshConfig))
+      ctx.addIssue({ code: 'custom', path: ['ssh'], message: `host '${h.name}': ssh settings need executor "ssh"` });
+  });
 export type HostConfig = z.infer<typeof HostConfig>;
 
 export const KbenchConfig = z
@@ -27,7 +47,14 @@ export const KbenchConfig = z
     kernels: z.string().optional().describe('kernel suite folder, relative to this file'),
     hosts: z.array(HostConfig).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.hosts.forEach((h, i) => {
+      if (seen.has(h.name)) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'name'], message: `host '${h.name}' is declared twice` });
+      seen.add(h.name);
+    });
+  });
 export type KbenchConfig = z.infer<typeof KbenchConfig> & { file?: string };
 
 export function loadConfig(workDir: string): KbenchConfig {
@@ -42,7 +69,7 @@ export function loadConfig(workDir: string): KbenchConfig {
   const parsed = KbenchConfig.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new SpecError(file, issue.path.map(String).join('.'), issue.message);
+    throw new SpecError(file, fieldPath(raw, issue.path), issue.message);
   }
   return { ...parsed.data, file };
 }
@@ -53,4 +80,16 @@ export function resolveKernelsDir(workDir: string, flag?: string): string {
   const config = loadConfig(workDir);
   if (config.kernels) return resolve(dirname(config.file!), config.kernels);
   return BUILTIN_KERNELS_DIR;
+}
+
+/** e.g. hosts[1](arm1).arch: names the host as well as the index, so the error points at the right entry. */
+function fieldPath(raw: unknown, path: PropertyKey[]): string {
+  return path
+    .map((key, i) => {
+      if (typeof key !== 'number') return `${i ? '.' : ''}${String(key)}`;
+      const entry = path.slice(0, i + 1).reduce<unknown>((node, k) => (node as Record<PropertyKey, unknown> | undefined)?.[k], raw);
+      const name = (entry as { name?: unknown } | undefined)?.name;
+      return `[${key}]${typeof name === 'string' ? `(${name})` : ''}`;
+    })
+    .join('');
 }

@@ -1,0 +1,70 @@
+#!/bin/sh
+# Runs on the host, inside an unpacked kbench bundle: checks the CPU can run the build flags, builds the driver
+# with the reference, the baseline and each candidate as separate translation units (symbols renamed so they link
+# into one binary), and runs it. Everything the TypeScript side reads lands in out/.
+#
+# build.env sets: CC CFLAGS FUNCTION CANDIDATES NEED_FEATURES RUNNER OBJCOPY TIMEOUT_S
+# Exit: 0 ran (per-candidate status in out/<candidate>/), 86 CPU lacks a needed feature, 87 harness build failed.
+set -u
+. ./build.env
+mkdir -p out obj
+
+# A host without the instructions the flags ask for would die of SIGILL; refuse with a reason instead.
+cpu_flags() {
+  if [ -r /proc/cpuinfo ]; then
+    grep -m1 -E '^(flags|Features)[[:space:]]*:' /proc/cpuinfo | cut -d: -f2
+  else
+    # no /proc (macOS, BSD): ask the compiler what the native target predefines
+    $CC -march=native -dM -E - </dev/null 2>/dev/null | grep -o -E '__(AVX2|FMA|ARM_NEON)__' | tr -d _ | tr 'A-Z' 'a-z' | sed 's/armneon/asimd/'
+  fi
+}
+if [ -n "$NEED_FEATURES" ]; then
+  have=" $(cpu_flags | tr '\n' ' ') "
+  for f in $NEED_FEATURES; do
+    case "$have" in
+      *" $f "*) ;;
+      *) echo "kbench: this CPU lacks $f, which the build flags ($CFLAGS) need; use a host with $f or set cflags for this host" >&2
+         exit 86 ;;
+    esac
+  done
+fi
+
+cc_version=$($CC --version 2>/dev/null | head -n 1)
+echo "{\"event\":\"toolchain\",\"cc\":\"$CC\",\"version\":\"$(echo "$cc_version" | sed 's/["\\]//g')\"}"
+
+# Keeps only the renamed entry point global, so helpers with the same name in two sources cannot clash at link.
+localize() {
+  if [ -n "$OBJCOPY" ] && command -v "$OBJCOPY" >/dev/null 2>&1; then "$OBJCOPY" --keep-global-symbol="$2" "$1"; fi
+}
+
+build_harness() {
+  $CC $CFLAGS -Iinclude -c kb_driver.c -o obj/driver.o &&
+  $CC $CFLAGS -Iinclude -c kb_glue.c -o obj/glue.o &&
+  $CC $CFLAGS -Iinclude "-D$FUNCTION=kb_ref_$FUNCTION" -c reference.c -o obj/ref.o &&
+  localize obj/ref.o "kb_ref_$FUNCTION" &&
+  $CC $CFLAGS -Iinclude "-D$FUNCTION=kb_base_$FUNCTION" -c baseline.c -o obj/base.o &&
+  localize obj/base.o "kb_base_$FUNCTION"
+}
+if ! build_harness 2>out/harness.log; then
+  echo "kbench: building the driver, reference or baseline failed on this host:" >&2
+  head -c 4000 out/harness.log >&2
+  exit 87
+fi
+
+if [ -n "$TIMEOUT_S" ] && command -v timeout >/dev/null 2>&1; then limit="timeout -k 2 $TIMEOUT_S"; else limit=""; fi
+
+for c in $CANDIDATES; do
+  mkdir -p "out/$c"
+  echo "{\"event\":\"candidate\",\"name\":\"$c\",\"stage\":\"build\"}"
+  if ! $CC $CFLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -c "candidates/$c.c" -o "obj/$c.o" 2>"out/$c/compile.log" ||
+     ! localize "obj/$c.o" "kb_cand_$FUNCTION" 2>>"out/$c/compile.log" ||
+     ! $CC $CFLAGS obj/driver.o obj/glue.o obj/ref.o obj/base.o "obj/$c.o" -o "obj/$c.bin" -lm -lpthread 2>>"out/$c/compile.log"; then
+    echo compile-error >"out/$c/status"
+    continue
+  fi
+  echo "{\"event\":\"candidate\",\"name\":\"$c\",\"stage\":\"run\"}"
+  # shellcheck disable=SC2086 # RUNNER and limit are word lists on purpose
+  $limit $RUNNER "./obj/$c.bin" plan.txt in "out/$c" >"out/$c/driver.jsonl" 2>"out/$c/driver.err"
+  echo "exit $?" >"out/$c/status"
+done
+echo '{"event":"bundle-done"}'

@@ -1,0 +1,141 @@
+// A bundle is everything a host needs for one native run, in one folder: the driver (generic C + generated glue),
+// kb_simd.h, the reference/baseline/candidate sources, the build settings, the plan and the input bytes TypeScript
+// generated. Executors ship it as is; run.sh builds and runs it on the host.
+import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bufferLayouts, distributionNames, generateInputs, scalarValues, shapeCases, type ShapeCase } from '../check/inputs.js';
+import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
+import { UsageError } from '../spec/errors.js';
+import { generateGlue } from './glue.js';
+import type { Toolchain } from './hosts.js';
+
+/** remote/driver/: the C side of native runs. */
+export const DRIVER_DIR = fileURLToPath(new URL('../../remote/driver', import.meta.url));
+
+export interface Candidate {
+  name: string;
+  path: string;
+}
+
+export interface PlanSettings {
+  /**
+   * nth for timing threaded kernels (0 = every online CPU of the host). The check's threaded calls use at least
+   * 2 real threads whatever this says, so the pthread path is always exercised.
+   */
+  threads: number;
+  /** timed baseline/candidate pairs per bench shape (≥ 9) */
+  pairs: number;
+  minSampleMs: number;
+  warmupMs: number;
+  /** input sets rotated between timed calls */
+  inputSets: number;
+  seed: number;
+  /** bench shapes to time (display names); all when empty */
+  benchShapes: string[];
+  /** check only, no timing */
+  skipTiming: boolean;
+}
+
+/** What TypeScript must remember about each plan line to judge the outputs the host sends back. */
+export interface PlanCase {
+  id: number;
+  kind: 'check' | 'time';
+  shape: ShapeCase;
+  distribution: string;
+  /** partition counts checked sequentially (threaded kernels) */
+  parts: number[];
+}
+
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function f32Bits(value: number): string {
+  const view = new DataView(new ArrayBuffer(4));
+  view.setFloat32(0, value, true);
+  return `0x${view.getUint32(0, true).toString(16)}`;
+}
+
+/** Plan arguments in parameter order: buffer byte counts and scalar values. */
+function planArgs(kernel: Kernel, shape: ShapeCase): string {
+  const layouts = new Map(bufferLayouts(kernel.spec, shape.env).map((b) => [b.name, b.bytes]));
+  const scalars = new Map(scalarValues(kernel.spec, shape.env).map((s) => [s.name, s.value]));
+  return kernel.spec.params
+    .map((p) => {
+      if (p.kind === 'buffer') return String(layouts.get(p.name));
+      const value = scalars.get(p.name)!;
+      return p.type === 'i32' ? String(Math.trunc(value)) : f32Bits(value);
+    })
+    .join(' ');
+}
+
+function writeInputs(dir: string, kernel: Kernel, c: PlanCase, set: number, seed: number): void {
+  const setDir = join(dir, 'in', String(c.id), String(set));
+  mkdirSync(setDir, { recursive: true });
+  for (const [name, bytes] of generateInputs(kernel.spec, c.shape.env, c.distribution, seed)) writeFileSync(join(setDir, `${name}.bin`), bytes);
+}
+
+function copyDir(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from)) {
+    if (statSync(join(from, entry)).isFile()) copyFileSync(join(from, entry), join(to, entry));
+  }
+}
+
+/** Writes the bundle into `dir` (empty or new) and returns the plan lines' meaning. */
+export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[], toolchain: Toolchain, settings: PlanSettings, candidateTimeoutS: number): PlanCase[] {
+  for (const c of candidates) {
+    if (!SAFE_NAME.test(c.name)) throw new UsageError(`candidate name '${c.name}': use letters, digits, . _ - only`);
+  }
+  if (settings.pairs < 9) throw new UsageError(`pairs: at least 9 timed pairs are needed for a verdict (got ${settings.pairs})`);
+  mkdirSync(join(dir, 'candidates'), { recursive: true });
+  for (const f of ['kb_driver.c', 'kb_driver.h', 'run.sh']) copyFileSync(join(DRIVER_DIR, f), join(dir, f));
+  copyDir(INCLUDE_DIR, join(dir, 'include'));
+  writeFileSync(join(dir, 'kb_glue.c'), generateGlue(kernel.spec));
+  copyFileSync(kernel.referencePath, join(dir, 'reference.c'));
+  copyFileSync(kernel.baselinePath, join(dir, 'baseline.c'));
+  for (const c of candidates) copyFileSync(c.path, join(dir, 'candidates', `${c.name}.c`));
+
+  const env = {
+    CC: toolchain.cc,
+    CFLAGS: toolchain.cflags.join(' '),
+    FUNCTION: kernel.spec.function,
+    CANDIDATES: candidates.map((c) => c.name).join(' '),
+    NEED_FEATURES: toolchain.needFeatures.join(' '),
+    RUNNER: toolchain.runner,
+    OBJCOPY: toolchain.objcopy,
+    TIMEOUT_S: String(candidateTimeoutS),
+  };
+  writeFileSync(join(dir, 'build.env'), Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''));
+
+  const spec = kernel.spec;
+  const threaded = spec.threads !== undefined;
+  const nth = threaded ? settings.threads : 1;
+  const checkNth = threaded ? (settings.threads === 1 ? 2 : settings.threads) : 1;
+  const parts = threaded ? spec.threads!.counts.slice(0, 16) : [];
+  const cases: PlanCase[] = [];
+  const lines: string[] = [];
+  for (const shape of shapeCases(spec, 'check')) {
+    for (const distribution of distributionNames(spec)) {
+      for (let trial = 0; trial < spec.trials; trial++) {
+        const c: PlanCase = { id: cases.length, kind: 'check', shape, distribution, parts };
+        writeInputs(dir, kernel, c, 0, settings.seed + c.id);
+        lines.push(`check ${c.id} ${checkNth} ${parts.length} ${parts.join(' ')} ${planArgs(kernel, shape)}`.replace(/ +/g, ' '));
+        cases.push(c);
+      }
+    }
+  }
+  const benchShapes = shapeCases(spec, 'bench').filter((s) => settings.benchShapes.length === 0 || settings.benchShapes.includes(s.name));
+  for (const shape of settings.skipTiming ? [] : benchShapes) {
+    const c: PlanCase = { id: cases.length, kind: 'time', shape, distribution: distributionNames(spec)[0], parts: [] };
+    for (let set = 0; set < settings.inputSets; set++) writeInputs(dir, kernel, c, set, settings.seed + 7919 * (c.id + 1) + set);
+    const timing = [nth, settings.inputSets, settings.pairs, Math.round(settings.minSampleMs * 1e6), Math.round(settings.warmupMs * 1e6), settings.seed + c.id + 1];
+    lines.push(`time ${c.id} ${timing.join(' ')} ${planArgs(kernel, shape)}`);
+    cases.push(c);
+  }
+  writeFileSync(join(dir, 'plan.txt'), lines.join('\n') + '\n');
+  return cases;
+}

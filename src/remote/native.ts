@@ -1,0 +1,143 @@
+// One native run: a kernel's baseline and candidates on one host → one TargetResult per candidate.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HostConfig } from '../config/config.js';
+import type { TargetResult } from '../ledger/records.js';
+import type { Kernel } from '../spec/suite.js';
+import { writeBundle, type Candidate, type PlanSettings } from './bundle.js';
+import { HostError, type Executor } from './executor.js';
+import { toolchainFor } from './hosts.js';
+import { judgeCandidate } from './judge.js';
+import { LocalExecutor } from './local.js';
+import { SshExecutor } from './ssh.js';
+
+export interface NativeOptions extends Partial<PlanSettings> {
+  signal?: AbortSignal;
+  onEvent?: (event: NativeEvent) => void;
+  /** the whole run on the host, shipping included (default 10 min) */
+  timeoutMs?: number;
+  /** one candidate's driver on the host (default 120 s): beyond it the candidate gets a `timeout` verdict */
+  candidateTimeoutS?: number;
+  /** speedups within ±noiseFloor are 'no-change' (default 0.02) */
+  noiseFloor?: number;
+  /** reuse a connection (promote keeps one executor per host) */
+  executor?: Executor;
+  /** keep the local bundle folder (debugging); it is removed otherwise */
+  keepBundle?: boolean;
+}
+
+export type NativeEvent =
+  | { type: 'start'; host: string; kernel: string; candidates: string[] }
+  | { type: 'stage'; host: string; kernel: string; candidate: string; stage: 'build' | 'run' }
+  | { type: 'result'; host: string; result: TargetResult };
+
+export const NATIVE_DEFAULTS = { pairs: 15, minSampleMs: 1, warmupMs: 20, inputSets: 3, seed: 1, noiseFloor: 0.02, timeoutMs: 600_000, candidateTimeoutS: 120 };
+
+/** Status run.sh exits with when the CPU lacks a feature the flags need, or the harness does not build. */
+const REFUSED = 86;
+const HARNESS_BROKEN = 87;
+
+export function createExecutor(host: HostConfig, env: NodeJS.ProcessEnv = process.env): Executor {
+  return host.executor === 'ssh' ? new SshExecutor(host, env) : new LocalExecutor(host);
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** What a host failure looks like in the ledger: the candidate was not judged. */
+export function hostFailureResult(kernel: Kernel, candidate: Candidate, host: HostConfig, reason: string, elapsedMs: number): TargetResult {
+  return {
+    kernel: kernel.name,
+    candidate: candidate.name,
+    target: host.name,
+    arch: host.arch,
+    toolchain: '',
+    sourceSha256: sha256(candidate.path),
+    check: { status: 'trap', message: `not judged: ${reason}` },
+    speed: [],
+    elapsedMs,
+    hostFailure: reason,
+  };
+}
+
+/**
+ * Builds, checks and times `candidates` against the kernel's baseline on `host`. A candidate that fails is a
+ * verdict in its result; a host that fails (unreachable, lost, refused, timed out) gives every candidate a result
+ * with `hostFailure`. Rejects only with AbortError (opts.signal) or on a usage error.
+ */
+export async function runNative(kernel: Kernel, candidates: Candidate[], host: HostConfig, opts: NativeOptions = {}): Promise<TargetResult[]> {
+  const settings: PlanSettings = {
+    threads: opts.threads ?? host.threads ?? 1,
+    pairs: opts.pairs ?? NATIVE_DEFAULTS.pairs,
+    minSampleMs: opts.minSampleMs ?? NATIVE_DEFAULTS.minSampleMs,
+    warmupMs: opts.warmupMs ?? NATIVE_DEFAULTS.warmupMs,
+    inputSets: opts.inputSets ?? NATIVE_DEFAULTS.inputSets,
+    seed: opts.seed ?? NATIVE_DEFAULTS.seed,
+    benchShapes: opts.benchShapes ?? [],
+    skipTiming: opts.skipTiming ?? false,
+  };
+  const candidateTimeoutS = opts.candidateTimeoutS ?? NATIVE_DEFAULTS.candidateTimeoutS;
+  const toolchain = toolchainFor(host);
+  const started = Date.now();
+  const bundleDir = mkdtempSync(join(tmpdir(), `kbench-${kernel.name}-`));
+  const executor = opts.executor ?? createExecutor(host);
+  const emit = opts.onEvent ?? (() => undefined);
+  try {
+    const cases = writeBundle(bundleDir, kernel, candidates, toolchain, settings, candidateTimeoutS);
+    emit({ type: 'start', host: host.name, kernel: kernel.name, candidates: candidates.map((c) => c.name) });
+    let toolchainName = `${toolchain.cc} ${toolchain.cflags.join(' ')}`;
+    let pending = '';
+    const onOutput = (stream: 'stdout' | 'stderr', text: string) => {
+      if (stream !== 'stdout') return;
+      const lines = (pending + text).split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const e = parseLine(line);
+        if (e?.event === 'toolchain') toolchainName = `${e.version || e.cc} ${toolchain.cflags.join(' ')}`;
+        if (e?.event === 'candidate') emit({ type: 'stage', host: host.name, kernel: kernel.name, candidate: String(e.name), stage: e.stage === 'run' ? 'run' : 'build' });
+      }
+    };
+    let run;
+    try {
+      run = await executor.runBundle(bundleDir, 'sh run.sh', 'out', { timeoutMs: opts.timeoutMs ?? NATIVE_DEFAULTS.timeoutMs, signal: opts.signal, onOutput });
+      if (run.exitCode === REFUSED) throw new HostError(host.name, `refused: ${run.stderr.trim().split('\n').pop()}`);
+      if (run.exitCode === HARNESS_BROKEN) throw new HostError(host.name, `the native harness does not build there: ${run.stderr.trim().slice(0, 2000)}`);
+      if (run.exitCode !== 0) throw new HostError(host.name, `the run failed (status ${run.exitCode ?? run.signal}): ${run.stderr.trim().split('\n').pop() ?? ''}`);
+    } catch (e) {
+      if (!(e instanceof HostError)) throw e;
+      const reason = e.message.slice(host.name.length + 2);
+      const results = candidates.map((c) => hostFailureResult(kernel, c, host, reason, Date.now() - started));
+      for (const result of results) emit({ type: 'result', host: host.name, result });
+      return results;
+    }
+    const elapsedMs = (Date.now() - started) / Math.max(1, candidates.length);
+    return candidates.map((c) => {
+      const judged = judgeCandidate(kernel, cases, join(bundleDir, 'out', c.name), {
+        noiseFloor: opts.noiseFloor ?? NATIVE_DEFAULTS.noiseFloor,
+        seed: settings.seed,
+        emulated: toolchain.emulated,
+        candidateTimeoutS,
+      });
+      const result: TargetResult = judged.harnessError
+        ? hostFailureResult(kernel, c, host, `the driver failed: ${judged.harnessError}`, elapsedMs)
+        : { kernel: kernel.name, candidate: c.name, target: host.name, arch: host.arch, toolchain: toolchainName, sourceSha256: sha256(c.path), check: judged.check, speed: judged.speed, elapsedMs };
+      emit({ type: 'result', host: host.name, result });
+      return result;
+    });
+  } finally {
+    if (!opts.executor) await executor.close();
+    if (!opts.keepBundle) rmSync(bundleDir, { recursive: true, force: true });
+  }
+}
+
+function parseLine(line: string): Record<string, unknown> | undefined {
+  try {
+    return line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
