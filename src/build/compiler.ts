@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { compiledUrl } from '../compiled.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { INCLUDE_DIR } from '../spec/suite.js';
 import type { Toolchain } from './toolchain.js';
@@ -47,7 +48,7 @@ export class WasmCompiler {
   warm(): Promise<void> {
     if (this.toolchain.kind !== 'yowasp') return Promise.resolve();
     if (!this.ready) {
-      this.worker = new Worker(new URL('./yowasp-worker.js', import.meta.url));
+      this.worker = new Worker(compiledUrl('./yowasp-worker.js', import.meta.url));
       this.worker.unref();
       this.ready = new Promise((resolve, reject) => {
         this.worker!.once('error', reject);

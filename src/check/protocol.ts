@@ -28,6 +28,10 @@ function callChecked(
   const outputs = inst.outputs();
   const writtenBy = outputs.map((b) => new Int16Array(b.bytes).fill(-1));
   for (let ith = 0; ith < nth; ith++) {
+    // Bytes earlier threads wrote are re-poisoned for this call (and restored after), so that a thread writing
+    // them again shows up even when it writes identical values.
+    const saved = nth > 1 ? outputs.map((b) => inst.read(0, b.name)) : [];
+    if (ith > 0) outputs.forEach((b, o) => inst.write(0, b.name, saved[o].map((v, i) => (writtenBy[o][i] >= 0 ? poison : v))));
     const before = nth > 1 ? outputs.map((b) => inst.read(0, b.name)) : [];
     try {
       inst.call(0, ith, nth);
@@ -45,6 +49,10 @@ function callChecked(
             return wrongPartition(spec, outputs[o].name, i, `written by both ith=${writtenBy[o][i]} and ith=${ith} of nth=${nth}`, where);
           writtenBy[o][i] = ith;
         }
+        after.forEach((_, i) => {
+          if (writtenBy[o][i] >= 0 && writtenBy[o][i] !== ith) after[i] = saved[o][i];
+        });
+        inst.write(0, outputs[o].name, after);
       }
     }
   }

@@ -2,6 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SandboxJob, SandboxReply } from './jobs.js';
+import { compiledUrl } from '../compiled.js';
 
 export class Sandbox {
   private child?: ChildProcess;
@@ -10,7 +11,7 @@ export class Sandbox {
 
   private host(): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.connected) return this.child;
-    const child = fork(fileURLToPath(new URL('./host.js', import.meta.url)), [], {
+    const child = fork(fileURLToPath(compiledUrl('./host.js', import.meta.url)), [], {
       execArgv: ['--no-liftoff'],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
