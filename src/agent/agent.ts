@@ -1,0 +1,197 @@
+// `kbench agent`: research → hypotheses → experiments (screen, revise, promote, keep/discard) → report, with
+// hard limits, everything in the ledger as it happens, and --resume from that ledger after any crash.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import type { HostConfig } from '../config/config.js';
+import { Ledger, newRunId, runsDir } from '../ledger/ledger.js';
+import { LEDGER_SCHEMA, type LedgerEvent } from '../ledger/records.js';
+import { findHosts } from '../remote/hosts.js';
+import { UsageError } from '../spec/errors.js';
+import { findKernel, INCLUDE_DIR } from '../spec/suite.js';
+import { Budget, type Limits } from './budget.js';
+import { ApiFailure, ApiGate, type MessagesApi } from './client.js';
+import { kernelContext } from './context.js';
+import type { AgentConfigEvent, AgentProgress } from './events.js';
+import { runExperiment } from './experiment.js';
+import { NamedLocks } from './locks.js';
+import { loadPrices, priceFor } from './prices.js';
+import { loadPrompt } from './prompts.js';
+import { bestCandidateFile, bestFileName, landed, renderReport } from './report.js';
+import { runResearch } from './research.js';
+import { makeRoots } from './research-tools.js';
+import { now, record, type RunContext } from './run-context.js';
+import type { ExperimentRunner } from './runner.js';
+import { replay } from './state.js';
+
+export type AgentSettings = Omit<AgentConfigEvent, 'type' | 'at'>;
+
+export interface AgentOptions {
+  workDir: string;
+  /** a new run; or `resume` with optional new limits */
+  settings?: AgentSettings;
+  resume?: { id: string; limits?: Partial<Limits> };
+  api: MessagesApi;
+  /** the screen and native stages for this kernel and these hosts */
+  openRunner: (workDir: string) => Promise<ExperimentRunner> | ExperimentRunner;
+  signal?: AbortSignal;
+  onEvent?: (e: AgentProgress) => void;
+  argv?: string[];
+  nowMs?: () => number;
+  maxTokens?: number;
+}
+
+export interface AgentOutcome {
+  id: string;
+  dir: string;
+  reportPath: string;
+  bestPath?: string;
+  stopReason: string | null;
+  status: 'done' | 'interrupted' | 'failed';
+  apiUsd: number;
+  hostsUsd: number;
+  kept: number;
+}
+
+/** Executors that would run model-written code natively on this machine. */
+const LOCAL_EXECUTORS = new Set(['local', 'qemu-aarch64']);
+
+export function checkHostSafety(hosts: HostConfig[], allowLocalNative: boolean): void {
+  const local = hosts.filter((h) => LOCAL_EXECUTORS.has(h.executor));
+  if (local.length && !allowLocalNative)
+    throw new UsageError(
+      `host '${local[0].name}' would run model-written code natively on this machine (executor ${local[0].executor}); pass --allow-local-native to allow it, or use a remote host`,
+    );
+}
+
+export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
+  const { ledger, id, events } = openRun(opts);
+  const prior = replay(events);
+  const settings = resolveSettings(opts, prior.config);
+  // Every usage problem surfaces here, before the ledger gets anything or a request is sent.
+  const kernel = findKernel(settings.kernelsDir, settings.kernel);
+  const prices = loadPrices(settings.pricesFile);
+  const price = priceFor(prices, settings.model);
+  const hosts = findHosts(opts.workDir, settings.hosts);
+  checkHostSafety(hosts, settings.allowLocalNative);
+  const roots = makeRoots(kernel.dir, INCLUDE_DIR, settings.researchDirs);
+
+  const signal = opts.signal ?? new AbortController().signal;
+  const budget = new Budget(settings.limits, prior.apiUsd + prior.hostsUsd, opts.nowMs ?? Date.now, signal);
+  const onEvent = opts.onEvent ?? (() => {});
+  const ctx: RunContext = {
+    id,
+    dir: ledger.dir,
+    kernel,
+    config: { type: 'agent-config', at: now(), ...settings },
+    hosts,
+    roots,
+    ledger,
+    state: prior,
+    budget,
+    gate: undefined as unknown as ApiGate,
+    runner: undefined as unknown as ExperimentRunner,
+    locks: new NamedLocks(),
+    signal,
+    system: loadPrompt('system.md'),
+    context: kernelContext(kernel),
+    maxTokens: opts.maxTokens ?? 16_000,
+    onEvent,
+  };
+  ctx.gate = new ApiGate(opts.api, settings.model, price, prices.webSearchPer1000Usd, budget, (e) => record(ctx, e), signal);
+  const start: LedgerEvent = {
+    type: 'run-start',
+    schema: LEDGER_SCHEMA,
+    kind: 'agent',
+    id,
+    at: now(),
+    argv: opts.argv,
+    machine: { hostname: hostname(), platform: process.platform, arch: process.arch, node: process.version },
+  };
+  record(ctx, start);
+  record(ctx, ctx.config);
+
+  let status: AgentOutcome['status'] = 'done';
+  try {
+    ctx.runner = await opts.openRunner(opts.workDir);
+    await runResearch(ctx);
+    await runExperiments(ctx);
+  } catch (e) {
+    // Whatever went wrong, the run ends with its ledger closed and a report; --resume can continue it.
+    status = 'failed';
+    const message = e instanceof ApiFailure ? e.message : `internal error: ${(e as Error).stack ?? e}`;
+    record(ctx, { type: 'error', at: now(), message });
+    budget.stop(message.split('\n')[0]);
+  } finally {
+    await ctx.runner?.close().catch(() => {});
+  }
+  return finish(ctx, status);
+}
+
+function openRun(opts: AgentOptions): { ledger: Ledger; id: string; events: LedgerEvent[] } {
+  if (opts.resume) {
+    const dir = join(runsDir(opts.workDir), opts.resume.id);
+    if (!existsSync(join(dir, 'ledger.jsonl'))) throw new UsageError(`no run '${opts.resume.id}' in ${runsDir(opts.workDir)} (see \`kbench runs\`)`);
+    const ledger = new Ledger(dir);
+    return { ledger, id: opts.resume.id, events: ledger.read() };
+  }
+  const id = newRunId();
+  return { ledger: new Ledger(join(runsDir(opts.workDir), id)), id, events: [] };
+}
+
+function resolveSettings(opts: AgentOptions, prior: AgentConfigEvent | undefined): AgentSettings {
+  if (!opts.resume) {
+    if (!opts.settings) throw new UsageError('a kernel is needed (or --resume <id>)');
+    return { ...opts.settings, kernelsDir: resolve(opts.settings.kernelsDir), researchDirs: opts.settings.researchDirs.map((d) => resolve(d)) };
+  }
+  if (!prior) throw new UsageError(`run '${opts.resume.id}' is not an agent run (no agent-config in its ledger)`);
+  const { type: _t, at: _a, ...settings } = prior;
+  return { ...settings, limits: { ...settings.limits, ...opts.resume.limits } };
+}
+
+/** As many experiments in flight as hosts (one without hosts); each host runs one promotion at a time. */
+async function runExperiments(ctx: RunContext): Promise<void> {
+  const s = ctx.state;
+  const queue = s.hypotheses.filter((h) => !s.verdicts.has(h.id));
+  let started = s.verdicts.size;
+  const worker = async () => {
+    for (;;) {
+      if (ctx.budget.stopReason() || queue.length === 0) return;
+      if (started >= ctx.config.limits.maxExperiments) {
+        ctx.budget.stop(`experiment limit reached: ${ctx.config.limits.maxExperiments}`);
+        return;
+      }
+      const h = queue.shift()!;
+      started++;
+      ctx.onEvent({ type: 'status', at: now(), text: `experiment ${h.id}: ${h.title}` });
+      try {
+        await runExperiment(ctx, h);
+      } catch (e) {
+        // stop the other workers from starting more work, then let runAgent record it
+        ctx.budget.stop((e as Error).message.split('\n')[0]);
+        throw e;
+      }
+    }
+  };
+  const inFlight = Math.max(1, ctx.hosts.length);
+  const results = await Promise.allSettled(Array.from({ length: inFlight }, worker));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+function finish(ctx: RunContext, status: AgentOutcome['status']): AgentOutcome {
+  const s = ctx.state;
+  const stopReason = ctx.budget.stopReason();
+  if (stopReason) record(ctx, { type: 'stop', at: now(), reason: stopReason });
+  if (ctx.signal.aborted && status === 'done') status = 'interrupted';
+  const best = landed(s)[0];
+  let bestPath: string | undefined;
+  if (best) {
+    const source = readFileSync(join(ctx.dir, best.candidate.event.file), 'utf8');
+    bestPath = ctx.ledger.writeFile(bestFileName(ctx.kernel.name), bestCandidateFile(s, ctx.kernel.name, source, best));
+  }
+  const report = renderReport(s, { kernel: ctx.kernel.name, stopReason, bestFile: best ? bestFileName(ctx.kernel.name) : undefined });
+  const reportPath = ctx.ledger.writeFile('report.md', report);
+  record(ctx, { type: 'run-end', at: now(), status, ...(stopReason ? { reason: stopReason } : {}) });
+  return { id: ctx.id, dir: ctx.dir, reportPath, bestPath, stopReason, status, apiUsd: s.apiUsd, hostsUsd: s.hostsUsd, kept: landed(s).length };
+}

@@ -1,0 +1,128 @@
+// One conversation with the model: send, run the tools it asks for, send their results, until it ends its
+// turn, a tool ends the conversation, or a limit stops the run. The state is saved after every step, so a
+// killed run picks up exactly where it was (re-running at most the tools of the last step).
+import type Anthropic from '@anthropic-ai/sdk';
+import type { ApiGate, MessageParam } from './client.js';
+
+export interface ConversationState {
+  id: string;
+  messages: MessageParam[];
+  /** what the next step is: send the messages, run the tools of the last assistant message, or nothing */
+  next: 'send' | 'tools' | 'done';
+}
+
+export interface ToolOutcome {
+  content: string;
+  isError?: boolean;
+  /** no further request: the conversation is over once this batch of tool results is recorded */
+  endConversation?: boolean;
+}
+
+export type ToolHandler = (name: string, input: unknown) => Promise<ToolOutcome>;
+
+export type ConversationEnd = 'end_turn' | 'tool-ended' | 'stopped' | 'refusal' | 'cut-off';
+
+export interface ConversationSetup {
+  gate: ApiGate;
+  system: string;
+  tools: Anthropic.Messages.ToolUnion[];
+  maxTokens: number;
+  save: (state: ConversationState) => void;
+}
+
+// A model that keeps running into max_tokens or pausing would loop forever at our expense.
+const MAX_CUT_OFFS = 2;
+const MAX_PAUSES = 6;
+
+export async function converse(setup: ConversationSetup, state: ConversationState, handle: ToolHandler): Promise<ConversationEnd> {
+  let cutOffs = 0;
+  let pauses = 0;
+  for (;;) {
+    if (state.next === 'done') return 'end_turn';
+    if (state.next === 'tools') {
+      const ended = await runTools(state, handle);
+      setup.save(state);
+      if (ended) return 'tool-ended';
+      continue;
+    }
+    const message = await setup.gate.request(state.id, requestBody(setup, state.messages));
+    if (!message) return 'stopped';
+    const content = message.content as Anthropic.Messages.ContentBlockParam[];
+    switch (message.stop_reason) {
+      case 'tool_use':
+        state.messages.push({ role: 'assistant', content });
+        state.next = 'tools';
+        break;
+      case 'pause_turn':
+        // a server tool (web search) paused a long turn: send the partial turn back as is to let it continue
+        state.messages.push({ role: 'assistant', content });
+        if (++pauses > MAX_PAUSES) return (state.next = 'done'), setup.save(state), 'cut-off';
+        break;
+      case 'max_tokens': {
+        // a cut-off tool call has incomplete input: drop it and ask for a shorter answer
+        const kept = content.filter((b) => b.type === 'text');
+        state.messages.push({ role: 'assistant', content: kept.length ? kept : [{ type: 'text', text: '(cut off)' }] });
+        state.messages.push({
+          role: 'user',
+          content: [{ type: 'text', text: 'Your reply hit the output token limit and was cut off. Be shorter: submit compact code, less prose.' }],
+        });
+        if (++cutOffs > MAX_CUT_OFFS) return (state.next = 'done'), setup.save(state), 'cut-off';
+        break;
+      }
+      case 'refusal':
+        state.messages.push({ role: 'assistant', content });
+        state.next = 'done';
+        setup.save(state);
+        return 'refusal';
+      default:
+        // end_turn, stop_sequence
+        state.messages.push({ role: 'assistant', content });
+        state.next = 'done';
+        setup.save(state);
+        return 'end_turn';
+    }
+    setup.save(state);
+  }
+}
+
+/** Answers every tool_use of the last assistant message in one user message; true when a tool ended the talk. */
+async function runTools(state: ConversationState, handle: ToolHandler): Promise<boolean> {
+  const last = state.messages[state.messages.length - 1];
+  const uses = (Array.isArray(last.content) ? last.content : []).filter(
+    (b): b is Anthropic.Messages.ToolUseBlockParam => b.type === 'tool_use',
+  );
+  const results: Anthropic.Messages.ToolResultBlockParam[] = [];
+  let ended = false;
+  for (const use of uses) {
+    let outcome: ToolOutcome;
+    try {
+      outcome = await handle(use.name, use.input);
+    } catch (e) {
+      // a tool that throws is our bug or a refused input; the model hears about it, the run goes on
+      outcome = { content: `tool failed: ${(e as Error).message}`, isError: true };
+    }
+    results.push({ type: 'tool_result', tool_use_id: use.id, content: outcome.content, ...(outcome.isError ? { is_error: true } : {}) });
+    ended ||= outcome.endConversation === true;
+  }
+  state.messages.push({ role: 'user', content: results });
+  state.next = ended ? 'done' : 'send';
+  return ended;
+}
+
+/** The system prompt and the first user block (kernel context) are cache breakpoints, and so is the newest
+ *  user message: each request then reads the whole previous conversation from the cache. */
+function requestBody(setup: ConversationSetup, messages: MessageParam[]): Omit<Anthropic.Messages.MessageCreateParamsNonStreaming, 'model'> {
+  const withBreakpoint = messages.map((m, i) => {
+    if (i !== messages.length - 1 || m.role !== 'user' || !Array.isArray(m.content) || m.content.length === 0) return m;
+    const content = m.content.slice();
+    content[content.length - 1] = { ...content[content.length - 1], cache_control: { type: 'ephemeral' } } as Anthropic.Messages.ContentBlockParam;
+    return { ...m, content };
+  });
+  return {
+    max_tokens: setup.maxTokens,
+    system: [{ type: 'text', text: setup.system, cache_control: { type: 'ephemeral' } }],
+    tools: setup.tools,
+    tool_choice: { type: 'auto' },
+    messages: withBreakpoint,
+  };
+}

@@ -1,0 +1,84 @@
+// Turning results into decisions and into the text the model reads. Pure functions over TargetResult.
+import { describeVerdict } from '../check/verdict.js';
+import type { TargetResult } from '../ledger/records.js';
+import type { ScreenOutcome } from './events.js';
+
+const DIAGNOSTIC_MAX_LINES = 40;
+const DIAGNOSTIC_MAX_CHARS = 3000;
+
+export function screenOutcome(r: TargetResult): ScreenOutcome {
+  if (r.hostFailure) return 'host-failure';
+  if (r.check.status !== 'pass') return 'failed';
+  if (r.speed.length > 0 && r.speed.every((s) => s.verdict === 'slower')) return 'slower';
+  return 'survivor';
+}
+
+/** Geometric mean of the point speedups over all shapes (and targets); undefined without timings. */
+export function meanSpeedup(results: TargetResult[]): number | undefined {
+  const ests = results.flatMap((r) => r.speed.map((s) => s.speedup.estimate)).filter((x) => x > 0);
+  if (ests.length === 0) return undefined;
+  return Math.exp(ests.reduce((a, x) => a + Math.log(x), 0) / ests.length);
+}
+
+export interface Decision {
+  decision: 'kept' | 'discarded' | 'failed';
+  reason: string;
+  speedup?: number;
+}
+
+/** Kept when every target passed the check, no shape is slower anywhere, and some shape is faster somewhere. */
+export function decide(results: TargetResult[]): Decision {
+  const judged = results.filter((r) => !r.hostFailure);
+  if (judged.length === 0)
+    return { decision: 'failed', reason: `no target could judge it (${results.map((r) => `${r.target}: ${r.hostFailure}`).join('; ')})` };
+  const speedup = meanSpeedup(judged);
+  const bad = judged.find((r) => r.check.status !== 'pass');
+  if (bad) return { decision: 'discarded', reason: `${bad.target}: ${describeVerdict(bad.check)}` };
+  const slower = judged.flatMap((r) => r.speed.filter((s) => s.verdict === 'slower').map((s) => `${r.target} ${s.shape}`));
+  const faster = judged.flatMap((r) => r.speed.filter((s) => s.verdict === 'faster').map((s) => `${r.target} ${s.shape}`));
+  const lost = results.filter((r) => r.hostFailure).map((r) => r.target);
+  const note = lost.length ? ` (not judged on ${lost.join(', ')})` : '';
+  if (slower.length) return { decision: 'discarded', reason: `slower on ${slower.join(', ')}${note}`, speedup };
+  if (!faster.length) return { decision: 'discarded', reason: `no change beyond the noise floor${note}`, speedup };
+  return { decision: 'kept', reason: `faster on ${faster.join(', ')}, slower nowhere${note}`, speedup };
+}
+
+/** Compiler output for the model: our temp paths removed, at most a screenful. */
+export function trimDiagnostic(text: string): string {
+  const scrubbed = text.replace(/(\/[^\s:'"]+\/)+(?=[^/\s:]+\.[ch]\b)/g, '');
+  const lines = scrubbed.split('\n');
+  let out = lines.slice(0, DIAGNOSTIC_MAX_LINES).join('\n');
+  if (out.length > DIAGNOSTIC_MAX_CHARS) out = out.slice(0, DIAGNOSTIC_MAX_CHARS);
+  return out.length < scrubbed.length ? `${out}\n… (${lines.length} lines in all, cut)` : out;
+}
+
+export function formatSpeeds(r: TargetResult): string {
+  return r.speed
+    .map((s) => {
+      const ci = `[${s.speedup.lo.toFixed(3)}, ${s.speedup.hi.toFixed(3)}]`;
+      const suspect = s.suspect ? ` SUSPECT: ${s.suspect}` : '';
+      return `- ${s.shape}: speedup ${s.speedup.estimate.toFixed(3)}× ${ci} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (baseline ${s.baselineMedianNs.toFixed(0)} ns, candidate ${s.candidateMedianNs.toFixed(0)} ns)${suspect}`;
+    })
+    .join('\n');
+}
+
+/** The tool result the model reads after submit_candidate. */
+export function screenFeedback(r: TargetResult, revisionsLeft: number): string {
+  const left = revisionsLeft > 0 ? `You may revise ${revisionsLeft} more time(s).` : 'No revisions left for this hypothesis.';
+  if (r.hostFailure) return `The screen itself failed (not a verdict on your code): ${r.hostFailure}\n${left}`;
+  const c = r.check;
+  if (c.status === 'compile-error') return `compile-error (${r.toolchain}):\n${trimDiagnostic(c.diagnostic)}\n${left}`;
+  if (c.status !== 'pass') return `check failed: ${describeVerdict(c)}\n${left}`;
+  const head = screenOutcome(r) === 'slower' ? 'check passed, but slower than the baseline on every bench shape (WASM):' : 'check passed; WASM speed against the baseline:';
+  return `${head}\n${formatSpeeds(r)}\n${left}`;
+}
+
+/** One line for the ledger and the report. */
+export function summarizeResult(r: TargetResult): string {
+  if (r.hostFailure) return `not judged: ${r.hostFailure}`;
+  if (r.check.status !== 'pass') return describeVerdict(r.check);
+  if (r.speed.length === 0) return 'pass (not timed)';
+  return r.speed
+    .map((s) => `${s.shape}: ${s.speedup.estimate.toFixed(3)}× [${s.speedup.lo.toFixed(3)}, ${s.speedup.hi.toFixed(3)}] ${s.verdict}`)
+    .join('; ');
+}

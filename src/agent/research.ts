@@ -1,0 +1,80 @@
+// Phase 1: the model reads (kernel, include, --research roots, optionally the web) and records a brief and a
+// ranked list of hypotheses. Skipped on resume once hypotheses are in the ledger.
+import { converse, type ToolHandler, type ToolOutcome } from './conversation.js';
+import { describeRoots } from './context.js';
+import { renderPrompt } from './prompts.js';
+import { grep, listFiles, readFile, ToolError } from './research-tools.js';
+import { conversationSetup, now, openConversation, record, type RunContext } from './run-context.js';
+import { isToolName, parseToolInput, RESEARCH_TOOLS, toolDefinitions, type ToolName } from './tools.js';
+
+const MAX_HYPOTHESES = 10;
+
+/** Answers list_files / read_file / grep; null for any other tool. */
+export function readTool(ctx: RunContext, name: ToolName, input: unknown): ToolOutcome | null {
+  if (name !== 'list_files' && name !== 'read_file' && name !== 'grep') return null;
+  const parsed = parseToolInput(name, input);
+  if (!parsed.ok) return { content: parsed.error, isError: true };
+  try {
+    if (name === 'list_files') {
+      const v = parsed.value as { path?: string; recursive?: boolean };
+      return { content: listFiles(ctx.roots, v.path, v.recursive ?? false) };
+    }
+    if (name === 'read_file') {
+      const v = parsed.value as { path: string; start_line?: number; max_lines?: number };
+      return { content: readFile(ctx.roots, v.path, v.start_line, v.max_lines) };
+    }
+    const v = parsed.value as { pattern: string; path?: string; ignore_case?: boolean };
+    return { content: grep(ctx.roots, v.pattern, v.path, v.ignore_case ?? false) };
+  } catch (e) {
+    if (e instanceof ToolError) return { content: e.message, isError: true };
+    throw e;
+  }
+}
+
+export function unknownTool(name: string): ToolOutcome {
+  return { content: `no tool named '${name}' in this phase`, isError: true };
+}
+
+export async function runResearch(ctx: RunContext): Promise<void> {
+  if (ctx.state.hypotheses.length > 0) return;
+  const maxHypotheses = Math.min(MAX_HYPOTHESES, ctx.config.limits.maxExperiments);
+  const task = renderPrompt('research.md', {
+    kernel: ctx.kernel.name,
+    roots: describeRoots(ctx.roots),
+    web: ctx.config.web ? 'You may also use web search and web fetch (each search costs money: search with purpose).\n' : '',
+    maxHypotheses,
+  });
+  const conversation = openConversation(ctx, 'research', task);
+  const setup = conversationSetup(ctx, toolDefinitions(RESEARCH_TOOLS, ctx.config.web));
+  const handle: ToolHandler = async (name, input) => {
+    if (!isToolName(name) || !RESEARCH_TOOLS.includes(name)) return unknownTool(name);
+    const read = readTool(ctx, name, input);
+    if (read) return read;
+    if (name === 'record_research') {
+      const parsed = parseToolInput('record_research', input);
+      if (!parsed.ok) return { content: parsed.error, isError: true };
+      record(ctx, { type: 'research', at: now(), brief: parsed.value.brief, sources: parsed.value.sources });
+      return { content: 'research brief recorded; now call record_hypotheses' };
+    }
+    const parsed = parseToolInput('record_hypotheses', input);
+    if (!parsed.ok) return { content: parsed.error, isError: true };
+    const ids = parsed.value.hypotheses.map((h) => h.id);
+    const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (dup) return { content: `invalid input for record_hypotheses: duplicate id '${dup}'`, isError: true };
+    parsed.value.hypotheses.slice(0, maxHypotheses).forEach((h, i) => {
+      const { idea, ...rest } = h;
+      record(ctx, { type: 'hypothesis', at: now(), ...rest, title: idea, rank: i + 1 });
+    });
+    return { content: 'hypotheses recorded; the research phase is over', endConversation: true };
+  };
+  // One reminder if the model ends its turn without hypotheses; then the run has nothing to do.
+  for (let attempt = 0; attempt < 2 && ctx.state.hypotheses.length === 0; attempt++) {
+    if (conversation.next === 'done') {
+      conversation.messages.push({ role: 'user', content: [{ type: 'text', text: 'Record your hypotheses now with record_hypotheses (and the brief with record_research if not done).' }] });
+      conversation.next = 'send';
+    }
+    const end = await converse(setup, conversation, handle);
+    if (end === 'stopped') return;
+  }
+  if (ctx.state.hypotheses.length === 0) ctx.budget.stop('the model recorded no hypotheses');
+}

@@ -1,0 +1,81 @@
+// What the phases of one agent run share: the ledger and the state folded from it, the API gate, the runner,
+// the limits. `record` is the only way anything is remembered: ledger first, then state, then the live view.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HostConfig } from '../config/config.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { LedgerEvent } from '../ledger/records.js';
+import type { Kernel } from '../spec/suite.js';
+import type { Budget } from './budget.js';
+import type { ApiGate } from './client.js';
+import type { ConversationSetup, ConversationState } from './conversation.js';
+import type { AgentConfigEvent, AgentEvent, AgentProgress } from './events.js';
+import type { NamedLocks } from './locks.js';
+import type { Root } from './research-tools.js';
+import type { ExperimentRunner } from './runner.js';
+import { applyEvent, type RunState } from './state.js';
+
+export interface RunContext {
+  id: string;
+  dir: string;
+  kernel: Kernel;
+  config: AgentConfigEvent;
+  hosts: HostConfig[];
+  roots: Root[];
+  ledger: Ledger;
+  state: RunState;
+  budget: Budget;
+  gate: ApiGate;
+  runner: ExperimentRunner;
+  locks: NamedLocks;
+  signal: AbortSignal;
+  system: string;
+  context: string;
+  maxTokens: number;
+  onEvent: (e: AgentProgress) => void;
+}
+
+export function record(ctx: RunContext, agentEvent: AgentEvent | LedgerEvent): void {
+  const event = agentEvent as LedgerEvent;
+  ctx.ledger.append(event);
+  applyEvent(ctx.state, event);
+  ctx.onEvent(event as AgentProgress);
+}
+
+export function now(): string {
+  return new Date().toISOString();
+}
+
+export function conversationFile(id: string): string {
+  return `conversations/${id}.json`;
+}
+
+/** The saved conversation, or a new one starting with the (cached) kernel context and the task. */
+export function openConversation(ctx: RunContext, id: string, task: string): ConversationState {
+  const file = join(ctx.dir, conversationFile(id));
+  // written atomically (temp + rename), so an existing file is whole
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as ConversationState;
+  return {
+    id,
+    next: 'send',
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: ctx.context, cache_control: { type: 'ephemeral' } },
+          { type: 'text', text: task },
+        ],
+      },
+    ],
+  };
+}
+
+export function conversationSetup(ctx: RunContext, tools: ConversationSetup['tools']): ConversationSetup {
+  return {
+    gate: ctx.gate,
+    system: ctx.system,
+    tools,
+    maxTokens: ctx.maxTokens,
+    save: (state) => ctx.ledger.writeFile(conversationFile(state.id), JSON.stringify(state)),
+  };
+}

@@ -1,0 +1,161 @@
+// Everything a run knows, rebuilt from its ledger events. The same fold runs live (each event as it is
+// appended) and on --resume (all events read back), so a resumed run cannot disagree with the one that died.
+import type { LedgerEvent, TargetResult } from '../ledger/records.js';
+import type { CostBreakdown } from './prices.js';
+import type {
+  AgentConfigEvent,
+  CostEvent,
+  CandidateEvent,
+  Hypothesis,
+  ResearchEvent,
+  ScreenEvent,
+  PromotionEvent,
+  VerdictEvent,
+} from './events.js';
+
+export interface CandidateState {
+  event: CandidateEvent;
+  screen?: ScreenEvent;
+  wasm?: TargetResult;
+  /** native results by host */
+  native: TargetResult[];
+}
+
+export interface RunState {
+  id?: string;
+  argv?: string[];
+  config?: AgentConfigEvent;
+  research?: ResearchEvent;
+  hypotheses: Hypothesis[];
+  candidates: Map<string, CandidateState>;
+  promotions: Map<string, PromotionEvent>;
+  verdicts: Map<string, VerdictEvent>;
+  apiUsd: number;
+  hostsUsd: number;
+  api: ApiTotals;
+  /** wall time and cost per host */
+  hostTime: Map<string, { durationMs: number; costUsd: number }>;
+  stops: string[];
+  errors: string[];
+  /** every run-start of this run: 1 + the number of resumes */
+  sessions: number;
+}
+
+export interface ApiTotals {
+  requests: number;
+  breakdown: CostBreakdown;
+  tokens: { input: number; output: number; cacheWrite: number; cacheRead: number };
+  webSearches: number;
+}
+
+export function emptyState(): RunState {
+  return {
+    hypotheses: [],
+    candidates: new Map(),
+    promotions: new Map(),
+    verdicts: new Map(),
+    apiUsd: 0,
+    hostsUsd: 0,
+    api: {
+      requests: 0,
+      breakdown: { inputUsd: 0, outputUsd: 0, cacheWriteUsd: 0, cacheReadUsd: 0, webSearchUsd: 0, totalUsd: 0 },
+      tokens: { input: 0, output: 0, cacheWrite: 0, cacheRead: 0 },
+      webSearches: 0,
+    },
+    hostTime: new Map(),
+    stops: [],
+    errors: [],
+    sessions: 0,
+  };
+}
+
+function addCost(s: RunState, e: CostEvent): void {
+  if (e.category === 'hosts') {
+    s.hostsUsd += e.costUsd;
+    const t = s.hostTime.get(e.host) ?? { durationMs: 0, costUsd: 0 };
+    s.hostTime.set(e.host, { durationMs: t.durationMs + e.durationMs, costUsd: t.costUsd + e.costUsd });
+    return;
+  }
+  s.apiUsd += e.costUsd;
+  const a = s.api;
+  a.requests++;
+  for (const k of Object.keys(a.breakdown) as (keyof CostBreakdown)[]) a.breakdown[k] += e.breakdown?.[k] ?? 0;
+  a.tokens.input += e.usage?.input_tokens ?? 0;
+  a.tokens.output += e.usage?.output_tokens ?? 0;
+  a.tokens.cacheWrite += e.usage?.cache_creation_input_tokens ?? 0;
+  a.tokens.cacheRead += e.usage?.cache_read_input_tokens ?? 0;
+  a.webSearches += e.usage?.server_tool_use?.web_search_requests ?? 0;
+}
+
+export function applyEvent(s: RunState, e: LedgerEvent): void {
+  const ev = e as Record<string, unknown> & { type: string };
+  switch (ev.type) {
+    case 'run-start':
+      s.id ??= ev.id as string;
+      s.argv ??= ev.argv as string[] | undefined;
+      s.sessions++;
+      break;
+    case 'agent-config':
+      s.config = ev as unknown as AgentConfigEvent;
+      break;
+    case 'research':
+      s.research = ev as unknown as ResearchEvent;
+      break;
+    case 'hypothesis': {
+      const { type: _t, at: _a, ...h } = ev as unknown as Hypothesis & { type: string; at: string };
+      s.hypotheses = s.hypotheses.filter((x) => x.id !== h.id).concat(h).sort((a, b) => a.rank - b.rank);
+      break;
+    }
+    case 'candidate': {
+      const c = ev as unknown as CandidateEvent;
+      s.candidates.set(c.candidate, { event: c, native: [] });
+      break;
+    }
+    case 'result': {
+      const r = ev.result as TargetResult;
+      const c = s.candidates.get(r.candidate);
+      if (!c) break;
+      if (r.target === 'wasm') c.wasm = r;
+      else c.native = c.native.filter((x) => x.target !== r.target).concat(r);
+      break;
+    }
+    case 'screen': {
+      const sc = ev as unknown as ScreenEvent;
+      const c = s.candidates.get(sc.candidate);
+      if (c) c.screen = sc;
+      break;
+    }
+    case 'promotion': {
+      const p = ev as unknown as PromotionEvent;
+      s.promotions.set(p.hypothesis, p);
+      // a promotion started again (after a resume) replaces the partial results of the lost one
+      const c = s.candidates.get(p.candidate);
+      if (c) c.native = [];
+      break;
+    }
+    case 'verdict': {
+      const v = ev as unknown as VerdictEvent;
+      s.verdicts.set(v.hypothesis, v);
+      break;
+    }
+    case 'cost':
+      addCost(s, ev as unknown as CostEvent);
+      break;
+    case 'stop':
+      s.stops.push(ev.reason as string);
+      break;
+    case 'error':
+      s.errors.push(ev.message as string);
+      break;
+  }
+}
+
+export function replay(events: LedgerEvent[]): RunState {
+  const s = emptyState();
+  for (const e of events) applyEvent(s, e);
+  return s;
+}
+
+export function candidatesOf(s: RunState, hypothesis: string): CandidateState[] {
+  return [...s.candidates.values()].filter((c) => c.event.hypothesis === hypothesis).sort((a, b) => a.event.revision - b.event.revision);
+}
