@@ -70,8 +70,13 @@ function context(model: ReportModel): GbenchContext {
   };
 }
 
-interface Series {
+/** The timings of one benchmark: a candidate (or the pooled baseline) on one kernel, shape and target. */
+export interface TimingSeries {
   runName: string;
+  kernel: string;
+  candidate: string;
+  shape: string;
+  target: string;
   timesNs: number[];
   iterations: number;
   bytesPerCall: number;
@@ -82,34 +87,35 @@ interface Series {
  * The baseline is timed again beside every candidate; its samples on one kernel/shape/target are pooled into one
  * `<kernel>/baseline/<shape>/<target>` benchmark so that two runs' baselines line up in compare.py too.
  */
-function collectSeries(model: ReportModel): Series[] {
-  const baselines = new Map<string, Series>();
-  const series: Series[] = [];
+export function timingSeries(model: ReportModel): TimingSeries[] {
+  const baselines = new Map<string, TimingSeries>();
+  const series: TimingSeries[] = [];
   const bytesPerCall = (s: ShapeRow) => s.gbps * s.candidateMedianNs;
   const label = (s: ShapeRow) => [s.emulated ? 'emulated' : '', s.suspect ? `suspect: ${s.suspect}` : ''].filter(Boolean).join('; ') || undefined;
   for (const r of timedRows(model))
     for (const s of r.shapes) {
-      const key = `${r.kernel}/baseline/${s.shape}/${r.target}`;
+      const where = { kernel: r.kernel, shape: s.shape, target: r.target };
+      const key = benchmarkName({ ...where, candidate: 'baseline' }, s);
       const pooled = baselines.get(key);
       if (pooled) pooled.timesNs.push(...s.baselineNs);
       else {
-        const base: Series = { runName: key, timesNs: [...s.baselineNs], iterations: s.callsPerSample, bytesPerCall: bytesPerCall(s), label: label(s) };
+        const base: TimingSeries = { runName: key, ...where, candidate: 'baseline', timesNs: [...s.baselineNs], iterations: s.callsPerSample, bytesPerCall: bytesPerCall(s), label: label(s) };
         baselines.set(key, base);
         series.push(base);
       }
-      series.push({ runName: benchmarkName(r, s), timesNs: s.candidateNs, iterations: s.callsPerSample, bytesPerCall: bytesPerCall(s), label: label(s) });
+      series.push({ runName: benchmarkName(r, s), ...where, candidate: r.candidate, timesNs: s.candidateNs, iterations: s.callsPerSample, bytesPerCall: bytesPerCall(s), label: label(s) });
     }
   return series;
 }
 
 /** e.g. "rms_norm/vec4/decode 1x4096/wasm" */
-export function benchmarkName(r: Pick<ResultRow, 'kernel' | 'candidate' | 'target'>, s: Pick<ShapeRow, 'shape'>): string {
+export function benchmarkName(r: Pick<ResultRow, 'kernel' | 'candidate' | 'target'>, s: { shape: string }): string {
   return `${r.kernel}/${r.candidate}/${s.shape}/${r.target}`;
 }
 
 export function buildGbench(model: ReportModel): GbenchReport {
   const benchmarks: GbenchEntry[] = [];
-  collectSeries(model).forEach((s, family) => {
+  timingSeries(model).forEach((s, family) => {
     const common = { family_index: family, per_family_instance_index: 0, run_name: s.runName, repetitions: s.timesNs.length, threads: 1 };
     const extra = s.label ? { label: s.label } : {};
     s.timesNs.forEach((ns, i) =>

@@ -1,4 +1,5 @@
 // Markdown report: the facts of a run as tables, ready to paste into a pull-request description.
+import type { Comparison } from './compare.js';
 import { failedRows, timedRows, type ReportModel } from './model.js';
 import { formatDurationMs, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
 
@@ -98,4 +99,33 @@ function otherEvents(model: ReportModel): string {
 export function renderMarkdown(model: ReportModel): string {
   const sections = [summary(model), speedTable(model), failureTable(model), correlationTable(model), agentSections(model), otherEvents(model)];
   return sections.filter(Boolean).join('\n\n') + '\n';
+}
+
+/** `kbench compare`: one row per benchmark both runs timed. */
+export function renderComparisonMarkdown(c: Comparison): string {
+  const rows = c.rows.map((r) => [
+    r.kernel,
+    r.candidate,
+    r.shape,
+    r.target,
+    formatNs(r.medianNsA),
+    formatNs(r.medianNsB),
+    formatSpeedup(r.speedup),
+    r.pValue < 0.001 ? '< 0.001' : r.pValue.toFixed(3),
+    r.verdict,
+  ]);
+  const level = formatPercent(c.rows[0]?.speedup.level ?? 0.95);
+  const parts = [
+    `# kbench compare: ${c.runA} → ${c.runB}`,
+    '',
+    `Speedup of B over A = median time A / median time B with a ${level} bootstrap CI; p from a two-sided Mann–Whitney U test; ` +
+      `a verdict needs the whole CI outside the ±${formatPercent(c.noiseFloor)} noise band.`,
+    '',
+    rows.length
+      ? table(['kernel', 'candidate', 'shape', 'target', 'median A', 'median B', `B vs A [${level} CI]`, 'p', 'verdict'], rows)
+      : 'The runs share no timed benchmark.',
+  ];
+  if (c.onlyInA.length) parts.push('', `Only in ${c.runA}: ${c.onlyInA.join(', ')}`);
+  if (c.onlyInB.length) parts.push('', `Only in ${c.runB}: ${c.onlyInB.join(', ')}`);
+  return parts.join('\n') + '\n';
 }

@@ -1,0 +1,91 @@
+// Two runs side by side, benchmark by benchmark (the same names as the Google Benchmark export): the ratio of
+// median times with a bootstrap CI, and the Mann–Whitney U p-value google/benchmark's compare.py reports.
+import { createRng } from '../measure/rng.js';
+import { mannWhitneyU, median, speedVerdict } from '../measure/stats.js';
+import type { Interval, SpeedVerdict } from '../measure/types.js';
+import { timingSeries } from './gbench.js';
+import type { ReportModel } from './model.js';
+
+export const COMPARE_SCHEMA = 'kbench.compare/1';
+
+export interface ComparisonRow {
+  /** kernel/candidate/shape/target; candidate "baseline" is the baseline pooled over the run */
+  name: string;
+  kernel: string;
+  candidate: string;
+  shape: string;
+  target: string;
+  medianNsA: number;
+  medianNsB: number;
+  repetitionsA: number;
+  repetitionsB: number;
+  /** median A / median B: > 1 means run B is faster */
+  speedup: Interval;
+  /** two-sided Mann–Whitney U test of A's times against B's */
+  pValue: number;
+  verdict: SpeedVerdict;
+}
+
+export interface Comparison {
+  schema: typeof COMPARE_SCHEMA;
+  runA: string;
+  runB: string;
+  noiseFloor: number;
+  rows: ComparisonRow[];
+  /** benchmarks timed in only one of the runs */
+  onlyInA: string[];
+  onlyInB: string[];
+}
+
+export interface CompareOptions {
+  noiseFloor?: number;
+  level?: number;
+  resamples?: number;
+  seed?: number;
+}
+
+// The runs are not paired (different sessions, maybe different machines), so each side is resampled on its own:
+// percentile bootstrap of median(A*) / median(B*) (Efron & Tibshirani 1993, ch. 13).
+function bootstrapRatioOfMedians(a: readonly number[], b: readonly number[], level: number, resamples: number, seed: number): Interval {
+  const rng = createRng(seed);
+  const draw = (xs: readonly number[]) => median(Array.from(xs, () => xs[Math.floor(rng.next() * xs.length)]));
+  const ratios = Array.from({ length: resamples }, () => draw(a) / draw(b)).sort((x, y) => x - y);
+  const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.max(0, Math.round(q * (ratios.length - 1))))];
+  const tail = (1 - level) / 2;
+  return { estimate: median(a) / median(b), lo: at(tail), hi: at(1 - tail), level };
+}
+
+export function compareRuns(a: ReportModel, b: ReportModel, options: CompareOptions = {}): Comparison {
+  const { noiseFloor = 0.02, level = 0.95, resamples = 2000, seed = 1 } = options;
+  const seriesA = new Map(timingSeries(a).map((s) => [s.runName, s]));
+  const seriesB = new Map(timingSeries(b).map((s) => [s.runName, s]));
+  const rows: ComparisonRow[] = [];
+  for (const [name, sa] of seriesA) {
+    const sb = seriesB.get(name);
+    if (!sb || sa.timesNs.length === 0 || sb.timesNs.length === 0) continue;
+    const speedup = bootstrapRatioOfMedians(sa.timesNs, sb.timesNs, level, resamples, seed);
+    rows.push({
+      name,
+      kernel: sa.kernel,
+      candidate: sa.candidate,
+      shape: sa.shape,
+      target: sa.target,
+      medianNsA: median(sa.timesNs),
+      medianNsB: median(sb.timesNs),
+      repetitionsA: sa.timesNs.length,
+      repetitionsB: sb.timesNs.length,
+      speedup,
+      pValue: mannWhitneyU(sa.timesNs, sb.timesNs).p,
+      verdict: speedVerdict(speedup, noiseFloor),
+    });
+  }
+  return {
+    schema: COMPARE_SCHEMA,
+    runA: a.run.id,
+    runB: b.run.id,
+    noiseFloor,
+    rows,
+    onlyInA: [...seriesA.keys()].filter((n) => !seriesB.has(n)),
+    onlyInB: [...seriesB.keys()].filter((n) => !seriesA.has(n)),
+  };
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { compareRuns } from '../../src/report/compare.js';
+import { renderComparisonMarkdown } from '../../src/report/markdown.js';
+import { loadReportModel, type ReportModel } from '../../src/report/model.js';
+import { AGENT_RUN, SCREEN_RUN } from './fixtures.js';
+
+/** The same run with one candidate's times scaled, as if run B made it faster. */
+function withCandidateScaled(model: ReportModel, candidate: string, factor: number): ReportModel {
+  const copy = structuredClone(model);
+  copy.run.id = 'B';
+  for (const r of copy.results) if (r.candidate === candidate) for (const s of r.shapes) s.candidateNs = s.candidateNs.map((ns) => ns * factor);
+  return copy;
+}
+
+describe('comparing two runs', () => {
+  it('finds no change between a run and itself', () => {
+    const model = loadReportModel(SCREEN_RUN);
+    const c = compareRuns(model, model);
+    expect(c.rows.length).toBe(6); // baseline, unroll2, vec4 on two shapes
+    for (const r of c.rows) {
+      expect(r.speedup.estimate).toBe(1);
+      expect(r.verdict).toBe('no-change');
+      expect(r.pValue).toBeGreaterThan(0.9);
+    }
+  });
+
+  it('reports a candidate twice as fast in run B as faster, with a small p-value', () => {
+    const a = loadReportModel(SCREEN_RUN);
+    const c = compareRuns(a, withCandidateScaled(a, 'vec4', 0.5));
+    const vec4 = c.rows.filter((r) => r.candidate === 'vec4');
+    expect(vec4.map((r) => r.verdict)).toEqual(['faster', 'faster']);
+    for (const r of vec4) {
+      expect(r.speedup.estimate).toBeCloseTo(2, 10);
+      expect(r.speedup.lo).toBeGreaterThan(1.9);
+      expect(r.pValue).toBeLessThan(0.001);
+    }
+    expect(c.rows.filter((r) => r.candidate !== 'vec4').every((r) => r.verdict === 'no-change')).toBe(true);
+  });
+
+  it('lists the benchmarks only one run timed', () => {
+    const c = compareRuns(loadReportModel(SCREEN_RUN), loadReportModel(AGENT_RUN));
+    expect(c.rows.map((r) => r.name)).toEqual(['rms_norm/baseline/decode 1x4096/wasm', 'rms_norm/baseline/prefill 64x4096/wasm']);
+    expect(c.onlyInA).toContain('rms_norm/vec4/decode 1x4096/wasm');
+    expect(c.onlyInB).toContain('rms_norm/acc4/prefill 64x4096/c7g');
+    expect(renderComparisonMarkdown(c)).toMatch(/Only in 20261127-070000-c3d4: .*acc4/);
+  });
+});
