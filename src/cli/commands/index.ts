@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import * as screen from './screen.js';
 import * as list from './list.js';
 import * as doctor from './doctor.js';
+import * as report from './report.js';
+import * as compare from './compare.js';
 
 export function registerCommands(program: Command): void {
-  for (const register of [screen.register, list.register, doctor.register] as ((p: Command) => void)[]) register(program);
+  for (const register of [screen.register, list.register, doctor.register, report.register, compare.register] as ((p: Command) => void)[]) register(program);
 }
