@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseSpec } from '../../src/spec/load.js';
+import { SpecError } from '../../src/spec/errors.js';
+import { evalExpr, exprVariables } from '../../src/spec/expr.js';
+import { FIXTURE_KERNELS } from '../helpers/fixtures.js';
+
+const FILE = 'kernels/demo/kernel.json';
+const valid = JSON.parse(readFileSync(join(FIXTURE_KERNELS, 'scale_rows', 'kernel.json'), 'utf8'));
+
+function errorOf(mutate: (spec: any) => unknown): SpecError {
+  const spec = structuredClone(valid);
+  mutate(spec);
+  return errorOfText(JSON.stringify(spec));
+}
+
+function errorOfText(text: string): SpecError {
+  try {
+    parseSpec(FILE, text);
+  } catch (e) {
+    expect(e).toBeInstanceOf(SpecError);
+    return e as SpecError;
+  }
+  throw new Error('spec was accepted');
+}
+
+describe('malformed kernel specs give one error naming the file and the field', () => {
+  it('accepts the valid fixture', () => {
+    expect(parseSpec(FILE, JSON.stringify(valid)).name).toBe('scale_rows');
+  });
+
+  it('rejects text that is not JSON', () => {
+    expect(errorOfText('{ "name": ').message).toMatch(/^kernels\/demo\/kernel\.json: not valid JSON/);
+  });
+
+  it('rejects an unknown dtype', () => {
+    expect(errorOf((s) => (s.params[1].dtype = 'f64')).message).toMatch(/^kernels\/demo\/kernel\.json: params\[1\]\.dtype: Invalid option/);
+  });
+
+  it('rejects a length expression that uses an undefined shape variable', () => {
+    const e = errorOf((s) => (s.params[0].length = 'rows*cols'));
+    expect(e.message).toBe("kernels/demo/kernel.json: shapes.check[0]: has no 'cols' (used by params[0].length)");
+  });
+
+  it('rejects an input buffer without a generator', () => {
+    const e = errorOf((s) => (s.inputs = {}));
+    expect(e.message).toBe("kernels/demo/kernel.json: inputs.x: input buffer 'x' has no generator");
+  });
+
+  it('rejects a spec without an output buffer', () => {
+    const e = errorOf((s) => (s.params[1].role = 'in'));
+    expect(e.message).toBe('kernels/demo/kernel.json: params: no buffer has role "out"');
+  });
+
+  it('rejects duplicate parameter names', () => {
+    expect(errorOf((s) => (s.params[3].name = 'n')).message).toBe("kernels/demo/kernel.json: params[3].name: duplicate parameter 'n'");
+  });
+
+  it('rejects ith/nth listed by hand when threads appends them', () => {
+    const e = errorOf((s) => s.params.push({ name: 'ith', kind: 'scalar', type: 'i32', value: 0 }));
+    expect(e.message).toMatch(/threads: ith and nth are appended/);
+  });
+
+  it('rejects unknown fields (typos) rather than ignoring them', () => {
+    expect(errorOf((s) => (s.tolerence = {})).message).toMatch(/^kernels\/demo\/kernel\.json: : Unrecognized key: "tolerence"|tolerence/);
+  });
+
+  it('rejects a block layout whose fields do not add up', () => {
+    const e = errorOf((s) => {
+      s.params[1] = { name: 'y', kind: 'buffer', dtype: 'u8', length: 'rows*n', role: 'out', blocks: { bytes: 34, fields: [{ name: 'd', dtype: 'f16', count: 1 }, { name: 'qs', dtype: 'i8', count: 31 }] } };
+    });
+    expect(e.message).toBe('kernels/demo/kernel.json: params[1].blocks.bytes: fields take 33 bytes, not 34');
+  });
+
+  it('rejects a fractional buffer length', () => {
+    const e = errorOf((s) => (s.params[1].length = 'rows*n/2'));
+    expect(e.message).toMatch(/params\[1\]\.length: "rows\*n\/2" gives 0\.5 for shapes\.check\[0\]; lengths must be whole/);
+  });
+});
+
+describe('shape expressions', () => {
+  it('follow precedence, parentheses and functions', () => {
+    expect(evalExpr('2+3*4', {})).toBe(14);
+    expect(evalExpr('(2+3)*4', {})).toBe(20);
+    expect(evalExpr('n/32*34', { n: 64 })).toBe(68);
+    expect(evalExpr('max(n, 3) - -1', { n: 2 })).toBe(4);
+    expect(evalExpr('1e-6', {})).toBe(1e-6);
+  });
+
+  it('list the variables they read, not exponents or functions', () => {
+    expect(exprVariables('rows*n + max(k, 1e-6)')).toEqual(['rows', 'n', 'k']);
+  });
+
+  it('reject garbage with the expression in the message', () => {
+    expect(() => evalExpr('n +* 2', { n: 1 })).toThrow(/unexpected '\*' in "n \+\* 2"/);
+    expect(() => evalExpr('process.exit()', {})).toThrow(/unknown variable 'process'/);
+  });
+});
