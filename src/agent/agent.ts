@@ -110,6 +110,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   };
   record(ctx, start);
   record(ctx, ctx.config);
+  onEvent({ type: 'status', at: now(), text: `run ${id} (${ledger.dir}); after a crash: kbench agent --resume ${id}` });
 
   let status: AgentOutcome['status'] = 'done';
   try {

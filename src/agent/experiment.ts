@@ -49,12 +49,18 @@ function failNoSurvivor(ctx: RunContext, h: Hypothesis): void {
 async function promote(ctx: RunContext, h: Hypothesis, chosen: CandidateState): Promise<void> {
   if (ctx.budget.stopReason()) return;
   const name = chosen.event.candidate;
-  const source = readFileSync(join(ctx.dir, chosen.event.file), 'utf8');
+  const path = join(ctx.dir, chosen.event.file);
+  const source = readFileSync(path, 'utf8');
   const hostNames = ctx.hosts.map((x) => x.name);
   const results = await ctx.locks.with(hostNames, async () => {
     if (ctx.budget.stopReason()) return null;
     record(ctx, { type: 'promotion', at: now(), candidate: name, hypothesis: h.id, hosts: hostNames });
-    return ctx.runner.confirm(ctx.kernel, { name, source }, ctx.hosts, ctx.signal);
+    try {
+      return await ctx.runner.confirm(ctx.kernel, { name, source, path }, ctx.hosts, ctx.signal);
+    } catch (e) {
+      if (ctx.signal.aborted) return null;
+      throw e;
+    }
   });
   // interrupted: no verdict, so --resume promotes it again
   if (!results || ctx.signal.aborted) return;
@@ -109,7 +115,8 @@ async function submit(ctx: RunContext, h: Hypothesis, source: string): Promise<T
     c = ctx.state.candidates.get(name)!;
   }
   if (!c.wasm) {
-    const result = await ctx.locks.with(['wasm'], () => ctx.runner.screen(ctx.kernel, { name: c!.event.candidate, source }));
+    const candidate = { name: c.event.candidate, source, path: join(ctx.dir, c.event.file) };
+    const result = await ctx.locks.with(['wasm'], () => ctx.runner.screen(ctx.kernel, candidate));
     record(ctx, { type: 'result', at: now(), result, hypothesis: h.id });
     const outcome = screenOutcome(result);
     record(ctx, { type: 'screen', at: now(), candidate: c.event.candidate, hypothesis: h.id, outcome, summary: summarizeResult(result) });

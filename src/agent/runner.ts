@@ -8,6 +8,8 @@ import type { Kernel } from '../spec/suite.js';
 export interface CandidateSource {
   name: string;
   source: string;
+  /** the file in the run folder (native stages ship files) */
+  path: string;
 }
 
 export interface ExperimentRunner {

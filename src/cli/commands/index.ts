@@ -5,7 +5,9 @@ import * as list from './list.js';
 import * as doctor from './doctor.js';
 import * as report from './report.js';
 import * as compare from './compare.js';
+import * as agent from './agent.js';
+import * as runs from './runs.js';
 
 export function registerCommands(program: Command): void {
-  for (const register of [screen.register, list.register, doctor.register, report.register, compare.register] as ((p: Command) => void)[]) register(program);
+  for (const register of [screen.register, list.register, doctor.register, report.register, compare.register, agent.register, runs.register] as ((p: Command) => void)[]) register(program);
 }

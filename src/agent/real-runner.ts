@@ -1,0 +1,17 @@
+// The agent's runner over the real stages: one long-lived ScreenSession (the compiler warms once per run) for
+// the WASM screen, and runNative on every host in parallel for confirmation.
+import type { HostConfig } from '../config/config.js';
+import { runNative } from '../remote/native.js';
+import { ScreenSession } from '../screen/session.js';
+import type { Kernel } from '../spec/suite.js';
+import type { CandidateSource, ExperimentRunner } from './runner.js';
+
+export function openRealRunner(workDir: string): ExperimentRunner {
+  const session = ScreenSession.open({ workDir });
+  return {
+    screen: (kernel: Kernel, candidate: CandidateSource) => session.screenCandidate(kernel, candidate),
+    confirm: (kernel: Kernel, candidate: CandidateSource, hosts: HostConfig[], signal: AbortSignal) =>
+      Promise.all(hosts.map(async (host) => (await runNative(kernel, [{ name: candidate.name, path: candidate.path }], host, { signal }))[0])),
+    close: () => session.close(),
+  };
+}

@@ -1,0 +1,57 @@
+// `kbench runs`: one line per run folder, computed from its ledger (agent runs and screen/promote runs alike).
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readLedger, runsDir, LEDGER_FILE } from '../ledger/ledger.js';
+import type { TargetResult } from '../ledger/records.js';
+import { meanSpeedup } from './judge.js';
+import { replay } from './state.js';
+
+export interface RunSummary {
+  id: string;
+  kind: string;
+  kernel: string;
+  startedAt: string | null;
+  /** 'done' | 'interrupted' | 'failed' from run-end; 'unfinished' when the run died without one */
+  status: string;
+  /** agent: finished experiments; others: candidates judged */
+  experiments: number;
+  /** agent: kept candidates; null for runs that do not keep anything */
+  landed: number | null;
+  /** best kept speedup (agent) or best point speedup of any result (other runs) */
+  bestSpeedup: number | null;
+  costUsd: number;
+}
+
+export function listRuns(workDir: string): RunSummary[] {
+  const root = runsDir(workDir);
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((id) => existsSync(join(root, id, LEDGER_FILE)))
+    .sort()
+    .map((id) => summarizeRun(id, join(root, id, LEDGER_FILE)));
+}
+
+function summarizeRun(id: string, file: string): RunSummary {
+  let events;
+  try {
+    events = readLedger(file);
+  } catch (e) {
+    return { id, kind: '?', kernel: '?', startedAt: null, status: `unreadable: ${(e as Error).message}`, experiments: 0, landed: null, bestSpeedup: null, costUsd: 0 };
+  }
+  const start = events.find((e) => e.type === 'run-start') as { kind?: string; at?: string } | undefined;
+  const end = [...events].reverse().find((e) => e.type === 'run-end') as { status?: string } | undefined;
+  const results = events.filter((e) => e.type === 'result').map((e) => (e as { result: TargetResult }).result);
+  const s = replay(events);
+  const kind = start?.kind ?? '?';
+  const base = { id, kind, startedAt: start?.at ?? null, status: end?.status ?? 'unfinished', costUsd: s.apiUsd + s.hostsUsd };
+  if (kind === 'agent') {
+    const kept = [...s.verdicts.values()].filter((v) => v.decision === 'kept');
+    const best = Math.max(...kept.map((v) => v.speedup ?? 0));
+    return { ...base, kernel: s.config?.kernel ?? '?', experiments: s.verdicts.size, landed: kept.length, bestSpeedup: best > 0 ? best : null };
+  }
+  const kernels = [...new Set(results.map((r) => r.kernel))];
+  const judged = results.filter((r) => r.candidate !== 'baseline');
+  const speeds = judged.map((r) => meanSpeedup([r]) ?? 0);
+  const best = Math.max(0, ...speeds);
+  return { ...base, kernel: kernels.join(',') || '?', experiments: new Set(judged.map((r) => `${r.kernel}/${r.candidate}`)).size, landed: null, bestSpeedup: best > 0 ? best : null };
+}

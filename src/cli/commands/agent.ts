@@ -1,0 +1,130 @@
+import { existsSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { runAgent, type AgentSettings } from '../../agent/agent.js';
+import { DEFAULT_LIMITS, type Limits } from '../../agent/budget.js';
+import { createMessagesApi } from '../../agent/client.js';
+import type { AgentProgress } from '../../agent/events.js';
+import { openRealRunner } from '../../agent/real-runner.js';
+import { DEFAULT_MODEL } from '../../agent/prices.js';
+import { resolveKernelsDir } from '../../config/config.js';
+import { UsageError } from '../../spec/errors.js';
+
+function positive(flag: string, integer: boolean) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`${flag}: expected a positive ${integer ? 'integer' : 'number'}, got '${v}'`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('agent [kernel]')
+    .description('research a kernel, then let Claude write, screen, revise and promote candidates within hard limits')
+    .option('--on <hosts>', 'comma-separated hosts to confirm survivors on (kbench.config.json); none = WASM verdicts only')
+    .option('--research <dir>', 'a folder the model may read (a fork, another backend); repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--budget-usd <usd>', `hard cost limit, API + hosts (default ${DEFAULT_LIMITS.budgetUsd})`, positive('--budget-usd', false))
+    .option('--max-experiments <n>', `hypotheses to try at most (default ${DEFAULT_LIMITS.maxExperiments})`, positive('--max-experiments', true))
+    .option('--max-minutes <min>', `wall-time limit of this session (default ${DEFAULT_LIMITS.maxMinutes})`, positive('--max-minutes', false))
+    .option('--max-revisions <n>', 'revisions per hypothesis after the first candidate (default 3)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError(`--max-revisions: expected a non-negative integer, got '${v}'`);
+      return n;
+    })
+    .option('--model <id>', `Claude model (default ${DEFAULT_MODEL})`)
+    .option('--web', 'let the model use Anthropic server-side web search and fetch (billed per search)')
+    .option('--prices <file>', 'JSON price table overriding the built-in one (see src/agent/prices.ts)')
+    .option('--allow-local-native', 'allow model-written code to run natively on this machine (hosts with executor local)')
+    .option('--resume <id>', 'continue a run after a crash or a limit (limits given here replace the old ones)')
+    .addHelpText(
+      'after',
+      '\nEnvironment: ANTHROPIC_API_KEY (required), ANTHROPIC_BASE_URL (optional).\nExamples:\n  kbench agent rms_norm --budget-usd 2 --max-experiments 5\n  kbench agent softmax --on x86a,arm1 --research ../llama.cpp/ggml/src --web\n  kbench agent --resume 20261127-061530-3fa2 --budget-usd 4',
+    )
+    .action(async (kernel: string | undefined, o, cmd: Command) => {
+      const g = cmd.optsWithGlobals();
+      const workDir = process.cwd();
+      // The key is checked before anything else happens.
+      const api = createMessagesApi({ apiKey: process.env.ANTHROPIC_API_KEY, baseURL: process.env.ANTHROPIC_BASE_URL || undefined });
+      if (!kernel === !o.resume) throw new UsageError('give a kernel, or --resume <run id> (not both)');
+      for (const dir of o.research as string[])
+        if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--research ${dir}: no such folder`);
+      const limits: Partial<Limits> = {};
+      if (o.budgetUsd !== undefined) limits.budgetUsd = o.budgetUsd;
+      if (o.maxExperiments !== undefined) limits.maxExperiments = o.maxExperiments;
+      if (o.maxMinutes !== undefined) limits.maxMinutes = o.maxMinutes;
+      const settings: AgentSettings | undefined = kernel
+        ? {
+            kernel,
+            kernelsDir: resolveKernelsDir(workDir, g.kernels),
+            model: o.model ?? DEFAULT_MODEL,
+            hosts: o.on ? String(o.on).split(',').map((s: string) => s.trim()).filter(Boolean) : [],
+            researchDirs: o.research,
+            web: !!o.web,
+            maxRevisions: o.maxRevisions ?? 3,
+            limits: { ...DEFAULT_LIMITS, ...limits },
+            allowLocalNative: !!o.allowLocalNative,
+            ...(o.prices ? { pricesFile: o.prices } : {}),
+          }
+        : undefined;
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        if (++interrupts > 1) process.exit(130);
+        process.stderr.write('\nkbench: stopping after the current step and writing the report (Ctrl-C again to quit now)\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const outcome = await runAgent({
+          workDir,
+          settings,
+          resume: o.resume ? { id: o.resume, limits } : undefined,
+          api,
+          openRunner: openRealRunner,
+          signal: controller.signal,
+          argv: process.argv.slice(2),
+          onEvent: (e) => {
+            const line = describeProgress(e);
+            if (line) process.stderr.write(line + '\n');
+          },
+        });
+        const summary = `${outcome.status}${outcome.stopReason ? ` (${outcome.stopReason})` : ''}: ${outcome.kept} kept, cost $${(outcome.apiUsd + outcome.hostsUsd).toFixed(4)} (API $${outcome.apiUsd.toFixed(4)}, hosts $${outcome.hostsUsd.toFixed(4)})`;
+        process.stdout.write(
+          g.json
+            ? JSON.stringify(outcome, null, 2) + '\n'
+            : `${summary}\nreport: ${outcome.reportPath}\n${outcome.bestPath ? `best candidate: ${outcome.bestPath}\n` : ''}resume with: kbench agent --resume ${outcome.id}\n`,
+        );
+        process.exitCode = outcome.status === 'failed' ? 1 : outcome.status === 'interrupted' ? 130 : 0;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+}
+
+/** One stderr line per event worth seeing live; the running cost rides on every API call. */
+function describeProgress(e: AgentProgress): string | null {
+  switch (e.type) {
+    case 'status':
+      return e.text;
+    case 'research':
+      return `research brief recorded (${e.sources.length} sources)`;
+    case 'hypothesis':
+      return `hypothesis ${e.rank}. ${e.id}: ${e.title}`;
+    case 'candidate':
+      return `candidate ${e.candidate}`;
+    case 'screen':
+      return `  screen ${e.candidate}: ${e.outcome}: ${e.summary}`;
+    case 'promotion':
+      return `  promoting ${e.candidate} to ${e.hosts.join(', ')}`;
+    case 'verdict':
+      return `  verdict ${e.hypothesis}: ${e.decision} (${e.basis}): ${e.reason}`;
+    case 'cost':
+      return e.category === 'tokens' ? `  [$${e.totalUsd.toFixed(4)}] API call ${e.conversation} $${e.costUsd.toFixed(4)}` : `  [$${e.totalUsd.toFixed(4)}] host ${e.host} ${(e.durationMs / 1000).toFixed(1)} s`;
+    case 'error':
+      return `error: ${e.message}`;
+    case 'stop':
+      return `stopping: ${e.reason}`;
+    default:
+      return null;
+  }
+}
