@@ -51,7 +51,10 @@ interface Context {
   candidate: CandidateSource;
   wasm?: Uint8Array;
   speed: SpeedResult[];
+  seed: number;
 }
+
+const DEFAULT_SEED = 20261127;
 
 interface Stage {
   name: ScreenStage;
@@ -87,14 +90,10 @@ export class ScreenSession {
     return session;
   }
 
-  private get seed(): number {
-    return this.opts.seed ?? 20261127;
-  }
-
-  /** `bench: false` stops after the check (used for the baseline itself). */
-  async screenCandidate(kernel: Kernel, candidate: CandidateSource, { bench = true } = {}): Promise<TargetResult> {
+  /** `bench: false` stops after the check (used for the baseline itself); `seed` overrides the session's. */
+  async screenCandidate(kernel: Kernel, candidate: CandidateSource, { bench = true, seed = this.opts.seed ?? DEFAULT_SEED } = {}): Promise<TargetResult> {
     const started = performance.now();
-    const ctx: Context = { kernel, candidate, speed: [] };
+    const ctx: Context = { kernel, candidate, speed: [], seed };
     let verdict: CheckVerdict | null = null;
     for (const stage of this.stages) {
       if (stage.name === 'bench' && !bench) break;
@@ -142,7 +141,7 @@ export class ScreenSession {
 
   private async checkStage(ctx: Context): Promise<CheckVerdict | null> {
     const reply = await this.sandbox.run(
-      { kind: 'check', spec: ctx.kernel.spec, reference: await this.build(ctx.kernel, 'reference'), candidate: ctx.wasm!, seed: this.seed, maxMemoryBytes: this.maxMemory },
+      { kind: 'check', spec: ctx.kernel.spec, reference: await this.build(ctx.kernel, 'reference'), candidate: ctx.wasm!, seed: ctx.seed, maxMemoryBytes: this.maxMemory },
       this.opts.jobTimeoutMs ?? 20_000,
     );
     if (reply.kind !== 'check') throw new Error('sandbox answered a check with bench samples');
@@ -157,7 +156,7 @@ export class ScreenSession {
         reference: await this.build(ctx.kernel, 'reference'),
         baseline: await this.build(ctx.kernel, 'baseline'),
         candidate: ctx.wasm!,
-        seed: this.seed,
+        seed: ctx.seed,
         maxMemoryBytes: this.maxMemory,
         pairs: this.opts.pairs ?? 11,
         sampleMs: this.opts.sampleMs ?? 4,
@@ -166,7 +165,7 @@ export class ScreenSession {
     );
     if (reply.kind === 'check') return reply.verdict;
     const noiseFloor = this.opts.noiseFloor ?? 0.02;
-    ctx.speed = reply.shapes.map((s, i) => summarizeSamples(ctx.kernel.spec, s, { noiseFloor, seed: this.seed + i }));
+    ctx.speed = reply.shapes.map((s, i) => summarizeSamples(ctx.kernel.spec, s, { noiseFloor, seed: ctx.seed + i }));
     return null;
   }
 

@@ -97,3 +97,12 @@ describe('shape expressions', () => {
     expect(() => evalExpr('process.exit()', {})).toThrow(/unknown variable 'process'/);
   });
 });
+
+describe('the JSON Schema for editors', () => {
+  it('is committed and matches the zod schema (run `npm run schema` after changing it)', async () => {
+    const { kernelJsonSchema } = await import('../../src/spec/json-schema.js');
+    const committed = JSON.parse(readFileSync(join(FIXTURE_KERNELS, '..', '..', '..', 'schema', 'kernel.schema.json'), 'utf8'));
+    expect(committed).toEqual(kernelJsonSchema());
+    expect(committed.required).toEqual(expect.arrayContaining(['name', 'function', 'params', 'shapes', 'inputs', 'cost']));
+  });
+});
