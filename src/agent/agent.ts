@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import type { HostConfig } from '../config/config.js';
-import { Ledger, newRunId, runsDir } from '../ledger/ledger.js';
+import { Ledger, LEDGER_FILE, newRunId, readLedger, runsDir } from '../ledger/ledger.js';
 import { LEDGER_SCHEMA, type LedgerEvent } from '../ledger/records.js';
 import { findHosts } from '../remote/hosts.js';
 import { UsageError } from '../spec/errors.js';
@@ -65,7 +65,7 @@ export function checkHostSafety(hosts: HostConfig[], allowLocalNative: boolean):
 }
 
 export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
-  const { ledger, id, events } = openRun(opts);
+  const { id, dir, events } = locateRun(opts);
   const prior = replay(events);
   const settings = resolveSettings(opts, prior.config);
   // Every usage problem surfaces here, before the ledger gets anything or a request is sent.
@@ -75,6 +75,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   const hosts = findHosts(opts.workDir, settings.hosts);
   checkHostSafety(hosts, settings.allowLocalNative);
   const roots = makeRoots(kernel.dir, INCLUDE_DIR, settings.researchDirs);
+  const ledger = new Ledger(dir);
 
   const signal = opts.signal ?? new AbortController().signal;
   const budget = new Budget(settings.limits, prior.apiUsd + prior.hostsUsd, opts.nowMs ?? Date.now, signal);
@@ -129,15 +130,16 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   return finish(ctx, status);
 }
 
-function openRun(opts: AgentOptions): { ledger: Ledger; id: string; events: LedgerEvent[] } {
+/** The run folder and what its ledger already holds; a new run's folder is created only once the options are valid. */
+function locateRun(opts: AgentOptions): { id: string; dir: string; events: LedgerEvent[] } {
   if (opts.resume) {
     const dir = join(runsDir(opts.workDir), opts.resume.id);
-    if (!existsSync(join(dir, 'ledger.jsonl'))) throw new UsageError(`no run '${opts.resume.id}' in ${runsDir(opts.workDir)} (see \`kbench runs\`)`);
-    const ledger = new Ledger(dir);
-    return { ledger, id: opts.resume.id, events: ledger.read() };
+    const file = join(dir, LEDGER_FILE);
+    if (!existsSync(file)) throw new UsageError(`no run '${opts.resume.id}' in ${runsDir(opts.workDir)} (see \`kbench runs\`)`);
+    return { id: opts.resume.id, dir, events: readLedger(file) };
   }
   const id = newRunId();
-  return { ledger: new Ledger(join(runsDir(opts.workDir), id)), id, events: [] };
+  return { id, dir: join(runsDir(opts.workDir), id), events: [] };
 }
 
 function resolveSettings(opts: AgentOptions, prior: AgentConfigEvent | undefined): AgentSettings {

@@ -46,10 +46,11 @@ export function decide(results: TargetResult[]): Decision {
 /** Compiler output for the model: our temp paths removed, at most a screenful. */
 export function trimDiagnostic(text: string): string {
   const scrubbed = text.replace(/(\/[^\s:'"]+\/)+(?=[^/\s:]+\.[ch]\b)/g, '');
-  const lines = scrubbed.split('\n');
+  // a compiler driver may echo its whole command line: a wall of flags that helps no one
+  const lines = scrubbed.split('\n').map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l));
   let out = lines.slice(0, DIAGNOSTIC_MAX_LINES).join('\n');
   if (out.length > DIAGNOSTIC_MAX_CHARS) out = out.slice(0, DIAGNOSTIC_MAX_CHARS);
-  return out.length < scrubbed.length ? `${out}\n… (${lines.length} lines in all, cut)` : out;
+  return out.length < lines.join('\n').length ? `${out}\n… (${lines.length} lines in all, cut)` : out;
 }
 
 export function formatSpeeds(r: TargetResult): string {

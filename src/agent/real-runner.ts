@@ -9,7 +9,8 @@ import type { CandidateSource, ExperimentRunner } from './runner.js';
 export function openRealRunner(workDir: string): ExperimentRunner {
   const session = ScreenSession.open({ workDir });
   return {
-    screen: (kernel: Kernel, candidate: CandidateSource) => session.screenCandidate(kernel, candidate),
+    // without the run folder path, diagnostics name the file `<candidate>.c`: shorter for the model, no local paths
+    screen: (kernel: Kernel, candidate: CandidateSource) => session.screenCandidate(kernel, { name: candidate.name, source: candidate.source }),
     confirm: (kernel: Kernel, candidate: CandidateSource, hosts: HostConfig[], signal: AbortSignal) =>
       Promise.all(hosts.map(async (host) => (await runNative(kernel, [{ name: candidate.name, path: candidate.path }], host, { signal }))[0])),
     close: () => session.close(),

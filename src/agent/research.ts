@@ -7,6 +7,8 @@ import { grep, listFiles, readFile, ToolError } from './research-tools.js';
 import { conversationSetup, now, openConversation, record, type RunContext } from './run-context.js';
 import { isToolName, parseToolInput, RESEARCH_TOOLS, toolDefinitions, type ToolName } from './tools.js';
 
+// The prompt asks for at most as many as --max-experiments; more are kept (up to this cap) for a resume with a
+// higher limit.
 const MAX_HYPOTHESES = 10;
 
 /** Answers list_files / read_file / grep; null for any other tool. */
@@ -61,7 +63,7 @@ export async function runResearch(ctx: RunContext): Promise<void> {
     const ids = parsed.value.hypotheses.map((h) => h.id);
     const dup = ids.find((id, i) => ids.indexOf(id) !== i);
     if (dup) return { content: `invalid input for record_hypotheses: duplicate id '${dup}'`, isError: true };
-    parsed.value.hypotheses.slice(0, maxHypotheses).forEach((h, i) => {
+    parsed.value.hypotheses.slice(0, MAX_HYPOTHESES).forEach((h, i) => {
       const { idea, ...rest } = h;
       record(ctx, { type: 'hypothesis', at: now(), ...rest, title: idea, rank: i + 1 });
     });

@@ -1,0 +1,171 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runAgent, type AgentSettings } from '../../src/agent/agent.js';
+import { createMessagesApi } from '../../src/agent/client.js';
+import { readLedger, runsDir } from '../../src/ledger/ledger.js';
+import { UsageError } from '../../src/spec/errors.js';
+import { BUILTIN_KERNELS_DIR } from '../../src/spec/suite.js';
+import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type FakeAnthropic, type FakeReply, type Responder } from '../fixtures/fake-anthropic/server.js';
+import { fakeRunner } from './fake-runner.js';
+
+const settings = (over: Partial<AgentSettings> = {}): AgentSettings => ({
+  kernel: 'rms_norm',
+  kernelsDir: BUILTIN_KERNELS_DIR,
+  model: 'claude-sonnet-5-5',
+  hosts: [],
+  researchDirs: [],
+  web: false,
+  maxRevisions: 1,
+  limits: { budgetUsd: 1, maxExperiments: 10, maxMinutes: 10 },
+  allowLocalNative: false,
+  ...over,
+});
+
+const hypothesis = (id: string) => ({ id, idea: `idea ${id}`, rationale: 'r', sources: [], expectedEffect: 'e', targetShape: 'all' });
+const recordHypotheses = (...ids: string[]): FakeReply => ({ stop_reason: 'tool_use', content: [toolUse('record_hypotheses', { hypotheses: ids.map(hypothesis) })] });
+
+let server: FakeAnthropic | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function run(respond: Responder, over: Partial<AgentSettings> = {}, extra: { apiKey?: string; signal?: AbortSignal; workDir?: string } = {}) {
+  server = await startFakeAnthropic(respond);
+  const workDir = extra.workDir ?? mkdtempSync(join(tmpdir(), 'kbench-limits-'));
+  const outcome = await runAgent({
+    workDir,
+    settings: settings(over),
+    api: createMessagesApi({ apiKey: extra.apiKey ?? TEST_API_KEY, baseURL: server.url, maxRetries: 2 }),
+    openRunner: () => fakeRunner(),
+    signal: extra.signal,
+  });
+  return { outcome, workDir, report: readFileSync(outcome.reportPath, 'utf8'), events: readLedger(join(outcome.dir, 'ledger.jsonl')) };
+}
+
+describe('budget', () => {
+  it('stops before the request after the running total crosses --budget-usd, and says why', async () => {
+    // each reply: 1000 input + 200 output tokens = $0.002 + $0.002 = $0.004; the budget is $0.01
+    const look: FakeReply = { stop_reason: 'tool_use', content: [toolUse('list_files', { path: 'kernel' })], usage: { input_tokens: 1000, output_tokens: 200 } };
+    const { outcome, report, events } = await run(scripted({ research: [look, look, look, look, look] }), { limits: { budgetUsd: 0.01, maxExperiments: 5, maxMinutes: 10 } });
+    expect(server!.requests).toHaveLength(3);
+    expect(outcome.apiUsd).toBeCloseTo(0.012, 10);
+    expect(outcome.apiUsd - 0.01).toBeLessThan(0.004);
+    expect(outcome.stopReason).toBe('budget reached: $0.0120 spent of $0.01');
+    expect(outcome.status).toBe('done');
+    expect(report).toContain('- stopped: budget reached: $0.0120 spent of $0.01');
+    expect(report).toContain('| **API total** | 3 requests | $0.0120 |');
+    expect(events.filter((e) => e.type === 'cost').map((e) => e.totalUsd)).toEqual([0.004, 0.008, 0.012].map((x) => expect.closeTo(x, 10)));
+    expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'done', reason: outcome.stopReason });
+  });
+
+  it('counts host time at the host price against the budget', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'kbench-limits-'));
+    writeFileSync(join(workDir, 'kbench.config.json'), JSON.stringify({ hosts: [{ name: 'vm1', executor: 'ssh', arch: 'x86_64', usdPerHour: 0.2 }] }));
+    const { outcome, events, report } = await run(
+      scripted({
+        research: [recordHypotheses('h1', 'h2')],
+        'experiment-h1': [{ stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source: '/* FAST */' })] }, { content: [text('done')] }],
+      }),
+      { hosts: ['vm1'], limits: { budgetUsd: 0.1, maxExperiments: 5, maxMinutes: 10 } },
+      { workDir },
+    );
+    // the fake host takes 30 min: $0.10, which reaches the budget before h2 starts
+    expect(events.find((e) => e.type === 'cost' && e.category === 'hosts')).toMatchObject({ host: 'vm1', durationMs: 1800_000, costUsd: expect.closeTo(0.1, 10) });
+    expect(outcome.hostsUsd).toBeCloseTo(0.1, 10);
+    expect(outcome.stopReason).toMatch(/^budget reached/);
+    expect(server!.requests.some((r) => r.conversation === 'experiment-h2')).toBe(false);
+    expect(report).toMatch(/### 1\. h1: idea h1 — \*\*kept\*\* \(native verdict\)/);
+    expect(report).toContain('### 2. h2: idea h2 — not finished');
+    expect(report).toContain('| host vm1 | 1800.0 s | $0.1000 |');
+  });
+});
+
+describe('other limits', () => {
+  it('stops at --max-experiments', async () => {
+    const { outcome, report } = await run(
+      scripted({ research: [recordHypotheses('h1', 'h2', 'h3')], 'experiment-h1': [{ content: [text('nothing to try')] }] }),
+      { limits: { budgetUsd: 1, maxExperiments: 1, maxMinutes: 10 } },
+    );
+    expect(outcome.stopReason).toBe('experiment limit reached: 1');
+    expect(report).toContain('no candidate was submitted');
+  });
+
+  it('stops on Ctrl-C (the abort signal) with a report', async () => {
+    const controller = new AbortController();
+    const respond: Responder = (req) => {
+      if (req.turn === 1) controller.abort();
+      return { stop_reason: 'tool_use', content: [toolUse('list_files', {})] };
+    };
+    const { outcome, report } = await run(respond, {}, { signal: controller.signal });
+    expect(outcome.status).toBe('interrupted');
+    expect(outcome.stopReason).toBe('interrupted (Ctrl-C)');
+    expect(report).toContain('- stopped: interrupted (Ctrl-C)');
+  });
+
+  it('keeps by the WASM verdict, labelled as such, when there are no hosts', async () => {
+    const { report, outcome } = await run(
+      scripted({
+        research: [recordHypotheses('h1')],
+        'experiment-h1': [
+          { stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source: '/* BROKEN */' })] },
+          { stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source: '/* FAST */' })] },
+        ],
+      }),
+    );
+    // max-revisions 1: the second submission is the last, so the conversation ends without another request
+    expect(server!.requests.map((r) => `${r.conversation}#${r.turn}`)).toEqual(['research#0', 'experiment-h1#0', 'experiment-h1#1']);
+    expect(outcome.kept).toBe(1);
+    expect(report).toMatch(/\*\*kept\*\* \(WASM verdict\)/);
+    expect(report).toContain('verdict: WASM only (no hosts): faster on wasm decode 1x4096');
+    expect(existsSync(join(outcome.dir, 'best-rms_norm.c'))).toBe(true);
+  });
+});
+
+describe('API failures', () => {
+  it('retries 429 and 500 responses and counts only the answer', async () => {
+    let calls = 0;
+    const respond: Responder = (req) => {
+      calls++;
+      if (calls === 1) return { status: 429, errorMessage: 'rate limited' };
+      if (calls === 2) return { status: 500, errorMessage: 'overloaded' };
+      return req.conversation === 'research' ? recordHypotheses('h1') : { content: [text('no idea')] };
+    };
+    const { outcome } = await run(respond);
+    expect(calls).toBe(4);
+    expect(outcome.status).toBe('done');
+    expect(outcome.apiUsd).toBeCloseTo(2 * 0.0007, 10);
+  });
+
+  it('stops with a clear message on 401, with a report', async () => {
+    const { outcome, report } = await run(scripted({}), {}, { apiKey: 'wrong-key' });
+    expect(server!.requests).toHaveLength(0); // refused before the script is consulted
+    expect(outcome.status).toBe('failed');
+    expect(outcome.stopReason).toMatch(/rejected the key \(401\): check ANTHROPIC_API_KEY/);
+    expect(report).toMatch(/## Errors\n\n- the Anthropic API rejected the key \(401\)/);
+  });
+
+  it('refuses to start without an API key', () => {
+    expect(() => createMessagesApi({ apiKey: undefined })).toThrow(UsageError);
+    expect(() => createMessagesApi({ apiKey: '' })).toThrow(/ANTHROPIC_API_KEY is not set/);
+  });
+});
+
+describe('safety', () => {
+  it('refuses local native runs of model-written code without --allow-local-native, before anything starts', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'kbench-limits-'));
+    server = await startFakeAnthropic(scripted({}));
+    const attempt = runAgent({
+      workDir,
+      settings: settings({ hosts: ['local'] }),
+      api: createMessagesApi({ apiKey: TEST_API_KEY, baseURL: server.url }),
+      openRunner: () => fakeRunner(),
+    });
+    await expect(attempt).rejects.toThrow(UsageError);
+    await expect(attempt).rejects.toThrow(/host 'local' would run model-written code natively.*--allow-local-native/);
+    expect(server.requests).toHaveLength(0);
+    expect(existsSync(runsDir(workDir))).toBe(false);
+  });
+});
