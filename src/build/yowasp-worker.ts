@@ -9,6 +9,9 @@ interface Request {
 
 const { commands } = await import('@yowasp/clang');
 const decoder = new TextDecoder();
+// Fetch the compiler's resources up front with a silent progress callback: the driver's internal -### step does not
+// pass our options on, and its default progress printer would write to our stdout (breaking --json).
+await commands.clang(null as never, {}, { fetchProgress: () => {} });
 
 parentPort!.on('message', async ({ id, args, files }: Request) => {
   let stderr = '';

@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync, cpSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { CLI, FIXTURE_KERNELS, tempDir } from '../helpers/fixtures.js';
+import { readLedger } from '../../src/ledger/ledger.js';
+import { BUILTIN_KERNELS_DIR, loadKernel } from '../../src/spec/suite.js';
+
+const run = promisify(execFile);
+
+async function kbench(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', [CLI, ...args], { cwd, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('kbench screen from the command line', () => {
+  it('screen rms_norm --json lists every candidate of the built-in kernel with a verdict, and saves the run', async () => {
+    const cwd = tempDir();
+    const { code, stdout } = await kbench(['screen', 'rms_norm', '--json', '--cc', 'yowasp', '--pairs', '9', '--sample-ms', '1'], cwd);
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.schema).toBe('kbench.screen/1');
+    const suite = loadKernel(join(BUILTIN_KERNELS_DIR, 'rms_norm'));
+    expect(out.results.map((r: { candidate: string }) => r.candidate)).toEqual(['baseline', ...suite.candidates.map((c) => c.name)]);
+    expect(suite.candidates.length).toBeGreaterThanOrEqual(2);
+    for (const r of out.results) {
+      expect(r.check.status).toBe('pass');
+      if (r.candidate !== 'baseline') expect(r.speed.map((s: { verdict: string }) => s.verdict).every((v: string) => ['faster', 'slower', 'no-change'].includes(v))).toBe(true);
+    }
+    const events = readLedger(join(out.dir, 'ledger.jsonl'));
+    expect(events.map((e) => e.type)).toEqual(['run-start', ...out.results.map(() => 'result'), 'run-end']);
+    expect(existsSync(join(out.dir, 'sources', 'rms_norm', `${out.results[1].candidate}.c`))).toBe(true);
+  });
+
+  it('screens a candidate file outside the suite, from another kernels folder set in kbench.config.json', async () => {
+    const cwd = tempDir();
+    cpSync(join(FIXTURE_KERNELS, 'scale_rows'), join(cwd, 'suite', 'scale_rows'), { recursive: true });
+    writeFileSync(join(cwd, 'kbench.config.json'), JSON.stringify({ kernels: 'suite' }));
+    writeFileSync(join(cwd, 'mine.c'), readFileSync(join(FIXTURE_KERNELS, 'scale_rows', 'reference.c'), 'utf8'));
+    const { code, stdout } = await kbench(['screen', 'scale_rows', '--candidate', './mine.c', '--json', '--cc', 'yowasp', '--pairs', '9', '--sample-ms', '1'], cwd);
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.results.map((r: { candidate: string }) => r.candidate)).toEqual(['baseline', 'mine']);
+    expect(out.results[1].check.status).toBe('pass');
+  });
+
+  it('a malformed spec exits 2 with one line naming the file and field, and writes no run', async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, 'suite', 'bad');
+    cpSync(join(FIXTURE_KERNELS, 'scale_rows'), dir, { recursive: true });
+    const spec = JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8'));
+    spec.params[0].dtype = 'f64';
+    writeFileSync(join(dir, 'kernel.json'), JSON.stringify(spec));
+    const { code, stderr } = await kbench(['screen', '--kernels', 'suite'], cwd);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toMatch(/^kbench: .*suite\/bad\/kernel\.json: params\[0\]\.dtype: Invalid option/);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(cwd, '.kbench', 'runs'))).toBe(false);
+  });
+
+  it('usage errors exit 2: unknown kernel, unknown candidate, bad option', async () => {
+    const cwd = tempDir();
+    mkdirSync(join(cwd, 'k'));
+    expect((await kbench(['screen', 'nope'], cwd)).stderr).toMatch(/unknown kernel 'nope'/);
+    expect((await kbench(['screen', 'nope'], cwd)).code).toBe(2);
+    const badCand = await kbench(['screen', 'rms_norm', '--candidate', 'nope'], cwd);
+    expect(badCand.code).toBe(2);
+    expect(badCand.stderr).toMatch(/--candidate nope: not a candidate of rms_norm/);
+    const badFlag = await kbench(['screen', '--pairs', 'many'], cwd);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/--pairs: expected a non-negative number, got 'many'/);
+    expect((await kbench(['screen', '--cc', 'tcc'], cwd)).stderr).toMatch(/--cc: unknown compiler 'tcc'/);
+  });
+
+  it('list and doctor answer in JSON', async () => {
+    const cwd = tempDir();
+    const list = JSON.parse((await kbench(['list', '--json'], cwd)).stdout);
+    expect(list.kernels.map((k: { name: string }) => k.name)).toContain('rms_norm');
+    const doctor = JSON.parse((await kbench(['doctor', '--json'], cwd)).stdout);
+    expect(doctor.wasmToolchains.map((t: { kind: string }) => t.kind)).toEqual(['emcc', 'clang', 'yowasp']);
+    expect(doctor.node).toBe(process.version);
+  });
+});
