@@ -1,0 +1,32 @@
+// `kbench new <kernel>`: scaffold a kernel folder that `kbench screen` passes right away.
+import type { Command } from 'commander';
+import { resolveKernelsDir } from '../../config/config.js';
+import { scaffoldKernel, TEMPLATES, type TemplateName } from '../../scaffold/kernel-files.js';
+
+export function register(program: Command): void {
+  program
+    .command('new <kernel>')
+    .description('scaffold kernels/<kernel>/: kernel.json, reference.c, baseline.c, candidates/simd.c (kb_simd.h) and NOTES.md')
+    .option('--template <name>', `${Object.keys(TEMPLATES).join(' | ')}`, 'elementwise')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Templates: elementwise (y = x * scale + shift) or row-reduce (y[r] = sum of row r, split across threads).',
+        'The folder goes into --kernels, else the "kernels" folder of kbench.config.json, else the built-in suite.',
+        '',
+        'Examples:',
+        '  kbench new gelu --kernels ./kernels && kbench screen gelu --kernels ./kernels',
+        '  kbench new row_max --template row-reduce',
+      ].join('\n'),
+    )
+    .action((kernel: string, o, cmd: Command) => {
+      const g = cmd.optsWithGlobals();
+      const { dir, files } = scaffoldKernel({ kernelsDir: resolveKernelsDir(process.cwd(), g.kernels), name: kernel, template: o.template as TemplateName });
+      process.stdout.write(
+        g.json
+          ? JSON.stringify({ kernel, dir, files }, null, 2) + '\n'
+          : `created ${dir}\n${files.map((f) => `  ${f}\n`).join('')}next: kbench screen ${kernel}${g.kernels ? ` --kernels ${g.kernels}` : ''}\n`,
+      );
+    });
+}
