@@ -8,8 +8,9 @@ import * as compare from './compare.js';
 import * as agent from './agent.js';
 import * as runs from './runs.js';
 import * as hostsSky from './hosts-sky.js';
+import * as newKernel from './new.js';
 
 export function registerCommands(program: Command): void {
   // hostsSky adds `up`/`down` to the `hosts` command: keep it after hosts.register.
-  for (const register of [screen.register, list.register, doctor.register, report.register, compare.register, agent.register, runs.register, hostsSky.register] as ((p: Command) => void)[]) register(program);
+  for (const register of [screen.register, list.register, doctor.register, report.register, compare.register, newKernel.register, agent.register, runs.register, hostsSky.register] as ((p: Command) => void)[]) register(program);
 }
