@@ -10,6 +10,7 @@ export function screenRunJson(run: ScreenRun) {
     dir: run.dir,
     toolchain: run.toolchain,
     interrupted: run.interrupted,
+    reports: run.reports,
     results: run.results,
   };
 }

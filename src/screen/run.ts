@@ -6,6 +6,7 @@ import { Ledger, newRunId, runsDir } from '../ledger/ledger.js';
 import { LEDGER_SCHEMA, type TargetResult } from '../ledger/records.js';
 import { findKernel, loadSuite, type Kernel } from '../spec/suite.js';
 import { UsageError } from '../spec/errors.js';
+import { writeRunReports } from '../report/index.js';
 import { ScreenSession, type CandidateSource, type ScreenOptions } from './session.js';
 
 export interface ScreenRunOptions extends ScreenOptions {
@@ -24,6 +25,8 @@ export interface ScreenRun {
   toolchain: string;
   results: TargetResult[];
   interrupted: boolean;
+  /** report.md and report.html written into the run folder at the end */
+  reports: { markdownPath: string; htmlPath: string };
 }
 
 export function selectCandidates(kernel: Kernel, wanted: string | undefined, workDir: string): CandidateSource[] {
@@ -69,5 +72,5 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
   } finally {
     await session.close();
   }
-  return { id, dir: ledger.dir, toolchain: session.toolchain.description, results, interrupted };
+  return { id, dir: ledger.dir, toolchain: session.toolchain.description, results, interrupted, reports: writeRunReports(ledger.dir) };
 }

@@ -56,7 +56,7 @@ export function register(program: Command): void {
         progress.stop();
         const json = JSON.stringify(screenRunJson(run), null, 2);
         if (o.out) writeFileSync(o.out, json + '\n');
-        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + `\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\n`);
+        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + `\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
       } finally {
         progress.stop();
         process.off('SIGINT', onSigint);
