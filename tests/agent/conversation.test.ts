@@ -1,0 +1,133 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runAgent, type AgentSettings } from '../../src/agent/agent.js';
+import { createMessagesApi } from '../../src/agent/client.js';
+import type { ExperimentRunner } from '../../src/agent/runner.js';
+import { readLedger } from '../../src/ledger/ledger.js';
+import { BUILTIN_KERNELS_DIR } from '../../src/spec/suite.js';
+import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type Block, type FakeAnthropic, type FakeReply, type RecordedRequest } from '../fixtures/fake-anthropic/server.js';
+import { fakeRunner } from './fake-runner.js';
+
+const hypothesis = (id: string) => ({ id, idea: `idea ${id}`, rationale: 'r', sources: [], expectedEffect: 'e', targetShape: 'all' });
+const recordHypotheses = (...ids: string[]): FakeReply => ({ stop_reason: 'tool_use', content: [toolUse('record_hypotheses', { hypotheses: ids.map(hypothesis) })] });
+
+let server: FakeAnthropic | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function run(script: Record<string, FakeReply[]>, over: Partial<AgentSettings> = {}, opts: { workDir?: string; runner?: ExperimentRunner } = {}) {
+  server = await startFakeAnthropic(scripted(script));
+  const workDir = opts.workDir ?? mkdtempSync(join(tmpdir(), 'kbench-conv-'));
+  const outcome = await runAgent({
+    workDir,
+    settings: {
+      kernel: 'rms_norm',
+      kernelsDir: BUILTIN_KERNELS_DIR,
+      model: 'claude-sonnet-5-5',
+      hosts: [],
+      researchDirs: [],
+      web: false,
+      maxRevisions: 2,
+      limits: { budgetUsd: 1, maxExperiments: 10, maxMinutes: 10 },
+      allowLocalNative: false,
+      ...over,
+    },
+    api: createMessagesApi({ apiKey: TEST_API_KEY, baseURL: server.url, maxRetries: 0 }),
+    openRunner: () => opts.runner ?? fakeRunner(),
+  });
+  return { outcome, events: readLedger(join(outcome.dir, 'ledger.jsonl')), report: readFileSync(outcome.reportPath, 'utf8') };
+}
+
+const order = (reqs: RecordedRequest[]) => reqs.map((r) => `${r.conversation}#${r.turn}`);
+const lastMessage = (r: RecordedRequest) => r.body.messages.at(-1)!;
+const results = (r: RecordedRequest) => (lastMessage(r).content as Block[]).filter((b) => b.type === 'tool_result');
+
+describe('the conversation with the model', () => {
+  it('offers web search and fetch with --web, resends a paused turn as is, and bills the searches', async () => {
+    const paused: FakeReply = {
+      stop_reason: 'pause_turn',
+      content: [
+        { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'rms norm simd' } },
+        { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_1', content: [] },
+      ],
+      usage: { input_tokens: 0, output_tokens: 0, server_tool_use: { web_search_requests: 2 } },
+    };
+    const { outcome } = await run({ research: [paused, recordHypotheses('h1')], 'experiment-h1': [{ content: [text('skip')] }] }, { web: true });
+    const [first, second] = server!.requests;
+    expect(first.body.tools!.filter((t) => t.type).map((t) => `${t.type}:${t.name}`)).toEqual(['web_search_20250305:web_search', 'web_fetch_20250910:web_fetch']);
+    expect(lastMessage(second).role).toBe('assistant');
+    expect(lastMessage(second).content).toEqual(paused.content);
+    // two searches at $10/1000, plus two default replies (research#1 and the experiment) at $0.0007 each
+    expect(outcome.apiUsd).toBeCloseTo(0.02 + 2 * 0.0007, 10);
+  });
+
+  it('drops a tool call cut off by max_tokens and asks for a shorter answer', async () => {
+    const cut: FakeReply = { stop_reason: 'max_tokens', content: [text('Here is a very long'), { type: 'tool_use', id: 'toolu_cut', name: 'submit_candidate', input: {} }] };
+    await run({ research: [recordHypotheses('h1')], 'experiment-h1': [cut, { content: [text('ok')] }] });
+    const retry = server!.requests.find((r) => r.conversation === 'experiment-h1' && r.turn === 1)!;
+    const [assistant, user] = retry.body.messages.slice(-2);
+    expect(assistant).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'Here is a very long' }] });
+    expect((user.content as Block[])[0].text).toMatch(/cut off/);
+  });
+
+  it('answers unknown tools and tools of the other phase with an error result', async () => {
+    await run({
+      research: [{ stop_reason: 'tool_use', content: [toolUse('rm_rf', {}), toolUse('submit_candidate', { source: 'x' })] }, recordHypotheses('h1')],
+      'experiment-h1': [{ content: [text('ok')] }],
+    });
+    const [a, b] = results(server!.requests[1]);
+    expect(a).toMatchObject({ is_error: true, content: "no tool named 'rm_rf' in this phase" });
+    expect(b).toMatchObject({ is_error: true, content: "no tool named 'submit_candidate' in this phase" });
+  });
+
+  it('screens a resubmitted identical source once, and ends the conversation after the last allowed revision', async () => {
+    const log: string[] = [];
+    const submit = (source: string): FakeReply => ({ stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source })] });
+    const { events } = await run(
+      { research: [recordHypotheses('h1')], 'experiment-h1': [submit('/* BROKEN */'), submit('/* BROKEN */'), submit('/* plain */'), { content: [text('done')] }] },
+      { maxRevisions: 1 },
+      { runner: fakeRunner(log) },
+    );
+    expect(log).toEqual(['screen h1-r0', 'screen h1-r1']);
+    expect(events.filter((e) => e.type === 'candidate').map((e) => e.candidate)).toEqual(['h1-r0', 'h1-r1']);
+    const again = results(server!.requests.find((r) => r.conversation === 'experiment-h1' && r.turn === 2)!)[0];
+    expect(again.content).toMatch(/^compile-error[\s\S]*You may revise 1 more time/);
+    // the second distinct source was the last allowed one: no further request in this conversation
+    expect(order(server!.requests).filter((x) => x.startsWith('experiment-h1'))).toEqual(['experiment-h1#0', 'experiment-h1#1', 'experiment-h1#2']);
+  });
+
+  it('keeps as many experiments in flight as hosts, one promotion per host at a time', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'kbench-conv-'));
+    writeFileSync(
+      join(workDir, 'kbench.config.json'),
+      JSON.stringify({ hosts: [{ name: 'vm1', executor: 'ssh', arch: 'x86_64' }, { name: 'vm2', executor: 'ssh', arch: 'aarch64' }] }),
+    );
+    const log: string[] = [];
+    const base = fakeRunner(log);
+    let busy = 0;
+    let maxBusy = 0;
+    const runner: ExperimentRunner = {
+      ...base,
+      confirm: async (k, c, hosts, signal) => {
+        maxBusy = Math.max(maxBusy, ++busy);
+        await new Promise((r) => setTimeout(r, 50));
+        busy--;
+        return base.confirm(k, c, hosts, signal);
+      },
+    };
+    const submitFast: FakeReply = { stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source: '/* FAST */' })] };
+    const { events } = await run(
+      { research: [recordHypotheses('h1', 'h2')], 'experiment-h1': [submitFast, { content: [text('done')] }], 'experiment-h2': [submitFast, { content: [text('done')] }] },
+      { hosts: ['vm1', 'vm2'] },
+      { workDir, runner },
+    );
+    // h2 starts before h1's first request is answered and its candidate screened
+    expect(order(server!.requests).slice(0, 3)).toEqual(['research#0', 'experiment-h1#0', 'experiment-h2#0']);
+    expect(maxBusy).toBe(1); // both promotions need both hosts: they queue
+    expect(events.filter((e) => e.type === 'verdict').map((e) => `${e.hypothesis}:${e.decision}:${e.basis}`).sort()).toEqual(['h1:kept:native', 'h2:kept:native']);
+  });
+});

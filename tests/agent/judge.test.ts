@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { decide, meanSpeedup, screenFeedback, screenOutcome, trimDiagnostic } from '../../src/agent/judge.js';
+import type { TargetResult } from '../../src/ledger/records.js';
+import type { SpeedVerdict } from '../../src/measure/types.js';
+
+function target(name: string, verdicts: [number, SpeedVerdict][], extra: Partial<TargetResult> = {}): TargetResult {
+  return {
+    kernel: 'k',
+    candidate: 'c',
+    target: name,
+    arch: 'x86_64',
+    toolchain: 'cc',
+    sourceSha256: '',
+    check: { status: 'pass', calls: 1 },
+    speed: verdicts.map(([x, verdict], i) => ({
+      shape: `s${i}`,
+      ratios: [x],
+      baselineNs: [1],
+      candidateNs: [1 / x],
+      speedup: { estimate: x, lo: x - 0.1, hi: x + 0.1, level: 0.95 },
+      verdict,
+      noiseFloor: 0.02,
+      callsPerSample: 1,
+      candidateMedianNs: 1,
+      baselineMedianNs: 1,
+      gbps: 1,
+      gflops: 1,
+    })),
+    elapsedMs: 1,
+    ...extra,
+  };
+}
+
+describe('keep or discard', () => {
+  it('keeps a candidate faster somewhere and slower nowhere', () => {
+    const d = decide([target('x86', [[1.5, 'faster'], [1.0, 'no-change']]), target('arm', [[1.2, 'faster']])]);
+    expect(d.decision).toBe('kept');
+    expect(d.reason).toBe('faster on x86 s0, arm s0, slower nowhere');
+    expect(d.speedup).toBeCloseTo(Math.cbrt(1.5 * 1.0 * 1.2), 12);
+  });
+
+  it('discards a candidate slower on any shape of any host', () => {
+    expect(decide([target('x86', [[2, 'faster']]), target('arm', [[0.8, 'slower']])])).toMatchObject({ decision: 'discarded', reason: 'slower on arm s0' });
+  });
+
+  it('discards a candidate that is only within the noise', () => {
+    expect(decide([target('x86', [[1.01, 'no-change']])]).decision).toBe('discarded');
+  });
+
+  it('discards a candidate that fails the check natively', () => {
+    const wrong = target('arm', [], { check: { status: 'wrong', buffer: 'y', index: 3, got: 1, expected: 2, nmse: 0.5, reason: 'r', shape: 'n=17', distribution: 'normal' } });
+    expect(decide([target('x86', [[2, 'faster']]), wrong]).reason).toMatch(/^arm: wrong: y\[3\]/);
+  });
+
+  it('judges on the hosts that answered and says which did not', () => {
+    const lost = target('arm', [], { hostFailure: 'ssh: connection refused' });
+    expect(decide([target('x86', [[2, 'faster']]), lost]).reason).toBe('faster on x86 s0, slower nowhere (not judged on arm)');
+    expect(decide([lost])).toMatchObject({ decision: 'failed', reason: 'no target could judge it (arm: ssh: connection refused)' });
+  });
+
+  it('calls a screen slower only when every shape is slower', () => {
+    expect(screenOutcome(target('wasm', [[0.8, 'slower'], [0.9, 'slower']]))).toBe('slower');
+    expect(screenOutcome(target('wasm', [[0.8, 'slower'], [1.0, 'no-change']]))).toBe('survivor');
+    expect(meanSpeedup([target('wasm', [])])).toBeUndefined();
+  });
+});
+
+describe('what the model reads', () => {
+  it('gets speedups with their confidence intervals', () => {
+    const text = screenFeedback(target('wasm', [[1.25, 'faster']]), 1);
+    expect(text).toContain('- s0: speedup 1.250× [1.150, 1.350] 95% CI → faster');
+    expect(text).toContain('You may revise 1 more time(s).');
+  });
+
+  it('gets compiler output without local paths, long lines or endless errors', () => {
+    const raw = [
+      '/tmp/kbench-x1/build/cand.c:3:5: error: use of undeclared identifier',
+      `emcc: error: '/usr/bin/clang ${'-flag '.repeat(200)}'`,
+      ...Array.from({ length: 100 }, (_, i) => `note ${i}`),
+    ].join('\n');
+    const out = trimDiagnostic(raw);
+    expect(out.split('\n')[0]).toBe('cand.c:3:5: error: use of undeclared identifier');
+    expect(out.split('\n')[1].length).toBeLessThanOrEqual(301);
+    expect(out).toMatch(/… \(102 lines in all, cut\)$/);
+    expect(out.split('\n')).toHaveLength(41);
+  });
+});
