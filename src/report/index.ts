@@ -28,20 +28,25 @@ export function renderReport(model: ReportModel, format: ReportFormat): string {
   return RENDERERS[format](model);
 }
 
+export const REPORT_FILES: Record<ReportFormat, string> = { md: 'report.md', html: 'report.html', json: 'report.json', gbench: 'report.gbench.json' };
+
+/** Writes one report into a run folder atomically (temp file, then rename) and returns its path. */
+export function writeRunReport(runDir: string, format: ReportFormat, model: ReportModel = loadReportModel(runDir)): string {
+  const path = join(runDir, REPORT_FILES[format]);
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, RENDERERS[format](model));
+  renameSync(tmp, path);
+  return path;
+}
+
 /**
- * Writes report.md and report.html into a run folder (atomically: temp file, then rename). Screen, promote
- * and agent runs call this when they end; it returns the paths written.
+ * Writes report.md and report.html into a run folder. Screen, promote and agent runs call this after their
+ * run-end event, so the reports show how the run ended (an agent that writes its own report.md calls
+ * `writeRunReport(dir, 'html')` instead).
  */
 export function writeRunReports(runDir: string): { markdownPath: string; htmlPath: string } {
   const model = loadReportModel(runDir);
-  const write = (name: string, text: string) => {
-    const path = join(runDir, name);
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-    return path;
-  };
-  return { markdownPath: write('report.md', renderMarkdown(model)), htmlPath: write('report.html', renderHtml(model)) };
+  return { markdownPath: writeRunReport(runDir, 'md', model), htmlPath: writeRunReport(runDir, 'html', model) };
 }
 
 /** The newest run folder under .kbench/runs (run ids sort by time). */
