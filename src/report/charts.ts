@@ -8,6 +8,7 @@ export function esc(s: string | number): string {
   return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+const MIN_TICK_GAP_PX = 40;
 const NICE_TICKS = [0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 6, 8, 12, 16, 32, 64];
 
 interface LogScale {
@@ -23,14 +24,22 @@ function logScale(values: number[], from: number, to: number): LogScale {
   if (hi / lo < 1.5) [lo, hi] = [lo / 1.1, hi * 1.1];
   const [a, b] = [Math.log(lo), Math.log(hi)];
   const x = (v: number) => from + ((Math.log(Math.min(Math.max(v, lo), hi)) - a) / (b - a)) * (to - from);
-  return { x, ticks: NICE_TICKS.filter((t) => t >= lo && t <= hi) };
+  // 1× always gets its tick; others only where their labels do not collide with a kept one.
+  const ticks = [1];
+  for (const t of NICE_TICKS) if (t >= lo && t <= hi && ticks.every((k) => Math.abs(x(k) - x(t)) >= MIN_TICK_GAP_PX)) ticks.push(t);
+  return { x, ticks: ticks.sort((p, q) => p - q) };
+}
+
+/** 1×, 1.5×, 32×: ticks are round numbers, so no trailing zeros. */
+function tickLabel(t: number): string {
+  return `${Number(t.toFixed(2))}×`;
 }
 
 function verticalGrid(scale: LogScale, top: number, bottom: number): string {
   return scale.ticks
     .map((t) => {
       const x = scale.x(t).toFixed(1);
-      return `<line class="${t === 1 ? 'unity' : 'grid'}" x1="${x}" x2="${x}" y1="${top}" y2="${bottom}"/><text class="tick" x="${x}" y="${bottom + 14}" text-anchor="middle">${esc(formatRatio(t))}</text>`;
+      return `<line class="${t === 1 ? 'unity' : 'grid'}" x1="${x}" x2="${x}" y1="${top}" y2="${bottom}"/><text class="tick" x="${x}" y="${bottom + 14}" text-anchor="middle">${esc(tickLabel(t))}</text>`;
     })
     .join('');
 }
@@ -87,8 +96,8 @@ export function scatterPlot(c: Correlation): string {
       const cls = t === 1 ? 'unity' : 'grid';
       return (
         `<line class="${cls}" x1="${x}" x2="${x}" y1="12" y2="${size - pad}"/><line class="${cls}" x1="${pad}" x2="${size - 12}" y1="${y}" y2="${y}"/>` +
-        `<text class="tick" x="${x}" y="${size - pad + 14}" text-anchor="middle">${esc(formatRatio(t))}</text>` +
-        `<text class="tick" x="${pad - 4}" y="${Number(y) + 4}" text-anchor="end">${esc(formatRatio(t))}</text>`
+        `<text class="tick" x="${x}" y="${size - pad + 14}" text-anchor="middle">${esc(tickLabel(t))}</text>` +
+        `<text class="tick" x="${pad - 4}" y="${Number(y) + 4}" text-anchor="end">${esc(tickLabel(t))}</text>`
       );
     })
     .join('');

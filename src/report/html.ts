@@ -13,12 +13,13 @@ const STYLE = `
 }
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--fg); font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; }
-main { max-width: 980px; margin: 0 auto; padding: 24px 20px 64px; }
+main { max-width: 1100px; margin: 0 auto; padding: 24px 20px 64px; }
 h1 { font-size: 1.5rem; margin: 0 0 4px; } h2 { font-size: 1.15rem; margin: 32px 0 8px; } h3 { font-size: 1rem; margin: 18px 0 4px; }
 .meta, .note { color: var(--muted); margin: 4px 0; }
 code { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; margin: 8px 0; }
-th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; white-space: nowrap; }
+td.wrap { white-space: normal; } .table { overflow-x: auto; }
 th { color: var(--muted); font-weight: 600; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .scatters { display: flex; flex-wrap: wrap; gap: 24px; } figure { margin: 8px 0; } figcaption { color: var(--muted); font-size: 13px; }
 svg.chart { display: block; max-width: 100%; font-size: 12px; }
@@ -46,10 +47,12 @@ function header(model: ReportModel): string {
   );
 }
 
+/** Cells are HTML already; `numeric` columns align right, the last column (reasons, hypotheses) may wrap. */
 function table(header: string[], rows: string[][], numeric: number[] = []): string {
   const head = header.map((h) => `<th>${esc(h)}</th>`).join('');
-  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`).join('');
-  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  const cls = (i: number) => (numeric.includes(i) ? ' class="num"' : i === header.length - 1 ? ' class="wrap"' : '');
+  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${c}</td>`).join('')}</tr>`).join('');
+  return `<div class="table"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 function speedSection(model: ReportModel): string {
@@ -68,7 +71,7 @@ function speedSection(model: ReportModel): string {
     return `<figure data-kernel-shape="${esc(title)}"><figcaption>${esc(title)}</figcaption>${forestPlot(title, forest)}</figure>`;
   });
   const detail = table(
-    ['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(first.speedup.level)} CI]`, 'verdict', 'baseline median', 'candidate median', 'GB/s', 'GFLOP/s'],
+    ['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(first.speedup.level)} CI]`, 'verdict', 'baseline/call', 'candidate/call', 'GB/s', 'GFLOP/s'],
     rows.flatMap((r) =>
       r.shapes.map((s) => [
         esc(r.kernel), esc(r.candidate), esc(r.target), esc(s.shape), esc(formatSpeedup(s.speedup)),
