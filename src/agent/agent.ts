@@ -121,7 +121,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   } catch (e) {
     // Whatever went wrong, the run ends with its ledger closed and a report; --resume can continue it.
     status = 'failed';
-    const message = e instanceof ApiFailure ? e.message : `internal error: ${(e as Error).stack ?? e}`;
+    const message = e instanceof ApiFailure || e instanceof UsageError ? e.message : `internal error: ${(e as Error).stack ?? e}`;
     record(ctx, { type: 'error', at: now(), message });
     budget.stop(message.split('\n')[0]);
   } finally {

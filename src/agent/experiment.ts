@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { converse, type ToolHandler, type ToolOutcome } from './conversation.js';
+import { describeRoots } from './context.js';
 import { costOfHostTime } from './prices.js';
 import type { Hypothesis } from './events.js';
 import { decide, meanSpeedup, screenFeedback, screenOutcome, summarizeResult } from './judge.js';
@@ -86,6 +87,7 @@ function experimentConversation(ctx: RunContext, h: Hypothesis) {
     sources: h.sources.join(', ') || '(none)',
     brief: ctx.state.research?.brief ?? '(no brief was recorded)',
     maxRevisions,
+    roots: describeRoots(ctx.roots),
   });
   const conversation = openConversation(ctx, `experiment-${h.id}`, task);
   const handle: ToolHandler = async (name, input) => {

@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option('--model <id>', `Claude model (default ${DEFAULT_MODEL})`)
     .option('--web', 'let the model use Anthropic server-side web search and fetch (billed per search)')
     .option('--prices <file>', 'JSON price table overriding the built-in one (see src/agent/prices.ts)')
-    .option('--allow-local-native', 'allow model-written code to run natively on this machine (hosts with executor local)')
+    .option('--allow-local-native', 'allow model-written code to run natively on this machine (hosts with executor local or qemu-aarch64)')
     .option('--resume <id>', 'continue a run after a crash or a limit (limits given here replace the old ones)')
     .addHelpText(
       'after',
@@ -46,6 +46,9 @@ export function register(program: Command): void {
       // The key is checked before anything else happens.
       const api = createMessagesApi({ apiKey: process.env.ANTHROPIC_API_KEY, baseURL: process.env.ANTHROPIC_BASE_URL || undefined });
       if (!kernel === !o.resume) throw new UsageError('give a kernel, or --resume <run id> (not both)');
+      const fixed = ['on', 'model', 'web', 'prices', 'maxRevisions', 'allowLocalNative'].filter((k) => o[k] !== undefined);
+      if (o.resume && (fixed.length || (o.research as string[]).length))
+        throw new UsageError(`--resume continues with the run's own settings; only --budget-usd, --max-experiments and --max-minutes may change (got --${(fixed[0] ?? 'research').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)})`);
       for (const dir of o.research as string[])
         if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--research ${dir}: no such folder`);
       const limits: Partial<Limits> = {};
