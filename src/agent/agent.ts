@@ -77,7 +77,14 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   const roots = makeRoots(kernel.dir, INCLUDE_DIR, settings.researchDirs);
   const ledger = new Ledger(dir);
 
-  const signal = opts.signal ?? new AbortController().signal;
+  // One signal stops everything in flight (requests, promotions): the user's Ctrl-C or the time limit.
+  const stopAll = new AbortController();
+  const userSignal = opts.signal;
+  const onUserAbort = () => stopAll.abort();
+  if (userSignal?.aborted) stopAll.abort();
+  userSignal?.addEventListener('abort', onUserAbort);
+  const timer = setTimeout(() => stopAll.abort(), settings.limits.maxMinutes * 60_000);
+  const signal = stopAll.signal;
   const budget = new Budget(settings.limits, prior.apiUsd + prior.hostsUsd, opts.nowMs ?? Date.now, signal);
   const onEvent = opts.onEvent ?? (() => {});
   const ctx: RunContext = {
@@ -125,8 +132,11 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
     record(ctx, { type: 'error', at: now(), message });
     budget.stop(message.split('\n')[0]);
   } finally {
+    clearTimeout(timer);
+    userSignal?.removeEventListener('abort', onUserAbort);
     await ctx.runner?.close().catch(() => {});
   }
+  if (userSignal?.aborted && status === 'done') status = 'interrupted';
   return finish(ctx, status);
 }
 
@@ -186,7 +196,6 @@ function finish(ctx: RunContext, status: AgentOutcome['status']): AgentOutcome {
   const s = ctx.state;
   const stopReason = ctx.budget.stopReason();
   if (stopReason) record(ctx, { type: 'stop', at: now(), reason: stopReason });
-  if (ctx.signal.aborted && status === 'done') status = 'interrupted';
   const best = landed(s)[0];
   let bestPath: string | undefined;
   if (best) {

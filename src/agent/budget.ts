@@ -37,11 +37,12 @@ export class Budget {
   /** Why no new request or experiment may start, or null. Checked before each API request. */
   stopReason(): string | null {
     if (this.stopped) return this.stopped;
+    // the time limit also fires the signal (to stop work in flight), so it is asked first
+    const minutes = (this.nowMs() - this.startedMs) / 60_000;
+    if (minutes >= this.limits.maxMinutes) return (this.stopped = `time limit reached: ${this.limits.maxMinutes} min`);
     if (this.signal?.aborted) return (this.stopped = 'interrupted (Ctrl-C)');
     if (this.spentUsd >= this.limits.budgetUsd)
       return (this.stopped = `budget reached: $${this.spentUsd.toFixed(4)} spent of $${this.limits.budgetUsd.toFixed(2)}`);
-    const minutes = (this.nowMs() - this.startedMs) / 60_000;
-    if (minutes >= this.limits.maxMinutes) return (this.stopped = `time limit reached: ${this.limits.maxMinutes} min`);
     return null;
   }
 }

@@ -93,6 +93,16 @@ describe('other limits', () => {
     expect(report).toContain('no candidate was submitted');
   });
 
+  it('stops at --max-minutes even while a request is in flight', async () => {
+    const slow: FakeReply = { ...recordHypotheses('h1'), delayMs: 5_000 };
+    const started = Date.now();
+    const { outcome, report } = await run(scripted({ research: [slow] }), { limits: { budgetUsd: 1, maxExperiments: 5, maxMinutes: 0.005 } });
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(outcome.status).toBe('done');
+    expect(outcome.stopReason).toBe('time limit reached: 0.005 min');
+    expect(report).toContain('- stopped: time limit reached: 0.005 min');
+  });
+
   it('stops on Ctrl-C (the abort signal) with a report', async () => {
     const controller = new AbortController();
     const respond: Responder = (req) => {
