@@ -97,7 +97,8 @@ export function register(program: Command): void {
             ? JSON.stringify(outcome, null, 2) + '\n'
             : `${summary}\nreport: ${outcome.reportPath}\n${outcome.bestPath ? `best candidate: ${outcome.bestPath}\n` : ''}resume with: kbench agent --resume ${outcome.id}\n`,
         );
-        process.exitCode = outcome.status === 'failed' ? 1 : outcome.status === 'interrupted' ? 130 : 0;
+        // a run stopped by a limit or Ctrl-C still ran and reported (0); an API or internal failure is 1
+        process.exitCode = outcome.status === 'failed' ? 1 : 0;
       } finally {
         process.off('SIGINT', onSigint);
       }
