@@ -5,11 +5,17 @@ import { loadReportModel, resolveRunDir } from '../../report/index.js';
 import { renderComparisonMarkdown } from '../../report/markdown.js';
 import { UsageError } from '../../spec/errors.js';
 
+function fraction(v: string): number {
+  const n = Number(v);
+  if (!(n >= 0 && Number.isFinite(n))) throw new UsageError(`--noise-floor: expected a non-negative number, got '${v}'`);
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command('compare <runA> <runB>')
     .description('compare two runs benchmark by benchmark: ratio of median times with a bootstrap CI and a Mann–Whitney p-value')
-    .option('--noise-floor <fraction>', 'ratios within ±this are no-change', '0.02')
+    .option('--noise-floor <fraction>', 'ratios within ±this are no-change', fraction, 0.02)
     .addHelpText(
       'after',
       [
@@ -23,8 +29,7 @@ export function register(program: Command): void {
     )
     .action((runA: string, runB: string, o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
-      const noiseFloor = Number(o.noiseFloor);
-      if (!(noiseFloor >= 0 && Number.isFinite(noiseFloor))) throw new UsageError(`--noise-floor: expected a non-negative number, got '${o.noiseFloor}'`);
+      const noiseFloor: number = o.noiseFloor;
       const workDir = process.cwd();
       const comparison = compareRuns(loadReportModel(resolveRunDir(workDir, runA)), loadReportModel(resolveRunDir(workDir, runB)), { noiseFloor });
       process.stdout.write(g.json ? JSON.stringify(comparison, null, 2) + '\n' : renderComparisonMarkdown(comparison));

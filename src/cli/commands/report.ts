@@ -30,7 +30,7 @@ export function register(program: Command): void {
         '  kbench report --html --out report.html          latest run as an HTML page',
         '  kbench report 20261127-061530-3fa2 --format json',
         '  kbench report --format gbench --out a.json      for google/benchmark tools/compare.py',
-        '  compare.py benchmarks a.json b.json             (after exporting two runs)',
+        "  (then google/benchmark's tools/compare.py benchmarks a.json b.json)",
       ].join('\n'),
     )
     .action((run: string | undefined, o, cmd: Command) => {
