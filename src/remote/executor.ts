@@ -86,27 +86,28 @@ export function spawnCollect(file: string, args: string[], options: SpawnOptions
 
 /**
  * `producer | consumer` without a shell: bytes (a tar stream) flow from one to the other. The result carries the
- * consumer's exit status unless the producer failed, and both stderr streams.
+ * status of `primary` (the ssh side, whose 255 means the host failed) unless it succeeded and the other did not.
  */
-export function spawnPipe(producer: [string, string[]], consumer: [string, string[]]): Spawned {
+export function spawnPipe(producer: [string, string[]], consumer: [string, string[]], primary: 'producer' | 'consumer'): Spawned {
   const started = Date.now();
   const from = spawn(producer[0], producer[1], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const to = spawn(consumer[0], consumer[1], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   from.stdout!.pipe(to.stdin!);
-  // A consumer that dies early must not crash us with EPIPE; its exit status tells the story.
+  // A consumer that dies early must not crash us with EPIPE, nor leave the producer blocked on a full pipe.
   to.stdin!.on('error', () => undefined);
+  to.on('close', () => killGroup(from));
   let stderr = '';
   let stdout = '';
   for (const c of [from, to]) c.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
   to.stdout!.setEncoding('utf8').on('data', (t: string) => (stdout += t));
   const exited = (c: ChildProcess) =>
-    new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
       c.on('error', reject);
-      c.on('close', (code, signal) => resolve([code, signal]));
+      c.on('close', (exitCode, signal) => resolve({ exitCode, signal }));
     });
-  const done = Promise.all([exited(from), exited(to)]).then(([[fromCode, fromSignal], [toCode, toSignal]]) => {
-    const failed = fromCode !== 0 ? { exitCode: fromCode, signal: fromSignal } : { exitCode: toCode, signal: toSignal };
-    return { ...failed, stdout, stderr, durationMs: Date.now() - started };
+  const done = Promise.all([exited(from), exited(to)]).then(([p, c]) => {
+    const [first, second] = primary === 'producer' ? [p, c] : [c, p];
+    return { ...(first.exitCode === 0 ? second : first), stdout, stderr, durationMs: Date.now() - started };
   });
   return {
     kill: () => {

@@ -85,7 +85,7 @@ export class SshExecutor implements Executor {
     let shipped = false;
     try {
       const upload = await supervise(
-        spawnPipe(['tar', ['-c', '-C', bundleDir, '.']], ['ssh', this.sshArgs(`mkdir -p ${dir} && tar -x -C ${dir}`)]),
+        spawnPipe(['tar', ['-c', '-C', bundleDir, '.']], ['ssh', this.sshArgs(`mkdir -p ${dir} && tar -x -C ${dir}`)], 'consumer'),
         this.host.name,
         'shipping the bundle',
         step(),
@@ -105,7 +105,7 @@ export class SshExecutor implements Executor {
       if (run.exitCode === SSH_FAILED) throw this.fail(run);
 
       const download = await supervise(
-        spawnPipe(['ssh', this.sshArgs(`tar -c -C ${dir} ${shellQuote(collect)}`)], ['tar', ['-x', '-C', bundleDir]]),
+        spawnPipe(['ssh', this.sshArgs(`tar -c -C ${dir} ${shellQuote(collect)}`)], ['tar', ['-x', '-C', bundleDir]], 'producer'),
         this.host.name,
         'fetching results',
         step(),

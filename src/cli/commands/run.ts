@@ -1,0 +1,89 @@
+// `kbench run <kernel> --on <host>`: native build, check and timing of the baseline against candidates on one host.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { resolveKernelsDir } from '../../config/config.js';
+import { Ledger, newRunId, runsDir } from '../../ledger/ledger.js';
+import { LEDGER_SCHEMA } from '../../ledger/records.js';
+import { findHosts } from '../../remote/hosts.js';
+import { runNative } from '../../remote/native.js';
+import { selectCandidates } from '../../screen/run.js';
+import { UsageError } from '../../spec/errors.js';
+import { findKernel } from '../../spec/suite.js';
+import { createProgress } from '../progress.js';
+import { renderNative } from './native-render.js';
+
+export function integer(flag: string, min: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag}: expected a whole number ≥ ${min}, got '${v}'`);
+    return n;
+  };
+}
+
+export function fraction(flag: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || n >= 1) throw new UsageError(`${flag}: expected a fraction in [0, 1), got '${v}'`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('run <kernel>')
+    .description('build, check and time the baseline against candidates natively on one host')
+    .requiredOption('--on <host>', 'host name (local, qemu-aarch64, or one of kbench.config.json)')
+    .option('-c, --candidate <name|file.c>', 'one candidate of the kernel, or a C file outside the suite')
+    .option('--threads <n>', 'nth when timing threaded kernels', integer('--threads', 1))
+    .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', integer('--pairs', 9), 15)
+    .option('--sample-ms <ms>', 'minimum duration of one timed sample', Number, 1)
+    .option('--noise-floor <fraction>', 'speedups within ±this are no-change', fraction('--noise-floor'), 0.02)
+    .option('--march-native', 'build with -march=native (x86) instead of -mavx2 -mfma')
+    .option('--check-only', 'check correctness, do not time')
+    .option('--seed <n>', 'seed for inputs and bootstrap', integer('--seed', 0), 1)
+    .action(async (kernelName: string, o, cmd: Command) => {
+      const g = cmd.optsWithGlobals();
+      const workDir = process.cwd();
+      const kernel = findKernel(resolveKernelsDir(workDir, g.kernels), kernelName);
+      const [found] = findHosts(workDir, [o.on]);
+      const host = o.marchNative ? { ...found, marchNative: true } : found;
+      const sources = selectCandidates(kernel, o.candidate, workDir);
+      const candidates = sources.map((c) => ({ name: c.name, path: c.path ?? resolve(kernel.dir, 'candidates', `${c.name}.c`) }));
+      if (!candidates.length) throw new UsageError(`${kernel.name} has no candidates (add .c files to ${resolve(kernel.dir, 'candidates')})`);
+      const id = newRunId();
+      const ledger = new Ledger(resolve(runsDir(workDir), id));
+      ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'promote', id, at: new Date().toISOString(), argv: process.argv.slice(2) });
+      for (const c of sources) ledger.writeFile(`sources/${kernel.name}/${c.name}.c`, c.source);
+      const progress = createProgress({ json: !!g.json });
+      const controller = new AbortController();
+      const onSigint = () => controller.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        const results = await runNative(kernel, candidates, host, {
+          threads: o.threads,
+          pairs: o.pairs,
+          minSampleMs: o.sampleMs,
+          noiseFloor: o.noiseFloor,
+          seed: o.seed,
+          skipTiming: !!o.checkOnly,
+          signal: controller.signal,
+          onEvent: (e) => {
+            if (e.type === 'stage') progress.update(`${host.name}: ${e.candidate} ${e.stage === 'build' ? 'building' : 'checking and timing'}`);
+            if (e.type === 'result') ledger.append({ type: 'result', at: new Date().toISOString(), result: e.result });
+          },
+        });
+        ledger.append({ type: 'run-end', at: new Date().toISOString(), status: 'done' });
+        progress.stop();
+        process.stdout.write(g.json ? JSON.stringify({ run: id, dir: ledger.dir, results }, null, 2) + '\n' : renderNative(results) + `\nrun ${id} saved in ${ledger.dir}\n`);
+        if (results.some((r) => r.hostFailure)) process.exitCode = 1;
+      } catch (e) {
+        ledger.append({ type: 'run-end', at: new Date().toISOString(), status: controller.signal.aborted ? 'interrupted' : 'failed', reason: (e as Error).message });
+        if (!controller.signal.aborted) throw e;
+        process.stderr.write('kbench: interrupted; nothing left running on the host\n');
+        process.exitCode = 130;
+      } finally {
+        progress.stop();
+        process.off('SIGINT', onSigint);
+      }
+    });
+}

@@ -1,0 +1,35 @@
+// One word per result, for tables, the agent and promotion: derived from a TargetResult, never stored.
+import type { TargetResult } from '../ledger/records.js';
+
+/**
+ * - `host-failed`: the target failed (lost, unreachable, refused); the candidate was not judged
+ * - `wrong` (WASM) / `wrong-native` (a native host): the check failed — compile error, trap, timeout, wrong
+ *   output, out-of-bounds write or input mutation (see `check` for which). `wrong-native` after a WASM pass
+ *   usually means the native #if branch differs.
+ * - `emulated`: checked under qemu; its timings never make a verdict
+ * - `faster` / `slower`: at least one bench shape is, and no shape goes the other way
+ * - `mixed`: faster on some shapes, slower on others
+ * - `no-change`: every shape within the noise floor (or not timed)
+ */
+export type Outcome = 'host-failed' | 'wrong' | 'wrong-native' | 'emulated' | 'faster' | 'slower' | 'mixed' | 'no-change';
+
+export function outcomeOf(result: TargetResult): Outcome {
+  if (result.hostFailure) return 'host-failed';
+  if (result.check.status !== 'pass') return result.target === 'wasm' ? 'wrong' : 'wrong-native';
+  if (result.speed.some((s) => s.emulated)) return 'emulated';
+  const faster = result.speed.some((s) => s.verdict === 'faster');
+  const slower = result.speed.some((s) => s.verdict === 'slower');
+  if (faster && slower) return 'mixed';
+  return faster ? 'faster' : slower ? 'slower' : 'no-change';
+}
+
+/** The best speedup estimate over the bench shapes (NaN when untimed): one number to rank candidates by. */
+export function bestSpeedup(result: TargetResult): number {
+  return result.speed.length ? Math.max(...result.speed.map((s) => s.speedup.estimate)) : NaN;
+}
+
+/** Geometric mean of the speedup estimates over the bench shapes (NaN when untimed). */
+export function meanSpeedup(result: TargetResult): number {
+  if (!result.speed.length) return NaN;
+  return Math.exp(result.speed.reduce((sum, s) => sum + Math.log(s.speedup.estimate), 0) / result.speed.length);
+}
