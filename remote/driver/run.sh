@@ -3,7 +3,7 @@
 # with the reference, the baseline and each candidate as separate translation units (symbols renamed so they link
 # into one binary), and runs it. Everything the TypeScript side reads lands in out/.
 #
-# build.env sets: CC CFLAGS FUNCTION CANDIDATES NEED_FEATURES RUNNER OBJCOPY TIMEOUT_S
+# build.env sets: CC CFLAGS FUNCTION CANDIDATES NEED_FEATURES RUNNER OBJCOPY TIMEOUT_S TIME_PROCESSES
 # Exit: 0 ran (per-candidate status in out/<candidate>/), 86 CPU lacks a needed feature, 87 harness build failed.
 set -u
 . ./build.env
@@ -37,12 +37,17 @@ localize() {
   if [ -n "$OBJCOPY" ] && command -v "$OBJCOPY" >/dev/null 2>&1; then "$OBJCOPY" --keep-global-symbol="$2" "$1"; fi
 }
 
+# The baseline and a candidate are often the same code at two addresses (A/A, small edits). Placed at different
+# offsets within a cache line, identical loops were measured up to 25% apart; starting every variant on a 64-byte
+# boundary removed that bias (A/A medians 0.99–1.02 where they were 0.74–1.0).
+VARIANT_FLAGS="-falign-functions=64"
+
 build_harness() {
   $CC $CFLAGS -Iinclude -c kb_driver.c -o obj/driver.o &&
   $CC $CFLAGS -Iinclude -c kb_glue.c -o obj/glue.o &&
-  $CC $CFLAGS -Iinclude "-D$FUNCTION=kb_ref_$FUNCTION" -c reference.c -o obj/ref.o &&
+  $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_ref_$FUNCTION" -c reference.c -o obj/ref.o &&
   localize obj/ref.o "kb_ref_$FUNCTION" &&
-  $CC $CFLAGS -Iinclude "-D$FUNCTION=kb_base_$FUNCTION" -c baseline.c -o obj/base.o &&
+  $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_base_$FUNCTION" -c baseline.c -o obj/base.o &&
   localize obj/base.o "kb_base_$FUNCTION"
 }
 if ! build_harness 2>out/harness.log; then
@@ -56,7 +61,7 @@ if [ -n "$TIMEOUT_S" ] && command -v timeout >/dev/null 2>&1; then limit="timeou
 for c in $CANDIDATES; do
   mkdir -p "out/$c"
   echo "{\"event\":\"candidate\",\"name\":\"$c\",\"stage\":\"build\"}"
-  if ! $CC $CFLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -c "candidates/$c.c" -o "obj/$c.o" 2>"out/$c/compile.log" ||
+  if ! $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -c "candidates/$c.c" -o "obj/$c.o" 2>"out/$c/compile.log" ||
      ! localize "obj/$c.o" "kb_cand_$FUNCTION" 2>>"out/$c/compile.log" ||
      ! $CC $CFLAGS obj/driver.o obj/glue.o obj/ref.o obj/base.o "obj/$c.o" -o "obj/$c.bin" -lm -lpthread 2>>"out/$c/compile.log"; then
     echo compile-error >"out/$c/status"
@@ -65,6 +70,15 @@ for c in $CANDIDATES; do
   echo "{\"event\":\"candidate\",\"name\":\"$c\",\"stage\":\"run\"}"
   # shellcheck disable=SC2086 # RUNNER and limit are word lists on purpose
   $limit $RUNNER "./obj/$c.bin" plan.txt in "out/$c" >"out/$c/driver.jsonl" 2>"out/$c/driver.err"
-  echo "exit $?" >"out/$c/status"
+  status=$?
+  # Timing runs in several fresh processes: code and data addresses change with each (ASLR), and a layout that
+  # happens to favour one side then biases one process's pairs, not the verdict.
+  k=1
+  while [ "$status" -eq 0 ] && [ -s plan-time.txt ] && [ "$k" -le "$TIME_PROCESSES" ]; do
+    $limit $RUNNER "./obj/$c.bin" plan-time.txt in "out/$c/p$k" >>"out/$c/driver.jsonl" 2>>"out/$c/driver.err"
+    status=$?
+    k=$((k + 1))
+  done
+  echo "exit $status" >"out/$c/status"
 done
 echo '{"event":"bundle-done"}'

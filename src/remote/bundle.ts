@@ -24,8 +24,9 @@ export interface PlanSettings {
    * 2 real threads whatever this says, so the pthread path is always exercised.
    */
   threads: number;
-  /** timed baseline/candidate pairs per bench shape (≥ 9) */
+  /** timed baseline/candidate pairs per bench shape (≥ 9), split over `processes` driver processes */
   pairs: number;
+  processes: number;
   minSampleMs: number;
   warmupMs: number;
   /** input sets rotated between timed calls */
@@ -108,6 +109,7 @@ export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[]
     RUNNER: toolchain.runner,
     OBJCOPY: toolchain.objcopy,
     TIMEOUT_S: String(candidateTimeoutS),
+    TIME_PROCESSES: String(settings.processes),
   };
   writeFileSync(join(dir, 'build.env'), Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''));
 
@@ -118,6 +120,7 @@ export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[]
   const parts = threaded ? spec.threads!.counts.slice(0, 16) : [];
   const cases: PlanCase[] = [];
   const lines: string[] = [];
+  const timeLines: string[] = [];
   for (const shape of shapeCases(spec, 'check')) {
     for (const distribution of distributionNames(spec)) {
       for (let trial = 0; trial < spec.trials; trial++) {
@@ -132,10 +135,12 @@ export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[]
   for (const shape of settings.skipTiming ? [] : benchShapes) {
     const c: PlanCase = { id: cases.length, kind: 'time', shape, distribution: distributionNames(spec)[0], parts: [] };
     for (let set = 0; set < settings.inputSets; set++) writeInputs(dir, kernel, c, set, settings.seed + 7919 * (c.id + 1) + set);
-    const timing = [nth, settings.inputSets, settings.pairs, Math.round(settings.minSampleMs * 1e6), Math.round(settings.warmupMs * 1e6), settings.seed + c.id + 1];
-    lines.push(`time ${c.id} ${timing.join(' ')} ${planArgs(kernel, shape)}`);
+    const pairsPerProcess = Math.ceil(settings.pairs / settings.processes);
+    const timing = [nth, settings.inputSets, pairsPerProcess, Math.round(settings.minSampleMs * 1e6), Math.round(settings.warmupMs * 1e6), settings.seed + c.id + 1];
+    timeLines.push(`time ${c.id} ${timing.join(' ')} ${planArgs(kernel, shape)}`);
     cases.push(c);
   }
   writeFileSync(join(dir, 'plan.txt'), lines.join('\n') + '\n');
+  writeFileSync(join(dir, 'plan-time.txt'), timeLines.length ? timeLines.join('\n') + '\n' : '');
   return cases;
 }

@@ -33,7 +33,7 @@ export type NativeEvent =
   | { type: 'stage'; host: string; kernel: string; candidate: string; stage: 'build' | 'run' }
   | { type: 'result'; host: string; result: TargetResult };
 
-export const NATIVE_DEFAULTS = { pairs: 15, minSampleMs: 1, warmupMs: 20, inputSets: 3, seed: 1, noiseFloor: 0.02, timeoutMs: 600_000, candidateTimeoutS: 120 };
+export const NATIVE_DEFAULTS = { pairs: 21, processes: 3, minSampleMs: 0.5, warmupMs: 20, inputSets: 3, seed: 1, noiseFloor: 0.02, timeoutMs: 600_000, candidateTimeoutS: 120 };
 
 /** Status run.sh exits with when the CPU lacks a feature the flags need, or the harness does not build. */
 const REFUSED = 86;
@@ -72,6 +72,7 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
   const settings: PlanSettings = {
     threads: opts.threads ?? host.threads ?? 1,
     pairs: opts.pairs ?? NATIVE_DEFAULTS.pairs,
+    processes: opts.processes ?? NATIVE_DEFAULTS.processes,
     minSampleMs: opts.minSampleMs ?? NATIVE_DEFAULTS.minSampleMs,
     warmupMs: opts.warmupMs ?? NATIVE_DEFAULTS.warmupMs,
     inputSets: opts.inputSets ?? NATIVE_DEFAULTS.inputSets,

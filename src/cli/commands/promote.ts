@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .option('--run <id>', 'screen run id or folder (default: the latest screen run)')
     .option('--margin <fraction>', 'promote unless WASM is slower than 1 − margin on every bench shape', fraction('--margin'), DEFAULT_MARGIN)
     .option('--threads <n>', 'nth when timing threaded kernels', integer('--threads', 1))
-    .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', integer('--pairs', 9), 15)
+    .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', integer('--pairs', 9), 21)
     .option('--noise-floor <fraction>', 'speedups within ±this are no-change', fraction('--noise-floor'), 0.02)
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals();

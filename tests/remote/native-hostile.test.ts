@@ -1,0 +1,73 @@
+// The hostile candidates of the WASM tests, rewritten for rms_norm, are caught by the native driver too; an A/A
+// comparison (the baseline against itself) is no-change. One bundle for all of them: the harness is built once.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HostConfig } from '../../src/config/config.js';
+import { runNative } from '../../src/remote/native.js';
+import { outcomeOf } from '../../src/remote/outcome.js';
+import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
+import type { TargetResult } from '../../src/ledger/records.js';
+import { FIXTURES } from '../helpers/fixtures.js';
+import { hasCommand, missing } from '../helpers/require.js';
+
+const HOSTILE = join(FIXTURES, 'native', 'rms_norm');
+const names = ['write_past_end', 'write_before', 'mutate_input', 'stale_output', 'cheat_when_timed', 'crash', 'compile_error'];
+
+describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver against hostile candidates', () => {
+  const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
+  const local = HostConfig.parse({ name: 'local', executor: 'local', arch: 'x86_64' });
+  let results: Map<string, TargetResult>;
+
+  it('judges every hostile candidate and the A/A pair in one run', async () => {
+    const candidates = [...names.map((name) => ({ name, path: join(HOSTILE, `${name}.c`) })), { name: 'aa', path: kernel.baselinePath }];
+    const list = await runNative(kernel, candidates, local, { candidateTimeoutS: 60 });
+    results = new Map(list.map((r) => [r.candidate, r]));
+    expect(list.map((r) => r.hostFailure)).toEqual(candidates.map(() => undefined));
+  });
+
+  it('catches a write one element past the output as out-of-bounds after y', () => {
+    expect(results.get('write_past_end')!.check).toMatchObject({ status: 'out-of-bounds', buffer: 'y', side: 'after', offset: 0 });
+    expect(outcomeOf(results.get('write_past_end')!)).toBe('wrong-native');
+  });
+
+  it('catches a write before the output as out-of-bounds before y', () => {
+    expect(results.get('write_before')!.check).toMatchObject({ status: 'out-of-bounds', buffer: 'y', side: 'before', offset: 0 });
+  });
+
+  it('catches an input changed by the candidate', () => {
+    expect(results.get('mutate_input')!.check).toMatchObject({ status: 'input-mutated', buffer: 'x', index: 0 });
+  });
+
+  it('catches an output left stale on the second call (poisoned before each call)', () => {
+    expect(results.get('stale_output')!.check).toMatchObject({ status: 'wrong', buffer: 'y', phase: 'check' });
+  });
+
+  it('catches work skipped only in the timed calls', () => {
+    const check = results.get('cheat_when_timed')!.check;
+    expect(check).toMatchObject({ status: 'wrong', buffer: 'y', phase: 'timed' });
+    expect(results.get('cheat_when_timed')!.speed).toEqual([]);
+  });
+
+  it('turns a crash into a trap verdict naming the signal and the shape', () => {
+    expect(results.get('crash')!.check).toMatchObject({ status: 'trap', shape: 'n=17 rows=1' });
+    expect((results.get('crash')!.check as { message: string }).message).toMatch(/SIGSEGV/);
+  });
+
+  it('reports a compile error with the compiler diagnostic', () => {
+    const check = results.get('compile_error')!.check;
+    expect(check.status).toBe('compile-error');
+    expect((check as { diagnostic: string }).diagnostic).toMatch(/error/);
+  });
+
+  it('finds the baseline against itself no-change on every bench shape', () => {
+    const aa = results.get('aa')!;
+    expect(aa.check.status).toBe('pass');
+    expect(aa.speed.map((s) => s.shape)).toEqual(['decode 1x4096', 'prefill 64x4096']);
+    for (const s of aa.speed) {
+      expect(s.ratios).toHaveLength(21);
+      expect(s.callsPerSample).toBeGreaterThan(0);
+      expect(s.verdict).toBe('no-change');
+    }
+    expect(outcomeOf(aa)).toBe('no-change');
+  });
+});
