@@ -57,6 +57,20 @@ describe('the report model', () => {
     ]);
   });
 
+  it('leaves emulated timings out of the WASM-vs-native correlation', () => {
+    const speed = (estimate: number, emulated?: boolean) => ({
+      shape: 's', ratios: [estimate], baselineNs: [2], candidateNs: [1], speedup: { estimate, lo: estimate, hi: estimate, level: 0.95 }, verdict: 'faster' as const,
+      noiseFloor: 0.02, callsPerSample: 1, candidateMedianNs: 1, baselineMedianNs: 2, gbps: 1, gflops: 1, ...(emulated ? { emulated } : {}),
+    });
+    const model = buildReportModel([
+      result('a', 'wasm', { speed: [speed(2)] }),
+      result('a', 'qemu', { arch: 'aarch64', speed: [speed(1.5, true)] }),
+      result('a', 'h1', { speed: [speed(1.8)] }),
+    ]);
+    expect(model.correlations.map((c) => [c.target, c.points.length])).toEqual([['h1', 1]]);
+    expect(model.results.find((r) => r.target === 'qemu')!.shapes[0].emulated).toBe(true);
+  });
+
   it('names the path when a folder holds no ledger', () => {
     expect(() => loadReportModel('/nonexistent/run')).toThrow(/\/nonexistent\/run: no ledger.jsonl/);
   });
