@@ -1,4 +1,4 @@
-// Shape expressions: numbers, variables, + − * / % and parentheses, min/max/floor/ceil.
+// Shape expressions: numbers, variables, + − * / % and parentheses, min/max/floor/ceil/sqrt/pow.
 // A tiny recursive-descent parser instead of eval: specs may come from anyone.
 
 export type Env = Readonly<Record<string, number>>;
@@ -8,6 +8,8 @@ const FUNCTIONS: Record<string, (...args: number[]) => number> = {
   max: Math.max,
   floor: Math.floor,
   ceil: Math.ceil,
+  sqrt: Math.sqrt,
+  pow: Math.pow,
 };
 
 export class ExprError extends Error {}

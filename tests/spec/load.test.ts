@@ -86,6 +86,7 @@ describe('shape expressions', () => {
     expect(evalExpr('n/32*34', { n: 64 })).toBe(68);
     expect(evalExpr('max(n, 3) - -1', { n: 2 })).toBe(4);
     expect(evalExpr('1e-6', {})).toBe(1e-6);
+    expect(evalExpr('1/sqrt(d)', { d: 64 })).toBe(0.125);
   });
 
   it('list the variables they read, not exponents or functions', () => {
