@@ -31,11 +31,13 @@ export function decide(results: TargetResult[]): Decision {
   const judged = results.filter((r) => !r.hostFailure);
   if (judged.length === 0)
     return { decision: 'failed', reason: `no target could judge it (${results.map((r) => `${r.target}: ${r.hostFailure}`).join('; ')})` };
-  const speedup = meanSpeedup(judged);
   const bad = judged.find((r) => r.check.status !== 'pass');
   if (bad) return { decision: 'discarded', reason: `${bad.target}: ${describeVerdict(bad.check)}` };
-  const slower = judged.flatMap((r) => r.speed.filter((s) => s.verdict === 'slower').map((s) => `${r.target} ${s.shape}`));
-  const faster = judged.flatMap((r) => r.speed.filter((s) => s.verdict === 'faster').map((s) => `${r.target} ${s.shape}`));
+  // emulated timings (qemu) and implausible ones (faster than the speed of light) are evidence of nothing
+  const trusted = (r: TargetResult) => r.speed.filter((s) => !s.emulated && !s.suspect);
+  const speedup = meanSpeedup(judged.map((r) => ({ ...r, speed: trusted(r) })));
+  const slower = judged.flatMap((r) => trusted(r).filter((s) => s.verdict === 'slower').map((s) => `${r.target} ${s.shape}`));
+  const faster = judged.flatMap((r) => trusted(r).filter((s) => s.verdict === 'faster').map((s) => `${r.target} ${s.shape}`));
   const lost = results.filter((r) => r.hostFailure).map((r) => r.target);
   const note = lost.length ? ` (not judged on ${lost.join(', ')})` : '';
   if (slower.length) return { decision: 'discarded', reason: `slower on ${slower.join(', ')}${note}`, speedup };

@@ -58,6 +58,14 @@ describe('keep or discard', () => {
     expect(decide([lost])).toMatchObject({ decision: 'failed', reason: 'no target could judge it (arm: ssh: connection refused)' });
   });
 
+  it('takes no speed evidence from emulated or implausible timings', () => {
+    const qemu = target('qemu', [[3, 'faster']]);
+    qemu.speed[0].emulated = true;
+    const light = target('x86', [[50, 'faster']]);
+    light.speed[0].suspect = 'faster than memory bandwidth allows';
+    expect(decide([qemu, light])).toMatchObject({ decision: 'discarded', reason: 'no change beyond the noise floor' });
+  });
+
   it('calls a screen slower only when every shape is slower', () => {
     expect(screenOutcome(target('wasm', [[0.8, 'slower'], [0.9, 'slower']]))).toBe('slower');
     expect(screenOutcome(target('wasm', [[0.8, 'slower'], [1.0, 'no-change']]))).toBe('survivor');
