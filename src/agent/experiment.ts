@@ -9,6 +9,7 @@ import { converse, type ToolHandler, type ToolOutcome } from './conversation.js'
 import { describeRoots } from './context.js';
 import { costOfHostTime } from './prices.js';
 import type { Hypothesis } from './events.js';
+import type { TargetResult } from '../ledger/records.js';
 import { decide, meanSpeedup, screenFeedback, screenOutcome, summarizeResult } from './judge.js';
 import { renderPrompt } from './prompts.js';
 import { readTool, unknownTool } from './research.js';
@@ -53,11 +54,24 @@ async function promote(ctx: RunContext, h: Hypothesis, chosen: CandidateState): 
   const path = join(ctx.dir, chosen.event.file);
   const source = readFileSync(path, 'utf8');
   const hostNames = ctx.hosts.map((x) => x.name);
+  // each host's result (and its cost) is recorded as it arrives, not when the slowest host is done
+  const onHost = (result: TargetResult) => {
+    record(ctx, { type: 'result', at: now(), result, hypothesis: h.id });
+    const host = ctx.hosts.find((x) => x.name === result.target);
+    const costUsd = costOfHostTime(result.elapsedMs, host?.usdPerHour ?? 0);
+    ctx.budget.add(costUsd);
+    record(ctx, { type: 'cost', at: now(), category: 'hosts', costUsd, totalUsd: ctx.budget.spentUsd, host: result.target, durationMs: result.elapsedMs, candidate: name });
+  };
   const results = await ctx.locks.with(hostNames, async () => {
     if (ctx.budget.stopReason()) return null;
     record(ctx, { type: 'promotion', at: now(), candidate: name, hypothesis: h.id, hosts: hostNames });
     try {
-      return await ctx.runner.confirm(ctx.kernel, { name, source, path }, ctx.hosts, ctx.signal);
+      const perHost = ctx.hosts.map(async (host) => {
+        const [result] = await ctx.runner.confirm(ctx.kernel, { name, source, path }, [host], ctx.signal);
+        if (!ctx.signal.aborted) onHost(result);
+        return result;
+      });
+      return await Promise.all(perHost);
     } catch (e) {
       if (ctx.signal.aborted) return null;
       throw e;
@@ -65,13 +79,6 @@ async function promote(ctx: RunContext, h: Hypothesis, chosen: CandidateState): 
   });
   // interrupted: no verdict, so --resume promotes it again
   if (!results || ctx.signal.aborted) return;
-  for (const result of results) {
-    record(ctx, { type: 'result', at: now(), result, hypothesis: h.id });
-    const host = ctx.hosts.find((x) => x.name === result.target);
-    const costUsd = costOfHostTime(result.elapsedMs, host?.usdPerHour ?? 0);
-    ctx.budget.add(costUsd);
-    record(ctx, { type: 'cost', at: now(), category: 'hosts', costUsd, totalUsd: ctx.budget.spentUsd, host: result.target, durationMs: result.elapsedMs, candidate: name });
-  }
   const d = decide(results);
   record(ctx, { type: 'verdict', at: now(), candidate: name, hypothesis: h.id, ...d, basis: 'native' });
 }

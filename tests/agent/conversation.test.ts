@@ -108,14 +108,17 @@ describe('the conversation with the model', () => {
     );
     const log: string[] = [];
     const base = fakeRunner(log);
-    let busy = 0;
-    let maxBusy = 0;
+    const busy = new Map<string, number>();
+    let maxBusyPerHost = 0;
+    let maxHostsBusy = 0;
     const runner: ExperimentRunner = {
       ...base,
       confirm: async (k, c, hosts, signal) => {
-        maxBusy = Math.max(maxBusy, ++busy);
+        for (const h of hosts) busy.set(h.name, (busy.get(h.name) ?? 0) + 1);
+        maxBusyPerHost = Math.max(maxBusyPerHost, ...busy.values());
+        maxHostsBusy = Math.max(maxHostsBusy, [...busy.values()].filter((n) => n > 0).length);
         await new Promise((r) => setTimeout(r, 50));
-        busy--;
+        for (const h of hosts) busy.set(h.name, busy.get(h.name)! - 1);
         return base.confirm(k, c, hosts, signal);
       },
     };
@@ -127,7 +130,8 @@ describe('the conversation with the model', () => {
     );
     // h2 starts before h1's first request is answered and its candidate screened
     expect(order(server!.requests).slice(0, 3)).toEqual(['research#0', 'experiment-h1#0', 'experiment-h2#0']);
-    expect(maxBusy).toBe(1); // both promotions need both hosts: they queue
+    expect(maxHostsBusy).toBe(2); // a promotion runs on its hosts in parallel
+    expect(maxBusyPerHost).toBe(1); // both promotions need both hosts: they queue
     expect(events.filter((e) => e.type === 'verdict').map((e) => `${e.hypothesis}:${e.decision}:${e.basis}`).sort()).toEqual(['h1:kept:native', 'h2:kept:native']);
   });
 });
