@@ -4,6 +4,7 @@
 // one call cannot flood the context (or the bill).
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
+import { UsageError } from '../spec/errors.js';
 
 export const READ_LIMIT_CHARS = 48_000;
 export const GREP_LIMIT_MATCHES = 150;
@@ -27,7 +28,13 @@ export function makeRoots(kernelDir: string, includeDir: string, researchDirs: s
   const add = (wanted: string, dir: string) => {
     let name = wanted.replace(/[^A-Za-z0-9._-]/g, '_') || 'root';
     for (let i = 2; roots.some((r) => r.name === name); i++) name = `${wanted}-${i}`;
-    roots.push({ name, dir: realpathSync(dir) });
+    let real: string;
+    try {
+      real = realpathSync(dir);
+    } catch {
+      throw new UsageError(`research folder ${dir}: no such folder`);
+    }
+    roots.push({ name, dir: real });
   };
   add('kernel', kernelDir);
   add('include', includeDir);
