@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Ledger, newRunId, runsDir } from '../ledger/ledger.js';
 import { LEDGER_SCHEMA, type TargetResult } from '../ledger/records.js';
+import { machineFacts } from '../ledger/machine.js';
 import { findKernel, loadSuite, type Kernel } from '../spec/suite.js';
 import { UsageError } from '../spec/errors.js';
 import { writeRunReports } from '../report/index.js';
@@ -46,7 +47,7 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
   const session = ScreenSession.open(opts);
   const id = newRunId();
   const ledger = new Ledger(resolve(runsDir(opts.workDir), id));
-  ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'screen', id, at: new Date().toISOString(), argv: opts.argv, machine: { toolchain: session.toolchain.description, node: process.version } });
+  ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'screen', id, at: new Date().toISOString(), argv: opts.argv, machine: machineFacts({ toolchain: session.toolchain.description }) });
   const results: TargetResult[] = [];
   const record = (r: TargetResult, source: string) => {
     results.push(r);
