@@ -61,7 +61,7 @@ function context(model: ReportModel): GbenchContext {
     mhz_per_cpu: num('mhz'),
     cpu_scaling_enabled: false,
     caches: [],
-    load_avg: [],
+    load_avg: Array.isArray(machine.loadAvg) ? (machine.loadAvg as number[]) : [],
     library_version: 'kbench',
     library_build_type: 'release',
     json_schema_version: 1,
