@@ -8,7 +8,8 @@
  *   check <id> <nth> <nparts> <part nth...> <arg...>
  *   time  <id> <nth> <nsets> <pairs> <min batch ns> <warm-up ns> <seed> <arg...>  (a sample = best of 5 batches)
  * Inputs:  <input dir>/<id>/<set>/<param>.bin
- * Outputs: check: <output dir>/<id>/<call>/<param>.bin  (call = c1, r, c2, p<nth>)
+ * Outputs: check: <output dir>/<id>/<call>/<param>.bin  (call = c1, r, c2, p<nth>; c2 and p<nth> only when
+ *                  they differ from c1)
  *          time:  <output dir>/<id>/r<set>/<param>.bin and <output dir>/<id>/t<set>/<param>.bin (first timed output)
  * stdout: one JSON object per line (start, case, ok, fail, time, done, error); exit 0 done, 3 candidate failed a
  * check (see the fail line), 2 harness error. */
@@ -307,11 +308,25 @@ static void slot_verify(const kb_slot *s, unsigned char **pristine, int id, cons
   }
 }
 
-static void slot_save_outputs(const kb_slot *s, int id, const char *call) {
+/* Writes the outputs of one call; with `same_as`, an output byte-identical to it is not written (the reader
+ * falls back to the earlier file), which keeps the repeated candidate calls from multiplying the data shipped. */
+static void slot_save_outputs(const kb_slot *s, int id, const char *call, unsigned char **same_as) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/%d/%s", out_dir, id, call);
-  for (int p = 0; p < KB_NPARAMS; p++)
-    if (KB_PARAMS[p].kind == KB_OUT) write_file(dir, KB_PARAMS[p].name, s->buf[p].data, s->buf[p].bytes);
+  for (int p = 0; p < KB_NPARAMS; p++) {
+    if (KB_PARAMS[p].kind != KB_OUT) continue;
+    if (same_as && memcmp(same_as[p], s->buf[p].data, s->buf[p].bytes) == 0) continue;
+    write_file(dir, KB_PARAMS[p].name, s->buf[p].data, s->buf[p].bytes);
+  }
+}
+
+static void copy_outputs(const kb_slot *s, unsigned char **dst) {
+  for (int p = 0; p < KB_NPARAMS; p++) {
+    if (KB_PARAMS[p].kind != KB_OUT) continue;
+    dst[p] = malloc(s->buf[p].bytes ? s->buf[p].bytes : 1);
+    if (!dst[p]) die("out of memory", "outputs");
+    memcpy(dst[p], s->buf[p].data, s->buf[p].bytes);
+  }
 }
 
 /* ---- check: candidate → reference → candidate, then the sequential partition for each nth --------------- */
@@ -332,12 +347,14 @@ static void run_check(FILE *plan, int id) {
   load_inputs(id, 0, pristine);
   slot_fill(&s, pristine);
 
+  unsigned char *first[KB_MAX_PARAMS] = {0};
   static const struct { const char *name; int ref; } order[] = {{"c1", 0}, {"r", 1}, {"c2", 0}};
   for (int k = 0; k < 3; k++) {
     slot_poison(&s);
     call_threaded(order[k].ref ? KB_REF : KB_CAND, s.args, order[k].ref ? 1 : nth);
     slot_verify(&s, pristine, id, order[k].name, "check");
-    slot_save_outputs(&s, id, order[k].name);
+    slot_save_outputs(&s, id, order[k].name, k == 2 ? first : NULL);
+    if (k == 0) copy_outputs(&s, first);
   }
   for (int i = 0; KB_THREADED && i < nparts; i++) {
     char call[16];
@@ -345,10 +362,10 @@ static void run_check(FILE *plan, int id) {
     slot_poison(&s);
     call_sequential(KB_CAND, s.args, parts[i]);
     slot_verify(&s, pristine, id, call, "check");
-    slot_save_outputs(&s, id, call);
+    slot_save_outputs(&s, id, call, first);
   }
   slot_free(&s);
-  for (int p = 0; p < KB_NPARAMS; p++) free(pristine[p]);
+  for (int p = 0; p < KB_NPARAMS; p++) free(pristine[p]), free(first[p]);
   emit("{\"event\":\"ok\",\"id\":%d}", id);
 }
 
@@ -452,7 +469,7 @@ static void run_time(FILE *plan, int id) {
     slot_poison(&slots[0]);
     call_threaded(KB_REF, slots[0].args, 1);
     slot_verify(&slots[0], sets[k], id, "r", "timed");
-    slot_save_outputs(&slots[0], id, call);
+    slot_save_outputs(&slots[0], id, call, NULL);
   }
 
   kb_timed base = {KB_BASE, "base", {{0}}}, cand = {KB_CAND, "cand", {{0}}};

@@ -36,6 +36,8 @@ export interface PlanSettings {
   benchShapes: string[];
   /** check only, no timing */
   skipTiming: boolean;
+  /** fresh-input trials per check shape and distribution (the spec's `trials` unless set) */
+  trials?: number;
 }
 
 /** What TypeScript must remember about each plan line to judge the outputs the host sends back. */
@@ -123,7 +125,7 @@ export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[]
   const timeLines: string[] = [];
   for (const shape of shapeCases(spec, 'check')) {
     for (const distribution of distributionNames(spec)) {
-      for (let trial = 0; trial < spec.trials; trial++) {
+      for (let trial = 0; trial < (settings.trials ?? spec.trials); trial++) {
         const c: PlanCase = { id: cases.length, kind: 'check', shape, distribution, parts };
         writeInputs(dir, kernel, c, 0, settings.seed + c.id);
         lines.push(`check ${c.id} ${checkNth} ${parts.length} ${parts.join(' ')} ${planArgs(kernel, shape)}`.replace(/ +/g, ' '));

@@ -127,8 +127,10 @@ function compareCase(kernel: Kernel, c: PlanCase, dir: string, nth: number): Che
   const calls = ['c1', 'c2', ...c.parts.map((p) => `p${p}`)];
   for (const layout of bufferLayouts(kernel.spec, c.shape.env).filter((b) => b.role === 'out')) {
     const expected = readOutput(dir, c.id, 'r', layout.name);
+    const first = readOutput(dir, c.id, 'c1', layout.name);
     for (const call of calls) {
-      const got = readOutput(dir, c.id, call, layout.name);
+      // The driver leaves out repeated outputs identical to the first call's.
+      const got = readOutput(dir, c.id, call, layout.name) ?? first;
       if (!expected || !got) return { status: 'trap', message: `outputs of ${call} missing for ${layout.name}`, shape: c.shape.name, distribution: c.distribution };
       const m = compareOutput(kernel.spec, layout.param, c.shape.env, got, expected);
       if (!m) continue;

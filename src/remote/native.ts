@@ -79,6 +79,7 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
     seed: opts.seed ?? NATIVE_DEFAULTS.seed,
     benchShapes: opts.benchShapes ?? [],
     skipTiming: opts.skipTiming ?? false,
+    trials: opts.trials,
   };
   const candidateTimeoutS = opts.candidateTimeoutS ?? NATIVE_DEFAULTS.candidateTimeoutS;
   const toolchain = toolchainFor(host);
