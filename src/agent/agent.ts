@@ -12,7 +12,7 @@ import { findKernel, INCLUDE_DIR } from '../spec/suite.js';
 import { Budget, type Limits } from './budget.js';
 import { ApiFailure, ApiGate, type MessagesApi } from './client.js';
 import { kernelContext } from './context.js';
-import type { AgentConfigEvent, AgentProgress } from './events.js';
+import type { AgentConfigEvent, AgentProgress, CostEvent } from './events.js';
 import { runExperiment } from './experiment.js';
 import { NamedLocks } from './locks.js';
 import { loadPrices, priceFor } from './prices.js';
@@ -20,7 +20,7 @@ import { loadPrompt } from './prompts.js';
 import { bestCandidateFile, bestFileName, landed, renderReport } from './report.js';
 import { runResearch } from './research.js';
 import { makeRoots } from './research-tools.js';
-import { now, record, type RunContext } from './run-context.js';
+import { now, record, recordEvent, type RunContext } from './run-context.js';
 import type { ExperimentRunner } from './runner.js';
 import { replay } from './state.js';
 
@@ -66,8 +66,8 @@ export function checkHostSafety(hosts: HostConfig[], allowLocalNative: boolean):
 
 export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   const { id, dir, events } = locateRun(opts);
-  const prior = replay(events);
-  const settings = resolveSettings(opts, prior.config);
+  const state = replay(events);
+  const settings = resolveSettings(opts, state.config);
   // Every usage problem surfaces here, before the ledger gets anything or a request is sent.
   const kernel = findKernel(settings.kernelsDir, settings.kernel);
   const prices = loadPrices(settings.pricesFile);
@@ -75,18 +75,13 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   const hosts = findHosts(opts.workDir, settings.hosts);
   checkHostSafety(hosts, settings.allowLocalNative);
   const roots = makeRoots(kernel.dir, INCLUDE_DIR, settings.researchDirs);
-  const ledger = new Ledger(dir);
+  const runner = await opts.openRunner(opts.workDir);
 
-  // One signal stops everything in flight (requests, promotions): the user's Ctrl-C or the time limit.
-  const stopAll = new AbortController();
-  const userSignal = opts.signal;
-  const onUserAbort = () => stopAll.abort();
-  if (userSignal?.aborted) stopAll.abort();
-  userSignal?.addEventListener('abort', onUserAbort);
-  const timer = setTimeout(() => stopAll.abort(), settings.limits.maxMinutes * 60_000);
-  const signal = stopAll.signal;
-  const budget = new Budget(settings.limits, prior.apiUsd + prior.hostsUsd, opts.nowMs ?? Date.now, signal);
+  const stop = stopSignal(opts.signal, settings.limits.maxMinutes);
+  const ledger = new Ledger(dir);
   const onEvent = opts.onEvent ?? (() => {});
+  const budget = new Budget(settings.limits, state.apiUsd + state.hostsUsd, opts.nowMs ?? Date.now, stop.signal);
+  const recordCost = (e: CostEvent) => recordEvent(ledger, state, onEvent, e);
   const ctx: RunContext = {
     id,
     dir: ledger.dir,
@@ -95,34 +90,24 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
     hosts,
     roots,
     ledger,
-    state: prior,
+    state,
     budget,
-    gate: undefined as unknown as ApiGate,
-    runner: undefined as unknown as ExperimentRunner,
+    gate: new ApiGate(opts.api, settings.model, price, prices.webSearchPer1000Usd, budget, recordCost, stop.signal),
+    runner,
     locks: new NamedLocks(),
-    signal,
+    signal: stop.signal,
     system: loadPrompt('system.md'),
     context: kernelContext(kernel),
     maxTokens: opts.maxTokens ?? 16_000,
     onEvent,
   };
-  ctx.gate = new ApiGate(opts.api, settings.model, price, prices.webSearchPer1000Usd, budget, (e) => record(ctx, e), signal);
-  const start: LedgerEvent = {
-    type: 'run-start',
-    schema: LEDGER_SCHEMA,
-    kind: 'agent',
-    id,
-    at: now(),
-    argv: opts.argv,
-    machine: { hostname: hostname(), platform: process.platform, arch: process.arch, node: process.version },
-  };
-  record(ctx, start);
+  const machine = { hostname: hostname(), platform: process.platform, arch: process.arch, node: process.version };
+  record(ctx, { type: 'run-start', schema: LEDGER_SCHEMA, kind: 'agent', id, at: now(), argv: opts.argv, machine });
   record(ctx, ctx.config);
   onEvent({ type: 'status', at: now(), text: `run ${id} (${ledger.dir}); after a crash: kbench agent --resume ${id}` });
 
   let status: AgentOutcome['status'] = 'done';
   try {
-    ctx.runner = await opts.openRunner(opts.workDir);
     await runResearch(ctx);
     await runExperiments(ctx);
   } catch (e) {
@@ -132,12 +117,27 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
     record(ctx, { type: 'error', at: now(), message });
     budget.stop(message.split('\n')[0]);
   } finally {
-    clearTimeout(timer);
-    userSignal?.removeEventListener('abort', onUserAbort);
-    await ctx.runner?.close().catch(() => {});
+    stop.dispose();
+    await runner.close().catch(() => {});
   }
-  if (userSignal?.aborted && status === 'done') status = 'interrupted';
+  if (opts.signal?.aborted && status === 'done') status = 'interrupted';
   return finish(ctx, status);
+}
+
+/** One signal stops everything in flight (requests, promotions): the user's Ctrl-C or the time limit. */
+function stopSignal(user: AbortSignal | undefined, maxMinutes: number): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onUser = () => controller.abort();
+  if (user?.aborted) controller.abort();
+  user?.addEventListener('abort', onUser);
+  const timer = setTimeout(onUser, maxMinutes * 60_000);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      user?.removeEventListener('abort', onUser);
+    },
+  };
 }
 
 /** The run folder and what its ledger already holds; a new run's folder is created only once the options are valid. */

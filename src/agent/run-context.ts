@@ -35,11 +35,15 @@ export interface RunContext {
   onEvent: (e: AgentProgress) => void;
 }
 
-export function record(ctx: RunContext, agentEvent: AgentEvent | LedgerEvent): void {
+export function record(ctx: RunContext, event: AgentEvent | LedgerEvent): void {
+  recordEvent(ctx.ledger, ctx.state, ctx.onEvent, event);
+}
+
+export function recordEvent(ledger: Ledger, state: RunState, onEvent: (e: AgentProgress) => void, agentEvent: AgentEvent | LedgerEvent): void {
   const event = agentEvent as LedgerEvent;
-  ctx.ledger.append(event);
-  applyEvent(ctx.state, event);
-  ctx.onEvent(event as AgentProgress);
+  ledger.append(event);
+  applyEvent(state, event);
+  onEvent(event as AgentProgress);
 }
 
 export function now(): string {
