@@ -16,8 +16,10 @@ export function shellQuote(value: string): string {
 }
 
 /** One line saying what went wrong and what to do, from the client's stderr. */
-export function describeSshFailure(stderr: string, destination: string, connectTimeoutS: number): string {
+export function describeSshFailure(stderr: string, destination: string, connectTimeoutS: number, connected = false): string {
   const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('Warning: Permanently added'));
+  // Once a step went through, a silent 255 (LogLevel ERROR hides "closed by remote host") is a dropped connection.
+  if (!lines.length && connected) return `connection to '${destination}' lost (ssh ended without a message)`;
   const last = lines[lines.length - 1] ?? 'ssh failed without a message';
   const has = (re: RegExp) => lines.some((l) => re.test(l));
   if (has(/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .*host key is known/))
@@ -67,8 +69,8 @@ export class SshExecutor implements Executor {
     return [...this.args, '--', this.destination, remoteCommand];
   }
 
-  private fail(result: ExecResult): HostError {
-    return new HostError(this.host.name, describeSshFailure(result.stderr, this.destination, this.host.connectTimeoutS));
+  private fail(result: ExecResult, connected = false): HostError {
+    return new HostError(this.host.name, describeSshFailure(result.stderr, this.destination, this.host.connectTimeoutS, connected));
   }
 
   async exec(command: string, opts: ExecOptions): Promise<ExecResult> {
@@ -102,7 +104,7 @@ export class SshExecutor implements Executor {
         step(),
         () => this.stopRemote(remoteDir),
       );
-      if (run.exitCode === SSH_FAILED) throw this.fail(run);
+      if (run.exitCode === SSH_FAILED) throw this.fail(run, true);
 
       const download = await supervise(
         spawnPipe(['ssh', this.sshArgs(`tar -c -C ${dir} ${shellQuote(collect)}`)], ['tar', ['-x', '-C', bundleDir]], 'producer'),
@@ -110,7 +112,7 @@ export class SshExecutor implements Executor {
         'fetching results',
         step(),
       );
-      if (download.exitCode === SSH_FAILED) throw this.fail(download);
+      if (download.exitCode === SSH_FAILED) throw this.fail(download, true);
       if (download.exitCode !== 0) throw new HostError(this.host.name, `could not fetch ${collect} from ${remoteDir}: ${download.stderr.trim().split('\n').pop()}`);
       return run;
     } finally {
