@@ -44,12 +44,12 @@ function summarizeRun(id: string, file: string): RunSummary {
   const s = replay(events);
   const kind = start?.kind ?? '?';
   const base = { id, kind, startedAt: start?.at ?? null, status: end?.status ?? 'unfinished', costUsd: s.apiUsd + s.hostsUsd };
+  const kernels = [...new Set(results.map((r) => r.kernel))];
   if (kind === 'agent') {
     const kept = [...s.verdicts.values()].filter((v) => v.decision === 'kept');
-    const best = Math.max(...kept.map((v) => v.speedup ?? 0));
-    return { ...base, kernel: s.config?.kernel ?? '?', experiments: s.verdicts.size, landed: kept.length, bestSpeedup: best > 0 ? best : null };
+    const best = Math.max(0, ...kept.map((v) => v.speedup ?? 0));
+    return { ...base, kernel: s.config?.kernel ?? (kernels.join(',') || '?'), experiments: s.verdicts.size, landed: kept.length, bestSpeedup: best > 0 ? best : null };
   }
-  const kernels = [...new Set(results.map((r) => r.kernel))];
   const judged = results.filter((r) => r.candidate !== 'baseline');
   const speeds = judged.map((r) => meanSpeedup([r]) ?? 0);
   const best = Math.max(0, ...speeds);

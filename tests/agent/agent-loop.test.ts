@@ -102,6 +102,10 @@ describe.skipIf(missing('a native C compiler (cc)', hasCommand('cc')))('a script
       const first = req.body.messages[0].content as Block[];
       expect(first[0].cache_control).toEqual({ type: 'ephemeral' });
       expect(first[0].text).toContain('void rms_norm(const float *x, float *y, int n, int rows, float eps, int ith, int nth);');
+      // the newest user message is a breakpoint too, so the next request reads the conversation from the cache
+      const last = req.body.messages.at(-1)!;
+      expect(last.role).toBe('user');
+      expect((last.content as Block[]).at(-1)!.cache_control).toEqual({ type: 'ephemeral' });
     }
     expect(find(server, 'research', 0).body.tools!.map((t) => t.name)).toEqual(['list_files', 'read_file', 'grep', 'record_research', 'record_hypotheses']);
   });

@@ -134,6 +134,41 @@ describe('other limits', () => {
   });
 });
 
+describe('resume', () => {
+  it('promotes again a candidate whose promotion was interrupted, without asking the model again', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'kbench-limits-'));
+    writeFileSync(join(workDir, 'kbench.config.json'), JSON.stringify({ hosts: [{ name: 'vm1', executor: 'ssh', arch: 'x86_64' }] }));
+    server = await startFakeAnthropic(
+      scripted({
+        research: [recordHypotheses('h1')],
+        'experiment-h1': [{ stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source: '/* FAST */' })] }, { content: [text('done')] }],
+      }),
+    );
+    const api = createMessagesApi({ apiKey: TEST_API_KEY, baseURL: server.url, maxRetries: 0 });
+    const controller = new AbortController();
+    const log: string[] = [];
+    const hanging = fakeRunner(log);
+    // the first session's host never answers; Ctrl-C arrives while it is busy
+    hanging.confirm = (_k, c, _h, signal) => {
+      log.push(`confirm ${c.name}`);
+      setTimeout(() => controller.abort(), 20);
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    };
+    const first = await runAgent({ workDir, settings: settings({ hosts: ['vm1'] }), api, openRunner: () => hanging, signal: controller.signal });
+    expect(first.status).toBe('interrupted');
+    expect(readFileSync(first.reportPath, 'utf8')).toContain('### 1. h1: idea h1 — not finished');
+    const asked = server.requests.length;
+
+    const second = await runAgent({ workDir, resume: { id: first.id }, api, openRunner: () => fakeRunner(log) });
+    expect(second.status).toBe('done');
+    expect(server.requests.length).toBe(asked);
+    expect(log).toEqual(['screen h1-r0', 'confirm h1-r0', 'confirm h1-r0']);
+    const events = readLedger(join(second.dir, 'ledger.jsonl'));
+    expect(events.filter((e) => e.type === 'promotion')).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'verdict')).toEqual([expect.objectContaining({ hypothesis: 'h1', decision: 'kept', basis: 'native' })]);
+  });
+});
+
 describe('API failures', () => {
   it('retries 429 and 500 responses and counts only the answer', async () => {
     let calls = 0;
