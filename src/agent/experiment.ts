@@ -5,12 +5,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TargetResult } from '../ledger/records.js';
 import { converse, type ToolHandler, type ToolOutcome } from './conversation.js';
 import { describeRoots } from './context.js';
-import { costOfHostTime } from './prices.js';
 import type { Hypothesis } from './events.js';
-import type { TargetResult } from '../ledger/records.js';
 import { decide, meanSpeedup, screenFeedback, screenOutcome, summarizeResult } from './judge.js';
+import { costOfHostTime } from './prices.js';
 import { renderPrompt } from './prompts.js';
 import { readTool, unknownTool } from './research.js';
 import { conversationSetup, now, openConversation, record, type RunContext } from './run-context.js';
@@ -123,7 +123,8 @@ async function submit(ctx: RunContext, h: Hypothesis, source: string): Promise<T
     record(ctx, { type: 'candidate', at: now(), candidate: name, hypothesis: h.id, revision, file, sourceSha256: sha });
     c = ctx.state.candidates.get(name)!;
   }
-  if (!c.wasm) {
+  // a screen that failed by itself (not a verdict on the code) is tried again
+  if (!c.wasm || c.wasm.hostFailure) {
     const candidate = { name: c.event.candidate, source, path: join(ctx.dir, c.event.file) };
     const result = await ctx.locks.with(['wasm'], () => ctx.runner.screen(ctx.kernel, candidate));
     record(ctx, { type: 'result', at: now(), result, hypothesis: h.id });
