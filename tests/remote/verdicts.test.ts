@@ -1,0 +1,97 @@
+// Outcome words, promotion survivors, calibration and ssh error messages, on hand-made results.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Ledger } from '../../src/ledger/ledger.js';
+import type { TargetResult } from '../../src/ledger/records.js';
+import type { SpeedVerdict } from '../../src/measure/types.js';
+import { calibrate } from '../../src/remote/calibrate.js';
+import { outcomeOf } from '../../src/remote/outcome.js';
+import { wasmRejection } from '../../src/remote/promote.js';
+import { describeSshFailure } from '../../src/remote/ssh.js';
+import { generateGlue } from '../../src/remote/glue.js';
+import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
+
+function result(target: string, candidate: string, speedups: number[], extra: Partial<TargetResult> = {}): TargetResult {
+  const verdict = (x: number): SpeedVerdict => (x > 1.05 ? 'faster' : x < 0.95 ? 'slower' : 'no-change');
+  return {
+    kernel: 'k',
+    candidate,
+    target,
+    arch: target === 'wasm' ? 'wasm32' : 'x86_64',
+    toolchain: 't',
+    sourceSha256: candidate,
+    check: { status: 'pass', calls: 1 },
+    speed: speedups.map((x, i) => ({ shape: `s${i}`, ratios: [], baselineNs: [], candidateNs: [], speedup: { estimate: x, lo: x * 0.97, hi: x * 1.03, level: 0.95 }, verdict: verdict(x), noiseFloor: 0.02, callsPerSample: 1, candidateMedianNs: 1, baselineMedianNs: 1, gbps: 1, gflops: 1 })),
+    elapsedMs: 1,
+    ...extra,
+  };
+}
+
+describe('outcomeOf', () => {
+  it('puts a host failure first, then a failed check (wrong-native on native hosts), then speed', () => {
+    expect(outcomeOf(result('x86a', 'c', [2], { hostFailure: 'lost' }))).toBe('host-failed');
+    const wrong = { check: { status: 'out-of-bounds' as const, buffer: 'y', side: 'after' as const, offset: 0, shape: 's', distribution: 'd' } };
+    expect(outcomeOf(result('x86a', 'c', [], wrong))).toBe('wrong-native');
+    expect(outcomeOf(result('wasm', 'c', [], wrong))).toBe('wrong');
+    expect(outcomeOf(result('x86a', 'c', [1.2, 1.0]))).toBe('faster');
+    expect(outcomeOf(result('x86a', 'c', [0.8, 1.0]))).toBe('slower');
+    expect(outcomeOf(result('x86a', 'c', [1.2, 0.8]))).toBe('mixed');
+    expect(outcomeOf(result('x86a', 'c', [1.0, 1.01]))).toBe('no-change');
+    const emulated = result('qemu', 'c', [1.5]);
+    emulated.speed[0].emulated = true;
+    expect(outcomeOf(emulated)).toBe('emulated');
+  });
+});
+
+describe('promotion survivors', () => {
+  it('keeps a WASM pass unless even its best shape is slower than 1 − margin', () => {
+    expect(wasmRejection(result('wasm', 'c', [0.8, 0.9]), 0.25)).toBeUndefined();
+    expect(wasmRejection(result('wasm', 'c', [0.6, 0.7]), 0.25)).toMatch(/WASM speedup 0\.700 on its best shape is below 0\.75/);
+    expect(wasmRejection(result('wasm', 'c', [], { check: { status: 'compile-error', diagnostic: 'x' } }))).toMatch(/failed the WASM check \(compile-error\)/);
+  });
+});
+
+describe('calibrate', () => {
+  it('ranks WASM against native speedups per host and counts native winners the margin would drop', () => {
+    const work = mkdtempSync(join(tmpdir(), 'kbench-cal-'));
+    const ledger = new Ledger(join(work, '.kbench', 'runs', '20261127-000000-aaaa'));
+    const pairs: [string, number, number][] = [['a', 1.1, 1.3], ['b', 1.5, 1.8], ['c', 0.9, 1.0], ['d', 0.6, 1.4], ['e', 2.0, 2.5]];
+    for (const [name, wasm, native] of pairs) {
+      ledger.append({ type: 'result', at: '', result: result('wasm', name, [wasm]) });
+      ledger.append({ type: 'result', at: '', result: result('x86a', name, [native]) });
+    }
+    ledger.append({ type: 'result', at: '', result: result('x86a', 'lost', [3], { hostFailure: 'lost' }) });
+    const c = calibrate(work, 0.25);
+    expect(c.runs).toBe(1);
+    expect(c.hosts).toHaveLength(1);
+    const h = c.hosts[0];
+    expect(h).toMatchObject({ host: 'x86a', arch: 'x86_64', candidates: 5, nativeWinners: 4 });
+    // ranks a..e: WASM 3,4,2,1,5; native 2,4,1,3,5; Σd² = 6, so ρ = 1 − 6·6/(5·24) = 0.7
+    expect(h.spearmanRho).toBeCloseTo(0.7, 10);
+    expect(h.rejectedWinners).toEqual([{ kernel: 'k', candidate: 'd', wasmBestSpeedup: 0.6 }]);
+    expect(h.suggestedMargin).toBeCloseTo(0.4, 10);
+  });
+});
+
+describe('ssh failures', () => {
+  it('turns the client messages into one line saying what to do', () => {
+    expect(describeSshFailure('Host key verification failed.\n', 'x86a', 10)).toMatch(/host key verification failed for 'x86a'/);
+    expect(describeSshFailure('root@h: Permission denied (publickey).\n', 'x86a', 10)).toMatch(/login refused by 'x86a'/);
+    expect(describeSshFailure('ssh: connect to host h port 22: Connection refused\n', 'x86a', 10)).toMatch(/connection refused by 'x86a'/);
+    expect(describeSshFailure('ssh: Could not resolve hostname nope: Name or service not known\n', 'nope', 10)).toMatch(/neither a known host name nor an alias/);
+    expect(describeSshFailure('ssh: connect to host h port 22: Connection timed out\n', 'x86a', 7)).toMatch(/within 7 s/);
+    expect(describeSshFailure('', 'x86a', 10, true)).toMatch(/connection to 'x86a' lost/);
+  });
+});
+
+describe('generated glue', () => {
+  it('declares each variant with the spec signature and calls it from the argument table', () => {
+    const glue = generateGlue(findKernel(BUILTIN_KERNELS_DIR, 'rms_norm').spec);
+    expect(glue).toContain('void kb_cand_rms_norm(const float *x, float *y, int n, int rows, float eps, int ith, int nth);');
+    expect(glue).toContain('kb_ref_rms_norm(a[0].p, a[1].p, a[2].i, a[3].i, a[4].f, ith, nth);');
+    expect(glue).toContain('{"x", KB_IN, 4},');
+    expect(glue).toContain('const int KB_THREADED = 1;');
+  });
+});
