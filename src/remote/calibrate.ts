@@ -92,7 +92,7 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
         spearmanRho: points.length >= 3 ? spearman(points.map((p) => p.wasmSpeedup), points.map((p) => p.nativeSpeedup)) : NaN,
         nativeWinners: winners,
         rejectedWinners,
-        suggestedMargin: Math.max(DEFAULT_MARGIN, Math.ceil((neededMargin + 1e-9) / 0.05) * 0.05),
+        suggestedMargin: Math.max(DEFAULT_MARGIN, Math.ceil(neededMargin / 0.05 - 1e-9) * 0.05),
       };
     }),
   };
