@@ -90,11 +90,11 @@ export type CostEvent =
   | { type: 'cost'; at: string; category: 'tokens'; costUsd: number; totalUsd: number; model: string; usage: UsageCounts; breakdown: CostBreakdown; conversation: string }
   | { type: 'cost'; at: string; category: 'hosts'; costUsd: number; totalUsd: number; host: string; durationMs: number; candidate: string };
 
+/** An API failure or an internal error that ended the run (resumable). */
 export interface ErrorEvent {
   type: 'error';
   at: string;
   message: string;
-  hypothesis?: string;
 }
 
 export interface StopEvent {
