@@ -1,16 +1,17 @@
 // Turning results into decisions and into the text the model reads. Pure functions over TargetResult.
 import { describeVerdict } from '../check/verdict.js';
 import type { TargetResult } from '../ledger/records.js';
+import { wasmRejection } from '../remote/promote.js';
 import type { ScreenOutcome } from './events.js';
 
 const DIAGNOSTIC_MAX_LINES = 40;
 const DIAGNOSTIC_MAX_CHARS = 3000;
 
+/** A passing candidate survives unless clearly slow in WASM, by the same calibrated margin `kbench promote` uses. */
 export function screenOutcome(r: TargetResult): ScreenOutcome {
   if (r.hostFailure) return 'host-failure';
   if (r.check.status !== 'pass') return 'failed';
-  if (r.speed.length > 0 && r.speed.every((s) => s.verdict === 'slower')) return 'slower';
-  return 'survivor';
+  return wasmRejection(r) ? 'slower' : 'survivor';
 }
 
 /** Geometric mean of the point speedups over all shapes (and targets); undefined without timings. */
@@ -72,7 +73,7 @@ export function screenFeedback(r: TargetResult, revisionsLeft: number): string {
   const c = r.check;
   if (c.status === 'compile-error') return `compile-error (${r.toolchain}):\n${trimDiagnostic(c.diagnostic)}\n${left}`;
   if (c.status !== 'pass') return `check failed: ${describeVerdict(c)}\n${left}`;
-  const head = screenOutcome(r) === 'slower' ? 'check passed, but slower than the baseline on every bench shape (WASM):' : 'check passed; WASM speed against the baseline:';
+  const head = screenOutcome(r) === 'slower' ? `check passed, but too slow to promote (${wasmRejection(r)}):` : 'check passed; WASM speed against the baseline:';
   return `${head}\n${formatSpeeds(r)}\n${left}`;
 }
 
