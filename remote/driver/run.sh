@@ -57,7 +57,11 @@ if ! build_harness 2>out/harness.log; then
   exit 87
 fi
 
-if [ -n "$TIMEOUT_S" ] && command -v timeout >/dev/null 2>&1; then limit="timeout -k 2 $TIMEOUT_S"; else limit=""; fi
+# --foreground keeps the driver in this script's process group, so stopping the run's group (cancel) stops it too.
+limit=""
+if [ -n "$TIMEOUT_S" ] && command -v timeout >/dev/null 2>&1; then
+  if timeout --foreground 5 true 2>/dev/null; then limit="timeout --foreground -k 2 $TIMEOUT_S"; else limit="timeout -k 2 $TIMEOUT_S"; fi
+fi
 
 build_candidate() {
   c=$1

@@ -140,9 +140,13 @@ describe.skipIf(missing('OpenSSH server and client (sshd, ssh)', existsSync(SSHD
       signal: controller.signal,
       onEvent: (e) => {
         if (e.type !== 'stage' || e.stage !== 'run') return;
-        // the driver is running on the host now: make sure this test would see it, then cancel
-        seenRunning = processesUnder(remoteDir).length > 0;
-        controller.abort();
+        // cancel once the driver itself runs on the host, so there is something to stop
+        const poll = setInterval(() => {
+          if (!processesUnder(remoteDir).some((cmd) => cmd.includes('.bin plan'))) return;
+          seenRunning = true;
+          clearInterval(poll);
+          controller.abort();
+        }, 10);
       },
     });
     expect(seenRunning).toBe(true);
