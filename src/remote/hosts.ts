@@ -59,6 +59,16 @@ export function toolchainFor(host: HostConfig): Toolchain {
     return { cc, cflags: host.cflags ?? ['-O3', '-mcpu=native'], needFeatures: [], runner: '', objcopy: 'objcopy', emulated: false };
   }
   const cflags = host.cflags ?? (host.marchNative ? ['-O3', '-march=native'] : ['-O3', '-mavx2', '-mfma']);
-  const needFeatures = ['avx2', 'fma'].filter((f) => cflags.some((flag) => flag === `-m${f}` || /^-march=(haswell|skylake|znver|x86-64-v[34])/.test(flag)));
-  return { cc, cflags, needFeatures, runner: '', objcopy: 'objcopy', emulated: false };
+  return { cc, cflags, needFeatures: x86FeaturesNeeded(cflags), runner: '', objcopy: 'objcopy', emulated: false };
+}
+
+/** cpuinfo flags the x86 build flags make the compiler use (-march=native needs none: it targets the CPU at hand). */
+function x86FeaturesNeeded(cflags: string[]): string[] {
+  const needed = new Set<string>();
+  for (const flag of cflags) {
+    const m = /^-m(avx2|fma|f16c|bmi2|avx512[a-z]+)$/.exec(flag);
+    if (m) needed.add(m[1]);
+    if (/^-march=(haswell|broadwell|skylake|znver\d|x86-64-v[34])$/.test(flag)) ['avx2', 'fma'].forEach((f) => needed.add(f));
+  }
+  return [...needed];
 }

@@ -105,7 +105,7 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
     let run;
     try {
       run = await executor.runBundle(bundleDir, 'sh run.sh', 'out', { timeoutMs: opts.timeoutMs ?? NATIVE_DEFAULTS.timeoutMs, signal: opts.signal, onOutput });
-      if (run.exitCode === REFUSED) throw new HostError(host.name, `refused: ${run.stderr.trim().split('\n').pop()}`);
+      if (run.exitCode === REFUSED) throw new HostError(host.name, `refused: ${run.stderr.trim().split('\n').pop()!.replace(/^kbench: /, '')}`);
       if (run.exitCode === HARNESS_BROKEN) throw new HostError(host.name, `the native harness does not build there: ${run.stderr.trim().slice(0, 2000)}`);
       if (run.exitCode !== 0) throw new HostError(host.name, `the run failed (status ${run.exitCode ?? run.signal}): ${run.stderr.trim().split('\n').pop() ?? ''}`);
     } catch (e) {

@@ -1,5 +1,6 @@
 // The hostile candidates of the WASM tests, rewritten for rms_norm, are caught by the native driver too; an A/A
 // comparison (the baseline against itself) is no-change. One bundle for all of them: the harness is built once.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HostConfig } from '../../src/config/config.js';
@@ -69,5 +70,17 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver a
       expect(s.verdict).toBe('no-change');
     }
     expect(outcomeOf(aa)).toBe('no-change');
+  });
+});
+
+const hasAvx512 = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+
+describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64' || hasAvx512)('a host lacking a CPU feature its flags need', () => {
+  it('is refused with the missing feature named, not killed by SIGILL', async () => {
+    const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
+    const host = HostConfig.parse({ name: 'old-x86', executor: 'local', arch: 'x86_64', cflags: ['-O3', '-mavx512f'] });
+    const [result] = await runNative(kernel, [{ name: 'aa', path: kernel.baselinePath }], host, { trials: 1 });
+    expect(result.hostFailure).toMatch(/^refused: this CPU lacks avx512f, which the build flags \(-O3 -mavx512f\) need/);
+    expect(outcomeOf(result)).toBe('host-failed');
   });
 });
