@@ -7,6 +7,8 @@ export function trimDiagnostics(raw: string, fileNames: Record<string, string> =
     .split(/\r?\n/)
     .filter((l) => l.trim() && !/^(clang|emcc|wasm-ld|cache):? (version|Target|Thread model|InstalledDir)/i.test(l))
     .filter((l) => !/^\s*"[^"]*" "-cc1"|^\s*"[^"]*wasm-ld"|^Build config|^Target:|^Thread model:|^InstalledDir:|^clang version/.test(l))
+    // emcc repeats the whole clang command line when a step fails; the error lines above it say everything.
+    .filter((l) => !/^emcc: error: '.*' failed \(returned \d+\)$/.test(l))
     .map((l) => Object.entries(fileNames).reduce((s, [from, to]) => s.split(from).join(to), l));
   const firstError = lines.findIndex((l) => /error/i.test(l));
   const relevant = firstError > 0 ? lines.slice(Math.max(0, firstError - 2)) : lines;
