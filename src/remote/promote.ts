@@ -10,6 +10,7 @@ import { findKernel, type Kernel } from '../spec/suite.js';
 import type { Candidate } from './bundle.js';
 import type { Executor } from './executor.js';
 import { createExecutor, runNative, type NativeEvent, type NativeOptions } from './native.js';
+import { toolchainFor } from './hosts.js';
 import { bestSpeedup } from './outcome.js';
 
 /**
@@ -36,13 +37,14 @@ export interface PromoteOptions {
 export interface Experiment {
   kernel: Kernel;
   candidate: Candidate;
-  arch: HostConfig['arch'];
+  /** hosts of one group share the group's experiments: an arch, with emulators a group of their own */
+  group: string;
   /** hosts this experiment already failed on */
   failedOn: string[];
 }
 
 export type PromoteEvent =
-  | { type: 'plan'; survivors: { kernel: string; candidate: string; arch: string }[]; rejected: { kernel: string; candidate: string; reason: string }[] }
+  | { type: 'plan'; survivors: { kernel: string; candidate: string; group: string }[]; rejected: { kernel: string; candidate: string; reason: string }[] }
   | { type: 'experiment'; kernel: string; candidate: string; host: string; attempt: number }
   | { type: 'retry'; kernel: string; candidate: string; from: string; reason: string }
   | { type: 'host-down'; host: string; reason: string }
@@ -76,14 +78,22 @@ export function screenResults(runDir: string): TargetResult[] {
   return [...latest.values()];
 }
 
-/** Runs the survivors of the screen in `runDir` on `hosts`; every arch among the hosts gets each survivor once. */
+/** An emulator checks correctness only, so it must not take a real host's share of the work. */
+function groupOf(host: HostConfig): string {
+  return toolchainFor(host).emulated ? `${host.arch} (emulated)` : host.arch;
+}
+
+/**
+ * Runs the survivors of the screen in `runDir` on `hosts`: each survivor once per arch among the hosts (emulators
+ * count as an arch of their own), spread over that arch's hosts.
+ */
 export async function promote(runDir: string, hosts: HostConfig[], opts: PromoteOptions): Promise<PromoteSummary> {
   if (!hosts.length) throw new UsageError('promote: name at least one host (--on)');
   const emit = opts.onEvent ?? (() => undefined);
   const ledger = new Ledger(runDir);
   const rejected: PromoteSummary['rejected'] = [];
   const queue: Experiment[] = [];
-  const arches = [...new Set(hosts.map((h) => h.arch))];
+  const groups = [...new Set(hosts.map(groupOf))];
   const kernels = new Map<string, Kernel>();
   for (const r of screenResults(runDir)) {
     if (r.candidate === BASELINE) continue;
@@ -99,9 +109,9 @@ export async function promote(runDir: string, hosts: HostConfig[], opts: Promote
       rejected.push({ kernel: r.kernel, candidate: r.candidate, reason: `source not saved in the run (${path})` });
       continue;
     }
-    for (const arch of arches) queue.push({ kernel, candidate: { name: r.candidate, path }, arch, failedOn: [] });
+    for (const group of groups) queue.push({ kernel, candidate: { name: r.candidate, path }, group, failedOn: [] });
   }
-  emit({ type: 'plan', survivors: queue.map((x) => ({ kernel: x.kernel.name, candidate: x.candidate.name, arch: x.arch })), rejected });
+  emit({ type: 'plan', survivors: queue.map((x) => ({ kernel: x.kernel.name, candidate: x.candidate.name, group: x.group })), rejected });
 
   const results: TargetResult[] = [];
   const down = new Set<string>();
@@ -124,7 +134,7 @@ export async function promote(runDir: string, hosts: HostConfig[], opts: Promote
   const worker = async (host: HostConfig) => {
     for (;;) {
       if (opts.signal?.aborted || down.has(host.name)) return;
-      const index = queue.findIndex((x) => x.arch === host.arch && !x.failedOn.includes(host.name));
+      const index = queue.findIndex((x) => x.group === groupOf(host) && !x.failedOn.includes(host.name));
       if (index < 0) {
         if (running === 0) return;
         await changed;
@@ -154,7 +164,7 @@ export async function promote(runDir: string, hosts: HostConfig[], opts: Promote
     if (!result.hostFailure) return;
     down.add(host.name);
     emit({ type: 'host-down', host: host.name, reason: result.hostFailure });
-    if (x.failedOn.length === 0 && hosts.some((h) => h.arch === x.arch && h.name !== host.name && !down.has(h.name))) {
+    if (x.failedOn.length === 0 && hosts.some((h) => groupOf(h) === x.group && h.name !== host.name && !down.has(h.name))) {
       emit({ type: 'retry', kernel: x.kernel.name, candidate: x.candidate.name, from: host.name, reason: result.hostFailure });
       queue.unshift({ ...x, failedOn: [host.name] });
     }
@@ -167,7 +177,7 @@ export async function promote(runDir: string, hosts: HostConfig[], opts: Promote
   const interrupted = !!opts.signal?.aborted;
   for (const x of interrupted ? [] : queue) {
     // Left over: every host of its arch went down.
-    const reason = `no host of arch ${x.arch} left (${x.failedOn.length ? `failed on ${x.failedOn.join(', ')}` : 'all down'})`;
+    const reason = `no host of ${x.group} left (${x.failedOn.length ? `failed on ${x.failedOn.join(', ')}` : 'all down'})`;
     rejected.push({ kernel: x.kernel.name, candidate: x.candidate.name, reason });
   }
   ledger.append({ type: 'promote-end', at: new Date().toISOString(), status: interrupted ? 'interrupted' : 'done', hosts: hosts.map((h) => h.name) });
