@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { bufferLayouts } from '../check/inputs.js';
 import { compareOutput } from '../check/compare.js';
 import type { CheckVerdict } from '../check/verdict.js';
-import { bootstrapMedianCI, median, pairedRatios, speedVerdict } from '../measure/stats.js';
+import { summarizeSamples } from '../measure/speed.js';
 import type { SpeedResult } from '../measure/types.js';
-import { evalExpr } from '../spec/expr.js';
 import type { Kernel } from '../spec/suite.js';
 import type { PlanCase } from './bundle.js';
 
@@ -157,27 +156,11 @@ function compareTimed(kernel: Kernel, c: PlanCase, dir: string): CheckVerdict | 
 }
 
 function speedResult(kernel: Kernel, c: PlanCase, e: DriverEvent, opts: JudgeOptions): SpeedResult {
-  const baselineNs = e.baselineNs!;
-  const candidateNs = e.candidateNs!;
-  const ratios = pairedRatios(baselineNs, candidateNs);
-  const speedup = bootstrapMedianCI(ratios, { seed: opts.seed + c.id });
-  const candidateMedianNs = median(candidateNs);
-  const bytes = evalExpr(kernel.spec.cost.bytes, c.shape.env);
-  const flops = evalExpr(kernel.spec.cost.flops, c.shape.env);
-  return {
-    shape: c.shape.name,
-    ratios,
-    baselineNs,
-    candidateNs,
-    speedup,
-    // Emulated timings say nothing about the target: never a verdict.
-    verdict: opts.emulated ? 'no-change' : speedVerdict(speedup, opts.noiseFloor),
-    noiseFloor: opts.noiseFloor,
-    callsPerSample: e.callsPerSample!,
-    candidateMedianNs,
-    baselineMedianNs: median(baselineNs),
-    gbps: bytes / candidateMedianNs,
-    gflops: flops / candidateMedianNs,
-    ...(opts.emulated ? { emulated: true } : {}),
-  };
+  // The same summary as the WASM screen (median paired ratio, bootstrap CI, verdict, speed-of-light flag);
+  // emulated timings get no verdict.
+  return summarizeSamples(
+    kernel.spec,
+    { shape: c.shape.name, env: c.shape.env, callsPerSample: e.callsPerSample!, baselineNs: e.baselineNs!, candidateNs: e.candidateNs! },
+    { noiseFloor: opts.noiseFloor, seed: opts.seed + c.id, emulated: opts.emulated },
+  );
 }
