@@ -73,6 +73,18 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver a
   });
 });
 
+describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('a candidate that never returns', () => {
+  it('gets a timeout verdict once the per-candidate limit passes', async () => {
+    const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
+    const local = HostConfig.parse({ name: 'local', executor: 'local', arch: 'x86_64' });
+    const started = Date.now();
+    const [result] = await runNative(kernel, [{ name: 'infinite_loop', path: join(HOSTILE, 'infinite_loop.c') }], local, { trials: 1, candidateTimeoutS: 2 });
+    expect(result.check).toEqual({ status: 'timeout', ms: 2000, during: 'check' });
+    expect(result.hostFailure).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+});
+
 const hasAvx512 = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
 
 describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64' || hasAvx512)('a host lacking a CPU feature its flags need', () => {
