@@ -72,6 +72,8 @@ function compareValues(
   let refSq = 0;
   let worst: Mismatch | null = null;
   let worstExcess = 0;
+  let differing = 0;
+  let firstDiff: Mismatch | null = null;
   for (let k = 0; k < count; k++) {
     const offset = start + Math.floor(k / run) * strideBytes + (k % run) * size;
     const a = readGot(offset);
@@ -85,6 +87,7 @@ function compareValues(
     if (!isFloat) {
       const diff = Math.abs(a - b);
       if (diff > (tol.maxDiff ?? 0)) fail(`differs by ${diff} (allowed ${tol.maxDiff ?? 0})`, diff);
+      if (diff > 0 && differing++ === 0) firstDiff = { index: k, got: a, expected: b, nmse: NaN, reason: '' };
       continue;
     }
     if (Number.isNaN(a) || Number.isNaN(b)) {
@@ -109,6 +112,10 @@ function compareValues(
   }
   const nmse = refSq > 0 ? errSq / refSq : errSq;
   if (worst) return { ...(worst as Mismatch), nmse };
+  if (tol.maxDiffShare !== undefined && count > 0 && differing / count > tol.maxDiffShare) {
+    const share = differing / count;
+    return { ...(firstDiff as unknown as Mismatch), nmse, reason: `${(100 * share).toFixed(1)}% of elements differ (allowed ${(100 * tol.maxDiffShare).toFixed(1)}%): a systematic bias` };
+  }
   if (isFloat && tol.nmse !== undefined && nmse > tol.nmse) {
     return { index: -1, got: NaN, expected: NaN, nmse, reason: `NMSE ${nmse.toExponential(2)} > ${tol.nmse}` };
   }

@@ -14,6 +14,12 @@ export const Tolerance = z
     atol: z.number().nonnegative().optional().describe('elementwise |a−b| ≤ atol + rtol·|b|'),
     rtol: z.number().nonnegative().optional(),
     maxDiff: z.number().int().nonnegative().optional().describe('integers: max |a−b| in quanta (0 = exact)'),
+    maxDiffShare: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('integers: share of elements that may differ at all (catches a bias, e.g. truncation, hiding inside ±1)'),
     maxUlp: z.number().int().nonnegative().optional().describe('f16 fields: max distance in units of last place'),
   })
   .strict();
