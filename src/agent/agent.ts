@@ -17,6 +17,7 @@ import { runExperiment } from './experiment.js';
 import { NamedLocks } from './locks.js';
 import { loadPrices, priceFor } from './prices.js';
 import { loadPrompt } from './prompts.js';
+import { writeRunReport } from '../report/index.js';
 import { bestCandidateFile, bestFileName, landed, renderReport } from './report.js';
 import { runResearch } from './research.js';
 import { makeRoots } from './research-tools.js';
@@ -45,6 +46,7 @@ export interface AgentOutcome {
   id: string;
   dir: string;
   reportPath: string;
+  htmlPath: string;
   bestPath?: string;
   stopReason: string | null;
   status: 'done' | 'interrupted' | 'failed';
@@ -205,5 +207,7 @@ function finish(ctx: RunContext, status: AgentOutcome['status']): AgentOutcome {
   const report = renderReport(s, { kernel: ctx.kernel.name, stopReason, bestFile: best ? bestFileName(ctx.kernel.name) : undefined });
   const reportPath = ctx.ledger.writeFile('report.md', report);
   record(ctx, { type: 'run-end', at: now(), status, ...(stopReason ? { reason: stopReason } : {}) });
-  return { id: ctx.id, dir: ctx.dir, reportPath, bestPath, stopReason, status, apiUsd: s.apiUsd, hostsUsd: s.hostsUsd, kept: landed(s).length };
+  // The charts (timeline, cost, speedups per target) come from the shared report model of the ledger.
+  const htmlPath = writeRunReport(ctx.dir, 'html');
+  return { id: ctx.id, dir: ctx.dir, reportPath, htmlPath, bestPath, stopReason, status, apiUsd: s.apiUsd, hostsUsd: s.hostsUsd, kept: landed(s).length };
 }

@@ -166,6 +166,9 @@ describe.skipIf(missing('a native C compiler (cc)', hasCommand('cc')))('a script
   });
 
   it('writes a report with the brief, every candidate and its verdicts, and the cost', () => {
+    const html = readFileSync(outcome.htmlPath, 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).toMatch(/kept|discarded/);
     const report = readFileSync(outcome.reportPath, 'utf8');
     expect(report).toContain('# kbench agent: rms_norm');
     expect(report).toContain('The baseline copies x into y, then scales: **two passes**.');

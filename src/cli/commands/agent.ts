@@ -95,7 +95,7 @@ export function register(program: Command): void {
         process.stdout.write(
           g.json
             ? JSON.stringify(outcome, null, 2) + '\n'
-            : `${summary}\nreport: ${outcome.reportPath}\n${outcome.bestPath ? `best candidate: ${outcome.bestPath}\n` : ''}resume with: kbench agent --resume ${outcome.id}\n`,
+            : `${summary}\nreport: ${outcome.reportPath} (charts: ${outcome.htmlPath})\n${outcome.bestPath ? `best candidate: ${outcome.bestPath}\n` : ''}resume with: kbench agent --resume ${outcome.id}\n`,
         );
         // a run stopped by a limit or Ctrl-C still ran and reported (0); an API or internal failure is 1
         process.exitCode = outcome.status === 'failed' ? 1 : 0;
