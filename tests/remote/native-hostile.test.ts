@@ -12,7 +12,7 @@ import { FIXTURES } from '../helpers/fixtures.js';
 import { hasCommand, missing } from '../helpers/require.js';
 
 const HOSTILE = join(FIXTURES, 'native', 'rms_norm');
-const names = ['write_past_end', 'write_before', 'mutate_input', 'stale_output', 'cheat_when_timed', 'single_thread_only', 'crash', 'compile_error'];
+const names = ['write_past_end', 'write_before', 'mutate_input', 'stale_output', 'cheat_when_timed', 'skip_if_computed', 'single_thread_only', 'crash', 'compile_error'];
 
 describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver against hostile candidates', () => {
   const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
@@ -47,6 +47,11 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver a
     const check = results.get('cheat_when_timed')!.check;
     expect(check).toMatchObject({ status: 'wrong', buffer: 'y', phase: 'timed' });
     expect(results.get('cheat_when_timed')!.speed).toEqual([]);
+  });
+
+  it('catches a candidate that skips repeated timed calls while its output still looks computed', () => {
+    // without the element poisoned before each timed call, this one measured ~400× "faster" with correct outputs
+    expect(results.get('skip_if_computed')!.check).toMatchObject({ status: 'wrong', buffer: 'y', phase: 'timed' });
   });
 
   it('catches a candidate whose threads do not cover every row (real pthreads)', () => {
