@@ -27,6 +27,7 @@ export interface PlanSettings {
   /** timed baseline/candidate pairs per bench shape (≥ 9), split over `processes` driver processes */
   pairs: number;
   processes: number;
+  /** minimum duration of one timed batch; a sample is the fastest of 5 batches */
   minSampleMs: number;
   warmupMs: number;
   /** input sets rotated between timed calls */
