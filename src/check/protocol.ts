@@ -26,13 +26,18 @@ function callChecked(
 ): CheckVerdict | null {
   inst.poisonOutputs(0, poison);
   const outputs = inst.outputs();
-  const writtenBy = outputs.map((b) => new Int16Array(b.bytes).fill(-1));
+  // owner[i]: the ith that wrote byte i (−1: none yet). Bytes earlier threads wrote are re-poisoned for each later
+  // call (and restored after), so that a thread writing them again shows up even when it writes identical values.
+  const owner = outputs.map((b) => new Int16Array(b.bytes).fill(-1));
+  const saved = outputs.map((b) => new Uint8Array(b.bytes));
   for (let ith = 0; ith < nth; ith++) {
-    // Bytes earlier threads wrote are re-poisoned for this call (and restored after), so that a thread writing
-    // them again shows up even when it writes identical values.
-    const saved = nth > 1 ? outputs.map((b) => inst.read(0, b.name)) : [];
-    if (ith > 0) outputs.forEach((b, o) => inst.write(0, b.name, saved[o].map((v, i) => (writtenBy[o][i] >= 0 ? poison : v))));
-    const before = nth > 1 ? outputs.map((b) => inst.read(0, b.name)) : [];
+    if (nth > 1)
+      outputs.forEach((b, o) => {
+        const live = inst.view(0, b.name);
+        saved[o].set(live);
+        const own = owner[o];
+        for (let i = 0; i < live.length; i++) if (own[i] >= 0) live[i] = poison;
+      });
     try {
       inst.call(0, ith, nth);
     } catch (e) {
@@ -40,28 +45,33 @@ function callChecked(
     }
     const guard = inst.checkGuards();
     if (guard) return { status: 'out-of-bounds', ...guard, ...where };
-    if (nth > 1) {
-      for (let o = 0; o < outputs.length; o++) {
-        const after = inst.read(0, outputs[o].name);
-        for (let i = 0; i < after.length; i++) {
-          if (after[i] === before[o][i]) continue;
-          if (writtenBy[o][i] >= 0)
-            return wrongPartition(spec, outputs[o].name, i, `written by both ith=${writtenBy[o][i]} and ith=${ith} of nth=${nth}`, where);
-          writtenBy[o][i] = ith;
-        }
-        after.forEach((_, i) => {
-          if (writtenBy[o][i] >= 0 && writtenBy[o][i] !== ith) after[i] = saved[o][i];
-        });
-        inst.write(0, outputs[o].name, after);
+    if (nth === 1) continue;
+    for (let o = 0; o < outputs.length; o++) {
+      const live = inst.view(0, outputs[o].name);
+      const own = owner[o];
+      const before = saved[o];
+      for (let i = 0; i < live.length; i++) {
+        const earlier = own[i] >= 0;
+        if (live[i] === (earlier ? poison : before[i])) {
+          if (earlier) live[i] = before[i];
+        } else if (earlier) {
+          return wrongPartition(spec, outputs[o].name, i, `written by both ith=${own[i]} and ith=${ith} of nth=${nth}`, where);
+        } else own[i] = ith;
       }
     }
   }
   for (const [name, data] of inputs) {
-    const now = inst.read(0, name);
-    const index = now.findIndex((v, i) => v !== data[i]);
-    if (index >= 0) return { status: 'input-mutated', buffer: name, index, ...where };
+    const index = firstDifference(inst.view(0, name), data);
+    if (index >= 0) return { status: 'input-mutated', buffer: name, index: elementIndex(spec, name, index), ...where };
   }
   return null;
+}
+
+/** Byte index of the first difference, or −1 (memcmp speed when equal, which is the usual case). */
+export function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  if (Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)) return -1;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return a.length;
 }
 
 function wrongPartition(spec: KernelSpec, buffer: string, byte: number, reason: string, where: Where): CheckVerdict {

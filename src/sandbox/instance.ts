@@ -100,6 +100,12 @@ export class KernelInstance {
     this.bytes.set(data, this.buffer(name).addresses[set]);
   }
 
+  /** A live view of a buffer; take it anew after every call (the module may grow and so move its memory). */
+  view(set: number, name: string): Uint8Array {
+    const b = this.buffer(name);
+    return new Uint8Array(this.memory.buffer, b.addresses[set], b.bytes);
+  }
+
   read(set: number, name: string): Uint8Array {
     const b = this.buffer(name);
     return this.bytes.slice(b.addresses[set], b.addresses[set] + b.bytes);
