@@ -28,7 +28,7 @@ export interface TargetResult {
 }
 
 export type LedgerEvent =
-  | { type: 'run-start'; schema: typeof LEDGER_SCHEMA; kind: 'screen' | 'promote' | 'agent'; id: string; at: string; argv?: string[]; machine?: Record<string, unknown> }
+  | { type: 'run-start'; schema: typeof LEDGER_SCHEMA; kind: 'screen' | 'run' | 'promote' | 'agent'; id: string; at: string; argv?: string[]; machine?: Record<string, unknown> }
   | { type: 'result'; at: string; result: TargetResult }
   | { type: 'run-end'; at: string; status: 'done' | 'interrupted' | 'failed'; reason?: string }
   // Agent runs add their own event types (research, hypothesis, candidate, cost, error …) with a `type` and `at`.

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/config.js';
 import { Ledger, readLedger, LEDGER_FILE } from '../ledger/ledger.js';
+import { writeRunReports } from '../report/index.js';
 import type { TargetResult } from '../ledger/records.js';
 import { UsageError } from '../spec/errors.js';
 import { findKernel, type Kernel } from '../spec/suite.js';
@@ -181,5 +182,7 @@ export async function promote(runDir: string, hosts: HostConfig[], opts: Promote
     rejected.push({ kernel: x.kernel.name, candidate: x.candidate.name, reason });
   }
   ledger.append({ type: 'promote-end', at: new Date().toISOString(), status: interrupted ? 'interrupted' : 'done', hosts: hosts.map((h) => h.name) });
+  // The screen's reports are rewritten so they show the native results beside the WASM ones.
+  writeRunReports(runDir);
   return { results, rejected, interrupted };
 }

@@ -1,11 +1,8 @@
 // `kbench run <kernel> --on <host>`: native build, check and timing of the baseline against candidates on one host.
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolveKernelsDir } from '../../config/config.js';
-import { Ledger, newRunId, runsDir } from '../../ledger/ledger.js';
-import { LEDGER_SCHEMA } from '../../ledger/records.js';
 import { findHosts } from '../../remote/hosts.js';
-import { runNative } from '../../remote/native.js';
+import { runNativeRecorded } from '../../remote/native-run.js';
 import { selectCandidates } from '../../screen/run.js';
 import { UsageError } from '../../spec/errors.js';
 import { findKernel } from '../../spec/suite.js';
@@ -48,18 +45,12 @@ export function register(program: Command): void {
       const [found] = findHosts(workDir, [o.on]);
       const host = o.marchNative ? { ...found, marchNative: true } : found;
       const sources = selectCandidates(kernel, o.candidate, workDir);
-      const candidates = sources.map((c) => ({ name: c.name, path: c.path ?? resolve(kernel.dir, 'candidates', `${c.name}.c`) }));
-      if (!candidates.length) throw new UsageError(`${kernel.name} has no candidates (add .c files to ${resolve(kernel.dir, 'candidates')})`);
-      const id = newRunId();
-      const ledger = new Ledger(resolve(runsDir(workDir), id));
-      ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'promote', id, at: new Date().toISOString(), argv: process.argv.slice(2) });
-      for (const c of sources) ledger.writeFile(`sources/${kernel.name}/${c.name}.c`, c.source);
       const progress = createProgress({ json: !!g.json });
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
       try {
-        const results = await runNative(kernel, candidates, host, {
+        const run = await runNativeRecorded(workDir, kernel, sources, host, {
           threads: o.threads,
           pairs: o.pairs,
           minSampleMs: o.sampleMs,
@@ -67,20 +58,20 @@ export function register(program: Command): void {
           seed: o.seed,
           skipTiming: !!o.checkOnly,
           signal: controller.signal,
+          argv: process.argv.slice(2),
           onEvent: (e) => {
             if (e.type === 'stage') progress.update(`${host.name}: ${e.candidate} ${e.stage === 'build' ? 'building' : 'checking and timing'}`);
-            if (e.type === 'result') ledger.append({ type: 'result', at: new Date().toISOString(), result: e.result });
           },
         });
-        ledger.append({ type: 'run-end', at: new Date().toISOString(), status: 'done' });
         progress.stop();
-        process.stdout.write(g.json ? JSON.stringify({ run: id, dir: ledger.dir, results }, null, 2) + '\n' : renderNative(results) + `\nrun ${id} saved in ${ledger.dir}\n`);
+        if (run.interrupted) {
+          process.stderr.write(`kbench: interrupted; nothing left running on the host; finished results are in ${run.dir}\n`);
+          process.exitCode = 130;
+          return;
+        }
+        const { results } = run;
+        process.stdout.write(g.json ? JSON.stringify({ run: run.id, dir: run.dir, results }, null, 2) + '\n' : renderNative(results) + `\nrun ${run.id} saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
         if (results.some((r) => r.hostFailure)) process.exitCode = 1;
-      } catch (e) {
-        ledger.append({ type: 'run-end', at: new Date().toISOString(), status: controller.signal.aborted ? 'interrupted' : 'failed', reason: (e as Error).message });
-        if (!controller.signal.aborted) throw e;
-        process.stderr.write('kbench: interrupted; nothing left running on the host\n');
-        process.exitCode = 130;
       } finally {
         progress.stop();
         process.off('SIGINT', onSigint);

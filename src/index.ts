@@ -1,0 +1,22 @@
+// kbench's programmatic API: the same functions the CLI, the tests and the agent call. Re-exports only.
+export { KernelSpec, type BufferParam, type ScalarParam, type Generator, type Tolerance, type Dtype } from './spec/schema.js';
+export { loadSpec, parseSpec } from './spec/load.js';
+export { loadSuite, loadKernel, findKernel, BUILTIN_KERNELS_DIR, INCLUDE_DIR, type Kernel } from './spec/suite.js';
+export { UsageError, SpecError } from './spec/errors.js';
+export { kernelJsonSchema } from './spec/json-schema.js';
+export { loadConfig, resolveKernelsDir, type KbenchConfig, type HostConfig } from './config/config.js';
+export { probeToolchains, resolveToolchain, type Toolchain, type ToolchainKind } from './build/toolchain.js';
+export { ScreenSession, type ScreenOptions, type ScreenEvent, type CandidateSource } from './screen/session.js';
+export { runScreen, type ScreenRun, type ScreenRunOptions } from './screen/run.js';
+export { describeVerdict, type CheckVerdict } from './check/verdict.js';
+export { generateInputs, shapeCases, bufferLayouts } from './check/inputs.js';
+export { compareOutput } from './check/compare.js';
+export * from './measure/stats.js';
+export type { SpeedResult, SpeedVerdict, Interval } from './measure/types.js';
+export { Ledger, readLedger, newRunId, runsDir } from './ledger/ledger.js';
+export type { TargetResult, LedgerEvent } from './ledger/records.js';
+export * from './remote/index.js';
+export { runNativeRecorded, type NativeRun } from './remote/native-run.js';
+export { runAgent, type AgentOptions, type AgentOutcome, type AgentSettings } from './agent/agent.js';
+export { writeRunReports, writeRunReport, renderReport, loadReportModel, buildGbench, type ReportFormat, type ReportModel } from './report/index.js';
+export { runDoctor, type DoctorReport } from './doctor/doctor.js';
