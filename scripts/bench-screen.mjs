@@ -43,24 +43,28 @@ stageMs.compile.length = stageMs.check.length = stageMs.bench.length = 0;
 
 const perCandidate = [];
 const suiteStart = performance.now();
-for (const k of kernels) {
-  await session.screenCandidate(k, { name: 'baseline', source: readFileSync(k.baselinePath, 'utf8') }, { bench: false });
-  for (const c of k.candidates) {
-    const t = performance.now();
-    const r = await session.screenCandidate(k, { name: c.name, source: readFileSync(c.path, 'utf8') });
-    perCandidate.push({ name: `${k.name}/${c.name}`, ms: performance.now() - t, verdict: r.check.status === 'pass' ? r.speed.map((s) => `${s.verdict} ${s.speedup.estimate.toFixed(2)}×`).join(', ') : r.check.status });
-  }
+// As `kbench screen` does: the next candidate compiles while the current one is checked and timed.
+const queue = kernels.flatMap((k) => [
+  { k, c: { name: 'baseline', source: readFileSync(k.baselinePath, 'utf8') }, bench: false },
+  ...k.candidates.map((c) => ({ k, c: { name: c.name, source: readFileSync(c.path, 'utf8') }, bench: true })),
+]);
+for (const [i, { k, c, bench }] of queue.entries()) {
+  if (queue[i + 1]) session.prepare(queue[i + 1].k, queue[i + 1].c);
+  const t = performance.now();
+  const r = await session.screenCandidate(k, c, { bench });
+  if (!bench) continue;
+  perCandidate.push({ name: `${k.name}/${c.name}`, ms: performance.now() - t, verdict: r.check.status === 'pass' ? r.speed.map((s) => `${s.verdict} ${s.speedup.estimate.toFixed(2)}×`).join(', ') : r.check.status });
 }
 const suiteMs = performance.now() - suiteStart;
 await session.close();
 
 console.log(`compiler: ${session.toolchain.description}`);
 console.log(`cold start (first compile + check in a fresh process): ${fmt(coldMs)}`);
-console.log(`\nper-candidate screen time, warm compiler, empty cache:`);
+console.log(`\nper-candidate screen time (wall, next build overlapped), warm compiler, empty cache:`);
 for (const c of perCandidate) console.log(`  ${c.name.padEnd(36)} ${fmt(c.ms).padStart(8)}   ${c.verdict}`);
 const times = perCandidate.map((c) => c.ms);
 console.log(`  median ${fmt(median(times))}, p90 ${fmt(quantile(sortAscending(times), 0.9))} over ${times.length} candidates (target ≤ 1.5 s median)`);
-for (const [stage, xs] of Object.entries(stageMs)) if (xs.length) console.log(`  stage ${stage.padEnd(8)} median ${fmt(median(xs))}`);
+for (const [stage, xs] of Object.entries(stageMs)) if (xs.length) console.log(`  stage ${stage.padEnd(8)} median ${fmt(median(xs))}${stage === 'compile' ? ' (waiting for the overlapped build)' : ''}`);
 console.log(`whole suite (${kernels.length} kernels, warm compiler, empty cache): ${fmt(suiteMs)} (target ≤ 60 s)`);
 
 // 2. A/A false-"faster" rate.

@@ -56,14 +56,15 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
   };
   let interrupted = false;
   try {
-    for (const { kernel, candidates } of plan) {
+    const queue = plan.flatMap(({ kernel, candidates }) => {
+      const baseline = { name: 'baseline', source: readFileSync(kernel.baselinePath, 'utf8'), path: kernel.baselinePath };
+      return [{ kernel, candidate: baseline, bench: false }, ...candidates.map((candidate) => ({ kernel, candidate, bench: true }))];
+    });
+    for (const [i, { kernel, candidate, bench }] of queue.entries()) {
       if (opts.signal?.aborted) break;
-      const baselineSource = readFileSync(kernel.baselinePath, 'utf8');
-      record(await session.screenCandidate(kernel, { name: 'baseline', source: baselineSource, path: kernel.baselinePath }, { bench: false }), baselineSource);
-      for (const c of candidates) {
-        if (opts.signal?.aborted) break;
-        record(await session.screenCandidate(kernel, c), c.source);
-      }
+      const next = queue[i + 1];
+      if (next) session.prepare(next.kernel, next.candidate);
+      record(await session.screenCandidate(kernel, candidate, { bench }), candidate.source);
     }
     interrupted = !!opts.signal?.aborted;
     ledger.append({ type: 'run-end', at: new Date().toISOString(), status: interrupted ? 'interrupted' : 'done' });

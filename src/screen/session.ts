@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kernel } from '../spec/suite.js';
 import { resolveToolchain, type Toolchain } from '../build/toolchain.js';
-import { WasmCompiler } from '../build/compiler.js';
+import { WasmCompiler, type CompileResult } from '../build/compiler.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import type { CheckVerdict } from '../check/verdict.js';
 import type { TargetResult } from '../ledger/records.js';
@@ -71,6 +71,7 @@ export class ScreenSession {
   private readonly compiler: WasmCompiler;
   private readonly sandbox = new Sandbox();
   private readonly builds = new Map<string, Promise<Uint8Array>>();
+  private readonly pendingCompiles = new Map<string, Promise<CompileResult>>();
   private readonly stages: Stage[];
 
   private constructor(private readonly opts: ScreenOptions) {
@@ -132,8 +133,22 @@ export class ScreenSession {
     return this.builds.get(key)!;
   }
 
+  /**
+   * Starts compiling a candidate that will be screened next, so its build overlaps the current candidate's check
+   * (the compiler and the sandbox run on different cores). Timing waits for builds in flight: a compiler burst on
+   * the other core skews short samples even when they are paired.
+   */
+  prepare(kernel: Kernel, candidate: CandidateSource): void {
+    const key = `${kernel.dir}\0${sha256(candidate.source)}`;
+    if (!this.pendingCompiles.has(key))
+      this.pendingCompiles.set(key, this.compiler.compile(kernel.spec, candidate.source, candidate.path ?? `${candidate.name}.c`));
+  }
+
   private async compileStage(ctx: Context): Promise<CheckVerdict | null> {
-    const r = await this.compiler.compile(ctx.kernel.spec, ctx.candidate.source, ctx.candidate.path ?? `${ctx.candidate.name}.c`);
+    this.prepare(ctx.kernel, ctx.candidate);
+    const key = `${ctx.kernel.dir}\0${sha256(ctx.candidate.source)}`;
+    const r = await this.pendingCompiles.get(key)!;
+    this.pendingCompiles.delete(key);
     if (!r.ok) return { status: 'compile-error', diagnostic: r.diagnostic };
     ctx.wasm = r.wasm;
     return null;
@@ -149,6 +164,7 @@ export class ScreenSession {
   }
 
   private async benchStage(ctx: Context): Promise<CheckVerdict | null> {
+    await Promise.all(this.pendingCompiles.values());
     const reply = await this.sandbox.run(
       {
         kind: 'bench',
