@@ -1,6 +1,6 @@
-// The checks of the built-in suite have teeth: every planted bug in tests/fixtures/broken/<kernel>/ (one change to a
-// correct source, named on the file's first line) gets the verdict written below, and the source it derives from
-// passes, so each failure is the bug's and not the fixture's.
+// The checks of the built-in suite have teeth: every planted bug in tests/fixtures/broken/<kernel>/<bug>.json (edits
+// to a correct source of the suite: {from, bug, edits: [{find, replace}]}) gets the verdict written below, and the
+// source it derives from passes, so each failure is the bug's and not the fixture's.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,12 +100,32 @@ const CASES: Case[] = [
     expect: { ...differs(BEYOND_TOLERANCE), distribution: expect.not.stringMatching(/^first_tile$/) } },
 ];
 
-// A planted bug's first line is a C comment naming its source and the bug: "BROKEN: from <kernel>/<path>.c: <the bug>".
+interface PlantedBug {
+  /** the correct source it derives from, relative to kernels/ */
+  from: string;
+  bug: string;
+  /** each `find` occurs exactly once in the source */
+  edits: { find: string; replace: string }[];
+}
+
+function planted(kernel: string, file: string): PlantedBug {
+  return JSON.parse(readFileSync(join(BROKEN, kernel, `${file}.json`), 'utf8'));
+}
+
 function derivedFrom(kernel: string, file: string): string {
-  const first = readFileSync(join(BROKEN, kernel, `${file}.c`), 'utf8').split('\n')[0];
-  const m = /^\/\* BROKEN: from ([\w/.]+\.c): .+\*\/$/.exec(first);
-  if (!m) throw new Error(`${kernel}/${file}.c: the first line must be /* BROKEN: from <kernel>/<path>.c: <the bug> */`);
-  return m[1];
+  return planted(kernel, file).from;
+}
+
+/** The broken C source: the edits applied to the correct one, located in the original and applied from the end. */
+function brokenSource(kernel: string, file: string): string {
+  const { from, edits } = planted(kernel, file);
+  const source = readFileSync(join(BUILTIN_KERNELS_DIR, from), 'utf8');
+  const spans = edits.map((e) => {
+    const at = source.indexOf(e.find);
+    if (at < 0 || source.indexOf(e.find, at + 1) >= 0) throw new Error(`${kernel}/${file}.json: an edit's text is not found exactly once in ${from}`);
+    return { at, end: at + e.find.length, replace: e.replace };
+  });
+  return spans.sort((x, y) => y.at - x.at).reduce((text, e) => text.slice(0, e.at) + e.replace + text.slice(e.end), source);
 }
 
 let session: ScreenSession;
@@ -114,19 +134,19 @@ const results = new Map<string, Promise<TargetResult>>();
 
 beforeAll(() => {
   session = ScreenSession.open({ workDir: tempDir(), cc: 'yowasp', jobTimeoutMs: 20_000 });
-  const jobs: { key: string; kernel: string; path: string }[] = [];
+  const jobs: { key: string; kernel: string; source: string }[] = [];
   for (const name of KERNELS) {
     kernels.set(name, loadKernel(join(BUILTIN_KERNELS_DIR, name)));
     const control = derivedFrom(name, CASES.find((c) => c.kernel === name)!.file);
-    jobs.push({ key: `${name}/control`, kernel: name, path: join(BUILTIN_KERNELS_DIR, control) });
-    for (const c of CASES.filter((c) => c.kernel === name)) jobs.push({ key: `${name}/${c.file}`, kernel: name, path: join(BROKEN, name, `${c.file}.c`) });
+    jobs.push({ key: `${name}/control`, kernel: name, source: readFileSync(join(BUILTIN_KERNELS_DIR, control), 'utf8') });
+    for (const c of CASES.filter((c) => c.kernel === name)) jobs.push({ key: `${name}/${c.file}`, kernel: name, source: brokenSource(name, c.file) });
   }
   // Two screens in flight: the compiler (one worker) builds the next while the sandbox checks the previous.
   jobs.forEach((job, i) => {
     const before = i >= 2 ? results.get(jobs[i - 2].key)! : Promise.resolve();
     const result = before
       .catch(() => {})
-      .then(() => session.screenCandidate(kernels.get(job.kernel)!, { name: job.key, source: readFileSync(job.path, 'utf8'), path: job.path }, { bench: false }));
+      .then(() => session.screenCandidate(kernels.get(job.kernel)!, { name: job.key, source: job.source }, { bench: false }));
     result.catch(() => {}); // awaited by its test; this only keeps a filtered-out test's failure from going unhandled
     results.set(job.key, result);
   });
@@ -140,7 +160,7 @@ describe.each(KERNELS)('planted bugs in %s', (kernel) => {
   const cases = CASES.filter((c) => c.kernel === kernel);
 
   it('every fixture is in the table and derives from the same correct source', () => {
-    const files = readdirSync(join(BROKEN, kernel)).filter((f) => f.endsWith('.c')).map((f) => f.slice(0, -2));
+    const files = readdirSync(join(BROKEN, kernel)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
     expect(files.sort()).toEqual(cases.map((c) => c.file).sort());
     expect(new Set(cases.map((c) => derivedFrom(kernel, c.file))).size).toBe(1);
   });
@@ -149,7 +169,7 @@ describe.each(KERNELS)('planted bugs in %s', (kernel) => {
     expect((await results.get(`${kernel}/control`)!).check).toMatchObject({ status: 'pass' });
   });
 
-  it.each(cases.map((c) => [`${c.file}.c: ${c.caught}`, c] as const))('%s', async (_, { file, expect: expected, at }) => {
+  it.each(cases.map((c) => [`${c.file}: ${c.caught}`, c] as const))('%s', async (_, { file, expect: expected, at }) => {
     const check: CheckVerdict = (await results.get(`${kernel}/${file}`)!).check;
     expect(check).toMatchObject(expected);
     if (at) {
