@@ -3,11 +3,15 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../spec/errors.js';
 import { registerCommands } from './commands/index.js';
+import { readFileSync } from 'node:fs';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('kbench')
     .description('Screen CPU compute kernels in a WASM sandbox, confirm natively, and optimize them with an agent')
     .option('--kernels <dir>', 'kernel suite folder (default: kbench.config.json "kernels", else the built-in suite)')
+    .version(VERSION)
     .option('--json', 'machine-readable output on stdout')
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
