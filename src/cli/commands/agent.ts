@@ -87,7 +87,8 @@ export function register(program: Command): void {
           signal: controller.signal,
           argv: process.argv.slice(2),
           onEvent: (e) => {
-            const line = describeProgress(e);
+            // --json keeps the terminal quiet: the ledger and report hold the same facts.
+            const line = g.json ? null : describeProgress(e);
             if (line) process.stderr.write(line + '\n');
           },
         });
