@@ -49,14 +49,7 @@ export interface ShapeRow {
   candidateNs: number[];
 }
 
-export interface ResultRow {
-  kernel: string;
-  candidate: string;
-  target: string;
-  arch: Arch;
-  toolchain: string;
-  sourceSha256: string;
-  elapsedMs: number;
+export interface ResultRow extends Pick<TargetResult, 'kernel' | 'candidate' | 'target' | 'arch' | 'toolchain' | 'sourceSha256' | 'elapsedMs'> {
   /** the check status, or 'host-failure' when the target could not judge the candidate */
   status: CheckStatus | 'host-failure';
   /** one readable line for anything but a pass */
