@@ -60,6 +60,7 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
       const baseline = { name: 'baseline', source: readFileSync(kernel.baselinePath, 'utf8'), path: kernel.baselinePath };
       return [{ kernel, candidate: baseline, bench: false }, ...candidates.map((candidate) => ({ kernel, candidate, bench: true }))];
     });
+    opts.onEvent?.({ type: 'plan', total: queue.length });
     for (const [i, { kernel, candidate, bench }] of queue.entries()) {
       if (opts.signal?.aborted) break;
       const next = queue[i + 1];

@@ -36,6 +36,7 @@ export interface ScreenOptions {
 export type ScreenStage = 'compile' | 'check' | 'bench';
 
 export type ScreenEvent =
+  | { type: 'plan'; total: number }
   | { type: 'stage'; kernel: string; candidate: string; stage: ScreenStage }
   | { type: 'result'; result: TargetResult };
 

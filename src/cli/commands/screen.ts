@@ -33,6 +33,8 @@ export function register(program: Command): void {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
       const progress = createProgress({ json: !!g.json });
+      let done = 0;
+      let total = 0;
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
@@ -50,7 +52,9 @@ export function register(program: Command): void {
           argv: process.argv.slice(2),
           signal: controller.signal,
           onEvent: (e) => {
-            if (e.type === 'stage') progress.update(`${e.kernel}/${e.candidate}: ${e.stage === 'compile' ? 'compiling' : e.stage === 'check' ? 'checking' : 'measuring'}`);
+            if (e.type === 'plan') total = e.total;
+            if (e.type === 'result') done++;
+            if (e.type === 'stage') progress.count(done, total, `${e.kernel}/${e.candidate}: ${e.stage === 'compile' ? 'compiling' : e.stage === 'check' ? 'checking' : 'measuring'}`);
           },
         });
         progress.stop();
