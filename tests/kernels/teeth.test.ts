@@ -11,7 +11,7 @@ import { BUILTIN_KERNELS_DIR, loadKernel, type Kernel } from '../../src/spec/sui
 import { FIXTURES, tempDir } from '../helpers/fixtures.js';
 
 const BROKEN = join(FIXTURES, 'broken');
-const KERNELS = ['rms_norm', 'rms_norm_mul', 'quantize_q8_0', 'softmax', 'fa_kq_tile'];
+const KERNELS = ['rms_norm', 'rms_norm_mul', 'quantize_q8_0', 'softmax', 'fa_kq_tile', 'fa_kq_tile_f16k'];
 /** f32 lanes of WASM SIMD128: a row's "tail" is what is left after its last full vector */
 const WASM_LANES = 4;
 
@@ -98,6 +98,14 @@ const CASES: Case[] = [
     expect: { ...differs(BEYOND_TOLERANCE), buffer: 'l_out', distribution: expect.not.stringMatching(/^first_tile$/) } },
   { kernel: 'fa_kq_tile', file: 'm_in_left_out_of_max', caught: 'a row max that forgets the earlier tiles is wrong on a later tile',
     expect: { ...differs(BEYOND_TOLERANCE), distribution: expect.not.stringMatching(/^first_tile$/) } },
+
+  // fa_kq_tile_f16k, from candidates/convert_in_gemm.c: the half → float conversion of K
+  { kernel: 'fa_kq_tile_f16k', file: 'vector_sign_dropped', caught: 'a vector conversion that drops the sign of K is wrong',
+    expect: { ...differs(BEYOND_TOLERANCE) } },
+  { kernel: 'fa_kq_tile_f16k', file: 'exponent_bias_off_by_one', caught: 'an exponent rebias off by one halves K and is wrong',
+    expect: { ...differs(BEYOND_TOLERANCE) } },
+  { kernel: 'fa_kq_tile_f16k', file: 'scalar_tail_sign_dropped', caught: 'a scalar tail conversion that drops the sign is wrong on a partial tile',
+    expect: { status: 'wrong' } },
 ];
 
 interface PlantedBug {
