@@ -8,14 +8,7 @@ import { openRealRunner } from '../../agent/real-runner.js';
 import { DEFAULT_MODEL } from '../../agent/prices.js';
 import { resolveKernelsDir } from '../../config/config.js';
 import { UsageError } from '../../spec/errors.js';
-
-function positive(flag: string, integer: boolean) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`${flag}: expected a positive ${integer ? 'integer' : 'number'}, got '${v}'`);
-    return n;
-  };
-}
+import { positive } from '../options.js';
 
 export function register(program: Command): void {
   program

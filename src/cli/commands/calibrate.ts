@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { calibrate } from '../../remote/calibrate.js';
 import { DEFAULT_MARGIN } from '../../remote/promote.js';
 import { table } from '../format.js';
-import { fraction } from './run.js';
+import { fraction } from '../options.js';
 
 export function register(program: Command): void {
   program

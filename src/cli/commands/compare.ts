@@ -3,19 +3,13 @@ import type { Command } from 'commander';
 import { compareRuns } from '../../report/compare.js';
 import { loadReportModel, resolveRunDir } from '../../report/index.js';
 import { renderComparisonMarkdown } from '../../report/markdown.js';
-import { UsageError } from '../../spec/errors.js';
-
-function fraction(v: string): number {
-  const n = Number(v);
-  if (!(n >= 0 && Number.isFinite(n))) throw new UsageError(`--noise-floor: expected a non-negative number, got '${v}'`);
-  return n;
-}
+import { nonNegative } from '../options.js';
 
 export function register(program: Command): void {
   program
     .command('compare <runA> <runB>')
     .description('compare two runs benchmark by benchmark: ratio of median times with a bootstrap CI and a Mann–Whitney p-value')
-    .option('--noise-floor <fraction>', 'ratios within ±this are no-change', fraction, 0.02)
+    .option('--noise-floor <fraction>', 'ratios within ±this are no-change', nonNegative('--noise-floor'), 0.02)
     .addHelpText(
       'after',
       [

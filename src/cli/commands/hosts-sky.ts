@@ -2,20 +2,8 @@
 // (or creates it when that file is not registered).
 import type { Command } from 'commander';
 import { DEFAULT_INSTANCE, SKY_PRICES, SkyCommandError, skyDown, skyUp, type CommandRunner } from '../../remote/skypilot.js';
-import { UsageError } from '../../spec/errors.js';
 import { createProgress } from '../progress.js';
-
-function minutes(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--autostop: expected whole minutes ≥ 1, got '${v}'`);
-  return n;
-}
-
-function usd(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--usd-per-hour: expected a non-negative number, got '${v}'`);
-  return n;
-}
+import { nonNegative, wholeMinutes } from '../options.js';
 
 /** A failed `sky` run is not a kbench bug: say what sky said and exit 1, without a stack trace. */
 function reportSkyFailure(e: unknown): void {
@@ -36,9 +24,9 @@ export function register(program: Command, runner?: CommandRunner): void {
     .requiredOption('--arch <x86|arm>', 'CPU family of the host')
     .option('--instance-type <type>', `instance type (default ${DEFAULT_INSTANCE.x86} for x86, ${DEFAULT_INSTANCE.arm} for arm)`)
     .option('--spot', `use a spot instance (about ${SKY_PRICES.spotShare * 100}% of the price; torn down, not stopped, when idle)`)
-    .option('--autostop <minutes>', 'stop the VM after this many idle minutes', minutes, 30)
+    .option('--autostop <minutes>', 'stop the VM after this many idle minutes', wholeMinutes('--autostop'), 30)
     .option('--infra <infra>', 'SkyPilot infra', 'aws')
-    .option('--usd-per-hour <usd>', 'price for an instance type missing from the table', usd)
+    .option('--usd-per-hour <usd>', 'price for an instance type missing from the table', nonNegative('--usd-per-hour'))
     .addHelpText(
       'after',
       [

@@ -9,7 +9,7 @@ import { DEFAULT_MARGIN, promote } from '../../remote/promote.js';
 import { UsageError } from '../../spec/errors.js';
 import { createProgress } from '../progress.js';
 import { renderNative } from './native-render.js';
-import { fraction, integer } from './run.js';
+import { fraction, integer } from '../options.js';
 
 /** The newest run folder whose ledger starts as a screen. */
 function latestScreenRun(workDir: string): string {

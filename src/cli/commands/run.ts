@@ -4,26 +4,10 @@ import { resolveKernelsDir } from '../../config/config.js';
 import { findHosts } from '../../remote/hosts.js';
 import { runNativeRecorded } from '../../remote/native-run.js';
 import { selectCandidates } from '../../screen/run.js';
-import { UsageError } from '../../spec/errors.js';
 import { findKernel } from '../../spec/suite.js';
 import { createProgress } from '../progress.js';
+import { fraction, integer } from '../options.js';
 import { renderNative } from './native-render.js';
-
-export function integer(flag: string, min: number) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag}: expected a whole number ≥ ${min}, got '${v}'`);
-    return n;
-  };
-}
-
-export function fraction(flag: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0 || n >= 1) throw new UsageError(`${flag}: expected a fraction in [0, 1), got '${v}'`);
-    return n;
-  };
-}
 
 export function register(program: Command): void {
   program

@@ -3,19 +3,11 @@ import type { Command } from 'commander';
 import { runScreen } from '../../screen/run.js';
 import { resolveKernelsDir } from '../../config/config.js';
 import { describeVerdict } from '../../check/verdict.js';
-import { UsageError } from '../../spec/errors.js';
 import type { TargetResult } from '../../ledger/records.js';
 import { screenRunJson } from '../../screen/json.js';
 import { createProgress } from '../progress.js';
+import { nonNegative } from '../options.js';
 import { formatNs, formatSpeedup, table } from '../format.js';
-
-function number(flag: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag}: expected a non-negative number, got '${v}'`);
-    return n;
-  };
-}
 
 export function register(program: Command): void {
   program
@@ -23,10 +15,10 @@ export function register(program: Command): void {
     .description('build each candidate to WASM, check it in the sandbox against the reference, and time it against the baseline')
     .option('-c, --candidate <name|file.c>', 'one candidate of the kernel, or a C file outside the suite')
     .option('--cc <compiler>', 'WASM compiler: yowasp | clang | emcc (default: first found of emcc, clang, yowasp)')
-    .option('--noise-floor <fraction>', 'speedups within ±this are no-change', number('--noise-floor'), 0.02)
-    .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', number('--pairs'), 11)
-    .option('--sample-ms <ms>', 'target duration of one timed sample', number('--sample-ms'), 4)
-    .option('--seed <n>', 'seed for inputs and bootstrap', number('--seed'))
+    .option('--noise-floor <fraction>', 'speedups within ±this are no-change', nonNegative('--noise-floor'), 0.02)
+    .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', nonNegative('--pairs'), 11)
+    .option('--sample-ms <ms>', 'target duration of one timed sample', nonNegative('--sample-ms'), 4)
+    .option('--seed <n>', 'seed for inputs and bootstrap', nonNegative('--seed'))
     .option('--out <file>', 'also write the JSON result to this file')
     .addHelpText('after', '\nExamples:\n  kbench screen\n  kbench screen rms_norm --candidate vec4 --json\n  kbench screen rms_norm --candidate ./my_rms.c\n  kbench screen --kernels ./my-kernels')
     .action(async (kernels: string[], o, cmd: Command) => {

@@ -1,0 +1,21 @@
+// Numeric option parsers for commander: each turns a bad value into one UsageError (exit 2) naming the flag.
+import { UsageError } from '../spec/errors.js';
+
+function numberOption(flag: string, ok: (n: number) => boolean, expectation: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!ok(n)) throw new UsageError(`${flag}: expected ${expectation}, got '${v}'`);
+    return n;
+  };
+}
+
+export const nonNegative = (flag: string) => numberOption(flag, (n) => Number.isFinite(n) && n >= 0, 'a non-negative number');
+
+export const integer = (flag: string, min: number) => numberOption(flag, (n) => Number.isInteger(n) && n >= min, `a whole number ≥ ${min}`);
+
+export const fraction = (flag: string) => numberOption(flag, (n) => Number.isFinite(n) && n >= 0 && n < 1, 'a fraction in [0, 1)');
+
+export const positive = (flag: string, whole: boolean) =>
+  numberOption(flag, (n) => Number.isFinite(n) && n > 0 && (!whole || Number.isInteger(n)), `a positive ${whole ? 'integer' : 'number'}`);
+
+export const wholeMinutes = (flag: string) => numberOption(flag, (n) => Number.isInteger(n) && n >= 1, 'whole minutes ≥ 1');
