@@ -9,7 +9,7 @@ import { LEDGER_SCHEMA, type LedgerEvent } from '../ledger/records.js';
 import { findHosts } from '../remote/hosts.js';
 import { UsageError } from '../spec/errors.js';
 import { findKernel, INCLUDE_DIR } from '../spec/suite.js';
-import { Budget, type Limits } from './budget.js';
+import { Budget, TIME_LIMIT, type Limits } from './budget.js';
 import { ApiFailure, ApiGate, type MessagesApi } from './client.js';
 import { kernelContext } from './context.js';
 import type { AgentConfigEvent, AgentProgress, CostEvent } from './events.js';
@@ -132,7 +132,7 @@ function stopSignal(user: AbortSignal | undefined, maxMinutes: number): { signal
   const onUser = () => controller.abort();
   if (user?.aborted) controller.abort();
   user?.addEventListener('abort', onUser);
-  const timer = setTimeout(onUser, maxMinutes * 60_000);
+  const timer = setTimeout(() => controller.abort(TIME_LIMIT), maxMinutes * 60_000);
   return {
     signal: controller.signal,
     dispose: () => {

@@ -9,6 +9,9 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { budgetUsd: 5, maxExperiments: 20, maxMinutes: 120 };
 
+/** The abort reason of the run's stop signal when the time limit fired it (rather than the user's Ctrl-C). */
+export const TIME_LIMIT = Symbol('time limit');
+
 export class Budget {
   spentUsd: number;
   private readonly startedMs: number;
@@ -37,9 +40,11 @@ export class Budget {
   /** Why no new request or experiment may start, or null. Checked before each API request. */
   stopReason(): string | null {
     if (this.stopped) return this.stopped;
-    // the time limit also fires the signal (to stop work in flight), so it is asked first
+    // The time limit also fires the signal (to stop work in flight) and says so in its reason: its timer may fire a
+    // millisecond before this clock agrees.
     const minutes = (this.nowMs() - this.startedMs) / 60_000;
-    if (minutes >= this.limits.maxMinutes) return (this.stopped = `time limit reached: ${this.limits.maxMinutes} min`);
+    if (minutes >= this.limits.maxMinutes || (this.signal?.aborted && this.signal.reason === TIME_LIMIT))
+      return (this.stopped = `time limit reached: ${this.limits.maxMinutes} min`);
     if (this.signal?.aborted) return (this.stopped = 'interrupted (Ctrl-C)');
     if (this.spentUsd >= this.limits.budgetUsd)
       return (this.stopped = `budget reached: $${this.spentUsd.toFixed(4)} spent of $${this.limits.budgetUsd.toFixed(2)}`);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runAgent, type AgentSettings } from '../../src/agent/agent.js';
+import { Budget, TIME_LIMIT } from '../../src/agent/budget.js';
 import { createMessagesApi } from '../../src/agent/client.js';
 import { readLedger, runsDir } from '../../src/ledger/ledger.js';
 import { UsageError } from '../../src/spec/errors.js';
@@ -101,6 +102,17 @@ describe('other limits', () => {
     expect(outcome.status).toBe('done');
     expect(outcome.stopReason).toBe('time limit reached: 0.005 min');
     expect(report).toContain('- stopped: time limit reached: 0.005 min');
+  });
+
+  it('names the time limit when its timer fires the stop signal a moment before the clock reaches the limit', () => {
+    const limits = { budgetUsd: 1, maxExperiments: 5, maxMinutes: 0.005 };
+    const clock = () => 1_000; // never advances: the 300 ms are not yet up by this clock
+    const timedOut = new AbortController();
+    timedOut.abort(TIME_LIMIT);
+    expect(new Budget(limits, 0, clock, timedOut.signal).stopReason()).toBe('time limit reached: 0.005 min');
+    const interrupted = new AbortController();
+    interrupted.abort();
+    expect(new Budget(limits, 0, clock, interrupted.signal).stopReason()).toBe('interrupted (Ctrl-C)');
   });
 
   it('stops on Ctrl-C (the abort signal) with a report', async () => {
