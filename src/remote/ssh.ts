@@ -121,15 +121,25 @@ export class SshExecutor implements Executor {
     }
   }
 
-  /** Kills the run's process group (or at least its shell) on the host, then removes the folder. */
+  /**
+   * Kills the run's process group (or at least its shell) on the host and waits up to 5 s for it to be gone, then
+   * SIGKILLs what is left: a process still dying could write into the folder while it is being removed.
+   */
   private async stopRemote(remoteDir: string): Promise<void> {
     const pidFile = shellQuote(`${remoteDir}/.kbench.pid`);
-    const kill = `p=$(cat ${pidFile} 2>/dev/null) && { kill -TERM -- -$p 2>/dev/null || pkill -TERM -P $p; kill -TERM $p; } 2>/dev/null; true`;
-    await supervise(spawnCollect('ssh', this.sshArgs(kill)), this.host.name, 'stopping the run', { timeoutMs: 10_000 }).catch(() => undefined);
+    const signal = (sig: string) => `{ kill -${sig} -- -$p 2>/dev/null || pkill -${sig} -P $p; kill -${sig} $p; } 2>/dev/null`;
+    const alive = 'kill -0 -- -$p 2>/dev/null || kill -0 $p 2>/dev/null';
+    const script =
+      `p=$(cat ${pidFile} 2>/dev/null) || exit 0; ${signal('TERM')}; ` +
+      `i=0; while ${alive}; do i=$((i+1)); if [ $i -gt 50 ]; then ${signal('KILL')}; break; fi; sleep 0.1; done; true`;
+    await supervise(spawnCollect('ssh', this.sshArgs(script)), this.host.name, 'stopping the run', { timeoutMs: 15_000 }).catch(() => undefined);
   }
 
+  /** Removes the run folder; a second try covers a file created while the first was emptying it. */
   private async removeRemote(remoteDir: string): Promise<void> {
-    await supervise(spawnCollect('ssh', this.sshArgs(`rm -rf ${shellQuote(remoteDir)}`)), this.host.name, 'cleanup', { timeoutMs: 10_000 }).catch(() => undefined);
+    const dir = shellQuote(remoteDir);
+    const script = `rm -rf ${dir} 2>/dev/null || { sleep 1; rm -rf ${dir}; }`;
+    await supervise(spawnCollect('ssh', this.sshArgs(script)), this.host.name, 'cleanup', { timeoutMs: 15_000 }).catch(() => undefined);
   }
 
   async close(): Promise<void> {
