@@ -12,7 +12,8 @@
  *                  they differ from c1)
  *          time:  <output dir>/<id>/r<set>/<param>.bin and <output dir>/<id>/t<set>/<param>.bin (first timed output)
  * stdout: one JSON object per line (start, case, ok, fail, time, done, error); exit 0 done, 3 candidate failed a
- * check (see the fail line), 2 harness error. */
+ * check (see the fail line), 2 harness error. A time line also carries this build's speed of light at the shape's
+ * footprint (include/kb_speed_of_light.c, linked in by run.sh). */
 #define _GNU_SOURCE
 #include "kb_driver.h"
 
@@ -391,6 +392,45 @@ typedef struct {
   unsigned char *first[KB_MAX_SETS][KB_MAX_PARAMS]; /* outputs of the first timed sample on each input set */
 } kb_timed;
 
+/* ---- speed of light (include/kb_speed_of_light.c, built with the same flags as the kernels) ----------------- */
+
+void kb_speed_of_light(const float *x, float *out, int n, int iters);
+#define KB_SOL_FMA_ITERS 4096
+
+/* The fastest of 7 batches of at least 1 ms, per call. */
+static double sol_fastest_ns(const float *x, float *out, int n, int iters) {
+  long reps = 1;
+  for (;;) {
+    uint64_t t0 = now_ns();
+    for (long r = 0; r < reps; r++) kb_speed_of_light(x, out, n, iters);
+    uint64_t t = now_ns() - t0;
+    if (t >= 1000000u || reps >= (1L << 24)) break;
+    reps *= t ? (long)(1.2e6 / (double)t) + 1 : 16;
+  }
+  double best = 0;
+  for (int k = 0; k < 7; k++) {
+    uint64_t t0 = now_ns();
+    for (long r = 0; r < reps; r++) kb_speed_of_light(x, out, n, iters);
+    double t = (double)(now_ns() - t0) / (double)reps;
+    if (k == 0 || t < best) best = t;
+  }
+  return best;
+}
+
+/* Streams `bytes` (every buffer of one call) and runs the FMA chains; prints the JSON fields of the time line. */
+static void emit_speed_of_light(size_t bytes) {
+  int n = (int)((bytes + 3) / 4);
+  if (n < 64) n = 64;
+  float *x = aligned_alloc(KB_ALIGN, ((size_t)n * 4 + KB_ALIGN - 1) / KB_ALIGN * KB_ALIGN);
+  float out[2];
+  if (!x) die("out of memory", "speed of light");
+  memset(x, 0, (size_t)n * 4);
+  double read_ns = sol_fastest_ns(x, out, n, 0);
+  double fma_ns = sol_fastest_ns(x, out, 64, KB_SOL_FMA_ITERS);
+  printf(",\"speedOfLight\":{\"footprintBytes\":%zu,\"readNs\":%.3f,\"peakGflops\":%.3f}", bytes, read_ns, (double)out[1] / fma_ns);
+  free(x);
+}
+
 /* Before every timed call, one output element (a different one each call) is poisoned: a candidate that skips
  * a call because its output still looks computed leaves that element poisoned, and the check after the batch
  * sees it. One store per call, the same for baseline and candidate. */
@@ -538,7 +578,12 @@ static void run_time(FILE *plan, int id) {
   for (int i = 0; i < pairs; i++) printf("%s%.3f", i ? "," : "", base_ns[i]);
   printf("],\"candidateNs\":[");
   for (int i = 0; i < pairs; i++) printf("%s%.3f", i ? "," : "", cand_ns[i]);
-  emit("]}");
+  printf("]");
+  size_t footprint = 0;
+  for (int p = 0; p < KB_NPARAMS; p++)
+    if (is_buffer(p)) footprint += arg_bytes[p];
+  emit_speed_of_light(footprint);
+  emit("}");
   for (int k = 0; k < KB_SLOTS; k++) slot_free(&slots[k]);
 }
 

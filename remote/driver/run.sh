@@ -43,7 +43,7 @@ localize() {
 VARIANT_FLAGS="-falign-functions=64"
 
 build_harness() {
-  $CC $CFLAGS -Iinclude -c kb_driver.c -o obj/driver.o & driver=$!
+  $CC $CFLAGS -Iinclude -c kb_driver.c -o obj/driver.o && $CC $CFLAGS -Iinclude -c include/kb_speed_of_light.c -o obj/sol.o & driver=$!
   { $CC $CFLAGS -Iinclude -c kb_glue.c -o obj/glue.o &&
     $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_ref_$FUNCTION" -c reference.c -o obj/ref.o &&
     localize obj/ref.o "kb_ref_$FUNCTION"; } & ref=$!
@@ -67,7 +67,7 @@ build_candidate() {
   c=$1
   if ! $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -c "candidates/$c.c" -o "obj/$c.o" 2>"out/$c/compile.log" ||
      ! localize "obj/$c.o" "kb_cand_$FUNCTION" 2>>"out/$c/compile.log" ||
-     ! $CC $CFLAGS obj/driver.o obj/glue.o obj/ref.o obj/base.o "obj/$c.o" -o "obj/$c.bin" -lm -lpthread 2>>"out/$c/compile.log"; then
+     ! $CC $CFLAGS obj/driver.o obj/sol.o obj/glue.o obj/ref.o obj/base.o "obj/$c.o" -o "obj/$c.bin" -lm -lpthread 2>>"out/$c/compile.log"; then
     echo compile-error >"out/$c/status"
   fi
 }

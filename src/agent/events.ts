@@ -62,7 +62,7 @@ export interface ScreenEvent {
   outcome: ScreenOutcome;
   summary: string;
 }
-export type ScreenOutcome = 'survivor' | 'failed' | 'slower' | 'host-failure';
+export type ScreenOutcome = 'survivor' | 'failed' | 'slower' | 'suspect' | 'host-failure';
 
 export interface PromotionEvent {
   type: 'promotion';

@@ -3,6 +3,7 @@ import { describeVerdict } from '../check/verdict.js';
 import type { TargetResult } from '../ledger/records.js';
 import { wasmRejection } from '../remote/promote.js';
 import type { ScreenOutcome } from './events.js';
+import { lightShare } from '../measure/speed-of-light.js';
 
 const DIAGNOSTIC_MAX_LINES = 40;
 const DIAGNOSTIC_MAX_CHARS = 3000;
@@ -11,6 +12,7 @@ const DIAGNOSTIC_MAX_CHARS = 3000;
 export function screenOutcome(r: TargetResult): ScreenOutcome {
   if (r.hostFailure) return 'host-failure';
   if (r.check.status !== 'pass') return 'failed';
+  if (r.speed.some((s) => s.suspect)) return 'suspect';
   return wasmRejection(r) ? 'slower' : 'survivor';
 }
 
@@ -61,7 +63,9 @@ export function formatSpeeds(r: TargetResult): string {
     .map((s) => {
       const ci = `[${s.speedup.lo.toFixed(3)}, ${s.speedup.hi.toFixed(3)}]`;
       const suspect = s.suspect ? ` SUSPECT: ${s.suspect}` : '';
-      return `- ${s.shape}: speedup ${s.speedup.estimate.toFixed(3)}× ${ci} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (baseline ${s.baselineMedianNs.toFixed(0)} ns, candidate ${s.candidateMedianNs.toFixed(0)} ns)${suspect}`;
+      const share = lightShare(s);
+      const light = share === undefined ? '' : `, ${Math.round(share * 100)}% of the measured speed of light`;
+      return `- ${s.shape}: speedup ${s.speedup.estimate.toFixed(3)}× ${ci} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (baseline ${s.baselineMedianNs.toFixed(0)} ns, candidate ${s.candidateMedianNs.toFixed(0)} ns${light})${suspect}`;
     })
     .join('\n');
 }
@@ -73,7 +77,7 @@ export function screenFeedback(r: TargetResult, revisionsLeft: number): string {
   const c = r.check;
   if (c.status === 'compile-error') return `compile-error (${r.toolchain}):\n${trimDiagnostic(c.diagnostic)}\n${left}`;
   if (c.status !== 'pass') return `check failed: ${describeVerdict(c)}\n${left}`;
-  const head = screenOutcome(r) === 'slower' ? `check passed, but too slow to promote (${wasmRejection(r)}):` : 'check passed; WASM speed against the baseline:';
+  const head = screenOutcome(r) === 'survivor' ? 'check passed; WASM speed against the baseline:' : `check passed, but not promoted (${wasmRejection(r)}):`;
   return `${head}\n${formatSpeeds(r)}\n${left}`;
 }
 

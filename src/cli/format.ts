@@ -1,4 +1,7 @@
 // Plain-text tables for the terminal (the only place besides report/ that renders).
+import { lightShare } from '../measure/speed-of-light.js';
+import type { SpeedResult } from '../measure/types.js';
+
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
@@ -14,4 +17,10 @@ export function formatNs(ns: number): string {
 
 export function formatSpeedup(estimate: number, lo: number, hi: number): string {
   return `${estimate.toFixed(2)}× [${lo.toFixed(2)}, ${hi.toFixed(2)}]`;
+}
+
+/** ", 57% of light" after a throughput figure, or nothing when the speed of light was not measured. */
+export function lightNote(s: SpeedResult): string {
+  const share = lightShare(s);
+  return share === undefined ? '' : `, ${Math.round(share * 100)}% of light`;
 }

@@ -1,14 +1,10 @@
 // Raw paired samples → a SpeedResult: median of paired ratios with a bootstrap CI, a verdict against the noise
-// floor, throughput from the spec's cost expressions, and a speed-of-light sanity flag.
+// floor, throughput from the spec's cost expressions, and a flag when it beats the measured speed of light.
 import type { KernelSpec } from '../spec/schema.js';
 import { evalExpr } from '../spec/expr.js';
+import { speedOfLightSuspect, type SpeedOfLight } from './speed-of-light.js';
 import { bootstrapMedianCI, median, pairedRatios, speedVerdict } from './stats.js';
 import type { SpeedResult } from './types.js';
-
-// One core of this class moves ~200 GB/s through L1/L2 and peaks near 130 GFLOP/s with AVX2 FMA (RESEARCH.md);
-// anything well beyond that did not do the work it claims.
-export const SUSPECT_GBPS = 400;
-export const SUSPECT_GFLOPS = 250;
 
 export interface PairedSamples {
   shape: string;
@@ -16,6 +12,10 @@ export interface PairedSamples {
   callsPerSample: number;
   baselineNs: number[];
   candidateNs: number[];
+  /** measured beside the samples by the same build (absent under emulation) */
+  speedOfLight?: SpeedOfLight;
+  /** threads of each timed call */
+  nth?: number;
 }
 
 export function summarizeSamples(spec: KernelSpec, s: PairedSamples, opts: { noiseFloor: number; seed: number; emulated?: boolean }): SpeedResult {
@@ -24,8 +24,7 @@ export function summarizeSamples(spec: KernelSpec, s: PairedSamples, opts: { noi
   const candidateMedianNs = median(s.candidateNs);
   const gbps = evalExpr(spec.cost.bytes, s.env) / candidateMedianNs;
   const gflops = evalExpr(spec.cost.flops, s.env) / candidateMedianNs;
-  const suspect =
-    gbps > SUSPECT_GBPS ? `${gbps.toFixed(0)} GB/s is beyond what one core can move` : gflops > SUSPECT_GFLOPS ? `${gflops.toFixed(0)} GFLOP/s is beyond one core's peak` : undefined;
+  const suspect = s.speedOfLight && !opts.emulated ? speedOfLightSuspect(spec, s.env, candidateMedianNs, s.speedOfLight, s.nth) : undefined;
   return {
     shape: s.shape,
     ratios,
@@ -39,6 +38,8 @@ export function summarizeSamples(spec: KernelSpec, s: PairedSamples, opts: { noi
     baselineMedianNs: median(s.baselineNs),
     gbps,
     gflops,
+    ...(s.nth && s.nth > 1 ? { nth: s.nth } : {}),
+    ...(s.speedOfLight ? { speedOfLight: s.speedOfLight } : {}),
     ...(suspect ? { suspect } : {}),
     ...(opts.emulated ? { emulated: true } : {}),
   };

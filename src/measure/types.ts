@@ -1,4 +1,5 @@
 // Results of a timed comparison of one candidate against the baseline on one bench shape.
+import type { SpeedOfLight } from './speed-of-light.js';
 
 export type SpeedVerdict = 'faster' | 'slower' | 'no-change';
 
@@ -28,7 +29,11 @@ export interface SpeedResult {
   /** from the spec's cost expressions at the candidate's median time */
   gbps: number;
   gflops: number;
-  /** set when the result is implausible (faster than the speed of light) */
+  /** threads of each timed call, when more than one */
+  nth?: number;
+  /** the build's streaming and FMA speed of light at this shape, measured beside the samples */
+  speedOfLight?: SpeedOfLight;
+  /** set when the result is implausible (well past the speed of light) */
   suspect?: string;
   /** emulated timings (qemu) are never used for a verdict */
   emulated?: boolean;

@@ -6,6 +6,7 @@ import { bufferLayouts } from '../check/inputs.js';
 import { compareOutput } from '../check/compare.js';
 import type { CheckVerdict } from '../check/verdict.js';
 import { summarizeSamples } from '../measure/speed.js';
+import type { SpeedOfLight } from '../measure/speed-of-light.js';
 import type { SpeedResult } from '../measure/types.js';
 import type { Kernel } from '../spec/suite.js';
 import type { PlanCase } from './bundle.js';
@@ -27,6 +28,7 @@ interface DriverEvent {
   callsPerSample?: number;
   baselineNs?: number[];
   candidateNs?: number[];
+  speedOfLight?: SpeedOfLight;
 }
 
 export interface Judgement {
@@ -103,7 +105,12 @@ export function judgeCandidate(kernel: Kernel, cases: PlanCase[], dir: string, o
       const wrong = compareTimed(kernel, c, join(dir, `p${process}`));
       if (wrong) return { check: wrong, speed: [] };
     }
-    const pooled = { ...timings[0], baselineNs: timings.flatMap((t) => t.baselineNs!), candidateNs: timings.flatMap((t) => t.candidateNs!) };
+    const pooled = {
+      ...timings[0],
+      baselineNs: timings.flatMap((t) => t.baselineNs!),
+      candidateNs: timings.flatMap((t) => t.candidateNs!),
+      speedOfLight: fastestSpeedOfLight(timings.flatMap((t) => (t.speedOfLight ? [t.speedOfLight] : []))),
+    };
     speed.push(speedResult(kernel, c, pooled, opts));
   }
   return { check: { status: 'pass', calls }, speed };
@@ -160,7 +167,13 @@ function speedResult(kernel: Kernel, c: PlanCase, e: DriverEvent, opts: JudgeOpt
   // emulated timings get no verdict.
   return summarizeSamples(
     kernel.spec,
-    { shape: c.shape.name, env: c.shape.env, callsPerSample: e.callsPerSample!, baselineNs: e.baselineNs!, candidateNs: e.candidateNs! },
+    { shape: c.shape.name, env: c.shape.env, callsPerSample: e.callsPerSample!, baselineNs: e.baselineNs!, candidateNs: e.candidateNs!, speedOfLight: e.speedOfLight, nth: e.nth },
     { noiseFloor: opts.noiseFloor, seed: opts.seed + c.id, emulated: opts.emulated },
   );
+}
+
+/** Each driver process measures the speed of light; the fastest figures are the machine's. */
+function fastestSpeedOfLight(all: SpeedOfLight[]): SpeedOfLight | undefined {
+  if (!all.length) return undefined;
+  return { footprintBytes: all[0].footprintBytes, readNs: Math.min(...all.map((s) => s.readNs)), peakGflops: Math.max(...all.map((s) => s.peakGflops)) };
 }

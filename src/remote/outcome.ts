@@ -7,16 +7,18 @@ import type { TargetResult } from '../ledger/records.js';
  *   output, out-of-bounds write or input mutation (see `check` for which). `wrong-native` after a WASM pass
  *   usually means the native #if branch differs.
  * - `emulated`: checked under qemu; its timings never make a verdict
+ * - `suspect`: a timing is well past the speed of light measured beside it (work skipped, or a broken timer)
  * - `faster` / `slower`: at least one bench shape is, and no shape goes the other way
  * - `mixed`: faster on some shapes, slower on others
  * - `no-change`: every shape within the noise floor (or not timed)
  */
-export type Outcome = 'host-failed' | 'wrong' | 'wrong-native' | 'emulated' | 'faster' | 'slower' | 'mixed' | 'no-change';
+export type Outcome = 'host-failed' | 'wrong' | 'wrong-native' | 'emulated' | 'suspect' | 'faster' | 'slower' | 'mixed' | 'no-change';
 
 export function outcomeOf(result: TargetResult): Outcome {
   if (result.hostFailure) return 'host-failed';
   if (result.check.status !== 'pass') return result.target === 'wasm' ? 'wrong' : 'wrong-native';
   if (result.speed.some((s) => s.emulated)) return 'emulated';
+  if (result.speed.some((s) => s.suspect)) return 'suspect';
   const faster = result.speed.some((s) => s.verdict === 'faster');
   const slower = result.speed.some((s) => s.verdict === 'slower');
   if (faster && slower) return 'mixed';

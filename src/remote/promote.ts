@@ -61,6 +61,8 @@ export interface PromoteSummary {
 export function wasmRejection(result: TargetResult, marginFraction = DEFAULT_MARGIN): string | undefined {
   if (result.hostFailure) return `not screened: ${result.hostFailure}`;
   if (result.check.status !== 'pass') return `failed the WASM check (${result.check.status})`;
+  const suspect = result.speed.find((s) => s.suspect);
+  if (suspect) return `its WASM timing on ${suspect.shape} is past the speed of light: ${suspect.suspect}`;
   const best = bestSpeedup(result);
   if (best < 1 - marginFraction) return `WASM speedup ${best.toFixed(3)} on its best shape is below ${(1 - marginFraction).toFixed(2)} (margin ${marginFraction})`;
   return undefined;

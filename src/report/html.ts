@@ -70,16 +70,18 @@ function speedSection(model: ReportModel): string {
     forest.sort((a, b) => a.row.candidate.localeCompare(b.row.candidate));
     return `<figure data-kernel-shape="${esc(title)}"><figcaption>${esc(title)}</figcaption>${forestPlot(title, forest)}</figure>`;
   });
+  const withLight = rows.some((r) => r.shapes.some((s) => s.lightShare !== undefined));
   const detail = table(
-    ['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(first.speedup.level)} CI]`, 'verdict', 'baseline/call', 'candidate/call', 'GB/s', 'GFLOP/s'],
+    ['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(first.speedup.level)} CI]`, 'verdict', 'baseline/call', 'candidate/call', 'GB/s', 'GFLOP/s', ...(withLight ? ['of light'] : [])],
     rows.flatMap((r) =>
       r.shapes.map((s) => [
         esc(r.kernel), esc(r.candidate), esc(r.target), esc(s.shape), esc(formatSpeedup(s.speedup)),
         `<span class="verdict ${esc(s.verdict)}">${esc(s.verdict)}</span>${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${esc(s.suspect)}` : ''}`,
         esc(formatNs(s.baselineMedianNs)), esc(formatNs(s.candidateMedianNs)), esc(s.gbps.toFixed(1)), esc(s.gflops.toFixed(2)),
+        ...(withLight ? [s.lightShare === undefined ? '' : esc(formatPercent(s.lightShare))] : []),
       ]),
     ),
-    [4, 6, 7, 8, 9],
+    withLight ? [4, 6, 7, 8, 9, 10] : [4, 6, 7, 8, 9],
   );
   return (
     '<section id="speedup"><h2>Speedup vs baseline</h2>' +

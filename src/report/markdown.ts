@@ -25,6 +25,8 @@ function summary(model: ReportModel): string {
 }
 
 function speedTable(model: ReportModel): string {
+  // runs recorded before the speed of light was measured have no such column
+  const withLight = timedRows(model).some((r) => r.shapes.some((s) => s.lightShare !== undefined));
   const rows = timedRows(model).flatMap((r) =>
     r.shapes.map((s) => [
       r.kernel,
@@ -37,6 +39,7 @@ function speedTable(model: ReportModel): string {
       formatNs(s.candidateMedianNs),
       s.gbps.toFixed(1),
       s.gflops.toFixed(2),
+      ...(withLight ? [s.lightShare === undefined ? '' : formatPercent(s.lightShare)] : []),
     ]),
   );
   if (rows.length === 0) return '## Speedup vs baseline\n\nNo candidate passed its check, so nothing was timed.';
@@ -46,9 +49,10 @@ function speedTable(model: ReportModel): string {
     '## Speedup vs baseline',
     '',
     `Median of paired baseline/candidate time ratios with its ${formatPercent(level)} bootstrap CI; > 1 is faster. ` +
-      `A verdict needs the whole CI outside the ±${formatPercent(floor)} noise band.`,
+      `A verdict needs the whole CI outside the ±${formatPercent(floor)} noise band.` +
+      (withLight ? ' "Of light" is the share of the speed of light measured on the same build: streaming the buffers once, or the peak FMA rate.' : ''),
     '',
-    table(['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(level)} CI]`, 'verdict', 'baseline median', 'candidate median', 'GB/s', 'GFLOP/s'], rows),
+    table(['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(level)} CI]`, 'verdict', 'baseline median', 'candidate median', 'GB/s', 'GFLOP/s', ...(withLight ? ['of light'] : [])], rows),
   ].join('\n');
 }
 

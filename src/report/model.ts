@@ -6,6 +6,7 @@ import { describeVerdict, type CheckStatus } from '../check/verdict.js';
 import { LEDGER_FILE, readLedger } from '../ledger/ledger.js';
 import type { Arch, LedgerEvent, TargetResult } from '../ledger/records.js';
 import type { Interval, SpeedVerdict } from '../measure/types.js';
+import { lightShare } from '../measure/speed-of-light.js';
 import { spearman } from '../measure/stats.js';
 import { UsageError } from '../spec/errors.js';
 import { readAgentActivity, type AgentActivity } from './agent-events.js';
@@ -42,6 +43,8 @@ export interface ShapeRow {
   candidateMedianNs: number;
   gbps: number;
   gflops: number;
+  /** share of the measured speed of light reached (see measure/speed-of-light.ts); absent when not measured */
+  lightShare?: number;
   suspect?: string;
   emulated?: boolean;
   /** raw per-call times of each interleaved pair (for exports that want every repetition) */
@@ -142,6 +145,7 @@ function toResultRow(r: TargetResult): ResultRow {
         candidateMedianNs: s.candidateMedianNs,
         gbps: s.gbps,
         gflops: s.gflops,
+        ...(lightShare(s) !== undefined ? { lightShare: lightShare(s) } : {}),
         ...(s.suspect ? { suspect: s.suspect } : {}),
         ...(s.emulated ? { emulated: true } : {}),
         baselineNs: s.baselineNs,

@@ -13,6 +13,6 @@ interface JobBase {
 
 export type SandboxJob =
   | (JobBase & { kind: 'check' })
-  | (JobBase & { kind: 'bench'; baseline: Uint8Array; pairs: number; sampleMs: number });
+  | (JobBase & { kind: 'bench'; baseline: Uint8Array; probe: Uint8Array; pairs: number; sampleMs: number });
 
 export type SandboxReply = { kind: 'check'; verdict: CheckVerdict } | { kind: 'bench'; shapes: ShapeSamples[] };

@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { KernelInstance } from './instance.js';
 import { runCheck, trapMessage } from '../check/protocol.js';
 import { sampleShapes } from '../measure/sampler.js';
+import { footprintBytes, measureInSandbox } from '../measure/speed-of-light.js';
 import type { SandboxJob, SandboxReply } from './jobs.js';
 
 function instantiate(bytes: Uint8Array, maxMemoryBytes: number): KernelInstance {
@@ -17,7 +18,10 @@ function run(job: SandboxJob): SandboxReply {
     if (job.kind === 'check') return { kind: 'check', verdict: runCheck(job.spec, cand, ref, job.seed) };
     const base = instantiate(job.baseline, job.maxMemoryBytes);
     const result = sampleShapes(job.spec, base, cand, ref, { pairs: job.pairs, sampleMs: job.sampleMs, seed: job.seed });
-    return result.ok ? { kind: 'bench', shapes: result.shapes } : { kind: 'check', verdict: result.verdict };
+    if (!result.ok) return { kind: 'check', verdict: result.verdict };
+    const probe = instantiate(job.probe, job.maxMemoryBytes);
+    const shapes = result.shapes.map((s) => ({ ...s, speedOfLight: measureInSandbox(probe, footprintBytes(job.spec, s.env)) }));
+    return { kind: 'bench', shapes };
   } catch (e) {
     return { kind: 'check', verdict: { status: 'trap', message: trapMessage(e) } };
   }

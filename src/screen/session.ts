@@ -11,6 +11,8 @@ import type { CheckVerdict } from '../check/verdict.js';
 import type { TargetResult } from '../ledger/records.js';
 import type { SpeedResult } from '../measure/types.js';
 import { summarizeSamples } from '../measure/speed.js';
+import { SPEED_OF_LIGHT_SOURCE, SPEED_OF_LIGHT_SPEC } from '../measure/speed-of-light.js';
+import type { KernelSpec } from '../spec/schema.js';
 import { UsageError } from '../spec/errors.js';
 
 export interface ScreenOptions {
@@ -121,11 +123,19 @@ export class ScreenSession {
   /** Reference and baseline are built once per session; a failure there is the suite's fault, not a verdict. */
   private build(kernel: Kernel, role: 'reference' | 'baseline'): Promise<Uint8Array> {
     const path = role === 'reference' ? kernel.referencePath : kernel.baselinePath;
-    const key = `${kernel.dir}:${role}`;
+    return this.buildOnce(`${kernel.dir}:${role}`, kernel.spec, path);
+  }
+
+  /** The speed-of-light probe, built by this session's compiler like a kernel and timed beside every candidate. */
+  private probe(): Promise<Uint8Array> {
+    return this.buildOnce('speed-of-light', SPEED_OF_LIGHT_SPEC, SPEED_OF_LIGHT_SOURCE);
+  }
+
+  private buildOnce(key: string, spec: KernelSpec, path: string): Promise<Uint8Array> {
     if (!this.builds.has(key)) {
       this.builds.set(
         key,
-        this.compiler.compile(kernel.spec, readFileSync(path, 'utf8'), path).then((r) => {
+        this.compiler.compile(spec, readFileSync(path, 'utf8'), path).then((r) => {
           if (!r.ok) throw new UsageError(`${path}: does not build:\n${r.diagnostic}`);
           return r.wasm;
         }),
@@ -172,6 +182,7 @@ export class ScreenSession {
         spec: ctx.kernel.spec,
         reference: await this.build(ctx.kernel, 'reference'),
         baseline: await this.build(ctx.kernel, 'baseline'),
+        probe: await this.probe(),
         candidate: ctx.wasm!,
         seed: ctx.seed,
         maxMemoryBytes: this.maxMemory,
