@@ -90,27 +90,31 @@ static void write_file(const char *dir, const char *name, const unsigned char *s
 typedef struct {
   unsigned char *base, *data;
   size_t bytes, tail; /* tail: guard bytes after the data (alignment padding + KB_GUARD) */
+  unsigned salt;      /* varies the canary between buffers */
 } kb_buf;
 
-static unsigned char canary(size_t i) { return (unsigned char)(0xA5 ^ (i * 29)); }
+/* Guard byte i of a buffer; `salt` (the parameter index) makes it differ between buffers, so an overrun that copies
+ * past the end of one buffer into the end of another does not write the other's own canary. */
+static unsigned char canary(unsigned salt, size_t i) { return (unsigned char)(0xA5 ^ (salt * 0x3B) ^ (i * 29)); }
 
-static void buf_alloc(kb_buf *b, size_t bytes) {
+static void buf_alloc(kb_buf *b, size_t bytes, unsigned salt) {
+  b->salt = salt;
   b->bytes = bytes;
   b->tail = KB_GUARD + (KB_ALIGN - bytes % KB_ALIGN) % KB_ALIGN;
   void *mem = NULL;
   if (posix_memalign(&mem, KB_ALIGN, KB_GUARD + bytes + b->tail) != 0) die("out of memory", "buffer");
   b->base = mem;
   b->data = b->base + KB_GUARD;
-  for (size_t i = 0; i < KB_GUARD; i++) b->base[i] = canary(i);
-  for (size_t i = 0; i < b->tail; i++) b->data[bytes + i] = canary(KB_GUARD + i);
+  for (size_t i = 0; i < KB_GUARD; i++) b->base[i] = canary(salt, i);
+  for (size_t i = 0; i < b->tail; i++) b->data[bytes + i] = canary(salt, KB_GUARD + i);
 }
 
 /* 0 when both guard zones are intact; else the side and the offset (bytes before the data, or past its end). */
 static int buf_guard_hit(const kb_buf *b, const char **side, size_t *offset) {
   for (size_t k = 0; k < KB_GUARD; k++)
-    if (b->data[-1 - (long)k] != canary(KB_GUARD - 1 - k)) return *side = "before", *offset = k, 1;
+    if (b->data[-1 - (long)k] != canary(b->salt, KB_GUARD - 1 - k)) return *side = "before", *offset = k, 1;
   for (size_t k = 0; k < b->tail; k++)
-    if (b->data[b->bytes + k] != canary(KB_GUARD + k)) return *side = "after", *offset = k, 1;
+    if (b->data[b->bytes + k] != canary(b->salt, KB_GUARD + k)) return *side = "after", *offset = k, 1;
   return 0;
 }
 
@@ -235,7 +239,7 @@ typedef struct {
 static size_t arg_bytes[KB_MAX_PARAMS];
 static kb_arg arg_scalar[KB_MAX_PARAMS];
 
-static int is_buffer(int p) { return KB_PARAMS[p].kind == KB_IN || KB_PARAMS[p].kind == KB_OUT; }
+static int is_buffer(int p) { return KB_PARAMS[p].kind == KB_IN || KB_PARAMS[p].kind == KB_OUT || KB_PARAMS[p].kind == KB_SCRATCH; }
 
 static void parse_args(FILE *plan) {
   char tok[64];
@@ -256,7 +260,7 @@ static void slot_alloc(kb_slot *s) {
       s->args[p] = arg_scalar[p];
       continue;
     }
-    buf_alloc(&s->buf[p], arg_bytes[p]);
+    buf_alloc(&s->buf[p], arg_bytes[p], (unsigned)p);
     s->args[p].p = s->buf[p].data;
   }
 }
@@ -266,10 +270,11 @@ static void slot_free(kb_slot *s) {
     if (is_buffer(p)) free(s->buf[p].base);
 }
 
-/* NaN-poison outputs (0xFF bytes are a NaN in f32 and f16; for integers, an unlikely pattern). */
+/* NaN-poison outputs (0xFF bytes are a NaN in f32 and f16; for integers, an unlikely pattern), and scratch
+ * buffers, so nothing one call leaves there can be read back by the next. */
 static void slot_poison(kb_slot *s) {
   for (int p = 0; p < KB_NPARAMS; p++)
-    if (KB_PARAMS[p].kind == KB_OUT) memset(s->buf[p].data, 0xFF, s->buf[p].bytes);
+    if (KB_PARAMS[p].kind == KB_OUT || KB_PARAMS[p].kind == KB_SCRATCH) memset(s->buf[p].data, 0xFF, s->buf[p].bytes);
 }
 
 static void load_inputs(int id, int set, unsigned char **pristine) {
@@ -417,7 +422,7 @@ static double sol_fastest_ns(const float *x, float *out, int n, int iters) {
   return best;
 }
 
-/* Streams `bytes` (every buffer of one call) and runs the FMA chains; prints the JSON fields of the time line. */
+/* Streams `bytes` (the inputs and outputs of one call) and runs the FMA chains; prints the JSON fields of the time line. */
 static void emit_speed_of_light(size_t bytes) {
   int n = (int)((bytes + 3) / 4);
   if (n < 64) n = 64;
@@ -581,7 +586,7 @@ static void run_time(FILE *plan, int id) {
   printf("]");
   size_t footprint = 0;
   for (int p = 0; p < KB_NPARAMS; p++)
-    if (is_buffer(p)) footprint += arg_bytes[p];
+    if (KB_PARAMS[p].kind == KB_IN || KB_PARAMS[p].kind == KB_OUT) footprint += arg_bytes[p];
   emit_speed_of_light(footprint);
   emit("}");
   for (int k = 0; k < KB_SLOTS; k++) slot_free(&slots[k]);

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-enum kb_kind { KB_IN = 0, KB_OUT = 1, KB_I32 = 2, KB_F32 = 3 };
+enum kb_kind { KB_IN = 0, KB_OUT = 1, KB_I32 = 2, KB_F32 = 3, KB_SCRATCH = 4 };
 
 typedef struct {
   const char *name;

@@ -15,7 +15,7 @@ export interface ShapeCase {
 export interface BufferLayout {
   name: string;
   dtype: Dtype;
-  role: 'in' | 'out';
+  role: BufferParam['role'];
   elements: number;
   bytes: number;
   param: BufferParam;

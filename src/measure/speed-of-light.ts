@@ -45,9 +45,9 @@ export interface SpeedOfLight {
   peakGflops: number;
 }
 
-/** Bytes of every buffer of one call: what a kernel must at least read or write once. */
+/** Bytes of the input and output buffers of one call: what a kernel must at least read or write once (scratch need not be touched). */
 export function footprintBytes(spec: KernelSpec, env: Env): number {
-  return bufferLayouts(spec, env).reduce((n, b) => n + b.bytes, 0);
+  return bufferLayouts(spec, env).reduce((n, b) => n + (b.role === 'scratch' ? 0 : b.bytes), 0);
 }
 
 /** The probe's shape for reading `bytes` (at least one full unrolled step of 8 vectors). */

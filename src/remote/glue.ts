@@ -9,7 +9,7 @@ export const VARIANTS = ['ref', 'base', 'cand'] as const;
 
 function kind(p: Param): string {
   if (p.kind === 'scalar') return p.type === 'i32' ? 'KB_I32' : 'KB_F32';
-  return p.role === 'in' ? 'KB_IN' : 'KB_OUT';
+  return { in: 'KB_IN', out: 'KB_OUT', scratch: 'KB_SCRATCH' }[p.role];
 }
 
 function argument(p: Param, i: number): string {

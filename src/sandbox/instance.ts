@@ -9,6 +9,13 @@ const ALIGN = 64;
 export const GUARD_BYTES = 256;
 const CANARY = 0xcb;
 
+/**
+ * Guard byte `i` (counting away from the data) on one side of buffer number `index`. It differs between buffers and
+ * sides: an overrun that copies past the end of one buffer into the end of another writes the other's canary
+ * otherwise, and goes unseen.
+ */
+const guardByte = (index: number, side: 'before' | 'after', i: number) => (CANARY ^ (index * 0x3b) ^ (side === 'after' ? 0x55 : 0) ^ (i * 29)) & 0xff;
+
 interface Exports {
   kb_call(args: number): void;
   kb_batch(sets: number, nsets: number, reps: number): void;
@@ -75,6 +82,13 @@ export class KernelInstance {
     }
     const heap = this.bytes;
     heap.fill(CANARY, align(this.exports.kb_heap_base(), 8), this.argsBase);
+    this.buffers.forEach((b, index) => {
+      for (const start of b.addresses)
+        for (let i = 0; i < GUARD_BYTES; i++) {
+          heap[start - 1 - i] = guardByte(index, 'before', i);
+          heap[start + b.bytes + i] = guardByte(index, 'after', i);
+        }
+    });
     const view = new DataView(this.memory.buffer);
     for (let s = 0; s < sets; s++) {
       let slot = this.argsBase + s * this.slots * 4;
@@ -111,22 +125,25 @@ export class KernelInstance {
     return this.bytes.slice(b.addresses[set], b.addresses[set] + b.bytes);
   }
 
-  /** Fills outputs with a poison byte (0xFF is NaN for floats) so a buffer left untouched cannot pass as stale. */
+  /**
+   * Fills outputs with a poison byte (0xFF is NaN for floats) so a buffer left untouched cannot pass as stale; scratch
+   * buffers too, so nothing computed in one call can be read back in the next.
+   */
   poisonOutputs(set: number, byte = 0xff): void {
-    for (const b of this.buffers) if (b.role === 'out') this.bytes.fill(byte, b.addresses[set], b.addresses[set] + b.bytes);
+    for (const b of this.buffers) if (b.role !== 'in') this.bytes.fill(byte, b.addresses[set], b.addresses[set] + b.bytes);
   }
 
   outputs(): BufferLayout[] {
     return this.buffers.filter((b) => b.role === 'out');
   }
 
-  /** Every guard byte must still hold the canary. */
+  /** Every guard byte must still hold its canary. */
   checkGuards(): GuardViolation | null {
     const heap = this.bytes;
-    for (const b of this.buffers)
+    for (const [index, b] of this.buffers.entries())
       for (const start of b.addresses) {
-        for (let i = 1; i <= GUARD_BYTES; i++) if (heap[start - i] !== CANARY) return { buffer: b.name, side: 'before', offset: i - 1 };
-        for (let i = 0; i < GUARD_BYTES; i++) if (heap[start + b.bytes + i] !== CANARY) return { buffer: b.name, side: 'after', offset: i };
+        for (let i = 0; i < GUARD_BYTES; i++) if (heap[start - 1 - i] !== guardByte(index, 'before', i)) return { buffer: b.name, side: 'before', offset: i };
+        for (let i = 0; i < GUARD_BYTES; i++) if (heap[start + b.bytes + i] !== guardByte(index, 'after', i)) return { buffer: b.name, side: 'after', offset: i };
       }
     return null;
   }

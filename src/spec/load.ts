@@ -52,6 +52,9 @@ function checkConsistency(file: string, spec: KernelSpec): void {
     fail('threads', "ith and nth are appended by 'threads'; do not list them in params");
   const buffers = spec.params.flatMap((p) => (p.kind === 'buffer' ? [p] : []));
   if (!buffers.some((b) => b.role === 'out')) fail('params', 'no buffer has role "out"');
+  spec.params.forEach((p, i) => {
+    if (p.kind === 'buffer' && p.role !== 'out' && p.tolerance) fail(`params[${i}].tolerance`, `only "out" buffers are compared; '${p.name}' is "${p.role}"`);
+  });
   for (const b of buffers.filter((b) => b.role === 'in'))
     if (!spec.inputs[b.name]) fail(`inputs.${b.name}`, `input buffer '${b.name}' has no generator`);
   for (const name of Object.keys(spec.inputs))

@@ -45,7 +45,9 @@ const BufferParam = z
     kind: z.literal('buffer'),
     dtype: z.enum(DTYPES),
     length: Expr.describe('element count (bytes for u8)'),
-    role: z.enum(['in', 'out']),
+    role: z
+      .enum(['in', 'out', 'scratch'])
+      .describe('in: generated input, checked unchanged; out: compared with the reference; scratch: a workspace, poisoned before every call and guard-zoned but never compared'),
     tolerance: Tolerance.optional(),
     blocks: BlockLayout.optional(),
   })

@@ -53,6 +53,15 @@ describe('malformed kernel specs give one error naming the file and the field', 
     expect(e.message).toBe('kernels/demo/kernel.json: params: no buffer has role "out"');
   });
 
+  it('accepts a scratch buffer, but not a tolerance on one (scratch is never compared)', () => {
+    const scratch = { name: 't', kind: 'buffer', dtype: 'f32', length: 'rows*n', role: 'scratch' };
+    const spec = structuredClone(valid);
+    spec.params.splice(2, 0, scratch);
+    expect(parseSpec(FILE, JSON.stringify(spec)).params[2]).toMatchObject({ role: 'scratch' });
+    const e = errorOf((s) => s.params.splice(2, 0, { ...scratch, tolerance: { atol: 0 } }));
+    expect(e.message).toBe(`kernels/demo/kernel.json: params[2].tolerance: only "out" buffers are compared; 't' is "scratch"`);
+  });
+
   it('rejects duplicate parameter names', () => {
     expect(errorOf((s) => (s.params[3].name = 'n')).message).toBe("kernels/demo/kernel.json: params[3].name: duplicate parameter 'n'");
   });

@@ -16,7 +16,8 @@ static void scale_mul_row(const float *x, const float *w, float *y, int n, float
     for (; i < n; i++) y[i] = x[i] * scale * w[i];
 }
 
-void rms_norm_mul(const float *x, const float *w, float *y, int n, int rows, float eps, int ith, int nth) {
+void rms_norm_mul(const float *x, const float *w, float *y, float *t, int n, int rows, float eps, int ith, int nth) {
+    (void)t; /* scratch for the unfused baseline's temporary; fusion needs none */
     for (int r = ith; r < rows; r += nth) {
         const float *xr = x + (long)r * n;
         double sum = 0.0;
