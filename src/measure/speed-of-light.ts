@@ -83,10 +83,13 @@ export function lightShare(s: { candidateMedianNs: number; gflops: number; speed
   return Math.max(s.speedOfLight.readNs / nth / s.candidateMedianNs, s.gflops / (s.speedOfLight.peakGflops * nth));
 }
 
-/** Measures in the sandbox, with the probe's WASM instance: each figure is the fastest of 7 batches of ≥ 1 ms. */
-export function measureInSandbox(probe: KernelInstance, bytes: number, now = () => performance.now()): SpeedOfLight {
+/**
+ * Measures in the sandbox with the probe's WASM instance, for each footprint: every figure is the fastest of 7
+ * batches of ≥ 1 ms. The FMA peak does not depend on the footprint and is measured once.
+ */
+export function measureInSandbox(probe: KernelInstance, footprints: number[], now = () => performance.now()): SpeedOfLight[] {
   const fastestNs = (env: Env): number => {
-    if (!probe.layout(SPEED_OF_LIGHT_SPEC, env, 1)) throw new Error(`the speed-of-light probe does not fit ${bytes} bytes in sandbox memory`);
+    if (!probe.layout(SPEED_OF_LIGHT_SPEC, env, 1)) throw new Error(`the speed-of-light probe does not fit ${4 * env.n} bytes in sandbox memory`);
     probe.write(0, 'x', new Uint8Array(4 * env.n));
     const time = (reps: number) => {
       const t0 = now();
@@ -101,10 +104,9 @@ export function measureInSandbox(probe: KernelInstance, bytes: number, now = () 
   };
   // A new instance's first milliseconds run several times slower (measured: 3 GB/s, then 42): warm up first.
   fastestNs(readProbeEnv(4096));
-  const readNs = fastestNs(readProbeEnv(bytes));
   const fmaNs = fastestNs(FLOPS_PROBE_ENV);
-  const flops = new DataView(probe.read(0, 'out').buffer).getFloat32(4, true);
-  return { footprintBytes: bytes, readNs, peakGflops: flops / fmaNs };
+  const peakGflops = new DataView(probe.read(0, 'out').buffer).getFloat32(4, true) / fmaNs;
+  return footprints.map((bytes) => ({ footprintBytes: bytes, readNs: fastestNs(readProbeEnv(bytes)), peakGflops }));
 }
 
 function fmtNs(ns: number): string {

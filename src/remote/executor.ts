@@ -1,6 +1,7 @@
 // One interface for every way of running a bundle: on this machine (local, qemu-aarch64) or over ssh.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { HostConfig } from '../config/config.js';
+import { AbortError } from '../spec/errors.js';
 
 export interface ExecResult {
   exitCode: number | null;
@@ -39,13 +40,6 @@ export class HostError extends Error {
     message: string,
   ) {
     super(`${host}: ${message}`);
-  }
-}
-
-export class AbortError extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'AbortError';
   }
 }
 

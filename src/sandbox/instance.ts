@@ -10,11 +10,24 @@ export const GUARD_BYTES = 256;
 const CANARY = 0xcb;
 
 /**
- * Guard byte `i` (counting away from the data) on one side of buffer number `index`. It differs between buffers and
- * sides: an overrun that copies past the end of one buffer into the end of another writes the other's canary
- * otherwise, and goes unseen.
+ * The guard zones of buffer number `index`, in memory order: they differ between buffers and sides, since an overrun
+ * that copies past the end of one buffer into the end of another would otherwise write the other's canary unseen.
  */
-const guardByte = (index: number, side: 'before' | 'after', i: number) => (CANARY ^ (index * 0x3b) ^ (side === 'after' ? 0x55 : 0) ^ (i * 29)) & 0xff;
+function guardZones(index: number): { before: Uint8Array; after: Uint8Array } {
+  const before = new Uint8Array(GUARD_BYTES);
+  const after = new Uint8Array(GUARD_BYTES);
+  for (let i = 0; i < GUARD_BYTES; i++) {
+    before[GUARD_BYTES - 1 - i] = CANARY ^ ((index * 0x3b) & 0xff) ^ ((i * 29) & 0xff);
+    after[i] = CANARY ^ ((index * 0x3b) & 0xff) ^ 0x55 ^ ((i * 29) & 0xff);
+  }
+  return { before, after };
+}
+
+/** Index of the first byte where `heap` from `at` differs from `zone`, or -1. */
+function firstMismatch(heap: Uint8Array, at: number, zone: Uint8Array): number {
+  for (let i = 0; i < zone.length; i++) if (heap[at + i] !== zone[i]) return i;
+  return -1;
+}
 
 interface Exports {
   kb_call(args: number): void;
@@ -40,6 +53,7 @@ export class KernelInstance {
   private readonly memory: WebAssembly.Memory;
   private readonly exports: Exports;
   private buffers: Placed[] = [];
+  private zones: { before: Uint8Array; after: Uint8Array }[] = [];
   private argsBase = 0;
   private slots = 0;
   private sets = 0;
@@ -82,12 +96,12 @@ export class KernelInstance {
     }
     const heap = this.bytes;
     heap.fill(CANARY, align(this.exports.kb_heap_base(), 8), this.argsBase);
+    this.zones = this.buffers.map((_, index) => guardZones(index));
     this.buffers.forEach((b, index) => {
-      for (const start of b.addresses)
-        for (let i = 0; i < GUARD_BYTES; i++) {
-          heap[start - 1 - i] = guardByte(index, 'before', i);
-          heap[start + b.bytes + i] = guardByte(index, 'after', i);
-        }
+      for (const start of b.addresses) {
+        heap.set(this.zones[index].before, start - GUARD_BYTES);
+        heap.set(this.zones[index].after, start + b.bytes);
+      }
     });
     const view = new DataView(this.memory.buffer);
     for (let s = 0; s < sets; s++) {
@@ -142,8 +156,15 @@ export class KernelInstance {
     const heap = this.bytes;
     for (const [index, b] of this.buffers.entries())
       for (const start of b.addresses) {
-        for (let i = 0; i < GUARD_BYTES; i++) if (heap[start - 1 - i] !== guardByte(index, 'before', i)) return { buffer: b.name, side: 'before', offset: i };
-        for (let i = 0; i < GUARD_BYTES; i++) if (heap[start + b.bytes + i] !== guardByte(index, 'after', i)) return { buffer: b.name, side: 'after', offset: i };
+        const before = firstMismatch(heap, start - GUARD_BYTES, this.zones[index].before);
+        // the last mismatch before the data is the one nearest to it
+        if (before >= 0) {
+          let nearest = before;
+          for (let i = before + 1; i < GUARD_BYTES; i++) if (heap[start - GUARD_BYTES + i] !== this.zones[index].before[i]) nearest = i;
+          return { buffer: b.name, side: 'before', offset: GUARD_BYTES - 1 - nearest };
+        }
+        const after = firstMismatch(heap, start + b.bytes, this.zones[index].after);
+        if (after >= 0) return { buffer: b.name, side: 'after', offset: after };
       }
     return null;
   }

@@ -3,6 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SandboxJob, SandboxReply } from './jobs.js';
 import { compiledUrl } from '../compiled.js';
+import { AbortError } from '../spec/errors.js';
 
 export class Sandbox {
   private child?: ChildProcess;
@@ -32,11 +33,22 @@ export class Sandbox {
     return child;
   }
 
-  run(job: SandboxJob, timeoutMs: number): Promise<SandboxReply> {
+  /** Runs a job; an abort kills the host process (a new one starts for the next job) and rejects with AbortError. */
+  run(job: SandboxJob, timeoutMs: number, signal?: AbortSignal): Promise<SandboxReply> {
+    if (signal?.aborted) return Promise.reject(new AbortError());
     const id = this.nextId++;
     const child = this.host();
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.pending.delete(id);
+        this.close();
+        reject(new AbortError());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, (reply) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(reply);
+      });
       child.send({ id, job, timeoutMs });
     });
   }

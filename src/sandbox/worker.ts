@@ -19,8 +19,11 @@ function run(job: SandboxJob): SandboxReply {
     const base = instantiate(job.baseline, job.maxMemoryBytes);
     const result = sampleShapes(job.spec, base, cand, ref, { pairs: job.pairs, sampleMs: job.sampleMs, seed: job.seed });
     if (!result.ok) return { kind: 'check', verdict: result.verdict };
-    const probe = instantiate(job.probe, job.maxMemoryBytes);
-    const shapes = result.shapes.map((s) => ({ ...s, speedOfLight: measureInSandbox(probe, footprintBytes(job.spec, s.env)) }));
+    const light = measureInSandbox(
+      instantiate(job.probe, job.maxMemoryBytes),
+      result.shapes.map((s) => footprintBytes(job.spec, s.env)),
+    );
+    const shapes = result.shapes.map((s, i) => ({ ...s, speedOfLight: light[i] }));
     return { kind: 'bench', shapes };
   } catch (e) {
     return { kind: 'check', verdict: { status: 'trap', message: trapMessage(e) } };

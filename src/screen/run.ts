@@ -65,7 +65,12 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
       if (opts.signal?.aborted) break;
       const next = queue[i + 1];
       if (next) session.prepare(next.kernel, next.candidate);
-      record(await session.screenCandidate(kernel, candidate, { bench }), candidate.source);
+      try {
+        record(await session.screenCandidate(kernel, candidate, { bench, signal: opts.signal }), candidate.source);
+      } catch (e) {
+        if ((e as Error).name === 'AbortError') break; // the candidate in progress is left out, not half-judged
+        throw e;
+      }
     }
     interrupted = !!opts.signal?.aborted;
     ledger.append({ type: 'run-end', at: new Date().toISOString(), status: interrupted ? 'interrupted' : 'done' });

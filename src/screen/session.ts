@@ -13,7 +13,7 @@ import type { SpeedResult } from '../measure/types.js';
 import { summarizeSamples } from '../measure/speed.js';
 import { SPEED_OF_LIGHT_SOURCE, SPEED_OF_LIGHT_SPEC } from '../measure/speed-of-light.js';
 import type { KernelSpec } from '../spec/schema.js';
-import { UsageError } from '../spec/errors.js';
+import { AbortError, UsageError } from '../spec/errors.js';
 
 export interface ScreenOptions {
   /** folder holding .kbench/ (cache and runs) */
@@ -55,6 +55,7 @@ interface Context {
   wasm?: Uint8Array;
   speed: SpeedResult[];
   seed: number;
+  signal?: AbortSignal;
 }
 
 const DEFAULT_SEED = 20261127;
@@ -94,12 +95,20 @@ export class ScreenSession {
     return session;
   }
 
-  /** `bench: false` stops after the check (used for the baseline itself); `seed` overrides the session's. */
-  async screenCandidate(kernel: Kernel, candidate: CandidateSource, { bench = true, seed = this.opts.seed ?? DEFAULT_SEED } = {}): Promise<TargetResult> {
+  /**
+   * `bench: false` stops after the check (used for the baseline itself); `seed` overrides the session's. An abort
+   * stops the sandbox job at once and rejects with AbortError: an interrupted candidate gets no verdict.
+   */
+  async screenCandidate(
+    kernel: Kernel,
+    candidate: CandidateSource,
+    { bench = true, seed = this.opts.seed ?? DEFAULT_SEED, signal }: { bench?: boolean; seed?: number; signal?: AbortSignal } = {},
+  ): Promise<TargetResult> {
     const started = performance.now();
-    const ctx: Context = { kernel, candidate, speed: [], seed };
+    const ctx: Context = { kernel, candidate, speed: [], seed, signal };
     let verdict: CheckVerdict | null = null;
     for (const stage of this.stages) {
+      if (signal?.aborted) throw new AbortError();
       if (stage.name === 'bench' && !bench) break;
       this.opts.onEvent?.({ type: 'stage', kernel: kernel.name, candidate: candidate.name, stage: stage.name });
       verdict = await stage.run(ctx);
@@ -169,6 +178,7 @@ export class ScreenSession {
     const reply = await this.sandbox.run(
       { kind: 'check', spec: ctx.kernel.spec, reference: await this.build(ctx.kernel, 'reference'), candidate: ctx.wasm!, seed: ctx.seed, maxMemoryBytes: this.maxMemory },
       this.opts.jobTimeoutMs ?? 20_000,
+      ctx.signal,
     );
     if (reply.kind !== 'check') throw new Error('sandbox answered a check with bench samples');
     return reply.verdict.status === 'pass' ? null : reply.verdict;
@@ -190,6 +200,7 @@ export class ScreenSession {
         sampleMs: this.opts.sampleMs ?? 4,
       },
       this.opts.jobTimeoutMs ?? 20_000,
+      ctx.signal,
     );
     if (reply.kind === 'check') return reply.verdict;
     const noiseFloor = this.opts.noiseFloor ?? 0.02;

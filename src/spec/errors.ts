@@ -13,3 +13,11 @@ export class SpecError extends UsageError {
     super(`${file}: ${field ? `${field}: ` : ''}${problem}`);
   }
 }
+
+/** Work stopped by the user (Ctrl-C) or a time limit: not a failure of what was running. */
+export class AbortError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'AbortError';
+  }
+}

@@ -91,8 +91,8 @@ export function register(program: Command): void {
             ? JSON.stringify(outcome, null, 2) + '\n'
             : `${summary}\nreport: ${outcome.reportPath} (charts: ${outcome.htmlPath})\n${outcome.bestPath ? `best candidate: ${outcome.bestPath}\n` : ''}resume with: kbench agent --resume ${outcome.id}\n`,
         );
-        // a run stopped by a limit or Ctrl-C still ran and reported (0); an API or internal failure is 1
-        process.exitCode = outcome.status === 'failed' ? 1 : 0;
+        // a run stopped by a limit still ran and reported (0); Ctrl-C is 130, as for screen, run and promote
+        process.exitCode = outcome.status === 'failed' ? 1 : outcome.status === 'interrupted' ? 130 : 0;
       } finally {
         process.off('SIGINT', onSigint);
       }

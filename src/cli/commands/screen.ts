@@ -53,6 +53,10 @@ export function register(program: Command): void {
         const json = JSON.stringify(screenRunJson(run), null, 2);
         if (o.out) writeFileSync(o.out, json + '\n');
         process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + `\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
+        if (run.interrupted) {
+          process.stderr.write(`kbench: interrupted; the candidate in progress was stopped and left out; finished results are in ${run.dir}\n`);
+          process.exitCode = 130;
+        }
       } finally {
         progress.stop();
         process.off('SIGINT', onSigint);
