@@ -86,7 +86,7 @@ function sampleValues(gen: Generator, count: number, env: Env, seed: number): Fl
         const r = Math.floor(i / cols);
         const c = i % cols;
         const hidden = masked.has(r) || (gen.causal && c > r + cols - rows) || (gen.pMasked > 0 && rng.next() < gen.pMasked);
-        out[i] = hidden ? -Infinity : gen.value;
+        out[i] = hidden ? -Infinity : gen.alibi ? -Math.abs(r + cols - rows - c) : gen.value;
       }
       break;
     }

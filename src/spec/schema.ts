@@ -81,6 +81,10 @@ export const Generator = z.discriminatedUnion('kind', [
       pMasked: z.number().min(0).max(1).default(0).describe('share of elements set to −inf at random'),
       maskedRows: z.array(z.number().int().nonnegative()).default([]).describe('rows set entirely to −inf'),
       value: z.number().default(0).describe('value of unmasked elements'),
+      alibi: z
+        .boolean()
+        .default(false)
+        .describe('unmasked elements hold −|i − j| instead of `value`, the query of row r sitting at position r + cols − rows: how llama.cpp fills the KQ mask for ALiBi'),
     })
     .strict(),
 ]);
