@@ -7,7 +7,6 @@ import { distributionNames, generateInputs, shapeCases, bufferLayouts } from '..
 import { compareAll, firstDifference, referenceOutputs, seedFor, trapMessage } from '../check/protocol.js';
 import type { CheckVerdict } from '../check/verdict.js';
 import { createRng } from './rng.js';
-import type { SpeedOfLight } from './speed-of-light.js';
 
 export interface SamplerOptions {
   pairs: number;
@@ -26,7 +25,6 @@ export interface ShapeSamples {
   /** per-call ns of each pair, in pair order */
   baselineNs: number[];
   candidateNs: number[];
-  speedOfLight?: SpeedOfLight;
 }
 
 export type SamplerResult = { ok: true; shapes: ShapeSamples[] } | { ok: false; verdict: CheckVerdict };

@@ -1,4 +1,4 @@
-// The speed of light of the build that ran a kernel, measured beside it: kernels/include/kb_speed_of_light.c,
+// The speed of light of the build that ran a kernel, measured where it ran: kernels/include/kb_speed_of_light.c,
 // compiled by the same compiler with the same flags, streams a buffer the size of the shape's footprint and runs
 // independent FMA chains. A timing several times faster than merely reading the kernel's buffers once, or than
 // doing its counted flops at that peak, did not do the work: it is flagged suspect instead of celebrated.

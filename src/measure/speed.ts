@@ -12,7 +12,7 @@ export interface PairedSamples {
   callsPerSample: number;
   baselineNs: number[];
   candidateNs: number[];
-  /** measured beside the samples by the same build (absent under emulation) */
+  /** measured where the samples were taken, by the same build */
   speedOfLight?: SpeedOfLight;
   /** threads of each timed call */
   nth?: number;

@@ -31,7 +31,7 @@ export interface SpeedResult {
   gflops: number;
   /** threads of each timed call, when more than one */
   nth?: number;
-  /** the build's streaming and FMA speed of light at this shape, measured beside the samples */
+  /** the build's streaming and FMA speed of light at this shape, measured where the samples were taken */
   speedOfLight?: SpeedOfLight;
   /** set when the result is implausible (well past the speed of light) */
   suspect?: string;

@@ -2,6 +2,7 @@
 import type { KernelSpec } from '../spec/schema.js';
 import type { CheckVerdict } from '../check/verdict.js';
 import type { ShapeSamples } from '../measure/sampler.js';
+import type { SpeedOfLight } from '../measure/speed-of-light.js';
 
 interface JobBase {
   spec: KernelSpec;
@@ -13,6 +14,14 @@ interface JobBase {
 
 export type SandboxJob =
   | (JobBase & { kind: 'check' })
-  | (JobBase & { kind: 'bench'; baseline: Uint8Array; probe: Uint8Array; pairs: number; sampleMs: number });
+  | (JobBase & {
+      kind: 'bench';
+      baseline: Uint8Array;
+      pairs: number;
+      sampleMs: number;
+      /** the speed-of-light probe, and the footprints (bytes) to measure it at after the samples */
+      probe: Uint8Array;
+      lightFootprints: number[];
+    });
 
-export type SandboxReply = { kind: 'check'; verdict: CheckVerdict } | { kind: 'bench'; shapes: ShapeSamples[] };
+export type SandboxReply = { kind: 'check'; verdict: CheckVerdict } | { kind: 'bench'; shapes: ShapeSamples[]; light: SpeedOfLight[] };

@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { KernelInstance } from './instance.js';
 import { runCheck, trapMessage } from '../check/protocol.js';
 import { sampleShapes } from '../measure/sampler.js';
-import { footprintBytes, measureInSandbox } from '../measure/speed-of-light.js';
+import { measureInSandbox } from '../measure/speed-of-light.js';
 import type { SandboxJob, SandboxReply } from './jobs.js';
 
 function instantiate(bytes: Uint8Array, maxMemoryBytes: number): KernelInstance {
@@ -19,12 +19,8 @@ function run(job: SandboxJob): SandboxReply {
     const base = instantiate(job.baseline, job.maxMemoryBytes);
     const result = sampleShapes(job.spec, base, cand, ref, { pairs: job.pairs, sampleMs: job.sampleMs, seed: job.seed });
     if (!result.ok) return { kind: 'check', verdict: result.verdict };
-    const light = measureInSandbox(
-      instantiate(job.probe, job.maxMemoryBytes),
-      result.shapes.map((s) => footprintBytes(job.spec, s.env)),
-    );
-    const shapes = result.shapes.map((s, i) => ({ ...s, speedOfLight: light[i] }));
-    return { kind: 'bench', shapes };
+    const light = job.lightFootprints.length ? measureInSandbox(instantiate(job.probe, job.maxMemoryBytes), job.lightFootprints) : [];
+    return { kind: 'bench', shapes: result.shapes, light };
   } catch (e) {
     return { kind: 'check', verdict: { status: 'trap', message: trapMessage(e) } };
   }

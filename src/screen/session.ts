@@ -11,7 +11,8 @@ import type { CheckVerdict } from '../check/verdict.js';
 import type { TargetResult } from '../ledger/records.js';
 import type { SpeedResult } from '../measure/types.js';
 import { summarizeSamples } from '../measure/speed.js';
-import { SPEED_OF_LIGHT_SOURCE, SPEED_OF_LIGHT_SPEC } from '../measure/speed-of-light.js';
+import { footprintBytes, SPEED_OF_LIGHT_SOURCE, SPEED_OF_LIGHT_SPEC, type SpeedOfLight } from '../measure/speed-of-light.js';
+import { shapeCases } from '../check/inputs.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { AbortError, UsageError } from '../spec/errors.js';
 
@@ -75,6 +76,8 @@ export class ScreenSession {
   private readonly compiler: WasmCompiler;
   private readonly sandbox = new Sandbox();
   private readonly builds = new Map<string, Promise<Uint8Array>>();
+  /** the speed of light measured in this session, by footprint in bytes */
+  private readonly light = new Map<number, SpeedOfLight>();
   private readonly pendingCompiles = new Map<string, Promise<CompileResult>>();
   private readonly stages: Stage[];
 
@@ -135,7 +138,7 @@ export class ScreenSession {
     return this.buildOnce(`${kernel.dir}:${role}`, kernel.spec, path);
   }
 
-  /** The speed-of-light probe, built by this session's compiler like a kernel and timed beside every candidate. */
+  /** The speed-of-light probe, built by this session's compiler like a kernel. */
   private probe(): Promise<Uint8Array> {
     return this.buildOnce('speed-of-light', SPEED_OF_LIGHT_SPEC, SPEED_OF_LIGHT_SOURCE);
   }
@@ -186,6 +189,9 @@ export class ScreenSession {
 
   private async benchStage(ctx: Context): Promise<CheckVerdict | null> {
     await Promise.all(this.pendingCompiles.values());
+    // The speed of light at a footprint is measured once per session, in the job of the first candidate that needs it.
+    const footprints = shapeCases(ctx.kernel.spec, 'bench').map((s) => footprintBytes(ctx.kernel.spec, s.env));
+    const lightFootprints = [...new Set(footprints.filter((f) => !this.light.has(f)))];
     const reply = await this.sandbox.run(
       {
         kind: 'bench',
@@ -193,6 +199,7 @@ export class ScreenSession {
         reference: await this.build(ctx.kernel, 'reference'),
         baseline: await this.build(ctx.kernel, 'baseline'),
         probe: await this.probe(),
+        lightFootprints,
         candidate: ctx.wasm!,
         seed: ctx.seed,
         maxMemoryBytes: this.maxMemory,
@@ -203,8 +210,11 @@ export class ScreenSession {
       ctx.signal,
     );
     if (reply.kind === 'check') return reply.verdict;
+    reply.light.forEach((l, i) => this.light.set(lightFootprints[i], l));
     const noiseFloor = this.opts.noiseFloor ?? 0.02;
-    ctx.speed = reply.shapes.map((s, i) => summarizeSamples(ctx.kernel.spec, s, { noiseFloor, seed: ctx.seed + i }));
+    ctx.speed = reply.shapes.map((s, i) =>
+      summarizeSamples(ctx.kernel.spec, { ...s, speedOfLight: this.light.get(footprints[i]) }, { noiseFloor, seed: ctx.seed + i }),
+    );
     return null;
   }
 
