@@ -2,7 +2,7 @@
 // and for native hosts (which receive the bytes).
 import { evalExpr, type Env } from '../spec/expr.js';
 import type { BufferParam, Dtype, Generator, KernelSpec, ScalarParam, Shape } from '../spec/schema.js';
-import { dtypeBytes } from '../spec/load.js';
+import { dtypeBytes } from '../spec/dtypes.js';
 import { createRng } from '../measure/rng.js';
 import { floatToHalf } from './f16.js';
 

@@ -2,18 +2,20 @@
 // compiled by the same compiler with the same flags, streams a buffer the size of the shape's footprint and runs
 // independent FMA chains. A timing several times faster than merely reading the kernel's buffers once, or than
 // doing its counted flops at that peak, did not do the work: it is flagged suspect instead of celebrated.
-import { join } from 'node:path';
+// (The probe's source path is in screen/session.ts: this module is loaded by every sandbox worker, which must not
+// load the spec validator.)
 import { bufferLayouts } from '../check/inputs.js';
 import { evalExpr, type Env } from '../spec/expr.js';
-import { KernelSpec } from '../spec/schema.js';
-import { INCLUDE_DIR } from '../spec/suite.js';
+import type { KernelSpec } from '../spec/schema.js';
 import type { KernelInstance } from '../sandbox/instance.js';
 
-export const SPEED_OF_LIGHT_SOURCE = join(INCLUDE_DIR, 'kb_speed_of_light.c');
-
-/** The probe as a kernel, so the generated glue, the sandbox and the compiler cache serve it as they do any kernel. */
-export const SPEED_OF_LIGHT_SPEC: KernelSpec = KernelSpec.parse({
+/**
+ * The probe as a kernel, so the generated glue, the sandbox and the compiler cache serve it as they do any kernel.
+ * Written out in full (a test checks that it is a valid spec) rather than parsed here.
+ */
+export const SPEED_OF_LIGHT_SPEC: KernelSpec = {
   name: 'speed_of_light',
+  description: 'the speed-of-light probe',
   function: 'kb_speed_of_light',
   params: [
     { name: 'x', kind: 'buffer', dtype: 'f32', length: 'n', role: 'in' },
@@ -23,8 +25,11 @@ export const SPEED_OF_LIGHT_SPEC: KernelSpec = KernelSpec.parse({
   ],
   shapes: { check: [{ n: 64, iters: 1 }], bench: [{ n: 64, iters: 1 }] },
   inputs: { x: { kind: 'constant', value: 0 } },
+  distributions: {},
+  tolerance: { nmse: 0, atol: 0, rtol: 0 },
   cost: { bytes: '4*n', flops: '32*iters' },
-});
+  trials: 1,
+};
 
 /** FMA rounds of one flops-probe call: long enough to dwarf the call, short enough to time in batches. */
 export const FMA_ITERS = 4096;

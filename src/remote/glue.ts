@@ -2,7 +2,7 @@
 // each of the reference, baseline and candidate (compiled as separate translation units with their symbol
 // renamed by -D<function>=kb_<variant>_<function>). remote/driver/kb_driver.c is the generic half.
 import type { KernelSpec, Param } from '../spec/schema.js';
-import { dtypeBytes } from '../spec/load.js';
+import { dtypeBytes } from '../spec/dtypes.js';
 import { cParams } from '../build/glue.js';
 
 export const VARIANTS = ['ref', 'base', 'cand'] as const;

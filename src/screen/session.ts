@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Kernel } from '../spec/suite.js';
+import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import { resolveToolchain, type Toolchain } from '../build/toolchain.js';
 import { WasmCompiler, type CompileResult } from '../build/compiler.js';
 import { Sandbox } from '../sandbox/sandbox.js';
@@ -11,7 +11,7 @@ import type { CheckVerdict } from '../check/verdict.js';
 import type { TargetResult } from '../ledger/records.js';
 import type { SpeedResult } from '../measure/types.js';
 import { summarizeSamples } from '../measure/speed.js';
-import { footprintBytes, SPEED_OF_LIGHT_SOURCE, SPEED_OF_LIGHT_SPEC, type SpeedOfLight } from '../measure/speed-of-light.js';
+import { footprintBytes, SPEED_OF_LIGHT_SPEC, type SpeedOfLight } from '../measure/speed-of-light.js';
 import { shapeCases } from '../check/inputs.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { AbortError, UsageError } from '../spec/errors.js';
@@ -140,7 +140,7 @@ export class ScreenSession {
 
   /** The speed-of-light probe, built by this session's compiler like a kernel. */
   private probe(): Promise<Uint8Array> {
-    return this.buildOnce('speed-of-light', SPEED_OF_LIGHT_SPEC, SPEED_OF_LIGHT_SOURCE);
+    return this.buildOnce('speed-of-light', SPEED_OF_LIGHT_SPEC, join(INCLUDE_DIR, 'kb_speed_of_light.c'));
   }
 
   private buildOnce(key: string, spec: KernelSpec, path: string): Promise<Uint8Array> {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { KernelSpec, type Generator } from './schema.js';
 import { evalExpr, exprVariables } from './expr.js';
 import { SpecError } from './errors.js';
+import { dtypeBytes } from './dtypes.js';
 
 function fieldPath(path: PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
@@ -92,8 +93,4 @@ function checkConsistency(file: string, spec: KernelSpec): void {
 
 function generatorExprs(prefix: string, gens: Record<string, Generator>): [string, string | number][] {
   return Object.entries(gens).flatMap(([name, g]) => (g.kind === 'mask' ? [[`${prefix}.${name}.cols`, g.cols]] : []));
-}
-
-export function dtypeBytes(dtype: string): number {
-  return dtype === 'f32' || dtype === 'i32' ? 4 : dtype === 'f16' ? 2 : 1;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { summarizeSamples } from '../../src/measure/speed.js';
-import { SPEED_OF_LIGHT_MARGIN, speedOfLightSuspect, type SpeedOfLight } from '../../src/measure/speed-of-light.js';
+import { SPEED_OF_LIGHT_MARGIN, SPEED_OF_LIGHT_SPEC, speedOfLightSuspect, type SpeedOfLight } from '../../src/measure/speed-of-light.js';
+import { parseSpec } from '../../src/spec/load.js';
 import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
 
 // rms_norm prefill: 64 rows of 4096, 2 MiB of buffers, 3 flops per element
@@ -10,6 +11,10 @@ const flops = 3 * 64 * 4096;
 const sol: SpeedOfLight = { footprintBytes: 2 << 20, readNs: 40_000, peakGflops: 30 };
 
 describe('the speed-of-light flag', () => {
+  it('comes from a probe whose hand-written spec passes the spec validator unchanged', () => {
+    expect(parseSpec('speed_of_light', JSON.stringify(SPEED_OF_LIGHT_SPEC))).toEqual(SPEED_OF_LIGHT_SPEC);
+  });
+
   it('passes a kernel near the streaming floor and flags one several times under it', () => {
     expect(speedOfLightSuspect(spec, env, 40_000 / 1.5, sol)).toBeUndefined();
     expect(speedOfLightSuspect(spec, env, 40_000 / (SPEED_OF_LIGHT_MARGIN + 0.1), sol)).toMatch(/over 3× faster than reading its 2\.0 MiB of buffers once \(40\.00 µs/);
