@@ -19,8 +19,9 @@ export function formatSpeedup(estimate: number, lo: number, hi: number): string 
   return `${estimate.toFixed(2)}× [${lo.toFixed(2)}, ${hi.toFixed(2)}]`;
 }
 
-/** ", 57% of light" after a throughput figure, or nothing when the speed of light was not measured. */
-export function lightNote(s: SpeedResult): string {
+/** "12.5 GB/s, 57% of light", with what makes the timing not count (emulation, a suspect result). */
+export function throughputNote(s: SpeedResult): string {
   const share = lightShare(s);
-  return share === undefined ? '' : `, ${Math.round(share * 100)}% of light`;
+  const light = s.emulated ? ' (qemu: no verdict)' : share === undefined ? '' : `, ${Math.round(share * 100)}% of light`;
+  return `${s.gbps.toFixed(1)} GB/s${light}${s.suspect ? `  SUSPECT: ${s.suspect}` : ''}`;
 }

@@ -42,7 +42,7 @@ export const FMA_ITERS = 4096;
 export const SPEED_OF_LIGHT_MARGIN = 3;
 
 export interface SpeedOfLight {
-  /** bytes of all of one call's buffers, the size the read probe streamed */
+  /** bytes of one call's input and output buffers, the size the read probe streamed */
   footprintBytes: number;
   /** fastest time to read footprintBytes once, ns */
   readNs: number;
@@ -67,12 +67,11 @@ export const FLOPS_PROBE_ENV: Env = { n: 64, iters: FMA_ITERS };
  * stream and compute at the single-thread rate, so the floors divide by nth.
  */
 export function speedOfLightSuspect(spec: KernelSpec, env: Env, medianNs: number, sol: SpeedOfLight, nth = 1): string | undefined {
-  const readFloorNs = sol.readNs / nth;
-  if (medianNs * SPEED_OF_LIGHT_MARGIN < readFloorNs)
-    return `${fmtNs(medianNs)} per call is over ${SPEED_OF_LIGHT_MARGIN}× faster than reading its ${fmtBytes(sol.footprintBytes)} of buffers once (${fmtNs(readFloorNs)} measured on this build)`;
   const flops = evalExpr(spec.cost.flops, env);
-  const flopFloorNs = flops / (sol.peakGflops * nth);
-  if (medianNs * SPEED_OF_LIGHT_MARGIN < flopFloorNs)
+  const floor = floorsNs(flops, sol, nth);
+  if (medianNs * SPEED_OF_LIGHT_MARGIN < floor.readNs)
+    return `${fmtNs(medianNs)} per call is over ${SPEED_OF_LIGHT_MARGIN}× faster than reading its ${fmtBytes(sol.footprintBytes)} of buffers once (${fmtNs(floor.readNs)} measured on this build)`;
+  if (medianNs * SPEED_OF_LIGHT_MARGIN < floor.flopsNs)
     return `${(flops / medianNs).toFixed(1)} GFLOP/s is over ${SPEED_OF_LIGHT_MARGIN}× the measured peak of ${(sol.peakGflops * nth).toFixed(1)} GFLOP/s`;
   return undefined;
 }
@@ -84,8 +83,13 @@ export function speedOfLightSuspect(spec: KernelSpec, env: Env, medianNs: number
  */
 export function lightShare(s: { candidateMedianNs: number; gflops: number; speedOfLight?: SpeedOfLight; nth?: number; emulated?: boolean }): number | undefined {
   if (!s.speedOfLight || s.emulated) return undefined;
-  const nth = s.nth ?? 1;
-  return Math.max(s.speedOfLight.readNs / nth / s.candidateMedianNs, s.gflops / (s.speedOfLight.peakGflops * nth));
+  const floor = floorsNs(s.gflops * s.candidateMedianNs, s.speedOfLight, s.nth ?? 1);
+  return Math.max(floor.readNs, floor.flopsNs) / s.candidateMedianNs;
+}
+
+/** The least time one call can take with nth threads, each streaming and computing at the single-thread rate. */
+function floorsNs(flops: number, sol: SpeedOfLight, nth: number): { readNs: number; flopsNs: number } {
+  return { readNs: sol.readNs / nth, flopsNs: flops / (sol.peakGflops * nth) };
 }
 
 /**

@@ -9,23 +9,29 @@ const ALIGN = 64;
 export const GUARD_BYTES = 256;
 const CANARY = 0xcb;
 
+interface GuardZones {
+  /** canary bytes by distance from the data, walking away from it */
+  before: Uint8Array;
+  after: Uint8Array;
+}
+
 /**
- * The guard zones of buffer number `index`, in memory order: they differ between buffers and sides, since an overrun
- * that copies past the end of one buffer into the end of another would otherwise write the other's canary unseen.
+ * The guard zones of buffer number `index`: they differ between buffers and sides, since an overrun that copies past
+ * the end of one buffer into the end of another would otherwise write the other's canary unseen.
  */
-function guardZones(index: number): { before: Uint8Array; after: Uint8Array } {
+function guardZones(index: number): GuardZones {
   const before = new Uint8Array(GUARD_BYTES);
   const after = new Uint8Array(GUARD_BYTES);
   for (let i = 0; i < GUARD_BYTES; i++) {
-    before[GUARD_BYTES - 1 - i] = CANARY ^ ((index * 0x3b) & 0xff) ^ ((i * 29) & 0xff);
-    after[i] = CANARY ^ ((index * 0x3b) & 0xff) ^ 0x55 ^ ((i * 29) & 0xff);
+    before[i] = CANARY ^ ((index * 0x3b) & 0xff) ^ ((i * 29) & 0xff);
+    after[i] = before[i] ^ 0x55;
   }
   return { before, after };
 }
 
-/** Index of the first byte where `heap` from `at` differs from `zone`, or -1. */
-function firstMismatch(heap: Uint8Array, at: number, zone: Uint8Array): number {
-  for (let i = 0; i < zone.length; i++) if (heap[at + i] !== zone[i]) return i;
+/** Distance from the data of the nearest guard byte (from `edge`, one step at a time) not holding its canary, or -1. */
+function nearestBroken(heap: Uint8Array, edge: number, step: 1 | -1, zone: Uint8Array): number {
+  for (let i = 0; i < zone.length; i++) if (heap[edge + step * i] !== zone[i]) return i;
   return -1;
 }
 
@@ -53,7 +59,7 @@ export class KernelInstance {
   private readonly memory: WebAssembly.Memory;
   private readonly exports: Exports;
   private buffers: Placed[] = [];
-  private zones: { before: Uint8Array; after: Uint8Array }[] = [];
+  private zones: GuardZones[] = [];
   private argsBase = 0;
   private slots = 0;
   private sets = 0;
@@ -98,10 +104,11 @@ export class KernelInstance {
     heap.fill(CANARY, align(this.exports.kb_heap_base(), 8), this.argsBase);
     this.zones = this.buffers.map((_, index) => guardZones(index));
     this.buffers.forEach((b, index) => {
-      for (const start of b.addresses) {
-        heap.set(this.zones[index].before, start - GUARD_BYTES);
-        heap.set(this.zones[index].after, start + b.bytes);
-      }
+      for (const start of b.addresses)
+        for (let i = 0; i < GUARD_BYTES; i++) {
+          heap[start - 1 - i] = this.zones[index].before[i];
+          heap[start + b.bytes + i] = this.zones[index].after[i];
+        }
     });
     const view = new DataView(this.memory.buffer);
     for (let s = 0; s < sets; s++) {
@@ -156,14 +163,9 @@ export class KernelInstance {
     const heap = this.bytes;
     for (const [index, b] of this.buffers.entries())
       for (const start of b.addresses) {
-        const before = firstMismatch(heap, start - GUARD_BYTES, this.zones[index].before);
-        // the last mismatch before the data is the one nearest to it
-        if (before >= 0) {
-          let nearest = before;
-          for (let i = before + 1; i < GUARD_BYTES; i++) if (heap[start - GUARD_BYTES + i] !== this.zones[index].before[i]) nearest = i;
-          return { buffer: b.name, side: 'before', offset: GUARD_BYTES - 1 - nearest };
-        }
-        const after = firstMismatch(heap, start + b.bytes, this.zones[index].after);
+        const before = nearestBroken(heap, start - 1, -1, this.zones[index].before);
+        if (before >= 0) return { buffer: b.name, side: 'before', offset: before };
+        const after = nearestBroken(heap, start + b.bytes, 1, this.zones[index].after);
         if (after >= 0) return { buffer: b.name, side: 'after', offset: after };
       }
     return null;

@@ -6,12 +6,10 @@ import { runAgent, type AgentSettings } from '../../src/agent/agent.js';
 import { createMessagesApi } from '../../src/agent/client.js';
 import type { ExperimentRunner } from '../../src/agent/runner.js';
 import { readLedger } from '../../src/ledger/ledger.js';
-import { BUILTIN_KERNELS_DIR } from '../../src/spec/suite.js';
 import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type Block, type FakeAnthropic, type FakeReply, type RecordedRequest } from '../fixtures/fake-anthropic/server.js';
 import { fakeRunner } from './fake-runner.js';
+import { agentSettings, recordHypotheses } from './scripted-run.js';
 
-const hypothesis = (id: string) => ({ id, idea: `idea ${id}`, rationale: 'r', sources: [], expectedEffect: 'e', targetShape: 'all' });
-const recordHypotheses = (...ids: string[]): FakeReply => ({ stop_reason: 'tool_use', content: [toolUse('record_hypotheses', { hypotheses: ids.map(hypothesis) })] });
 
 let server: FakeAnthropic | undefined;
 afterEach(async () => {
@@ -24,18 +22,7 @@ async function run(script: Record<string, FakeReply[]>, over: Partial<AgentSetti
   const workDir = opts.workDir ?? mkdtempSync(join(tmpdir(), 'kbench-conv-'));
   const outcome = await runAgent({
     workDir,
-    settings: {
-      kernel: 'rms_norm',
-      kernelsDir: BUILTIN_KERNELS_DIR,
-      model: 'claude-sonnet-5-5',
-      hosts: [],
-      researchDirs: [],
-      web: false,
-      maxRevisions: 2,
-      limits: { budgetUsd: 1, maxExperiments: 10, maxMinutes: 10 },
-      allowLocalNative: false,
-      ...over,
-    },
+    settings: agentSettings({ maxRevisions: 2, ...over }),
     api: createMessagesApi({ apiKey: TEST_API_KEY, baseURL: server.url, maxRetries: 0 }),
     openRunner: () => opts.runner ?? fakeRunner(),
   });

@@ -7,25 +7,9 @@ import { Budget, TIME_LIMIT } from '../../src/agent/budget.js';
 import { createMessagesApi } from '../../src/agent/client.js';
 import { readLedger, runsDir } from '../../src/ledger/ledger.js';
 import { UsageError } from '../../src/spec/errors.js';
-import { BUILTIN_KERNELS_DIR } from '../../src/spec/suite.js';
 import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type FakeAnthropic, type FakeReply, type Responder } from '../fixtures/fake-anthropic/server.js';
 import { fakeRunner } from './fake-runner.js';
-
-const settings = (over: Partial<AgentSettings> = {}): AgentSettings => ({
-  kernel: 'rms_norm',
-  kernelsDir: BUILTIN_KERNELS_DIR,
-  model: 'claude-sonnet-5-5',
-  hosts: [],
-  researchDirs: [],
-  web: false,
-  maxRevisions: 1,
-  limits: { budgetUsd: 1, maxExperiments: 10, maxMinutes: 10 },
-  allowLocalNative: false,
-  ...over,
-});
-
-const hypothesis = (id: string) => ({ id, idea: `idea ${id}`, rationale: 'r', sources: [], expectedEffect: 'e', targetShape: 'all' });
-const recordHypotheses = (...ids: string[]): FakeReply => ({ stop_reason: 'tool_use', content: [toolUse('record_hypotheses', { hypotheses: ids.map(hypothesis) })] });
+import { agentSettings, recordHypotheses } from './scripted-run.js';
 
 let server: FakeAnthropic | undefined;
 afterEach(async () => {
@@ -38,7 +22,7 @@ async function run(respond: Responder, over: Partial<AgentSettings> = {}, extra:
   const workDir = extra.workDir ?? mkdtempSync(join(tmpdir(), 'kbench-limits-'));
   const outcome = await runAgent({
     workDir,
-    settings: settings(over),
+    settings: agentSettings(over),
     api: createMessagesApi({ apiKey: extra.apiKey ?? TEST_API_KEY, baseURL: server.url, maxRetries: 2 }),
     openRunner: () => fakeRunner(),
     signal: extra.signal,
@@ -166,7 +150,7 @@ describe('resume', () => {
       setTimeout(() => controller.abort(), 20);
       return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
     };
-    const first = await runAgent({ workDir, settings: settings({ hosts: ['vm1'] }), api, openRunner: () => hanging, signal: controller.signal });
+    const first = await runAgent({ workDir, settings: agentSettings({ hosts: ['vm1'] }), api, openRunner: () => hanging, signal: controller.signal });
     expect(first.status).toBe('interrupted');
     expect(readFileSync(first.reportPath, 'utf8')).toContain('### 1. h1: idea h1 — not finished');
     const asked = server.requests.length;
@@ -216,7 +200,7 @@ describe('safety', () => {
     server = await startFakeAnthropic(scripted({}));
     const attempt = runAgent({
       workDir,
-      settings: settings({ hosts: ['local'] }),
+      settings: agentSettings({ hosts: ['local'] }),
       api: createMessagesApi({ apiKey: TEST_API_KEY, baseURL: server.url }),
       openRunner: () => fakeRunner(),
     });

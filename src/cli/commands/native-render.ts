@@ -2,7 +2,7 @@
 import { describeVerdict } from '../../check/verdict.js';
 import type { TargetResult } from '../../ledger/records.js';
 import { outcomeOf } from '../../remote/outcome.js';
-import { formatNs, formatSpeedup, lightNote, table } from '../format.js';
+import { formatNs, formatSpeedup, table, throughputNote } from '../format.js';
 
 export function renderNative(results: TargetResult[]): string {
   const rows = results.flatMap((r) => {
@@ -18,7 +18,7 @@ export function renderNative(results: TargetResult[]): string {
       s.emulated ? 'emulated' : s.suspect ? 'suspect' : s.verdict,
       formatSpeedup(s.speedup.estimate, s.speedup.lo, s.speedup.hi),
       formatNs(s.candidateMedianNs),
-      `${s.gbps.toFixed(1)} GB/s${s.emulated ? ' (qemu: no verdict)' : lightNote(s)}${s.suspect ? `  SUSPECT: ${s.suspect}` : ''}`,
+      throughputNote(s),
     ]);
   });
   return table(['kernel', 'candidate', 'host', 'shape', 'verdict', 'speedup [95% CI]', 'time/call', 'notes'], rows);

@@ -7,7 +7,7 @@ import type { TargetResult } from '../../ledger/records.js';
 import { screenRunJson } from '../../screen/json.js';
 import { createProgress } from '../progress.js';
 import { nonNegative } from '../options.js';
-import { formatNs, formatSpeedup, lightNote, table } from '../format.js';
+import { formatNs, formatSpeedup, table, throughputNote } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -75,7 +75,7 @@ function renderScreen(results: TargetResult[]): string {
       s.verdict,
       formatSpeedup(s.speedup.estimate, s.speedup.lo, s.speedup.hi),
       formatNs(s.candidateMedianNs),
-      `${s.gbps.toFixed(1)} GB/s${lightNote(s)}${s.suspect ? `  SUSPECT: ${s.suspect}` : ''}`,
+      throughputNote(s),
     ]);
   });
   return table(['kernel', 'candidate', 'shape', 'verdict', 'speedup [95% CI]', 'time/call', 'notes'], rows);
