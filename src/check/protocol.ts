@@ -8,8 +8,9 @@ import type { KernelInstance } from '../sandbox/instance.js';
 import { distributionNames, generateInputs, shapeCases } from './inputs.js';
 import { compareOutput } from './compare.js';
 import type { CheckVerdict, Where } from './verdict.js';
+import { PROTOCOL } from './rules.js';
 
-const POISONS = [0xff, 0xa5];
+const POISONS = PROTOCOL.poisons;
 
 export function seedFor(base: number, ...parts: number[]): number {
   return parts.reduce((s, p) => (Math.imul(s ^ p, 0x9e3779b1) + 0x7f4a7c15) >>> 0, base >>> 0);

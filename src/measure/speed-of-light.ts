@@ -8,6 +8,7 @@ import { bufferLayouts } from '../check/inputs.js';
 import { evalExpr, type Env } from '../spec/expr.js';
 import type { KernelSpec } from '../spec/schema.js';
 import type { KernelInstance } from '../sandbox/instance.js';
+import { PROTOCOL } from '../check/rules.js';
 
 /**
  * The probe as a kernel, so the generated glue, the sandbox and the compiler cache serve it as they do any kernel.
@@ -39,7 +40,7 @@ export const FMA_ITERS = 4096;
  * probe legitimately (loads and stores issue in parallel, about 1.5× a pure read in L1; some inputs need not be
  * read at all, e.g. K rows under a fully masked tile), but not by this much.
  */
-export const SPEED_OF_LIGHT_MARGIN = 3;
+export const SPEED_OF_LIGHT_MARGIN = PROTOCOL.speedOfLight.suspectFactor;
 
 export interface SpeedOfLight {
   /** bytes of one call's input and output buffers, the size the read probe streamed */

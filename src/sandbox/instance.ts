@@ -3,10 +3,11 @@
 import type { Env } from '../spec/expr.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { bufferLayouts, scalarValues, type BufferLayout } from '../check/inputs.js';
+import { PROTOCOL } from '../check/rules.js';
 
 const PAGE = 65536;
 const ALIGN = 64;
-export const GUARD_BYTES = 256;
+export const GUARD_BYTES = PROTOCOL.guardBytes;
 const CANARY = 0xcb;
 
 interface GuardZones {
