@@ -23,7 +23,10 @@ export interface ComparisonRow {
   speedup: Interval;
   /** two-sided Mann–Whitney U test of A's times against B's */
   pValue: number;
-  verdict: SpeedVerdict;
+  /** `unstable` when the baseline itself moved between the runs on this kernel, shape and target */
+  verdict: SpeedVerdict | 'unstable';
+  /** why the row cannot be read as a change: the baseline's own move across the runs */
+  unstableReason?: string;
 }
 
 export interface Comparison {
@@ -79,6 +82,7 @@ export function compareRuns(a: ReportModel, b: ReportModel, options: CompareOpti
       verdict: speedVerdict(speedup, noiseFloor),
     });
   }
+  markBaselineDrift(rows);
   return {
     schema: COMPARE_SCHEMA,
     runA: a.run.id,
@@ -88,4 +92,21 @@ export function compareRuns(a: ReportModel, b: ReportModel, options: CompareOpti
     onlyInA: [...seriesA.keys()].filter((n) => !seriesB.has(n)),
     onlyInB: [...seriesB.keys()].filter((n) => !seriesA.has(n)),
   };
+}
+
+/**
+ * The baseline is the same code in both runs, so its own comparison is an A/A test across sessions: when it does not
+ * come out no-change, the machine or the session moved (load, frequency, code placement), and every row of that
+ * kernel, shape and target would show the move as a change. Those rows are marked unstable instead.
+ */
+function markBaselineDrift(rows: ComparisonRow[]): void {
+  const where = (r: ComparisonRow) => `${r.kernel}\u0000${r.shape}\u0000${r.target}`;
+  const drifted = new Map(rows.filter((r) => r.candidate === 'baseline' && r.verdict !== 'no-change').map((r) => [where(r), r]));
+  for (const r of rows) {
+    const base = drifted.get(where(r));
+    if (!base) continue;
+    const { estimate, lo, hi } = base.speedup;
+    r.unstableReason = `the baseline itself came out ${estimate.toFixed(2)}× [${lo.toFixed(2)}, ${hi.toFixed(2)}] between the runs (an A/A comparison): re-run both on a quiet machine, or compare each run's speedups over its own baseline`;
+    r.verdict = 'unstable';
+  }
 }

@@ -129,6 +129,8 @@ export function renderComparisonMarkdown(c: Comparison): string {
       ? table(['kernel', 'candidate', 'shape', 'target', 'median A', 'median B', `B vs A [${level} CI]`, 'p', 'verdict'], rows)
       : 'The runs share no timed benchmark.',
   ];
+  const unstable = c.rows.filter((r) => r.candidate === 'baseline' && r.unstableReason);
+  for (const r of unstable) parts.push('', `Warning: ${r.kernel} on ${r.shape}, ${r.target}: ${r.unstableReason}; its rows are marked unstable, not a change.`);
   if (c.onlyInA.length) parts.push('', `Only in ${c.runA}: ${c.onlyInA.join(', ')}`);
   if (c.onlyInB.length) parts.push('', `Only in ${c.runB}: ${c.onlyInB.join(', ')}`);
   return parts.join('\n') + '\n';

@@ -45,3 +45,31 @@ describe('comparing two runs', () => {
     expect(renderComparisonMarkdown(c)).toMatch(/Only in 20261127-070000-c3d4: .*acc4/);
   });
 });
+
+describe('comparing two runs when the machine moved', () => {
+  it('marks every row of a kernel, shape and target unstable when the baseline moved, instead of calling a change', () => {
+    const a = loadReportModel(SCREEN_RUN);
+    const b = structuredClone(a);
+    b.run.id = 'B';
+    // A slower session: every timing of the run, the baseline's included, took 3× as long.
+    for (const r of b.results)
+      for (const s of r.shapes) {
+        s.baselineNs = s.baselineNs.map((ns) => ns * 3);
+        s.candidateNs = s.candidateNs.map((ns) => ns * 3);
+      }
+    const c = compareRuns(a, b);
+    expect(c.rows.length).toBe(6);
+    for (const r of c.rows) {
+      expect(r.verdict).toBe('unstable');
+      expect(r.unstableReason).toMatch(/baseline itself came out 0\.33×/);
+    }
+    expect(renderComparisonMarkdown(c)).toMatch(/Warning: rms_norm on decode 1x4096, wasm: the baseline itself came out 0\.33×/);
+  });
+
+  it('still calls a change when only the candidate moved', () => {
+    const a = loadReportModel(SCREEN_RUN);
+    const c = compareRuns(a, withCandidateScaled(a, 'vec4', 2));
+    expect(c.rows.filter((r) => r.candidate === 'vec4').map((r) => r.verdict)).toEqual(['slower', 'slower']);
+    expect(c.rows.some((r) => r.verdict === 'unstable')).toBe(false);
+  });
+});
