@@ -1,5 +1,8 @@
-// The machine a run happened on, recorded in its run-start event (reports and the gbench context read it).
+// The machine a run happened on, recorded in its run-start event (reports and the gbench context read it), and how
+// busy it was at the start and the end of the run (run-start and run-end), the evidence reports judge stability by.
+import { readFileSync } from 'node:fs';
 import { arch, cpus, hostname, loadavg, platform } from 'node:os';
+import type { LoadSnapshot } from '../measure/stability.js';
 
 export function machineFacts(extra: Record<string, unknown> = {}): Record<string, unknown> {
   const cpu = cpus();
@@ -12,6 +15,31 @@ export function machineFacts(extra: Record<string, unknown> = {}): Record<string
     mhz: cpu[0]?.speed ?? 0,
     loadAvg: loadavg(),
     node: process.version,
+    load: loadSnapshot(),
     ...extra,
   };
+}
+
+function readOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Load average, the CPU time counters of /proc/stat (steal included) and the current clock, where readable. */
+export function loadSnapshot(): LoadSnapshot {
+  const snapshot: LoadSnapshot = { at: new Date().toISOString(), loadAvg1: loadavg()[0], cpus: cpus().length };
+  // "cpu  user nice system idle iowait irq softirq steal ...", in clock ticks since boot (proc(5))
+  const line = readOrUndefined('/proc/stat')?.split('\n').find((l) => l.startsWith('cpu '));
+  if (line) {
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    snapshot.totalTicks = ticks.reduce((a, b) => a + b, 0);
+    snapshot.stealTicks = ticks[7] ?? 0;
+  }
+  const khz = Number(readOrUndefined('/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq'));
+  const mhz = khz > 0 ? khz / 1000 : cpus()[0]?.speed;
+  if (mhz) snapshot.mhz = mhz;
+  return snapshot;
 }

@@ -2,6 +2,7 @@
 // Screens, promotions and agent runs all write this one format; reports read it.
 import type { CheckVerdict } from '../check/verdict.js';
 import type { SpeedResult } from '../measure/types.js';
+import type { LoadSnapshot } from '../measure/stability.js';
 
 export const LEDGER_SCHEMA = 'kbench.ledger/1';
 
@@ -30,6 +31,6 @@ export interface TargetResult {
 export type LedgerEvent =
   | { type: 'run-start'; schema: typeof LEDGER_SCHEMA; kind: 'screen' | 'run' | 'promote' | 'agent'; id: string; at: string; argv?: string[]; machine?: Record<string, unknown> }
   | { type: 'result'; at: string; result: TargetResult }
-  | { type: 'run-end'; at: string; status: 'done' | 'interrupted' | 'failed'; reason?: string }
+  | { type: 'run-end'; at: string; status: 'done' | 'interrupted' | 'failed'; reason?: string; machine?: { load?: LoadSnapshot } }
   // Agent runs add their own event types (research, hypothesis, candidate, cost, error …) with a `type` and `at`.
   | { type: string; at: string; [key: string]: unknown };

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { Ledger, newRunId, runsDir } from '../ledger/ledger.js';
 import { LEDGER_SCHEMA, type TargetResult } from '../ledger/records.js';
-import { machineFacts } from '../ledger/machine.js';
+import { loadSnapshot, machineFacts } from '../ledger/machine.js';
 import { writeRunReports } from '../report/index.js';
 import type { CandidateSource } from '../screen/session.js';
 import type { HostConfig } from '../config/config.js';
@@ -42,10 +42,10 @@ export async function runNativeRecorded(
         opts.onEvent?.(e);
       },
     });
-    ledger.append({ type: 'run-end', at: new Date().toISOString(), status: 'done' });
+    ledger.append({ type: 'run-end', at: new Date().toISOString(), machine: { load: loadSnapshot() }, status: 'done' });
   } catch (e) {
     interrupted = !!opts.signal?.aborted;
-    ledger.append({ type: 'run-end', at: new Date().toISOString(), status: interrupted ? 'interrupted' : 'failed', reason: (e as Error).message });
+    ledger.append({ type: 'run-end', at: new Date().toISOString(), machine: { load: loadSnapshot() }, status: interrupted ? 'interrupted' : 'failed', reason: (e as Error).message });
     if (!interrupted) throw e;
   }
   return { id, dir: ledger.dir, results, interrupted, reports: writeRunReports(ledger.dir) };

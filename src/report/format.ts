@@ -36,3 +36,10 @@ export function formatRho(rho: number | null): string {
 export function formatPercent(fraction: number): string {
   return `${(fraction * 100).toFixed(0)}%`;
 }
+
+/** "load average 0.40 at the start, 1.85 at the end (2 CPUs)"; empty for ledgers without load snapshots. */
+export function formatLoad(load?: { start?: { loadAvg1: number; cpus: number }; end?: { loadAvg1: number } }): string {
+  if (!load?.start) return '';
+  const end = load.end ? `, ${load.end.loadAvg1.toFixed(2)} at the end` : '';
+  return `load average ${load.start.loadAvg1.toFixed(2)} at the start${end} (${load.start.cpus} CPUs)`;
+}

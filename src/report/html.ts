@@ -2,7 +2,8 @@
 // dark by prefers-color-scheme.
 import { failedRows, timedRows, type ReportModel } from './model.js';
 import { costChart, esc, forestPlot, scatterPlot, timelineChart, type ForestRow } from './charts.js';
-import { formatDurationMs, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
+import { formatDurationMs, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
+import { UNSTABLE_ADVICE } from '../measure/stability.js';
 
 const STYLE = `
 :root { color-scheme: light dark; --bg: #fff; --fg: #1d1f23; --muted: #5f6670; --line: #d9dce1; --band: #eceff3;
@@ -31,6 +32,8 @@ svg .ci-row .dot.emulated { fill: var(--bg); stroke: currentColor; stroke-width:
 .faster, .kept { color: var(--faster); } .slower, .failed { color: var(--slower); } .no-change, .discarded { color: var(--same); } .pending { color: var(--pending); }
 svg .experiment rect { fill: currentColor; } svg .point { fill: var(--accent); fill-opacity: .8; } svg .cost-bar rect { fill: var(--accent); }
 .verdict { font-weight: 600; }
+.warning { background: #fff4e5; border-left: 4px solid #e8a33d; padding: 6px 10px; }
+.unstable { color: #b36b00; }
 `;
 
 function header(model: ReportModel): string {
@@ -38,11 +41,14 @@ function header(model: ReportModel): string {
   const facts = [`status ${run.status}${run.reason ? ` (${run.reason})` : ''}`];
   if (run.startedAt) facts.push(`started ${run.startedAt}`);
   if (run.durationMs !== undefined) facts.push(`took ${formatDurationMs(run.durationMs)}`);
+  const load = formatLoad(run.load);
+  if (load) facts.push(load);
   const targets = model.targets.map((t) => `${t.name} (${t.arch}, ${t.toolchain})`).join('; ');
   return (
     `<header><h1>kbench ${esc(run.kind)} report</h1><p class="meta"><code>${esc(run.id)}</code> · ${esc(facts.join(' · '))}</p>` +
     (run.argv?.length ? `<p class="meta">Command: <code>kbench ${esc(run.argv.join(' '))}</code></p>` : '') +
     (targets ? `<p class="meta">Targets: ${esc(targets)}</p>` : '') +
+    (run.stability.status === 'unstable' ? `<p class="warning"><strong>Unstable run.</strong> ${esc(run.stability.reasons.join('; '))}. ${esc(UNSTABLE_ADVICE)}</p>` : '') +
     '</header>'
   );
 }
@@ -76,7 +82,7 @@ function speedSection(model: ReportModel): string {
     rows.flatMap((r) =>
       r.shapes.map((s) => [
         esc(r.kernel), esc(r.candidate), esc(r.target), esc(s.shape), esc(formatSpeedup(s.speedup)),
-        `<span class="verdict ${esc(s.verdict)}">${esc(s.verdict)}</span>${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${esc(s.suspect)}` : ''}`,
+        `<span class="verdict ${esc(s.verdict)}">${esc(s.verdict)}</span>${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${esc(s.suspect)}` : ''}${r.stability.status === 'unstable' ? ` <span class="unstable" title="${esc(r.stability.reasons.join('; '))}">⚠ unstable</span>` : ''}`,
         esc(formatNs(s.baselineMedianNs)), esc(formatNs(s.candidateMedianNs)), esc(s.gbps.toFixed(1)), esc(s.gflops.toFixed(2)),
         ...(withLight ? [s.lightShare === undefined ? '' : esc(formatPercent(s.lightShare))] : []),
       ]),

@@ -1,7 +1,8 @@
 // Markdown report: the facts of a run as tables, ready to paste into a pull-request description.
 import type { Comparison } from './compare.js';
 import { failedRows, timedRows, type ReportModel } from './model.js';
-import { formatDurationMs, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
+import { formatDurationMs, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
+import { UNSTABLE_ADVICE } from '../measure/stability.js';
 
 function cell(value: string | number): string {
   return String(value).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -17,7 +18,10 @@ function summary(model: ReportModel): string {
   const facts = [`kind: ${run.kind}`, `status: ${run.status}${run.reason ? ` (${run.reason})` : ''}`];
   if (run.startedAt) facts.push(`started: ${run.startedAt}`);
   if (run.durationMs !== undefined) facts.push(`took: ${formatDurationMs(run.durationMs)}`);
+  const load = formatLoad(run.load);
+  if (load) facts.push(load);
   const lines = [`# kbench ${run.kind} report: ${run.id}`, '', facts.join(' · ')];
+  if (run.stability.status === 'unstable') lines.push('', `**Warning: unstable run.** ${run.stability.reasons.join('; ')}. ${UNSTABLE_ADVICE}`);
   if (run.argv?.length) lines.push('', `Command: \`kbench ${run.argv.join(' ')}\``);
   if (model.targets.length)
     lines.push('', 'Targets: ' + model.targets.map((t) => `${t.name} (${t.arch}, ${t.toolchain})`).join('; '));
@@ -34,7 +38,7 @@ function speedTable(model: ReportModel): string {
       r.target,
       s.shape,
       formatSpeedup(s.speedup),
-      `${s.verdict}${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${s.suspect}` : ''}`,
+      `${s.verdict}${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${s.suspect}` : ''}${r.stability.status === 'unstable' ? ' ⚠ unstable' : ''}`,
       formatNs(s.baselineMedianNs),
       formatNs(s.candidateMedianNs),
       s.gbps.toFixed(1),
@@ -43,6 +47,7 @@ function speedTable(model: ReportModel): string {
     ]),
   );
   if (rows.length === 0) return '## Speedup vs baseline\n\nNo candidate passed its check, so nothing was timed.';
+  const unstable = timedRows(model).filter((r) => r.stability.status === 'unstable');
   const level = timedRows(model)[0].shapes[0].speedup.level;
   const floor = timedRows(model)[0].shapes[0].noiseFloor;
   return [
@@ -53,6 +58,7 @@ function speedTable(model: ReportModel): string {
       (withLight ? ' "Of light" is the share of the speed of light measured on the same build: streaming the buffers once, or the peak FMA rate.' : ''),
     '',
     table(['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(level)} CI]`, 'verdict', 'baseline median', 'candidate median', 'GB/s', 'GFLOP/s', ...(withLight ? ['of light'] : [])], rows),
+    ...(unstable.length ? ['', 'Unstable results (⚠): ' + unstable.map((r) => `${r.candidate} on ${r.target}: ${r.stability.reasons.join('; ')}`).join(' · ')] : []),
   ].join('\n');
 }
 

@@ -7,8 +7,10 @@ import { LEDGER_FILE, readLedger } from '../ledger/ledger.js';
 import type { Arch, LedgerEvent, TargetResult } from '../ledger/records.js';
 import type { Interval, SpeedVerdict } from '../measure/types.js';
 import { lightShare } from '../measure/speed-of-light.js';
-import { spearman } from '../measure/stats.js';
+import { median, spearman } from '../measure/stats.js';
 import { UsageError } from '../spec/errors.js';
+import { baselineDriftReason, machineReasons, stabilityOf, wideCiReason, type LoadSnapshot, type Stability } from '../measure/stability.js';
+import { formatNs } from './format.js';
 import { readAgentActivity, type AgentActivity } from './agent-events.js';
 
 export const REPORT_SCHEMA = 'kbench.report/1';
@@ -24,6 +26,10 @@ export interface RunInfo {
   argv?: string[];
   machine?: Record<string, unknown>;
   durationMs?: number;
+  /** how busy the machine was at the start and the end (absent in ledgers written before it was recorded) */
+  load?: { start?: LoadSnapshot; end?: LoadSnapshot };
+  /** unstable when the machine was busy or throttled, or any result is unstable */
+  stability: Stability;
 }
 
 export interface TargetInfo {
@@ -58,6 +64,8 @@ export interface ResultRow extends Pick<TargetResult, 'kernel' | 'candidate' | '
   /** one readable line for anything but a pass */
   reason?: string;
   shapes: ShapeRow[];
+  /** unstable when its baseline drifted from the rest of the run's, or its CI is wide */
+  stability: Stability;
 }
 
 export interface CorrelationPoint {
@@ -105,14 +113,15 @@ export function loadReportModel(path: string): ReportModel {
 export function buildReportModel(events: LedgerEvent[], fallbackId = 'run'): ReportModel {
   const byKey = new Map<string, ResultRow>();
   const otherEvents: Record<string, number> = {};
-  let run: RunInfo = { id: fallbackId, kind: 'unknown', status: 'running' };
+  let run: RunInfo = { id: fallbackId, kind: 'unknown', status: 'running', stability: stabilityOf([]) };
   for (const event of events) {
     if (event.type === 'run-start') {
       const e = event as Extract<LedgerEvent, { type: 'run-start' }>;
-      run = { ...run, id: e.id ?? fallbackId, kind: e.kind, startedAt: e.at, argv: e.argv, machine: e.machine };
+      const start = e.machine?.load as LoadSnapshot | undefined;
+      run = { ...run, id: e.id ?? fallbackId, kind: e.kind, startedAt: e.at, argv: e.argv, machine: e.machine, ...(start ? { load: { start } } : {}) };
     } else if (event.type === 'run-end') {
       const e = event as Extract<LedgerEvent, { type: 'run-end' }>;
-      run = { ...run, endedAt: e.at, status: e.status, reason: e.reason };
+      run = { ...run, endedAt: e.at, status: e.status, reason: e.reason, ...(e.machine?.load ? { load: { ...run.load, end: e.machine.load } } : {}) };
     } else if (event.type === 'result') {
       const row = toResultRow((event as Extract<LedgerEvent, { type: 'result' }>).result);
       const key = `${row.kernel}\0${row.candidate}\0${row.target}`;
@@ -124,6 +133,7 @@ export function buildReportModel(events: LedgerEvent[], fallbackId = 'run'): Rep
   }
   if (run.startedAt && run.endedAt) run.durationMs = Date.parse(run.endedAt) - Date.parse(run.startedAt);
   const results = [...byKey.values()];
+  judgeStability(run, results);
   const targets = collectTargets(results);
   const agent = run.kind === 'agent' ? readAgentActivity(events, results) : undefined;
   return { schema: REPORT_SCHEMA, run, targets, results, correlations: correlate(results, targets), agent, otherEvents };
@@ -162,7 +172,34 @@ function toResultRow(r: TargetResult): ResultRow {
     status,
     ...(reason ? { reason } : {}),
     shapes,
+    stability: stabilityOf([]),
   };
+}
+
+/**
+ * Every result timed the baseline again: on one target and shape those timings should agree, so a result whose
+ * baseline strays from the run's median baseline, or whose CI is wide, is unstable; so is a run on a busy machine.
+ */
+function judgeStability(run: RunInfo, results: ResultRow[]): void {
+  const baselines = new Map<string, number[]>();
+  const key = (r: ResultRow, shape: string) => `${r.kernel}\0${r.target}\0${shape}`;
+  for (const r of results) for (const s of r.shapes) baselines.set(key(r, s.shape), [...(baselines.get(key(r, s.shape)) ?? []), s.baselineMedianNs]);
+  for (const r of results) {
+    const reasons: string[] = [];
+    for (const s of r.shapes) {
+      if (s.emulated) continue;
+      const all = baselines.get(key(r, s.shape))!;
+      const drift = all.length >= 2 ? baselineDriftReason(s.shape, s.baselineMedianNs, median(all), formatNs) : null;
+      const wide = wideCiReason(s.shape, s.speedup.lo, s.speedup.hi);
+      for (const reason of [drift, wide]) if (reason) reasons.push(reason);
+    }
+    r.stability = stabilityOf(reasons);
+  }
+  const reasons = machineReasons(run.load?.start, run.load?.end);
+  const timed = results.filter((r) => r.shapes.length > 0);
+  const unstable = timed.filter((r) => r.stability.status === 'unstable').length;
+  if (unstable) reasons.push(`${unstable} of ${timed.length} timed results are unstable`);
+  run.stability = stabilityOf(reasons);
 }
 
 function collectTargets(results: ResultRow[]): TargetInfo[] {

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Ledger, newRunId, runsDir } from '../ledger/ledger.js';
 import { LEDGER_SCHEMA, type TargetResult } from '../ledger/records.js';
-import { machineFacts } from '../ledger/machine.js';
+import { loadSnapshot, machineFacts } from '../ledger/machine.js';
 import { findKernel, loadSuite, type Kernel } from '../spec/suite.js';
 import { UsageError } from '../spec/errors.js';
 import { writeRunReports } from '../report/index.js';
@@ -73,9 +73,9 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
       }
     }
     interrupted = !!opts.signal?.aborted;
-    ledger.append({ type: 'run-end', at: new Date().toISOString(), status: interrupted ? 'interrupted' : 'done' });
+    ledger.append({ type: 'run-end', at: new Date().toISOString(), machine: { load: loadSnapshot() }, status: interrupted ? 'interrupted' : 'done' });
   } catch (e) {
-    ledger.append({ type: 'run-end', at: new Date().toISOString(), status: 'failed', reason: (e as Error).message });
+    ledger.append({ type: 'run-end', at: new Date().toISOString(), machine: { load: loadSnapshot() }, status: 'failed', reason: (e as Error).message });
     throw e;
   } finally {
     await session.close();

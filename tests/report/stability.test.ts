@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { readLedger } from '../../src/ledger/ledger.js';
+import type { LedgerEvent } from '../../src/ledger/records.js';
+import { machineReasons, type LoadSnapshot } from '../../src/measure/stability.js';
+import { buildReportModel } from '../../src/report/model.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import { renderHtml } from '../../src/report/html.js';
+import { SCREEN_RUN } from './fixtures.js';
+
+const quiet: LoadSnapshot = { at: 't0', loadAvg1: 0.2, cpus: 2, totalTicks: 10_000, stealTicks: 0, mhz: 3000 };
+
+function screenEvents(): LedgerEvent[] {
+  return readLedger(`${SCREEN_RUN}/ledger.jsonl`);
+}
+
+describe('machine stability', () => {
+  it('finds nothing wrong on a quiet machine', () => {
+    expect(machineReasons(quiet, { ...quiet, at: 't1', loadAvg1: 1.9, totalTicks: 20_000, stealTicks: 50 })).toEqual([]);
+  });
+
+  it('names a busy start, steal time and a clock change', () => {
+    const reasons = machineReasons({ ...quiet, loadAvg1: 8.4 }, { ...quiet, at: 't1', totalTicks: 20_000, stealTicks: 900, mhz: 2200 });
+    expect(reasons).toEqual([
+      'the machine was busy when the run started (load average 8.40 on 2 CPUs)',
+      'the hypervisor took 9.0% of CPU time during the run (steal)',
+      'the CPU clock moved from 3000 to 2200 MHz during the run',
+    ]);
+  });
+});
+
+describe('result stability in reports', () => {
+  it('a run whose baselines agree is stable', () => {
+    const model = buildReportModel(screenEvents());
+    expect(model.run.stability).toEqual({ status: 'stable', reasons: [] });
+    expect(model.results.every((r) => r.stability.status === 'stable')).toBe(true);
+    expect(renderMarkdown(model)).not.toMatch(/unstable/i);
+  });
+
+  it('flags the result whose baseline drifted from the rest of the run, and the run, with what to do', () => {
+    const events = screenEvents();
+    // a third timed candidate, so that the run's median baseline is not halfway between two
+    const timed = events.find((e) => e.type === 'result' && (e as Extract<LedgerEvent, { type: 'result' }>).result.speed.length)!;
+    const copy = structuredClone(timed) as Extract<LedgerEvent, { type: 'result' }>;
+    copy.result.candidate = 'copy';
+    events.splice(events.indexOf(timed) + 1, 0, copy);
+    let drifted = '';
+    for (const e of events)
+      if (e.type === 'result') {
+        const r = (e as Extract<LedgerEvent, { type: 'result' }>).result;
+        if (r.speed.length && !drifted) {
+          drifted = r.candidate;
+          // the baseline beside this candidate took twice as long: the machine moved during its pairs
+          for (const s of r.speed) {
+            s.baselineNs = s.baselineNs.map((ns) => ns * 2);
+            s.baselineMedianNs *= 2;
+          }
+        }
+      }
+    const model = buildReportModel(events);
+    const row = model.results.find((r) => r.candidate === drifted)!;
+    expect(row.stability.status).toBe('unstable');
+    expect(row.stability.reasons[0]).toMatch(/^the baseline took .* on .* here against .* across the run$/);
+    expect(model.results.filter((r) => r.candidate !== drifted).every((r) => r.stability.status === 'stable')).toBe(true);
+    expect(model.run.stability.status).toBe('unstable');
+    const md = renderMarkdown(model);
+    expect(md).toMatch(/\*\*Warning: unstable run\.\*\* 1 of 3 timed results are unstable\. Re-run on a quiet machine/);
+    expect(md).toMatch(/⚠ unstable/);
+    expect(renderHtml(model)).toMatch(/class="warning"><strong>Unstable run\.<\/strong>/);
+  });
+
+  it('shows the load recorded at the start and the end of the run', () => {
+    const events = screenEvents().map((e) =>
+      e.type === 'run-start' ? { ...e, machine: { ...(e.machine as object), load: { ...quiet, loadAvg1: 3.5 } } } : e.type === 'run-end' ? { ...e, machine: { load: { ...quiet, loadAvg1: 4 } } } : e,
+    ) as LedgerEvent[];
+    const md = renderMarkdown(buildReportModel(events));
+    expect(md).toMatch(/load average 3\.50 at the start, 4\.00 at the end \(2 CPUs\)/);
+    expect(md).toMatch(/the machine was busy when the run started \(load average 3\.50 on 2 CPUs\)/);
+  });
+});
