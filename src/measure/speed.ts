@@ -16,11 +16,13 @@ export interface PairedSamples {
   speedOfLight?: SpeedOfLight;
   /** threads of each timed call */
   nth?: number;
+  /** pairs per independent process, in order, when the pairs come from several (resampled hierarchically) */
+  groupSizes?: number[];
 }
 
 export function summarizeSamples(spec: KernelSpec, s: PairedSamples, opts: { noiseFloor: number; seed: number; emulated?: boolean }): SpeedResult {
   const ratios = pairedRatios(s.baselineNs, s.candidateNs);
-  const speedup = bootstrapMedianCI(ratios, { seed: opts.seed });
+  const speedup = bootstrapMedianCI(ratios, { seed: opts.seed, groupSizes: s.groupSizes });
   const candidateMedianNs = median(s.candidateNs);
   const gbps = evalExpr(spec.cost.bytes, s.env) / candidateMedianNs;
   const gflops = evalExpr(spec.cost.flops, s.env) / candidateMedianNs;

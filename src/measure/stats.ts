@@ -74,28 +74,47 @@ export interface BootstrapOptions {
   level?: number;
   /** number of bootstrap resamples; default 2000 */
   resamples?: number;
+  /**
+   * Sizes of consecutive groups of xs that share a source of variation the pairs within one group cannot show (one
+   * driver process each). With two or more groups the resampling is hierarchical: groups first, then samples within
+   * each drawn group (the two-stage bootstrap, Davison & Hinkley 1997 §3.8), so the CI covers what a re-run in new
+   * processes would see rather than one process's luck.
+   */
+  groupSizes?: readonly number[];
 }
 
 // Percentile bootstrap (Efron & Tibshirani, "An Introduction to the Bootstrap", 1993, ch. 13), as criterion.rs does.
 /** CI of the median of xs; the estimate is the sample median. */
-export function bootstrapMedianCI(xs: readonly number[], { seed, level = 0.95, resamples = 2000 }: BootstrapOptions): Interval {
+export function bootstrapMedianCI(xs: readonly number[], { seed, level = 0.95, resamples = 2000, groupSizes }: BootstrapOptions): Interval {
   const n = xs.length;
   if (n === 0) throw new RangeError('bootstrapMedianCI needs at least one sample');
   if (!xs.every(Number.isFinite)) throw new RangeError('bootstrapMedianCI samples must be finite numbers');
   if (!(level > 0 && level < 1)) throw new RangeError(`bootstrap level must be in (0, 1), got ${level}`);
   if (!(Number.isInteger(resamples) && resamples >= 1)) throw new RangeError(`bootstrap resamples must be a positive integer, got ${resamples}`);
+  const groups = groupSizes && groupSizes.length >= 2 ? groupStarts(groupSizes, n) : [{ start: 0, size: n }];
   const rng = createRng(seed);
-  const resample = new Float64Array(n);
+  // nextU32 * k < 2^53, so the product is exact and the index uniform up to k / 2^32 bias.
+  const pick = (k: number) => Math.floor((rng.nextU32() * k) / 4294967296);
   const medians = new Float64Array(resamples);
+  const resample: number[] = [];
   for (let r = 0; r < resamples; r++) {
-    // nextU32 * n < 2^53, so the product is exact and the index uniform up to n / 2^32 bias.
-    for (let i = 0; i < n; i++) resample[i] = xs[Math.floor((rng.nextU32() * n) / 4294967296)];
-    resample.sort();
-    medians[r] = interpolate(resample, 0.5);
+    resample.length = 0;
+    for (let g = 0; g < groups.length; g++) {
+      const { start, size } = groups.length > 1 ? groups[pick(groups.length)] : groups[0];
+      for (let i = 0; i < size; i++) resample.push(xs[start + pick(size)]);
+    }
+    medians[r] = interpolate(Float64Array.from(resample).sort(), 0.5);
   }
   medians.sort();
   const tail = (1 - level) / 2;
   return { estimate: median(xs), lo: interpolate(medians, tail), hi: interpolate(medians, 1 - tail), level };
+}
+
+function groupStarts(sizes: readonly number[], n: number): { start: number; size: number }[] {
+  if (!sizes.every((k) => Number.isInteger(k) && k >= 1)) throw new RangeError(`bootstrap group sizes must be positive integers, got ${sizes.join(', ')}`);
+  if (sizes.reduce((a, b) => a + b, 0) !== n) throw new RangeError(`bootstrap group sizes add up to ${sizes.reduce((a, b) => a + b, 0)}, not the ${n} samples`);
+  let start = 0;
+  return sizes.map((size) => ({ start: (start += size) - size, size }));
 }
 
 /**

@@ -215,3 +215,35 @@ describe('seeded RNG', () => {
     expect(normals.filter((z) => Math.abs(z) > 1.96).length / normals.length).toBeCloseTo(0.05, 2);
   });
 });
+
+describe('hierarchical bootstrap over processes', () => {
+  // Four processes of 7 pairs each, tight within a process; one process saw a different baseline (its time swung
+  // between driver processes, as seen under load). Pooled, the two agreeing processes outvote it and the CI is
+  // narrow; yet a re-run could well draw such a process twice.
+  const processes = [
+    [2.0, 2.01, 1.99, 2.0, 2.02, 1.98, 2.0],
+    [2.0, 2.01, 1.99, 2.0, 2.01, 1.99, 2.0],
+    [2.0, 2.0, 1.99, 2.0, 2.02, 1.99, 2.01],
+    [1.6, 1.61, 1.59, 1.6, 1.62, 1.58, 1.6],
+  ];
+  const pooled = processes.flat();
+
+  it('widens the CI to cover what a re-run in new processes would see', () => {
+    const flat = bootstrapMedianCI(pooled, { seed: 7 });
+    const nested = bootstrapMedianCI(pooled, { seed: 7, groupSizes: [7, 7, 7, 7] });
+    expect(nested.estimate).toBe(flat.estimate);
+    expect(flat.lo).toBeGreaterThan(1.9);
+    expect(nested.lo).toBeLessThan(1.7);
+  });
+
+  it('changes little when the processes agree', () => {
+    const agreeing = [processes[0], processes[0].map((x) => x + 0.001), processes[0].map((x) => x - 0.001)].flat();
+    const flat = bootstrapMedianCI(agreeing, { seed: 3 });
+    const nested = bootstrapMedianCI(agreeing, { seed: 3, groupSizes: [7, 7, 7] });
+    expect(nested.hi - nested.lo).toBeLessThan(3 * (flat.hi - flat.lo) + 0.01);
+  });
+
+  it('refuses group sizes that do not add up to the samples', () => {
+    expect(() => bootstrapMedianCI(pooled, { seed: 1, groupSizes: [7, 7] })).toThrow(/add up to 14, not the 28 samples/);
+  });
+});
