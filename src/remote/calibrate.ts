@@ -1,5 +1,7 @@
 // How well the WASM screen predicts native speed, from every run so far: per native host, the rank correlation of
-// speedups and the native winners the promotion margin would have thrown away.
+// speedups (pooled, and among the native winners, where ranking is what promotion needs), the native winners the
+// promotion margin would have thrown away, and per WASM session its false rejects and whether its figures for
+// sources screened before agree with the earlier sessions'.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LEDGER_FILE, readLedger, runsDir } from '../ledger/ledger.js';
@@ -24,6 +26,10 @@ export interface HostCalibration {
   points: CalibrationPoint[];
   /** Spearman ρ of WASM vs native speedups over the points (NaN below 3 points) */
   spearmanRho: number;
+  /** the same over the points that won natively by more than WINNER_SPEEDUP: does the screen rank winners? */
+  winnersRho: number;
+  /** per kernel, pooled and among winners */
+  kernels: { kernel: string; points: number; spearmanRho: number; winnerPoints: number; winnersRho: number }[];
   /** candidates 'faster' natively */
   nativeWinners: number;
   /** …of which the WASM stage would have rejected at `marginFraction` */
@@ -32,37 +38,104 @@ export interface HostCalibration {
   suggestedMargin: number;
 }
 
+/** One WASM screen session (a run with WASM results). */
+export interface SessionCalibration {
+  run: string;
+  /** native winners (on any host) that this session's WASM result would have kept from promotion */
+  falseRejects: { kernel: string; candidate: string; wasmBestSpeedup: number }[];
+  /** sources an earlier session screened too, whose speedup here lies apart from the earlier one */
+  disagreements: { kernel: string; candidate: string; shape: string; speedup: number; earlierRun: string; earlierSpeedup: number }[];
+}
+
 export interface Calibration {
   marginFraction: number;
   runs: number;
   hosts: HostCalibration[];
+  sessions: SessionCalibration[];
 }
 
-/** Every result of every run under .kbench/runs, the latest per target and candidate source. */
-function allResults(workDir: string): { results: TargetResult[]; runs: number } {
+/** A native speedup above this is a winner worth ranking (below it, promotion order matters little). */
+export const WINNER_SPEEDUP = 1.5;
+/** Two sessions' speedups for one source differ when their CIs do not overlap and the estimates differ by more. */
+const SESSION_DISAGREEMENT = 0.1;
+
+interface RunResult {
+  run: string;
+  result: TargetResult;
+}
+
+/** Every result of every run under .kbench/runs, in run order, and the latest per target and candidate source. */
+function allResults(workDir: string): { every: RunResult[]; results: TargetResult[]; runs: number } {
   const dir = runsDir(workDir);
-  if (!existsSync(dir)) return { results: [], runs: 0 };
+  if (!existsSync(dir)) return { every: [], results: [], runs: 0 };
+  const every: RunResult[] = [];
   const latest = new Map<string, TargetResult>();
   const runs = readdirSync(dir).sort().filter((id) => existsSync(join(dir, id, LEDGER_FILE)));
-  for (const id of runs) {
-    for (const e of readLedger(join(dir, id, LEDGER_FILE))) {
+  for (const run of runs) {
+    for (const e of readLedger(join(dir, run, LEDGER_FILE))) {
       if (e.type !== 'result') continue;
       const r = (e as { result: TargetResult }).result;
+      every.push({ run, result: r });
       latest.set(`${r.target}\0${r.kernel}\0${r.candidate}\0${r.sourceSha256}`, r);
     }
   }
-  return { results: [...latest.values()], runs: runs.length };
+  return { every, results: [...latest.values()], runs: runs.length };
+}
+
+function rho(points: CalibrationPoint[]): number {
+  return points.length >= 3 ? spearman(points.map((p) => p.wasmSpeedup), points.map((p) => p.nativeSpeedup)) : NaN;
+}
+
+const winning = (p: CalibrationPoint) => p.nativeSpeedup > WINNER_SPEEDUP;
+
+function kernelRhos(points: CalibrationPoint[]): HostCalibration['kernels'] {
+  return [...new Set(points.map((p) => p.kernel))].sort().map((kernel) => {
+    const mine = points.filter((p) => p.kernel === kernel);
+    const winners = mine.filter(winning);
+    return { kernel, points: mine.length, spearmanRho: rho(mine), winnerPoints: winners.length, winnersRho: rho(winners) };
+  });
+}
+
+const isTimedPass = (r: TargetResult) => !r.hostFailure && r.check.status === 'pass' && r.speed.length > 0;
+
+/** Per WASM session: native winners it would have rejected, and figures apart from earlier sessions of the same source. */
+function calibrateSessions(every: RunResult[], nativeWinners: Set<string>, marginFraction: number): SessionCalibration[] {
+  const source = (r: TargetResult) => `${r.kernel}\0${r.candidate}\0${r.sourceSha256}`;
+  const sessions = new Map<string, SessionCalibration>();
+  const earlier = new Map<string, { run: string; speedup: TargetResult['speed'][number]['speedup'] }>();
+  for (const { run, result: r } of every) {
+    if (r.target !== 'wasm') continue;
+    const session = sessions.get(run) ?? { run, falseRejects: [], disagreements: [] };
+    sessions.set(run, session);
+    if (nativeWinners.has(source(r)) && wasmRejection(r, marginFraction))
+      session.falseRejects.push({ kernel: r.kernel, candidate: r.candidate, wasmBestSpeedup: r.speed.length ? Math.max(...r.speed.map((s) => s.speedup.estimate)) : NaN });
+    if (!isTimedPass(r) || r.candidate === 'baseline') continue;
+    for (const s of r.speed) {
+      const key = `${source(r)}\0${s.shape}`;
+      const before = earlier.get(key);
+      if (before && before.run !== run) {
+        const apart = s.speedup.lo > before.speedup.hi || s.speedup.hi < before.speedup.lo;
+        const ratio = s.speedup.estimate / before.speedup.estimate;
+        if (apart && Math.abs(Math.log(ratio)) > Math.log(1 + SESSION_DISAGREEMENT))
+          session.disagreements.push({ kernel: r.kernel, candidate: r.candidate, shape: s.shape, speedup: s.speedup.estimate, earlierRun: before.run, earlierSpeedup: before.speedup.estimate });
+      }
+      if (!before) earlier.set(key, { run, speedup: s.speedup });
+    }
+  }
+  return [...sessions.values()];
 }
 
 export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Calibration {
-  const { results, runs } = allResults(workDir);
+  const { every, results, runs } = allResults(workDir);
   const key = (r: TargetResult) => `${r.kernel}\0${r.candidate}\0${r.sourceSha256}`;
   const wasm = new Map(results.filter((r) => r.target === 'wasm').map((r) => [key(r), r]));
-  const native = results.filter((r) => r.target !== 'wasm' && !r.hostFailure && r.check.status === 'pass' && r.speed.length && !r.speed.some((s) => s.emulated));
+  const native = results.filter((r) => r.target !== 'wasm' && isTimedPass(r) && !r.speed.some((s) => s.emulated));
   const hosts = [...new Set(native.map((r) => r.target))].sort();
+  const nativeWinners = new Set(native.filter((r) => outcomeOf(r) === 'faster' || outcomeOf(r) === 'mixed').map(key));
   return {
     marginFraction,
     runs,
+    sessions: calibrateSessions(every, nativeWinners, marginFraction),
     hosts: hosts.map((host) => {
       const points: CalibrationPoint[] = [];
       const rejectedWinners: HostCalibration['rejectedWinners'] = [];
@@ -89,7 +162,9 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
         arch: mine[0].arch,
         candidates,
         points,
-        spearmanRho: points.length >= 3 ? spearman(points.map((p) => p.wasmSpeedup), points.map((p) => p.nativeSpeedup)) : NaN,
+        spearmanRho: rho(points),
+        winnersRho: rho(points.filter(winning)),
+        kernels: kernelRhos(points),
         nativeWinners: winners,
         rejectedWinners,
         suggestedMargin: Math.max(DEFAULT_MARGIN, Math.ceil(neededMargin / 0.05 - 1e-9) * 0.05),

@@ -95,3 +95,32 @@ describe('generated glue', () => {
     expect(glue).toContain('const int KB_THREADED = 1;');
   });
 });
+
+describe('calibrate among winners and across sessions', () => {
+  it('ranks the native winners on their own, per kernel, and flags a session whose WASM figures moved', () => {
+    const work = mkdtempSync(join(tmpdir(), 'kbench-cal-'));
+    const first = new Ledger(join(work, '.kbench', 'runs', '20261127-000000-aaaa'));
+    // pooled, WASM and native agree on direction; among the winners (native > 1.5×) WASM ranks them backwards
+    const pairs: [string, number, number][] = [['slow', 0.5, 0.6], ['same', 1.0, 1.0], ['w1', 3.0, 1.6], ['w2', 2.5, 2.0], ['w3', 2.0, 3.0]];
+    for (const [name, wasm, native] of pairs) {
+      first.append({ type: 'result', at: '', result: result('wasm', name, [wasm]) });
+      first.append({ type: 'result', at: '', result: result('x86a', name, [native]) });
+    }
+    const h = calibrate(work, 0.25).hosts[0];
+    expect(h.spearmanRho).toBeGreaterThan(0.5);
+    expect(h.winnersRho).toBeCloseTo(-1, 10);
+    expect(h.kernels).toEqual([{ kernel: 'k', points: 5, spearmanRho: h.spearmanRho, winnerPoints: 3, winnersRho: h.winnersRho }]);
+    // a later session screens w3's same source at half the speedup, and rejects a native winner
+    const second = new Ledger(join(work, '.kbench', 'runs', '20261128-000000-bbbb'));
+    second.append({ type: 'result', at: '', result: result('wasm', 'w3', [1.0]) });
+    second.append({ type: 'result', at: '', result: result('wasm', 'w1', [0.6]) });
+    const c = calibrate(work, 0.25);
+    expect(c.sessions.map((s) => s.run)).toEqual(['20261127-000000-aaaa', '20261128-000000-bbbb']);
+    expect(c.sessions[0]).toMatchObject({ falseRejects: [], disagreements: [] });
+    expect(c.sessions[1].falseRejects).toEqual([{ kernel: 'k', candidate: 'w1', wasmBestSpeedup: 0.6 }]);
+    expect(c.sessions[1].disagreements).toEqual([
+      { kernel: 'k', candidate: 'w3', shape: 's0', speedup: 1.0, earlierRun: '20261127-000000-aaaa', earlierSpeedup: 2.0 },
+      { kernel: 'k', candidate: 'w1', shape: 's0', speedup: 0.6, earlierRun: '20261127-000000-aaaa', earlierSpeedup: 3.0 },
+    ]);
+  });
+});

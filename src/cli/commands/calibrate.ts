@@ -1,6 +1,6 @@
 // `kbench calibrate`: how well WASM speedups predicted native ones, per host, over every run so far.
 import type { Command } from 'commander';
-import { calibrate } from '../../remote/calibrate.js';
+import { calibrate, WINNER_SPEEDUP } from '../../remote/calibrate.js';
 import { DEFAULT_MARGIN } from '../../remote/promote.js';
 import { table } from '../format.js';
 import { fraction } from '../options.js';
@@ -8,24 +8,26 @@ import { fraction } from '../options.js';
 export function register(program: Command): void {
   program
     .command('calibrate')
-    .description('WASM-vs-native agreement (Spearman ρ) and the native winners the promotion margin would reject')
+    .description('WASM-vs-native agreement (Spearman ρ pooled and among native winners, per host and kernel), the native winners the promotion margin would reject, and WASM sessions that disagree')
     .option('--margin <fraction>', 'promotion margin to evaluate', fraction('--margin'), DEFAULT_MARGIN)
     .action((o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const c = calibrate(process.cwd(), o.margin);
       if (g.json) return void process.stdout.write(JSON.stringify(c, null, 2) + '\n');
       if (!c.hosts.length) return void process.stdout.write(`no candidate has both a WASM and a timed native result yet (${c.runs} runs): run \`kbench screen\` then \`kbench promote --on <host>\`\n`);
-      const rows = c.hosts.map((h) => [
-        h.host,
-        h.arch,
-        String(h.candidates),
-        String(h.points.length),
-        Number.isNaN(h.spearmanRho) ? '—' : h.spearmanRho.toFixed(2),
-        String(h.nativeWinners),
-        String(h.rejectedWinners.length),
-        h.suggestedMargin.toFixed(2),
+      const rho = (x: number) => (Number.isNaN(x) ? '—' : x.toFixed(2));
+      const rows = c.hosts.flatMap((h) => [
+        [h.host, h.arch, 'all', String(h.candidates), String(h.points.length), rho(h.spearmanRho), rho(h.winnersRho), String(h.nativeWinners), String(h.rejectedWinners.length), h.suggestedMargin.toFixed(2)],
+        ...h.kernels.map((k) => ['', '', k.kernel, '', String(k.points), rho(k.spearmanRho), rho(k.winnersRho), '', '', '']),
       ]);
-      process.stdout.write(table(['host', 'arch', 'candidates', 'points', 'spearman ρ', 'native winners', `rejected at ${c.marginFraction}`, 'suggested margin'], rows));
+      process.stdout.write(
+        table(['host', 'arch', 'kernel', 'candidates', 'points', 'spearman ρ', `ρ winners >${WINNER_SPEEDUP}×`, 'native winners', `rejected at ${c.marginFraction}`, 'suggested margin'], rows),
+      );
       for (const h of c.hosts) for (const r of h.rejectedWinners) process.stdout.write(`  ${h.host}: ${r.kernel}/${r.candidate} won natively but WASM said ${r.wasmBestSpeedup.toFixed(2)}×\n`);
+      for (const s of c.sessions) {
+        if (s.falseRejects.length) process.stdout.write(`  session ${s.run}: ${s.falseRejects.length} false reject(s): ${s.falseRejects.map((r) => `${r.kernel}/${r.candidate}`).join(', ')}\n`);
+        for (const d of s.disagreements)
+          process.stdout.write(`  warning: session ${s.run} timed ${d.kernel}/${d.candidate} on ${d.shape} at ${d.speedup.toFixed(2)}×, session ${d.earlierRun} at ${d.earlierSpeedup.toFixed(2)}× (same source; CIs apart)\n`);
+      }
     });
 }
