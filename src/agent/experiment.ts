@@ -98,14 +98,14 @@ function experimentConversation(ctx: RunContext, h: Hypothesis) {
   });
   const conversation = openConversation(ctx, `experiment-${h.id}`, task);
   const handle: ToolHandler = async (name, input) => {
-    if (!isToolName(name) || !EXPERIMENT_TOOLS.includes(name)) return unknownTool(name);
+    if (!isToolName(name) || !EXPERIMENT_TOOLS.includes(name)) return unknownTool(name, 'experiment');
     const read = readTool(ctx, name, input);
     if (read) return read;
     const parsed = parseToolInput('submit_candidate', input);
     if (!parsed.ok) return { content: parsed.error, isError: true };
     return submit(ctx, h, parsed.value.source);
   };
-  return converse(conversationSetup(ctx, toolDefinitions(EXPERIMENT_TOOLS, ctx.config.web)), conversation, handle);
+  return converse(conversationSetup(ctx, toolDefinitions(ctx.config.web)), conversation, handle);
 }
 
 async function submit(ctx: RunContext, h: Hypothesis, source: string): Promise<ToolOutcome> {

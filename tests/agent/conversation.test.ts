@@ -67,8 +67,53 @@ describe('the conversation with the model', () => {
       'experiment-h1': [{ content: [text('ok')] }],
     });
     const [a, b] = results(server!.requests[1]);
-    expect(a).toMatchObject({ is_error: true, content: "no tool named 'rm_rf' in this phase" });
-    expect(b).toMatchObject({ is_error: true, content: "no tool named 'submit_candidate' in this phase" });
+    expect(a).toMatchObject({ is_error: true, content: "no tool named 'rm_rf'" });
+    expect(b).toMatchObject({ is_error: true, content: 'submit_candidate is not usable in the research phase' });
+  });
+
+  it('sends one identical tool list in both phases, so the first experiment reuses the cached prefix', async () => {
+    await run({ research: [recordHypotheses('h1')], 'experiment-h1': [{ stop_reason: 'tool_use', content: [toolUse('record_hypotheses', {})] }, { content: [text('ok')] }] });
+    const [research, experiment, next] = server!.requests;
+    expect(experiment.conversation).toBe('experiment-h1');
+    expect(experiment.body.tools).toEqual(research.body.tools);
+    expect(experiment.body.system).toEqual(research.body.system);
+    expect(research.body.tools!.map((t) => t.name)).toEqual(['list_files', 'read_file', 'grep', 'record_research', 'record_hypotheses', 'submit_candidate']);
+    expect(results(next)[0]).toMatchObject({ is_error: true, content: 'record_hypotheses is not usable in the experiment phase' });
+  });
+
+  it('stops after the third max_tokens cut-off of research without a reminder or two user messages in a row', async () => {
+    const cut: FakeReply = { stop_reason: 'max_tokens', content: [text('Thinking at length')] };
+    const { outcome } = await run({ research: [cut, cut, cut, cut, cut, cut] });
+    // the first request and two retries after a reminder each; the third cut-off ends it, and is not reset
+    expect(order(server!.requests)).toEqual(['research#0', 'research#1', 'research#2']);
+    for (const req of server!.requests) {
+      const roles = req.body.messages.map((m) => m.role);
+      expect(roles.every((r, i) => i === 0 || r !== roles[i - 1])).toBe(true);
+    }
+    expect(outcome.stopReason).toBe('the model recorded no hypotheses');
+  });
+
+  it('reminds once when research ends its turn without hypotheses, in a valid alternation', async () => {
+    const { outcome } = await run({ research: [{ content: [text('I have read enough.')] }, recordHypotheses('h1')], 'experiment-h1': [{ content: [text('ok')] }] });
+    const reminder = server!.requests[1];
+    expect(reminder.body.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect((lastMessage(reminder).content as Block[])[0].text).toMatch(/Record your hypotheses now/);
+    expect(outcome.status).toBe('done');
+  });
+
+  it('marks the previous turn with a cache breakpoint, so many parallel tool calls cannot push it out of the lookback', async () => {
+    const many: FakeReply = { stop_reason: 'tool_use', content: Array.from({ length: 12 }, () => toolUse('list_files', { path: 'kernel' })) };
+    await run({ research: [many, many, recordHypotheses('h1')], 'experiment-h1': [{ content: [text('ok')] }] });
+    const third = server!.requests[2];
+    const marked = (m: { content: string | Block[] }) => Array.isArray(m.content) && m.content.some((b) => b.cache_control);
+    const breakpoints = (r: RecordedRequest) =>
+      (r.body.system as Block[]).filter((b) => b.cache_control).length + r.body.messages.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).filter((b) => b.cache_control).length;
+    // user messages: task, 12 results, 12 results; the middle one is where the second request wrote its prefix
+    const users = third.body.messages.filter((m) => m.role === 'user');
+    expect(users.map(marked)).toEqual([true, true, true]);
+    expect((users[1].content as Block[]).at(-1)!.cache_control).toEqual({ type: 'ephemeral' });
+    expect(breakpoints(third)).toBe(4);
+    for (const r of server!.requests) expect(breakpoints(r)).toBeLessThanOrEqual(4);
   });
 
   it('screens a resubmitted identical source once, and ends the conversation after the last allowed revision', async () => {
