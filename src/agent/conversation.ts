@@ -12,6 +12,8 @@ export interface ConversationState {
   /** max_tokens cut-offs and pauses so far: counted over the whole conversation (reminders and resumes included) */
   cutOffs?: number;
   pauses?: number;
+  /** candidates whose native verdict this conversation was told (experiments) */
+  nativeSent?: string[];
 }
 
 export interface ToolOutcome {

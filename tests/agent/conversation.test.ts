@@ -124,7 +124,8 @@ describe('the conversation with the model', () => {
       { maxRevisions: 1 },
       { runner: fakeRunner(log) },
     );
-    expect(log).toEqual(['screen h1-r0', 'screen h1-r1']);
+    // the baseline is screened once against itself first: the model's measured context
+    expect(log).toEqual(['screen baseline', 'screen h1-r0', 'screen h1-r1']);
     expect(events.filter((e) => e.type === 'candidate').map((e) => e.candidate)).toEqual(['h1-r0', 'h1-r1']);
     const again = results(server!.requests.find((r) => r.conversation === 'experiment-h1' && r.turn === 2)!)[0];
     expect(again.content).toMatch(/^compile-error[\s\S]*You may revise 1 more time/);

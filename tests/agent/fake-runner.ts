@@ -1,5 +1,6 @@
 // A runner that judges candidates by a marker in their source, for tests about the loop and its limits
-// (the real stages are exercised in agent-loop.test.ts).
+// (the real stages are exercised in agent-loop.test.ts). A source's speed is absolute, so a candidate timed
+// against a champion gets the ratio of the two: stacked wins multiply as they would on a real machine.
 import type { CandidateSource, ExperimentRunner } from '../../src/agent/runner.js';
 import type { TargetResult } from '../../src/ledger/records.js';
 import type { Kernel } from '../../src/spec/suite.js';
@@ -22,6 +23,8 @@ function result(kernel: Kernel, c: CandidateSource, target: string, speedup: num
           baselineMedianNs: 1000,
           gbps: 1,
           gflops: 1,
+          // streaming the buffers once takes 500 ns: the baseline is at 50% of the speed of light
+          speedOfLight: { footprintBytes: 4096, readNs: 500, peakGflops: 10 },
         }));
   return {
     kernel: kernel.name,
@@ -36,12 +39,23 @@ function result(kernel: Kernel, c: CandidateSource, target: string, speedup: num
   };
 }
 
-/** `FAST` in the source → 1.5× everywhere; `BROKEN` → compile error; anything else → 1.0×. */
+/** The source's speed: `SPEED=<x>` → x; `FAST` → 1.5; `BROKEN` → null (compile error); anything else → 1.0. */
+export function speedOf(source: string): number | null {
+  const marked = /SPEED=([\d.]+)/.exec(source);
+  if (marked) return Number(marked[1]);
+  return source.includes('BROKEN') ? null : source.includes('FAST') ? 1.5 : 1.0;
+}
+
+/** Logs `screen <candidate>` / `confirm <candidate>`, with ` vs <champion>` when timed against one. */
 export function fakeRunner(log: string[] = []): ExperimentRunner {
-  const judge = (c: CandidateSource) => (c.source.includes('BROKEN') ? null : c.source.includes('FAST') ? 1.5 : 1.0);
+  const judge = (c: CandidateSource, ref?: CandidateSource) => {
+    const speed = speedOf(c.source);
+    return speed === null ? null : speed / (ref ? speedOf(ref.source)! : 1);
+  };
+  const vs = (ref?: CandidateSource) => (ref ? ` vs ${ref.name}` : '');
   return {
-    screen: async (kernel, c) => (log.push(`screen ${c.name}`), result(kernel, c, 'wasm', judge(c))),
-    confirm: async (kernel, c, hosts: HostConfig[]) => (log.push(`confirm ${c.name}`), hosts.map((h) => result(kernel, c, h.name, judge(c)))),
+    screen: async (kernel, c, ref) => (log.push(`screen ${c.name}${vs(ref)}`), result(kernel, c, 'wasm', judge(c, ref))),
+    confirm: async (kernel, c, hosts: HostConfig[], _signal, ref) => (log.push(`confirm ${c.name}${vs(ref)}`), hosts.map((h) => result(kernel, c, h.name, judge(c, ref)))),
     close: async () => undefined,
   };
 }

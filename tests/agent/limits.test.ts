@@ -86,6 +86,14 @@ describe('other limits', () => {
     expect(outcome.status).toBe('done');
     expect(outcome.stopReason).toBe('time limit reached: 0.005 min');
     expect(report).toContain('- stopped: time limit reached: 0.005 min');
+    // the request cut off by the limit is recorded before it is sent and charged an upper bound: max_tokens of
+    // output (16000 × $10/MTok) plus its input estimate as cache writes
+    const events = readLedger(join(outcome.dir, 'ledger.jsonl'));
+    const sent = events.find((e) => e.type === 'request')!;
+    const charged = events.find((e) => e.type === 'cost')!;
+    expect(charged).toMatchObject({ request: sent.request, estimated: true, usage: { input_tokens: 0, output_tokens: 16_000, cache_creation_input_tokens: sent.inputTokensEstimate } });
+    expect(outcome.apiUsd).toBeGreaterThan(0.16);
+    expect(report).toContain('| **API total** | 1 requests (1 unanswered, charged an upper-bound estimate) |');
   });
 
   it('names the time limit when its timer fires the stop signal a moment before the clock reaches the limit', () => {
@@ -158,7 +166,7 @@ describe('resume', () => {
     const second = await runAgent({ workDir, resume: { id: first.id }, api, openRunner: () => fakeRunner(log) });
     expect(second.status).toBe('done');
     expect(server.requests.length).toBe(asked);
-    expect(log).toEqual(['screen h1-r0', 'confirm h1-r0', 'confirm h1-r0']);
+    expect(log).toEqual(['screen baseline', 'screen h1-r0', 'confirm h1-r0', 'confirm h1-r0']);
     const events = readLedger(join(second.dir, 'ledger.jsonl'));
     expect(events.filter((e) => e.type === 'promotion')).toHaveLength(2);
     expect(events.filter((e) => e.type === 'verdict')).toEqual([expect.objectContaining({ hypothesis: 'h1', decision: 'kept', basis: 'native' })]);
