@@ -1,7 +1,8 @@
-// What an agent run adds to a report: the experiment timeline and the cost breakdown. The agent writes its
+// What an agent run adds to a report: the experiment timeline, the champion lineage and the cost breakdown. The agent writes its
 // own event types into the ledger (src/agent/events.ts); this reads them leniently: a missing field degrades a
 // row, never the report.
 import type { LedgerEvent } from '../ledger/records.js';
+import type { Interval } from '../measure/types.js';
 import type { ResultRow } from './model.js';
 
 export type ExperimentOutcome = 'kept' | 'discarded' | 'failed' | 'pending';
@@ -24,8 +25,17 @@ export interface CostItem {
   events: number;
 }
 
+/** One champion change: baseline → A → A+B …, with the step and cumulative speedups per target and shape. */
+export interface LineageStep {
+  candidate: string;
+  previous: string | null;
+  hypothesisId?: string;
+  figures: { target: string; shape: string; step: Interval; cumulative?: Interval }[];
+}
+
 export interface AgentActivity {
   hypotheses: number;
+  lineage: LineageStep[];
   /** why the run stopped taking new work (budget, limits), when it said so */
   stopReason?: string;
   errors: string[];
@@ -48,6 +58,7 @@ export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): 
   const experiments: Experiment[] = [];
   const costs = new Map<string, CostItem>();
   const errors: string[] = [];
+  const lineage: LineageStep[] = [];
   let stopReason: string | undefined;
   for (const event of events) {
     const e = event as Record<string, unknown>;
@@ -77,6 +88,11 @@ export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): 
       const category = text(e, 'category') ?? 'other';
       const item = costs.get(category) ?? { category, costUsd: 0, events: 0 };
       costs.set(category, { category, costUsd: item.costUsd + costUsd, events: item.events + 1 });
+    } else if (event.type === 'champion') {
+      const candidate = text(e, 'candidate');
+      if (!candidate) continue;
+      const figures = Array.isArray(e.figures) ? (e.figures as LineageStep['figures']).filter((f) => f && typeof f.step?.estimate === 'number') : [];
+      lineage.push({ candidate, previous: text(e, 'previous') ?? null, hypothesisId: text(e, 'hypothesis'), figures });
     } else if (event.type === 'error') {
       errors.push(text(e, 'message') ?? 'error');
     } else if (event.type === 'stop') {
@@ -92,6 +108,7 @@ export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): 
   const byCategory = [...costs.values()].sort((a, b) => b.costUsd - a.costUsd);
   return {
     hypotheses: titles.size,
+    lineage,
     ...(stopReason ? { stopReason } : {}),
     errors,
     experiments,
