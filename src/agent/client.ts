@@ -78,7 +78,10 @@ export class ApiGate {
         message = await this.api.create({ ...body, model: this.model }, { signal: this.signal });
       } catch (e) {
         if (this.signal?.aborted) return this.chargeUnanswered(started), this.budget.stopReason(), null;
-        throw new ApiFailure(describeApiError(e));
+        const message = describeApiError(e);
+        // an error answer is not billed: the request is settled, not left for an estimate on resume
+        this.record({ ...started, at: new Date().toISOString(), error: message });
+        throw new ApiFailure(message);
       }
       this.charge(started, pickUsage(message.usage), false);
       return message;

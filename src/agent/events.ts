@@ -140,6 +140,8 @@ export interface RequestEvent {
   maxTokens: number;
   /** the request body's characters / 3: more than its tokens for English and code */
   inputTokensEstimate: number;
+  /** recorded again with this when the API answered with an error (after the SDK's retries): nothing to charge */
+  error?: string;
 }
 
 export type CostEvent =

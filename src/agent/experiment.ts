@@ -95,7 +95,8 @@ function settleWithoutSurvivor(ctx: RunContext, h: Hypothesis): void {
   if (last && last.native.length) return settle(ctx, h, last, last.native, decide(last.native), 'native');
   const tried = mine.at(-1);
   const reason = tried?.screen ? `no candidate survived the screen; last: ${tried.screen.summary}` : 'no candidate was submitted';
-  record(ctx, { type: 'verdict', at: now(), candidate: tried?.event.candidate ?? null, hypothesis: h.id, decision: 'failed', basis: 'wasm', reason });
+  const reference = tried?.screen?.reference ?? null;
+  record(ctx, { type: 'verdict', at: now(), candidate: tried?.event.candidate ?? null, hypothesis: h.id, decision: 'failed', basis: 'wasm', reason, reference });
 }
 
 /** Native runs on every host against the champion of the moment (read under the host locks). Null when interrupted. */

@@ -167,7 +167,8 @@ export function applyEvent(s: RunState, e: LedgerEvent): void {
     }
     case 'request': {
       const r = ev as unknown as RequestEvent;
-      s.unanswered.set(r.request, r);
+      if (r.error) s.unanswered.delete(r.request);
+      else s.unanswered.set(r.request, r);
       break;
     }
     case 'baseline':

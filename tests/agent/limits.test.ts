@@ -6,6 +6,7 @@ import { runAgent, type AgentSettings } from '../../src/agent/agent.js';
 import { Budget, TIME_LIMIT } from '../../src/agent/budget.js';
 import { createMessagesApi } from '../../src/agent/client.js';
 import { readLedger, runsDir } from '../../src/ledger/ledger.js';
+import { replay } from '../../src/agent/state.js';
 import { UsageError } from '../../src/spec/errors.js';
 import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type FakeAnthropic, type FakeReply, type Responder } from '../fixtures/fake-anthropic/server.js';
 import { fakeRunner } from './fake-runner.js';
@@ -189,11 +190,16 @@ describe('API failures', () => {
   });
 
   it('stops with a clear message on 401, with a report', async () => {
-    const { outcome, report } = await run(scripted({}), {}, { apiKey: 'wrong-key' });
+    const { outcome, report, events } = await run(scripted({}), {}, { apiKey: 'wrong-key' });
     expect(server!.requests).toHaveLength(0); // refused before the script is consulted
     expect(outcome.status).toBe('failed');
     expect(outcome.stopReason).toMatch(/rejected the key \(401\): check ANTHROPIC_API_KEY/);
     expect(report).toMatch(/## Errors\n\n- the Anthropic API rejected the key \(401\)/);
+    // an error answer is not billed: the request is settled, so a resume charges no estimate for it
+    const requests = events.filter((e) => e.type === 'request');
+    expect(requests).toEqual([expect.objectContaining({ conversation: 'research' }), expect.objectContaining({ request: requests[0].request, error: expect.stringMatching(/401/) })]);
+    expect(replay(events).unanswered.size).toBe(0);
+    expect(events.some((e) => e.type === 'cost')).toBe(false);
   });
 
   it('refuses to start without an API key', () => {
