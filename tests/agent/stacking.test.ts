@@ -1,8 +1,7 @@
 // End to end with the real stages: the scripted model lands two candidates on rms_norm that stack — step A
 // (four double accumulators) over the baseline, then vec4 over step A — judged by the real WASM screen and
 // native runs on `local`, and report.md shows the cumulative speedup.
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,8 @@ import { createMessagesApi } from '../../src/agent/client.js';
 import type { ChampionEvent } from '../../src/agent/events.js';
 import { openRealRunner } from '../../src/agent/real-runner.js';
 import { readLedger } from '../../src/ledger/ledger.js';
-import type { LedgerEvent } from '../../src/ledger/records.js';
+import type { LedgerEvent, TargetResult } from '../../src/ledger/records.js';
+import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
 import { hasCommand, missing } from '../helpers/require.js';
 import { GOOD_RMS_NORM, STEP_A_RMS_NORM } from '../fixtures/fake-anthropic/candidates.js';
 import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type Block, type FakeAnthropic } from '../fixtures/fake-anthropic/server.js';
@@ -57,6 +57,14 @@ describe.skipIf(missing('a native C compiler (cc)', hasCommand('cc')))('two stac
       expect(f.cumulative!.lo).toBeGreaterThan(first.step.hi);
     }
     expect(readFileSync(outcome.bestPath!, 'utf8')).toContain(GOOD_RMS_NORM);
+    // the host really timed h2 against h1-r0's code: its reference time is h1-r0's own, about half the baseline's
+    const native = (name: string) => (events.find((e) => e.type === 'result' && e.result.candidate === name && e.result.target === 'local')!.result as TargetResult).speed;
+    for (const s of native('h2-r0')) {
+      const h1 = native('h1-r0').find((x) => x.shape === s.shape)!;
+      expect(s.baselineMedianNs / h1.candidateMedianNs).toBeGreaterThan(0.75);
+      expect(s.baselineMedianNs / h1.candidateMedianNs).toBeLessThan(1.33);
+      expect(h1.baselineMedianNs / s.baselineMedianNs).toBeGreaterThan(1.5);
+    }
   });
 
   it('tells experiment 2 the native figures of experiment 1 and the measured baseline and champion', () => {
@@ -80,4 +88,24 @@ describe.skipIf(missing('a native C compiler (cc)', hasCommand('cc')))('two stac
       expect(report).toContain(`| local | ${shape} | ${f.step.estimate.toFixed(3)}× [${f.step.lo.toFixed(3)}, ${f.step.hi.toFixed(3)}] | ${cumulative} |`);
     }
   });
+});
+
+describe('the real screen times against the reference it is given', () => {
+  it('puts a champion in the baseline\'s place', async () => {
+    const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
+    const dir = mkdtempSync(join(tmpdir(), 'kbench-reference-'));
+    // the baseline with a long double sum: software 128-bit floats in WASM, about 20× slower
+    const slowPath = join(dir, 'slow.c');
+    writeFileSync(slowPath, readFileSync(kernel.baselinePath, 'utf8').replace('double sum = 0.0;', 'long double sum = 0.0L;').replace('sum += (double)', 'sum += (long double)'));
+    const baseline = { name: 'same', source: readFileSync(kernel.baselinePath, 'utf8'), path: kernel.baselinePath };
+    const runner = openRealRunner(dir);
+    try {
+      const vsSlow = await runner.screen(kernel, baseline, { name: 'slow', source: readFileSync(slowPath, 'utf8'), path: slowPath });
+      const vsBaseline = await runner.screen(kernel, baseline);
+      for (const s of vsSlow.speed) expect(s.speedup.estimate).toBeGreaterThan(5);
+      for (const s of vsBaseline.speed) expect(s.speedup.estimate).toBeLessThan(2);
+    } finally {
+      await runner.close();
+    }
+  }, 120_000);
 });
