@@ -39,33 +39,45 @@ export function championSource(ctx: RunContext): CandidateSource | undefined {
  */
 export async function runExperiment(ctx: RunContext, h: Hypothesis): Promise<void> {
   const conversation = experimentConversation(ctx, h);
-  const handled = () => conversation.state.nativeSent ?? [];
+  const hostNames = ctx.hosts.map((x) => x.name);
+  let chosen: CandidateState | undefined;
   for (;;) {
     const p = ctx.state.promotions.get(h.id);
-    const promoted = p && ctx.state.candidates.get(p.candidate);
-    if (promoted && !handled().includes(promoted.event.candidate)) {
-      const complete = ctx.hosts.every((host) => promoted.native.some((r) => r.target === host.name));
-      const results = complete ? promoted.native : await promote(ctx, h, promoted);
-      if (!results) return;
-      const d = decide(results);
-      const left = revisionsLeft(ctx, h);
-      if (d.decision !== 'discarded' || left <= 0) return settle(ctx, h, promoted, results, d, 'native');
-      const feedback = nativeFeedback(results, d, referenceNamed(ctx.state, promoted.nativeReference), left);
-      conversation.state.messages.push({ role: 'user', content: [{ type: 'text', text: feedback }] });
-      conversation.state.nativeSent = [...handled(), promoted.event.candidate];
-      conversation.state.next = 'send';
-      conversation.setup.save(conversation.state);
+    const pending = chosen ?? (p && !(conversation.state.nativeSent ?? []).includes(p.candidate) ? ctx.state.candidates.get(p.candidate) : undefined);
+    if (pending) {
+      // the champion is read, raced against and replaced under the host locks: no two promotions interleave there
+      const step = await ctx.locks.with(hostNames, () => nativeStep(ctx, h, pending, conversation));
+      if (step !== 'revise') return;
+      chosen = undefined;
     }
     const end = await converse(conversation.setup, conversation.state, conversation.handle);
     if (end === 'stopped') return;
-    const chosen = bestSurvivor(candidatesOf(ctx.state, h.id).filter((c) => !c.promoted));
+    chosen = bestSurvivor(candidatesOf(ctx.state, h.id).filter((c) => !c.promoted));
     if (!chosen) return settleWithoutSurvivor(ctx, h);
     if (ctx.hosts.length === 0) {
       const d = decide([chosen.wasm!]);
       return settle(ctx, h, chosen, [chosen.wasm!], { ...d, reason: `WASM only (no hosts): ${d.reason}` }, 'wasm');
     }
-    if (!(await promote(ctx, h, chosen))) return;
   }
+}
+
+/**
+ * Promotes a candidate (unless a resumed run already has all its native results), then settles the experiment or,
+ * when the verdict is not a win and revisions are left, tells the model and lets it revise.
+ */
+async function nativeStep(ctx: RunContext, h: Hypothesis, c: CandidateState, conversation: ExperimentConversation): Promise<'settled' | 'revise' | 'stopped'> {
+  const complete = c.promoted && ctx.hosts.every((host) => c.native.some((r) => r.target === host.name));
+  const results = complete ? c.native : await promote(ctx, h, c);
+  if (!results) return 'stopped';
+  const d = decide(results);
+  const left = revisionsLeft(ctx, h);
+  if (d.decision !== 'discarded' || left <= 0) return settle(ctx, h, c, results, d, 'native'), 'settled';
+  const { state, setup } = conversation;
+  state.messages.push({ role: 'user', content: [{ type: 'text', text: nativeFeedback(results, d, referenceNamed(ctx.state, c.nativeReference), left) }] });
+  state.nativeSent = [...(state.nativeSent ?? []), c.event.candidate];
+  state.next = 'send';
+  setup.save(state);
+  return 'revise';
 }
 
 function revisionsLeft(ctx: RunContext, h: Hypothesis): number {
@@ -87,25 +99,26 @@ function settle(ctx: RunContext, h: Hypothesis, c: CandidateState, results: Targ
   record(ctx, { type: 'champion', at: now(), candidate: name, hypothesis: h.id, previous: championOf(ctx.state)?.candidate ?? null, basis, figures: championFigures(judged, ctx.state.champions) });
 }
 
-/** No new survivor: the last native verdict stands if there was one, else the experiment failed at the screen. */
+/**
+ * No new survivor: the last native verdict stands if there was one (never a win: a win settles at once), else the
+ * experiment failed at the screen.
+ */
 function settleWithoutSurvivor(ctx: RunContext, h: Hypothesis): void {
-  const mine = candidatesOf(ctx.state, h.id);
   const promoted = ctx.state.promotions.get(h.id);
   const last = promoted && ctx.state.candidates.get(promoted.candidate);
   if (last && last.native.length) return settle(ctx, h, last, last.native, decide(last.native), 'native');
-  const tried = mine.at(-1);
+  const tried = candidatesOf(ctx.state, h.id).at(-1);
   const reason = tried?.screen ? `no candidate survived the screen; last: ${tried.screen.summary}` : 'no candidate was submitted';
   const reference = tried?.screen?.reference ?? null;
   record(ctx, { type: 'verdict', at: now(), candidate: tried?.event.candidate ?? null, hypothesis: h.id, decision: 'failed', basis: 'wasm', reason, reference });
 }
 
-/** Native runs on every host against the champion of the moment (read under the host locks). Null when interrupted. */
+/** Native runs on every host against the current champion; the caller holds the host locks. Null when interrupted. */
 async function promote(ctx: RunContext, h: Hypothesis, chosen: CandidateState): Promise<TargetResult[] | null> {
   if (ctx.budget.stopReason()) return null;
   const name = chosen.event.candidate;
   const path = join(ctx.dir, chosen.event.file);
   const source = readFileSync(path, 'utf8');
-  const hostNames = ctx.hosts.map((x) => x.name);
   // each host's result (and its cost) is recorded as it arrives, not when the slowest host is done
   const onHost = (result: TargetResult) => {
     record(ctx, { type: 'result', at: now(), result, hypothesis: h.id });
@@ -114,26 +127,26 @@ async function promote(ctx: RunContext, h: Hypothesis, chosen: CandidateState): 
     ctx.budget.add(costUsd);
     record(ctx, { type: 'cost', at: now(), category: 'hosts', costUsd, totalUsd: ctx.budget.spentUsd, host: result.target, durationMs: result.elapsedMs, candidate: name });
   };
-  const results = await ctx.locks.with(hostNames, async () => {
-    if (ctx.budget.stopReason()) return null;
-    const reference = championSource(ctx);
-    record(ctx, { type: 'promotion', at: now(), candidate: name, hypothesis: h.id, hosts: hostNames, reference: reference?.name ?? null });
-    try {
-      const perHost = ctx.hosts.map(async (host) => {
+  const reference = championSource(ctx);
+  record(ctx, { type: 'promotion', at: now(), candidate: name, hypothesis: h.id, hosts: ctx.hosts.map((x) => x.name), reference: reference?.name ?? null });
+  let results: TargetResult[];
+  try {
+    results = await Promise.all(
+      ctx.hosts.map(async (host) => {
         const [result] = await ctx.runner.confirm(ctx.kernel, { name, source, path }, [host], ctx.signal, reference);
         if (!ctx.signal.aborted) onHost(result);
         return result;
-      });
-      return await Promise.all(perHost);
-    } catch (e) {
-      if (ctx.signal.aborted) return null;
-      throw e;
-    }
-  });
+      }),
+    );
+  } catch (e) {
+    if (ctx.signal.aborted) return null;
+    throw e;
+  }
   // interrupted: no verdict, so --resume promotes it again
-  if (!results || ctx.signal.aborted) return null;
-  return results;
+  return ctx.signal.aborted ? null : results;
 }
+
+type ExperimentConversation = ReturnType<typeof experimentConversation>;
 
 function experimentConversation(ctx: RunContext, h: Hypothesis) {
   const maxRevisions = ctx.config.maxRevisions;

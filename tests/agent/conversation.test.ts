@@ -146,18 +146,23 @@ describe('the conversation with the model', () => {
     let maxHostsBusy = 0;
     const runner: ExperimentRunner = {
       ...base,
-      confirm: async (k, c, hosts, signal) => {
+      confirm: async (k, c, hosts, signal, reference) => {
         for (const h of hosts) busy.set(h.name, (busy.get(h.name) ?? 0) + 1);
         maxBusyPerHost = Math.max(maxBusyPerHost, ...busy.values());
         maxHostsBusy = Math.max(maxHostsBusy, [...busy.values()].filter((n) => n > 0).length);
         await new Promise((r) => setTimeout(r, 50));
         for (const h of hosts) busy.set(h.name, busy.get(h.name)! - 1);
-        return base.confirm(k, c, hosts, signal);
+        return base.confirm(k, c, hosts, signal, reference);
       },
     };
-    const submitFast: FakeReply = { stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source: '/* FAST */' })] };
+    const submit = (source: string): FakeReply => ({ stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source })] });
+    // the third reply answers a native verdict that is not a win (when that experiment's promotion comes second)
     const { events } = await run(
-      { research: [recordHypotheses('h1', 'h2')], 'experiment-h1': [submitFast, { content: [text('done')] }], 'experiment-h2': [submitFast, { content: [text('done')] }] },
+      {
+        research: [recordHypotheses('h1', 'h2')],
+        'experiment-h1': [submit('/* SPEED=1.5 */'), { content: [text('done')] }, { content: [text('done')] }],
+        'experiment-h2': [submit('/* SPEED=2.25 */'), { content: [text('done')] }, { content: [text('done')] }],
+      },
       { hosts: ['vm1', 'vm2'] },
       { workDir, runner },
     );
@@ -165,6 +170,13 @@ describe('the conversation with the model', () => {
     expect(order(server!.requests).slice(0, 3)).toEqual(['research#0', 'experiment-h1#0', 'experiment-h2#0']);
     expect(maxHostsBusy).toBe(2); // a promotion runs on its hosts in parallel
     expect(maxBusyPerHost).toBe(1); // both promotions need both hosts: they queue
-    expect(events.filter((e) => e.type === 'verdict').map((e) => `${e.hypothesis}:${e.decision}:${e.basis}`).sort()).toEqual(['h1:kept:native', 'h2:kept:native']);
+    // both were screened against the baseline; the promotion that comes second is judged against the first's
+    // champion (the champion is read and replaced under the host locks, so the two cannot both win over the baseline)
+    const [first, second] = events.filter((e) => e.type === 'promotion');
+    expect(first.reference).toBeNull();
+    const firstVerdict = events.find((e) => e.type === 'verdict' && e.candidate === first.candidate)!;
+    expect(firstVerdict).toMatchObject({ decision: 'kept', basis: 'native', reference: null });
+    expect(second.reference).toBe(first.candidate);
+    expect(events.find((e) => e.type === 'verdict' && e.candidate === second.candidate)).toMatchObject({ basis: 'native', reference: first.candidate });
   });
 });
