@@ -31,6 +31,8 @@ export interface LineageStep {
   previous: string | null;
   hypothesisId?: string;
   figures: { target: string; shape: string; step: Interval; cumulative?: Interval }[];
+  /** what the experiment that made it cost: its conversation's requests and its candidates' host time */
+  costUsd: number;
 }
 
 export interface AgentActivity {
@@ -59,6 +61,8 @@ export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): 
   const costs = new Map<string, CostItem>();
   const errors: string[] = [];
   const lineage: LineageStep[] = [];
+  const hypothesisOf = new Map<string, string>();
+  const experimentUsd = new Map<string, number>();
   let stopReason: string | undefined;
   for (const event of events) {
     const e = event as Record<string, unknown>;
@@ -68,6 +72,7 @@ export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): 
     } else if (event.type === 'candidate') {
       const candidate = text(e, 'candidate');
       const hypothesisId = text(e, 'hypothesis');
+      if (candidate && hypothesisId) hypothesisOf.set(candidate, hypothesisId);
       // A revision replaces the experiment of its hypothesis: the timeline shows one mark per hypothesis tried.
       const i = experiments.findIndex((x) => hypothesisId !== undefined && x.hypothesisId === hypothesisId && x.outcome === 'pending');
       const x: Experiment = { candidate: candidate ?? null, hypothesisId, hypothesis: title(titles, hypothesisId), startedAt: event.at, outcome: 'pending' };
@@ -88,11 +93,13 @@ export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): 
       const category = text(e, 'category') ?? 'other';
       const item = costs.get(category) ?? { category, costUsd: 0, events: 0 };
       costs.set(category, { category, costUsd: item.costUsd + costUsd, events: item.events + 1 });
+      const hypothesisId = category === 'hosts' ? hypothesisOf.get(text(e, 'candidate') ?? '') : /^experiment-(.+)$/.exec(text(e, 'conversation') ?? '')?.[1];
+      if (hypothesisId) experimentUsd.set(hypothesisId, (experimentUsd.get(hypothesisId) ?? 0) + costUsd);
     } else if (event.type === 'champion') {
       const candidate = text(e, 'candidate');
       if (!candidate) continue;
       const figures = Array.isArray(e.figures) ? (e.figures as LineageStep['figures']).filter((f) => f && typeof f.step?.estimate === 'number') : [];
-      lineage.push({ candidate, previous: text(e, 'previous') ?? null, hypothesisId: text(e, 'hypothesis'), figures });
+      lineage.push({ candidate, previous: text(e, 'previous') ?? null, hypothesisId: text(e, 'hypothesis'), figures, costUsd: 0 });
     } else if (event.type === 'error') {
       errors.push(text(e, 'message') ?? 'error');
     } else if (event.type === 'stop') {
@@ -105,6 +112,7 @@ export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): 
       const failed = results.find((r) => r.candidate === x.candidate && r.status !== 'pass' && r.status !== 'host-failure');
       if (failed) Object.assign(x, { outcome: 'failed', reason: failed.reason });
     }
+  for (const step of lineage) step.costUsd = experimentUsd.get(step.hypothesisId ?? '') ?? 0;
   const byCategory = [...costs.values()].sort((a, b) => b.costUsd - a.costUsd);
   return {
     hypotheses: titles.size,

@@ -141,9 +141,17 @@ function lineageSection(agent: NonNullable<ReportModel['agent']>): string {
   if (!agent.lineage.length) return '<section id="lineage"><h2>Lineage</h2><p class="note">Nothing was kept: the baseline is still the champion.</p></section>';
   const chain = ['baseline', ...agent.lineage.map((s) => s.candidate)].join(' → ');
   const rows = agent.lineage.flatMap((s, i) =>
-    s.figures.map((f) => [String(i + 1), esc(`${s.previous ?? 'baseline'} → ${s.candidate}`), esc(f.target), esc(f.shape), esc(formatSpeedup(f.step)), f.cumulative ? esc(formatSpeedup(f.cumulative)) : '–']),
+    s.figures.map((f, j) => [
+      String(i + 1),
+      esc(`${s.previous ?? 'baseline'} → ${s.candidate}`),
+      esc(f.target),
+      esc(f.shape),
+      esc(formatSpeedup(f.step)),
+      f.cumulative ? esc(formatSpeedup(f.cumulative)) : '–',
+      j === 0 ? esc(formatUsd(s.costUsd)) : '',
+    ]),
   );
-  return `<section id="lineage"><h2>Lineage</h2><p>${esc(chain)}</p>${table(['step', 'change', 'target', 'shape', 'this step', 'cumulative over the baseline'], rows, [0])}</section>`;
+  return `<section id="lineage"><h2>Lineage</h2><p>${esc(chain)}</p>${table(['step', 'change', 'target', 'shape', 'this step', 'cumulative over the baseline', 'step cost'], rows, [0, 6])}</section>`;
 }
 
 export function renderHtml(model: ReportModel): string {

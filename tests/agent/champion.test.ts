@@ -91,6 +91,9 @@ describe('champion lineage', () => {
     const html = readFileSync(outcome.htmlPath, 'utf8');
     expect(html).toContain('Lineage');
     expect(html).toContain('baseline → h1-r0 → h2-r0');
+    const lineage = html.slice(html.indexOf('<section id="lineage">'), html.indexOf('</section>', html.indexOf('<section id="lineage">')));
+    expect(lineage).toContain('step cost');
+    expect(lineage).toContain('<td class="num">2</td><td>h1-r0 → h2-r0</td><td>wasm</td><td>decode 1x4096</td><td>1.50× [1.42, 1.58]</td><td>2.25× [2.03, 2.48]</td><td class="num">$0.0014</td>');
   });
 
   it('sends the native verdict back to the model, which may revise within --max-revisions', async () => {
