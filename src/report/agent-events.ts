@@ -42,7 +42,8 @@ export interface AgentActivity {
   stopReason?: string;
   errors: string[];
   experiments: Experiment[];
-  cost: { totalUsd: number; byCategory: CostItem[] };
+  /** `estimatedRequests`: requests never answered (a crash, the time limit), charged an upper-bound estimate */
+  cost: { totalUsd: number; byCategory: CostItem[]; estimatedRequests: number };
 }
 
 const OUTCOMES = new Set<ExperimentOutcome>(['kept', 'discarded', 'failed']);
@@ -63,6 +64,7 @@ export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): 
   const lineage: LineageStep[] = [];
   const hypothesisOf = new Map<string, string>();
   const experimentUsd = new Map<string, number>();
+  let estimatedRequests = 0;
   let stopReason: string | undefined;
   for (const event of events) {
     const e = event as Record<string, unknown>;
@@ -95,6 +97,7 @@ export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): 
       costs.set(category, { category, costUsd: item.costUsd + costUsd, events: item.events + 1 });
       const hypothesisId = category === 'hosts' ? hypothesisOf.get(text(e, 'candidate') ?? '') : /^experiment-(.+)$/.exec(text(e, 'conversation') ?? '')?.[1];
       if (hypothesisId) experimentUsd.set(hypothesisId, (experimentUsd.get(hypothesisId) ?? 0) + costUsd);
+      if (e.estimated === true) estimatedRequests++;
     } else if (event.type === 'champion') {
       const candidate = text(e, 'candidate');
       if (!candidate) continue;
@@ -120,7 +123,7 @@ export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): 
     ...(stopReason ? { stopReason } : {}),
     errors,
     experiments,
-    cost: { totalUsd: byCategory.reduce((s, c) => s + c.costUsd, 0), byCategory },
+    cost: { totalUsd: byCategory.reduce((s, c) => s + c.costUsd, 0), byCategory, estimatedRequests },
   };
 }
 

@@ -133,7 +133,10 @@ function agentSections(model: ReportModel): string {
     ? costChart(agent.cost.byCategory) +
       table(['category', 'events', 'cost'], [...agent.cost.byCategory.map((c) => [esc(c.category), String(c.events), esc(formatUsd(c.costUsd))]), ['<b>total</b>', '', `<b>${esc(formatUsd(agent.cost.totalUsd))}</b>`]], [1, 2])
     : '<p class="note">No cost recorded.</p>';
-  return `<section id="experiments"><h2>Experiments</h2>${experiments}${notes}</section>${lineageSection(agent)}<section id="cost"><h2>Cost</h2>${cost}</section>`;
+  const estimated = agent.cost.estimatedRequests
+    ? `<p class="note">${agent.cost.estimatedRequests} request(s) were never answered (a crash or the time limit) and are charged an upper-bound estimate: max_tokens of output plus the prompt's size as cache writes.</p>`
+    : '';
+  return `<section id="experiments"><h2>Experiments</h2>${experiments}${notes}</section>${lineageSection(agent)}<section id="cost"><h2>Cost</h2>${cost}${estimated}</section>`;
 }
 
 /** Each kept candidate was timed against the one before: the cumulative column is the product of the steps. */

@@ -95,6 +95,7 @@ describe('other limits', () => {
     expect(charged).toMatchObject({ request: sent.request, estimated: true, usage: { input_tokens: 0, output_tokens: 16_000, cache_creation_input_tokens: sent.inputTokensEstimate } });
     expect(outcome.apiUsd).toBeGreaterThan(0.16);
     expect(report).toContain('| **API total** | 1 requests (1 unanswered, charged an upper-bound estimate) |');
+    expect(readFileSync(outcome.htmlPath, 'utf8')).toContain('1 request(s) were never answered (a crash or the time limit) and are charged an upper-bound estimate');
   });
 
   it('names the time limit when its timer fires the stop signal a moment before the clock reaches the limit', () => {
