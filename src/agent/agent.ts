@@ -13,7 +13,7 @@ import { Budget, TIME_LIMIT, type Limits } from './budget.js';
 import { ApiFailure, ApiGate, type MessagesApi } from './client.js';
 import { kernelContext } from './context.js';
 import type { AgentConfigEvent, AgentProgress, CostEvent, RequestEvent } from './events.js';
-import { runExperiment } from './experiment.js';
+import { chargeHost, runExperiment } from './experiment.js';
 import { NamedLocks } from './locks.js';
 import { loadPrices, priceFor } from './prices.js';
 import { loadPrompt } from './prompts.js';
@@ -167,14 +167,37 @@ function resolveSettings(opts: AgentOptions, prior: AgentConfigEvent | undefined
 }
 
 /**
- * The baseline against itself in the WASM screen, once per run before the first experiment: the model then
- * knows its time per shape and its share of the speed of light before writing code.
+ * The baseline against itself in the WASM screen and on every host, once per run before the first experiment:
+ * the model then knows its time per shape, its share of the speed of light and the bound that matters before
+ * writing code. A target interrupted before it answered is measured again on resume.
  */
 async function measureBaseline(ctx: RunContext): Promise<void> {
-  if (ctx.state.baseline || ctx.budget.stopReason()) return;
   const k = ctx.kernel;
-  const result = await ctx.locks.with(['wasm'], () => ctx.runner.screen(k, { name: 'baseline', source: readFileSync(k.baselinePath, 'utf8'), path: k.baselinePath }));
-  record(ctx, { type: 'baseline', at: now(), result });
+  const baseline = { name: 'baseline', source: readFileSync(k.baselinePath, 'utf8'), path: k.baselinePath };
+  const hosts = ctx.hosts.filter((h) => !ctx.state.baselines.has(h.name));
+  const wasm = async () => {
+    if (ctx.state.baselines.has('wasm') || ctx.budget.stopReason()) return;
+    const result = await ctx.locks.with(['wasm'], () => ctx.runner.screen(k, baseline));
+    record(ctx, { type: 'baseline', at: now(), result });
+  };
+  const native = () =>
+    ctx.locks.with(
+      hosts.map((h) => h.name),
+      () =>
+        Promise.all(
+          hosts.map(async (host) => {
+            if (ctx.budget.stopReason()) return;
+            const [result] = await ctx.runner.confirm(k, baseline, [host], ctx.signal).catch((e) => {
+              if (ctx.signal.aborted) return [];
+              throw e;
+            });
+            if (!result || ctx.signal.aborted) return;
+            record(ctx, { type: 'baseline', at: now(), result });
+            chargeHost(ctx, result, 'baseline');
+          }),
+        ),
+    );
+  await Promise.all([wasm(), native()]);
 }
 
 /** As many experiments in flight as hosts (one without hosts); each host runs one promotion at a time. */
@@ -182,6 +205,7 @@ async function runExperiments(ctx: RunContext): Promise<void> {
   const s = ctx.state;
   const queue = s.hypotheses.filter((h) => !s.verdicts.has(h.id));
   if (queue.length) await measureBaseline(ctx);
+  if (ctx.signal.aborted) return;
   let started = s.verdicts.size;
   const worker = async () => {
     for (;;) {

@@ -77,7 +77,10 @@ export interface PromotionEvent {
   reference?: string | null;
 }
 
-/** The original baseline timed against itself in the WASM screen before the first experiment: the model's measured context. */
+/**
+ * The original baseline timed against itself on one target (the WASM screen, or a host) before the first
+ * experiment: the model's measured context before it writes code.
+ */
 export interface BaselineEvent {
   type: 'baseline';
   at: string;

@@ -113,6 +113,14 @@ function settleWithoutSurvivor(ctx: RunContext, h: Hypothesis): void {
   record(ctx, { type: 'verdict', at: now(), candidate: tried?.event.candidate ?? null, hypothesis: h.id, decision: 'failed', basis: 'wasm', reason, reference });
 }
 
+/** A host's time at its price, against the budget. */
+export function chargeHost(ctx: RunContext, result: TargetResult, candidate: string): void {
+  const host = ctx.hosts.find((x) => x.name === result.target);
+  const costUsd = costOfHostTime(result.elapsedMs, host?.usdPerHour ?? 0);
+  ctx.budget.add(costUsd);
+  record(ctx, { type: 'cost', at: now(), category: 'hosts', costUsd, totalUsd: ctx.budget.spentUsd, host: result.target, durationMs: result.elapsedMs, candidate });
+}
+
 /** Native runs on every host against the current champion; the caller holds the host locks. Null when interrupted. */
 async function promote(ctx: RunContext, h: Hypothesis, chosen: CandidateState): Promise<TargetResult[] | null> {
   if (ctx.budget.stopReason()) return null;
@@ -122,10 +130,7 @@ async function promote(ctx: RunContext, h: Hypothesis, chosen: CandidateState): 
   // each host's result (and its cost) is recorded as it arrives, not when the slowest host is done
   const onHost = (result: TargetResult) => {
     record(ctx, { type: 'result', at: now(), result, hypothesis: h.id });
-    const host = ctx.hosts.find((x) => x.name === result.target);
-    const costUsd = costOfHostTime(result.elapsedMs, host?.usdPerHour ?? 0);
-    ctx.budget.add(costUsd);
-    record(ctx, { type: 'cost', at: now(), category: 'hosts', costUsd, totalUsd: ctx.budget.spentUsd, host: result.target, durationMs: result.elapsedMs, candidate: name });
+    chargeHost(ctx, result, name);
   };
   const reference = championSource(ctx);
   record(ctx, { type: 'promotion', at: now(), candidate: name, hypothesis: h.id, hosts: ctx.hosts.map((x) => x.name), reference: reference?.name ?? null });

@@ -48,28 +48,20 @@ export function timingConditions(kernel: Kernel, hosts: HostConfig[]): string {
   return lines.join('\n');
 }
 
-/** Whether the streaming floor (bytes) or the FMA floor (flops) is the larger one at this timing. */
-function bound(s: SpeedResult, ns: number): string {
+/** Whether the streaming floor (bytes) or the FMA floor (flops) is the larger one at this timing, and how far above it. */
+function bound(s: SpeedResult): string {
   if (!s.speedOfLight) return '–';
   const nth = s.nth ?? 1;
-  const flops = s.gflops * s.candidateMedianNs;
   const readNs = s.speedOfLight.readNs / nth;
-  const flopsNs = flops / (s.speedOfLight.peakGflops * nth);
+  const flopsNs = (s.gflops * s.candidateMedianNs) / (s.speedOfLight.peakGflops * nth);
   const floor = Math.max(readNs, flopsNs);
-  return `${readNs >= flopsNs ? 'bytes' : 'flops'} (floor ${floor.toFixed(0)} ns, ${(ns / floor).toFixed(1)}× above it)`;
-}
-
-/** The baseline's time and share of light on a timing where it was the reference (or the candidate, against itself). */
-function baselineFigures(s: SpeedResult, asCandidate: boolean): { ns: number; share?: number } {
-  if (asCandidate) return { ns: s.candidateMedianNs, share: lightShare(s) };
-  const flops = s.gflops * s.candidateMedianNs;
-  return { ns: s.baselineMedianNs, share: lightShare({ ...s, candidateMedianNs: s.baselineMedianNs, gflops: flops / s.baselineMedianNs }) };
+  return `${readNs >= flopsNs ? 'bytes' : 'flops'} (floor ${floor.toFixed(0)} ns, ${(s.candidateMedianNs / floor).toFixed(1)}× above it)`;
 }
 
 /**
  * Baseline and champion per target and bench shape: time per call, share of the speed of light, and the bound
- * that matters. The baseline's WASM figures come from its own screen before the first experiment; native ones
- * from the first promotion judged against it (none before any).
+ * that matters. The baseline's figures come from its own timing against itself on each target, before the first
+ * experiment.
  */
 export function measuredFigures(s: RunState): string {
   const rows = new Map<string, { target: string; shape: string; base?: { ns: number; share?: number }; bound?: string; champ?: { ns: number; share?: number } }>();
@@ -78,14 +70,9 @@ export function measuredFigures(s: RunState): string {
     if (!rows.has(key)) rows.set(key, { target, shape });
     return rows.get(key)!;
   };
-  for (const sp of s.baseline?.speed ?? []) Object.assign(row('wasm', sp.shape), { base: baselineFigures(sp, true), bound: bound(sp, sp.candidateMedianNs) });
-  for (const c of s.candidates.values())
-    for (const r of c.native)
-      for (const sp of r.speed)
-        if (c.nativeReference === null && !row(r.target, sp.shape).base && !sp.emulated) {
-          const base = baselineFigures(sp, false);
-          Object.assign(row(r.target, sp.shape), { base, bound: bound(sp, base.ns) });
-        }
+  for (const r of s.baselines.values())
+    for (const sp of r.speed.filter((x) => !x.emulated))
+      Object.assign(row(r.target, sp.shape), { base: { ns: sp.candidateMedianNs, share: lightShare(sp) }, bound: bound(sp) });
   const champion = championOf(s);
   for (const f of champion?.figures ?? []) row(f.target, f.shape).champ = { ns: f.medianNs, share: f.lightShare };
   if (rows.size === 0) return '(nothing measured yet)';

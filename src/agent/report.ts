@@ -4,6 +4,7 @@ import type { TargetResult } from '../ledger/records.js';
 import type { ChampionEvent } from './events.js';
 import { summarizeResult } from './judge.js';
 import { formatInterval, meanCumulative } from './lineage.js';
+import { measuredFigures } from './memory.js';
 import { candidatesOf, type RunState } from './state.js';
 
 const usd = (x: number) => `$${x.toFixed(4)}`;
@@ -94,6 +95,7 @@ export function renderReport(s: RunState, opts: { kernel: string; stopReason: st
   }
 
   out.push(...lineageSection(s));
+  if (s.baselines.size) out.push('### Baseline and final champion (time per call, share of the speed of light)', '', measuredFigures(s), '');
   if (opts.bestFile) out.push(`Best candidate: \`${opts.bestFile}\`, the final champion (copy it into kernels/${opts.kernel}/candidates/).`, '');
 
   const a = s.api;

@@ -39,8 +39,8 @@ export interface RunState {
   verdicts: Map<string, VerdictEvent>;
   /** the lineage: every champion change in order; the last one is the thing to beat (none: the baseline) */
   champions: ChampionEvent[];
-  /** the baseline's WASM timing against itself, measured before the first experiment */
-  baseline?: TargetResult;
+  /** the baseline timed against itself by target (wasm and each host), measured before the first experiment */
+  baselines: Map<string, TargetResult>;
   /** API cost by conversation and host cost by candidate: what each experiment cost */
   conversationUsd: Map<string, number>;
   candidateHostUsd: Map<string, number>;
@@ -73,6 +73,7 @@ export function emptyState(): RunState {
     promotions: new Map(),
     verdicts: new Map(),
     champions: [],
+    baselines: new Map(),
     conversationUsd: new Map(),
     candidateHostUsd: new Map(),
     apiUsd: 0,
@@ -171,9 +172,11 @@ export function applyEvent(s: RunState, e: LedgerEvent): void {
       else s.unanswered.set(r.request, r);
       break;
     }
-    case 'baseline':
-      s.baseline = (ev as unknown as BaselineEvent).result;
+    case 'baseline': {
+      const r = (ev as unknown as BaselineEvent).result;
+      s.baselines.set(r.target, r);
       break;
+    }
     case 'champion':
       s.champions.push(ev as unknown as ChampionEvent);
       break;

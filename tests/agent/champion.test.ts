@@ -50,7 +50,7 @@ describe('champion lineage', () => {
       // faster than the baseline, slower than the champion: not a win any more (told so, the model stops)
       'experiment-h3': [submit('/* SPEED=1.8 */'), done, done],
     });
-    expect(log).toEqual(['screen baseline', 'screen h1-r0', 'confirm h1-r0', 'screen h2-r0 vs h1-r0', 'confirm h2-r0 vs h1-r0', 'screen h3-r0 vs h2-r0', 'confirm h3-r0 vs h2-r0']);
+    expect(log).toEqual(['screen baseline', 'confirm baseline', 'screen h1-r0', 'confirm h1-r0', 'screen h2-r0 vs h1-r0', 'confirm h2-r0 vs h1-r0', 'screen h3-r0 vs h2-r0', 'confirm h3-r0 vs h2-r0']);
     const champions = events.filter((e) => e.type === 'champion');
     expect(champions.map((c) => `${c.previous}→${c.candidate}`)).toEqual(['null→h1-r0', 'h1-r0→h2-r0']);
     const vm1 = (c: (typeof champions)[number]) => c.figures.find((f: { target: string; shape: string }) => f.target === 'vm1' && f.shape === 'decode 1x4096');
@@ -64,6 +64,7 @@ describe('champion lineage', () => {
     expect(first).toContain('KB_LANES = 4 f32 lanes');
     expect(first).toContain('host vm1: x86_64, -O3 -mavx2 -mfma (AVX2+FMA: KB_LANES = 8 f32 lanes), nth = 2 thread(s) per timed call');
     expect(first).toMatch(/\| wasm \| decode 1x4096 \| 1000 \| 50% \| 1000 \| 50% \| bytes \(floor 500 ns, 2\.0× above it\) \|/);
+    expect(first).toMatch(/\| vm1 \| prefill 64x4096 \| 1000 \| 50% \| 1000 \| 50% \| bytes/);
     expect(first).toContain('(this is the first experiment)');
     expect(first).toContain('The current champion is the original baseline');
 
@@ -108,7 +109,7 @@ describe('champion lineage', () => {
     const told = lastText(request('experiment-h1', 2));
     expect(told).toMatch(/^Native verdict against the baseline: discarded \(slower on vm1 decode 1x4096, vm1 prefill 64x4096\)\.\nvm1 \(x86_64, fake\):\n- decode 1x4096: speedup 0\.800×/);
     expect(told).toContain('You may revise 2 more time(s)');
-    expect(log).toEqual(['screen baseline', 'screen h1-r0', 'confirm h1-r0', 'screen h1-r1', 'confirm h1-r1']);
+    expect(log).toEqual(['screen baseline', 'confirm baseline', 'screen h1-r0', 'confirm h1-r0', 'screen h1-r1', 'confirm h1-r1']);
     expect(events.filter((e) => e.type === 'verdict')).toEqual([expect.objectContaining({ candidate: 'h1-r1', decision: 'kept', basis: 'native' })]);
     expect(events.filter((e) => e.type === 'champion').map((e) => e.candidate)).toEqual(['h1-r1']);
   });

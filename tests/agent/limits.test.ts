@@ -55,17 +55,19 @@ describe('budget', () => {
         research: [recordHypotheses('h1', 'h2')],
         'experiment-h1': [{ stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source: '/* FAST */' })] }, { content: [text('done')] }],
       }),
-      { hosts: ['vm1'], limits: { budgetUsd: 0.1, maxExperiments: 5, maxMinutes: 10 } },
+      { hosts: ['vm1'], limits: { budgetUsd: 0.2, maxExperiments: 5, maxMinutes: 10 } },
       { workDir },
     );
-    // the fake host takes 30 min: $0.10, which reaches the budget before h2 starts
-    expect(events.find((e) => e.type === 'cost' && e.category === 'hosts')).toMatchObject({ host: 'vm1', durationMs: 1800_000, costUsd: expect.closeTo(0.1, 10) });
-    expect(outcome.hostsUsd).toBeCloseTo(0.1, 10);
+    // the fake host takes 30 min a run: $0.10 for the baseline measured before the first experiment, $0.10 for h1,
+    // which reaches the budget before h2 starts
+    const hosts = events.filter((e) => e.type === 'cost' && e.category === 'hosts');
+    expect(hosts).toEqual(['baseline', 'h1-r0'].map((candidate) => expect.objectContaining({ host: 'vm1', candidate, durationMs: 1800_000, costUsd: expect.closeTo(0.1, 10) })));
+    expect(outcome.hostsUsd).toBeCloseTo(0.2, 10);
     expect(outcome.stopReason).toMatch(/^budget reached/);
     expect(server!.requests.some((r) => r.conversation === 'experiment-h2')).toBe(false);
     expect(report).toMatch(/### 1\. h1: idea h1 — \*\*kept\*\* \(native verdict\)/);
     expect(report).toContain('### 2. h2: idea h2 — not finished');
-    expect(report).toContain('| host vm1 | 1800.0 s | $0.1000 |');
+    expect(report).toContain('| host vm1 | 3600.0 s | $0.2000 |');
   });
 });
 
@@ -155,7 +157,9 @@ describe('resume', () => {
     const log: string[] = [];
     const hanging = fakeRunner(log);
     // the first session's host never answers; Ctrl-C arrives while it is busy
-    hanging.confirm = (_k, c, _h, signal) => {
+    const measure = hanging.confirm;
+    hanging.confirm = (k, c, h, signal, reference) => {
+      if (c.name === 'baseline') return measure(k, c, h, signal, reference);
       log.push(`confirm ${c.name}`);
       setTimeout(() => controller.abort(), 20);
       return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
@@ -168,7 +172,7 @@ describe('resume', () => {
     const second = await runAgent({ workDir, resume: { id: first.id }, api, openRunner: () => fakeRunner(log) });
     expect(second.status).toBe('done');
     expect(server.requests.length).toBe(asked);
-    expect(log).toEqual(['screen baseline', 'screen h1-r0', 'confirm h1-r0', 'confirm h1-r0']);
+    expect(log).toEqual(['screen baseline', 'confirm baseline', 'screen h1-r0', 'confirm h1-r0', 'confirm h1-r0']);
     const events = readLedger(join(second.dir, 'ledger.jsonl'));
     expect(events.filter((e) => e.type === 'promotion')).toHaveLength(2);
     expect(events.filter((e) => e.type === 'verdict')).toEqual([expect.objectContaining({ hypothesis: 'h1', decision: 'kept', basis: 'native' })]);

@@ -67,11 +67,20 @@ describe.skipIf(missing('a native C compiler (cc)', hasCommand('cc')))('two stac
     }
   });
 
+  it('measures the baseline on every target before the first line of code', () => {
+    expect(events.filter((e) => e.type === 'baseline').map((e) => e.result.target).sort()).toEqual(['local', 'wasm']);
+    const first = server.requests.find((r) => r.conversation === 'experiment-h1' && r.turn === 0)!;
+    const task = (first.body.messages[0].content as Block[]).map((b) => String(b.text)).join('\n');
+    expect(task).toMatch(/\| local \| decode 1x4096 \| \d+ \| \d+% \| \d+ \| \d+% \| (bytes|flops) \(floor \d+ ns, [\d.]+× above it\) \|/);
+    expect(task).toMatch(/\| wasm \| prefill 64x4096 \| \d+ \| \d+% \|/);
+    expect(task).toMatch(/host local: (x86_64|aarch64), .*KB_LANES = [48] f32 lanes\), nth = 1 thread\(s\) per timed call/);
+  });
+
   it('tells experiment 2 the native figures of experiment 1 and the measured baseline and champion', () => {
     const first = server.requests.find((r) => r.conversation === 'experiment-h2' && r.turn === 0)!;
     const task = (first.body.messages[0].content as Block[]).map((b) => String(b.text)).join('\n');
     expect(task).toMatch(/\| h1 \(h1-r0\): idea h1 \| landed: champion h1-r0 \| baseline \| decode 1x4096 [\d.]+× \[[\d.]+, [\d.]+\], \d+% light;.*\| local: decode 1x4096 [\d.]+× \[[\d.]+, [\d.]+\], \d+% light/);
-    expect(task).toMatch(/\| local \| decode 1x4096 \| \d+ \| \d+% \| \d+ \| \d+% \| bytes \(floor \d+ ns/);
+    expect(task).toMatch(/\| local \| decode 1x4096 \| \d+ \| \d+% \| \d+ \| \d+% \| (bytes|flops) \(floor \d+ ns/);
     expect(task).toMatch(/\| wasm \| prefill 64x4096 \| \d+ \| \d+% \| \d+ \| \d+% \|/);
     expect(task).toContain('The current champion is h1-r0');
     expect(task).toContain(STEP_A_RMS_NORM.trimEnd());
