@@ -22,7 +22,7 @@ import { candidatesOf, championOf, type CandidateState } from './state.js';
 import { EXPERIMENT_TOOLS, isToolName, parseToolInput, toolDefinitions } from './tools.js';
 
 /** The current champion as a source to time against, or undefined while it is the original baseline. */
-export function championSource(ctx: RunContext): CandidateSource | undefined {
+function championSource(ctx: RunContext): CandidateSource | undefined {
   const c = championOf(ctx.state);
   const state = c && ctx.state.candidates.get(c.candidate);
   if (!state) return undefined;

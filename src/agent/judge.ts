@@ -65,10 +65,11 @@ export interface Reference {
   label: string;
   /** the champion's own name in a times column ("baseline" or "h1-r0") */
   name: string;
+  /** absent for the baseline itself */
   overBaseline?: (target: string, shape: string, step: Interval) => Interval | undefined;
 }
 
-export const BASELINE: Reference = { label: 'the baseline', name: 'baseline' };
+const BASELINE: Reference = { label: 'the baseline', name: 'baseline' };
 
 export function formatSpeeds(r: TargetResult, ref: Reference = BASELINE): string {
   return r.speed
@@ -77,7 +78,7 @@ export function formatSpeeds(r: TargetResult, ref: Reference = BASELINE): string
       const suspect = s.suspect ? ` SUSPECT: ${s.suspect}` : '';
       const share = lightShare(s);
       const light = share === undefined ? '' : `, ${Math.round(share * 100)}% of the measured speed of light`;
-      const total = ref.name === 'baseline' ? undefined : ref.overBaseline?.(r.target, s.shape, s.speedup);
+      const total = ref.overBaseline?.(r.target, s.shape, s.speedup);
       const overall = total ? `; ${total.estimate.toFixed(3)}× [${total.lo.toFixed(3)}, ${total.hi.toFixed(3)}] over the original baseline` : '';
       return `- ${s.shape}: speedup ${s.speedup.estimate.toFixed(3)}× ${ci} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (${ref.name} ${s.baselineMedianNs.toFixed(0)} ns, candidate ${s.candidateMedianNs.toFixed(0)} ns${light})${overall}${suspect}`;
     })

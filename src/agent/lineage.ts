@@ -10,12 +10,12 @@ import type { ChampionEvent, ChampionFigure } from './events.js';
 const UNIT: Interval = { estimate: 1, lo: 1, hi: 1, level: 1 };
 
 /** Product of two independent intervals; the level by Bonferroni (the miss probabilities add). */
-export function multiply(a: Interval, b: Interval): Interval {
+function multiply(a: Interval, b: Interval): Interval {
   return { estimate: a.estimate * b.estimate, lo: a.lo * b.lo, hi: a.hi * b.hi, level: Math.max(0, a.level + b.level - 1) };
 }
 
 /** The named champion's speedup over the original baseline on one target and shape (null: the baseline itself). */
-export function cumulativeOf(champions: ChampionEvent[], name: string | null | undefined, target: string, shape: string): Interval | undefined {
+function cumulativeOf(champions: ChampionEvent[], name: string | null | undefined, target: string, shape: string): Interval | undefined {
   if (!name) return UNIT;
   const c = champions.find((x) => x.candidate === name);
   return c?.figures.find((f) => f.target === target && f.shape === shape)?.cumulative;

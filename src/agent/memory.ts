@@ -107,7 +107,7 @@ function speedCell(r: TargetResult | undefined, ref: Reference): string {
   if (r.check.status !== 'pass' || r.speed.length === 0) return '–';
   return r.speed
     .map((sp) => {
-      const total = ref.name === 'baseline' ? undefined : ref.overBaseline?.(r.target, sp.shape, sp.speedup);
+      const total = ref.overBaseline?.(r.target, sp.shape, sp.speedup);
       return `${sp.shape} ${formatInterval(sp.speedup)}${total ? ` = ${total.estimate.toFixed(2)}× over baseline` : ''}, ${pct(lightShare(sp))} light${sp.suspect ? ' SUSPECT' : ''}`;
     })
     .join('; ');

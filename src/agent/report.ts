@@ -24,7 +24,7 @@ export function bestCandidateFile(s: RunState, kernel: string, source: string, c
 }
 
 /** What an experiment cost: its conversation's requests and its candidates' host time. */
-export function experimentCost(s: RunState, hypothesis: string): { apiUsd: number; hostsUsd: number } {
+function experimentCost(s: RunState, hypothesis: string): { apiUsd: number; hostsUsd: number } {
   const hostsUsd = candidatesOf(s, hypothesis).reduce((a, c) => a + (s.candidateHostUsd.get(c.event.candidate) ?? 0), 0);
   return { apiUsd: s.conversationUsd.get(`experiment-${hypothesis}`) ?? 0, hostsUsd };
 }
