@@ -12,18 +12,18 @@ import { findKernel, INCLUDE_DIR } from '../spec/suite.js';
 import { Budget, TIME_LIMIT, type Limits } from './budget.js';
 import { ApiFailure, ApiGate, type MessagesApi } from './client.js';
 import { kernelContext } from './context.js';
-import type { AgentConfigEvent, AgentProgress, CostEvent } from './events.js';
-import { runExperiment } from './experiment.js';
+import type { AgentConfigEvent, AgentProgress, CostEvent, RequestEvent } from './events.js';
+import { chargeHost, runExperiment } from './experiment.js';
 import { NamedLocks } from './locks.js';
 import { loadPrices, priceFor } from './prices.js';
 import { loadPrompt } from './prompts.js';
 import { writeRunReport } from '../report/index.js';
-import { bestCandidateFile, bestFileName, landed, renderReport } from './report.js';
+import { bestCandidateFile, bestFileName, renderReport } from './report.js';
 import { runResearch } from './research.js';
 import { makeRoots } from './research-tools.js';
 import { now, record, recordEvent, type RunContext } from './run-context.js';
 import type { ExperimentRunner } from './runner.js';
-import { replay } from './state.js';
+import { championOf, replay } from './state.js';
 
 export type AgentSettings = Omit<AgentConfigEvent, 'type' | 'at'>;
 
@@ -83,7 +83,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   const ledger = new Ledger(dir);
   const onEvent = opts.onEvent ?? (() => {});
   const budget = new Budget(settings.limits, state.apiUsd + state.hostsUsd, opts.nowMs ?? Date.now, stop.signal);
-  const recordCost = (e: CostEvent) => recordEvent(ledger, state, onEvent, e);
+  const recordApi = (e: CostEvent | RequestEvent) => recordEvent(ledger, state, onEvent, e);
   const ctx: RunContext = {
     id,
     dir: ledger.dir,
@@ -94,7 +94,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
     ledger,
     state,
     budget,
-    gate: new ApiGate(opts.api, settings.model, price, prices.webSearchPer1000Usd, budget, recordCost, stop.signal),
+    gate: new ApiGate(opts.api, settings.model, price, prices.webSearchPer1000Usd, budget, recordApi, stop.signal),
     runner,
     locks: new NamedLocks(),
     signal: stop.signal,
@@ -106,6 +106,8 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   const machine = { hostname: hostname(), platform: process.platform, arch: process.arch, node: process.version };
   record(ctx, { type: 'run-start', schema: LEDGER_SCHEMA, kind: 'agent', id, at: now(), argv: opts.argv, machine });
   record(ctx, ctx.config);
+  // requests a crash left without an answer (nor a cost): charged their upper-bound estimate now
+  for (const r of [...state.unanswered.values()]) ctx.gate.chargeUnanswered(r);
   onEvent({ type: 'status', at: now(), text: `run ${id} (${ledger.dir}); after a crash: kbench agent --resume ${id}` });
 
   let status: AgentOutcome['status'] = 'done';
@@ -164,10 +166,46 @@ function resolveSettings(opts: AgentOptions, prior: AgentConfigEvent | undefined
   return { ...settings, limits: { ...settings.limits, ...opts.resume.limits } };
 }
 
+/**
+ * The baseline against itself in the WASM screen and on every host, once per run before the first experiment:
+ * the model then knows its time per shape, its share of the speed of light and the bound that matters before
+ * writing code. A target interrupted before it answered is measured again on resume.
+ */
+async function measureBaseline(ctx: RunContext): Promise<void> {
+  const k = ctx.kernel;
+  const baseline = { name: 'baseline', source: readFileSync(k.baselinePath, 'utf8'), path: k.baselinePath };
+  const hosts = ctx.hosts.filter((h) => !ctx.state.baselines.has(h.name));
+  const wasm = async () => {
+    if (ctx.state.baselines.has('wasm') || ctx.budget.stopReason()) return;
+    const result = await ctx.locks.with(['wasm'], () => ctx.runner.screen(k, baseline));
+    record(ctx, { type: 'baseline', at: now(), result });
+  };
+  const native = () =>
+    ctx.locks.with(
+      hosts.map((h) => h.name),
+      () =>
+        Promise.all(
+          hosts.map(async (host) => {
+            if (ctx.budget.stopReason()) return;
+            const [result] = await ctx.runner.confirm(k, baseline, [host], ctx.signal).catch((e) => {
+              if (ctx.signal.aborted) return [];
+              throw e;
+            });
+            if (!result || ctx.signal.aborted) return;
+            record(ctx, { type: 'baseline', at: now(), result });
+            chargeHost(ctx, result, 'baseline');
+          }),
+        ),
+    );
+  await Promise.all([wasm(), native()]);
+}
+
 /** As many experiments in flight as hosts (one without hosts); each host runs one promotion at a time. */
 async function runExperiments(ctx: RunContext): Promise<void> {
   const s = ctx.state;
   const queue = s.hypotheses.filter((h) => !s.verdicts.has(h.id));
+  if (queue.length) await measureBaseline(ctx);
+  if (ctx.signal.aborted) return;
   let started = s.verdicts.size;
   const worker = async () => {
     for (;;) {
@@ -198,16 +236,17 @@ function finish(ctx: RunContext, status: AgentOutcome['status']): AgentOutcome {
   const s = ctx.state;
   const stopReason = ctx.budget.stopReason();
   if (stopReason) record(ctx, { type: 'stop', at: now(), reason: stopReason });
-  const best = landed(s)[0];
+  // the final champion is the best candidate: every later one had to beat it
+  const champion = championOf(s);
   let bestPath: string | undefined;
-  if (best) {
-    const source = readFileSync(join(ctx.dir, best.candidate.event.file), 'utf8');
-    bestPath = ctx.ledger.writeFile(bestFileName(ctx.kernel.name), bestCandidateFile(s, ctx.kernel.name, source, best));
+  if (champion) {
+    const source = readFileSync(join(ctx.dir, s.candidates.get(champion.candidate)!.event.file), 'utf8');
+    bestPath = ctx.ledger.writeFile(bestFileName(ctx.kernel.name), bestCandidateFile(s, ctx.kernel.name, source, champion));
   }
-  const report = renderReport(s, { kernel: ctx.kernel.name, stopReason, bestFile: best ? bestFileName(ctx.kernel.name) : undefined });
+  const report = renderReport(s, { kernel: ctx.kernel.name, stopReason, bestFile: champion ? bestFileName(ctx.kernel.name) : undefined });
   const reportPath = ctx.ledger.writeFile('report.md', report);
   record(ctx, { type: 'run-end', at: now(), status, ...(stopReason ? { reason: stopReason } : {}) });
   // The charts (timeline, cost, speedups per target) come from the shared report model of the ledger.
   const htmlPath = writeRunReport(ctx.dir, 'html');
-  return { id: ctx.id, dir: ctx.dir, reportPath, htmlPath, bestPath, stopReason, status, apiUsd: s.apiUsd, hostsUsd: s.hostsUsd, kept: landed(s).length };
+  return { id: ctx.id, dir: ctx.dir, reportPath, htmlPath, bestPath, stopReason, status, apiUsd: s.apiUsd, hostsUsd: s.hostsUsd, kept: s.champions.length };
 }

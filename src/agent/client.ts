@@ -1,11 +1,12 @@
 // The one door to the Messages API. Requests go through it one at a time so that the budget is checked
 // against the running total before each one: a run never overshoots --budget-usd by more than one request.
 // Retries and timeouts are the SDK's.
+import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { UsageError } from '../spec/errors.js';
 import type { Budget } from './budget.js';
 import { costOfUsage, type ModelPrice, type UsageCounts } from './prices.js';
-import type { CostEvent } from './events.js';
+import type { CostEvent, RequestEvent } from './events.js';
 
 export type Message = Anthropic.Messages.Message;
 export type MessageParam = Anthropic.Messages.MessageParam;
@@ -55,40 +56,65 @@ export class ApiGate {
     private readonly price: ModelPrice,
     private readonly webSearchPer1000Usd: number,
     private readonly budget: Budget,
-    private readonly recordCost: (e: CostEvent) => void,
+    private readonly record: (e: CostEvent | RequestEvent) => void,
     private readonly signal?: AbortSignal,
   ) {}
 
-  /** Sends one request unless a limit is reached (then null); records its cost before returning it. */
+  /** Sends one request unless a limit is reached (then null); records it before sending and its cost after. */
   request(conversation: string, body: Omit<CreateBody, 'model'>): Promise<Message | null> {
     const run = async (): Promise<Message | null> => {
       if (this.budget.stopReason()) return null;
+      const started: RequestEvent = {
+        type: 'request',
+        at: new Date().toISOString(),
+        request: randomUUID(),
+        conversation,
+        maxTokens: body.max_tokens,
+        inputTokensEstimate: Math.ceil(JSON.stringify(body).length / 3),
+      };
+      this.record(started);
       let message: Message;
       try {
         message = await this.api.create({ ...body, model: this.model }, { signal: this.signal });
       } catch (e) {
-        if (this.signal?.aborted) return this.budget.stopReason(), null;
-        throw new ApiFailure(describeApiError(e));
+        if (this.signal?.aborted) return this.chargeUnanswered(started), this.budget.stopReason(), null;
+        const message = describeApiError(e);
+        // an error answer is not billed: the request is settled, not left for an estimate on resume
+        this.record({ ...started, at: new Date().toISOString(), error: message });
+        throw new ApiFailure(message);
       }
-      const usage = pickUsage(message.usage);
-      const breakdown = costOfUsage(usage, this.price, this.webSearchPer1000Usd);
-      const totalUsd = this.budget.add(breakdown.totalUsd);
-      this.recordCost({
-        type: 'cost',
-        at: new Date().toISOString(),
-        category: 'tokens',
-        costUsd: breakdown.totalUsd,
-        totalUsd,
-        model: this.model,
-        usage,
-        breakdown,
-        conversation,
-      });
+      this.charge(started, pickUsage(message.usage), false);
       return message;
     };
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * A request sent but never answered may still be billed: it is charged max_tokens of output and its input
+   * estimate at the cache-write price (the dearest way to pay for input), an upper bound the report labels.
+   */
+  chargeUnanswered(started: RequestEvent): void {
+    this.charge(started, { input_tokens: 0, cache_creation_input_tokens: started.inputTokensEstimate, output_tokens: started.maxTokens }, true);
+  }
+
+  private charge(started: RequestEvent, usage: UsageCounts, estimated: boolean): void {
+    const breakdown = costOfUsage(usage, this.price, this.webSearchPer1000Usd);
+    const totalUsd = this.budget.add(breakdown.totalUsd);
+    this.record({
+      type: 'cost',
+      at: new Date().toISOString(),
+      category: 'tokens',
+      costUsd: breakdown.totalUsd,
+      totalUsd,
+      model: this.model,
+      usage,
+      breakdown,
+      conversation: started.conversation,
+      request: started.request,
+      ...(estimated ? { estimated: true } : {}),
+    });
   }
 }
 

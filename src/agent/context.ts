@@ -20,7 +20,7 @@ export function kernelContext(kernel: Kernel, includeDir = INCLUDE_DIR): string 
     fenced('Signature every candidate must define', 'c', prototypeHeader(kernel.spec)),
     fenced('Spec (kernel.json)', 'json', read(join(kernel.dir, 'kernel.json'))),
     fenced('Reference (ground truth, double accumulators)', 'c', read(kernel.referencePath)),
-    fenced('Baseline (the code to beat)', 'c', read(kernel.baselinePath)),
+    fenced('Baseline (the original code; the code to beat is the current champion, named in the task)', 'c', read(kernel.baselinePath)),
     existsSync(notes) ? `## NOTES.md\n${read(notes)}\n` : '',
     existsSync(simd) ? fenced('kb_simd.h (include as "kb_simd.h")', 'c', read(simd)) : '',
   ]

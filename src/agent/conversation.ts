@@ -9,6 +9,11 @@ export interface ConversationState {
   messages: MessageParam[];
   /** what the next step is: send the messages, run the tools of the last assistant message, or nothing */
   next: 'send' | 'tools' | 'done';
+  /** max_tokens cut-offs and pauses so far: counted over the whole conversation (reminders and resumes included) */
+  cutOffs?: number;
+  pauses?: number;
+  /** candidates whose native verdict this conversation was told (experiments) */
+  nativeSent?: string[];
 }
 
 export interface ToolOutcome {
@@ -34,9 +39,12 @@ export interface ConversationSetup {
 const MAX_CUT_OFFS = 2;
 const MAX_PAUSES = 6;
 
+/** The conversation ended on too many cut-offs (also after a resume): a reminder would only buy more of them. */
+export function outOfCutOffs(state: ConversationState): boolean {
+  return (state.cutOffs ?? 0) > MAX_CUT_OFFS;
+}
+
 export async function converse(setup: ConversationSetup, state: ConversationState, handle: ToolHandler): Promise<ConversationEnd> {
-  let cutOffs = 0;
-  let pauses = 0;
   for (;;) {
     if (state.next === 'done') return 'end_turn';
     if (state.next === 'tools') {
@@ -56,17 +64,20 @@ export async function converse(setup: ConversationSetup, state: ConversationStat
       case 'pause_turn':
         // a server tool (web search) paused a long turn: send the partial turn back as is to let it continue
         state.messages.push({ role: 'assistant', content });
-        if (++pauses > MAX_PAUSES) return (state.next = 'done'), setup.save(state), 'cut-off';
+        state.pauses = (state.pauses ?? 0) + 1;
+        if (state.pauses > MAX_PAUSES) return (state.next = 'done'), setup.save(state), 'cut-off';
         break;
       case 'max_tokens': {
         // a cut-off tool call has incomplete input: drop it and ask for a shorter answer
         const kept = content.filter((b) => b.type === 'text');
         state.messages.push({ role: 'assistant', content: kept.length ? kept : [{ type: 'text', text: '(cut off)' }] });
+        state.cutOffs = (state.cutOffs ?? 0) + 1;
+        // past the limit the conversation ends on the assistant's message, so a caller may still add a user turn
+        if (outOfCutOffs(state)) return (state.next = 'done'), setup.save(state), 'cut-off';
         state.messages.push({
           role: 'user',
           content: [{ type: 'text', text: 'Your reply hit the output token limit and was cut off. Be shorter: submit compact code, less prose.' }],
         });
-        if (++cutOffs > MAX_CUT_OFFS) return (state.next = 'done'), setup.save(state), 'cut-off';
         break;
       }
       case 'refusal':
@@ -109,14 +120,20 @@ async function runTools(state: ConversationState, handle: ToolHandler): Promise<
   return ended;
 }
 
-/** The system prompt and the first user block (kernel context) are cache breakpoints, and so is the newest
- *  user message: each request then reads the whole previous conversation from the cache. */
+/**
+ * Four cache breakpoints: the system prompt (with the tools before it), the kernel context (first user block), and
+ * the last block of the two newest user messages. The newest one writes this request's prefix; the one before
+ * is where the previous request wrote its own, so it is read back exactly however many blocks (parallel tool
+ * calls and results) came since — the cache's lookback from a breakpoint only reaches 20 blocks.
+ */
 function requestBody(setup: ConversationSetup, messages: MessageParam[]): Omit<Anthropic.Messages.MessageCreateParamsNonStreaming, 'model'> {
+  const users = messages.flatMap((m, i) => (m.role === 'user' && Array.isArray(m.content) && m.content.length > 0 ? [i] : []));
+  const marked = new Set(users.slice(-2));
   const withBreakpoint = messages.map((m, i) => {
-    if (i !== messages.length - 1 || m.role !== 'user' || !Array.isArray(m.content) || m.content.length === 0) return m;
+    if (!marked.has(i) || !Array.isArray(m.content)) return m;
     const content = m.content.slice();
     content[content.length - 1] = { ...content[content.length - 1], cache_control: { type: 'ephemeral' } } as Anthropic.Messages.ContentBlockParam;
-    return { ...m, content };
+    return { ...m, content } as MessageParam;
   });
   return {
     max_tokens: setup.maxTokens,

@@ -1,6 +1,7 @@
 // The agent's ledger events (besides run-start / result / run-end from ledger/records.ts). Each is appended
 // as it happens; resume and report.md are computed from these alone.
 import type { TargetResult } from '../ledger/records.js';
+import type { Interval } from '../measure/types.js';
 import type { CostBreakdown, UsageCounts } from './prices.js';
 
 export interface Hypothesis {
@@ -61,6 +62,8 @@ export interface ScreenEvent {
   hypothesis: string;
   outcome: ScreenOutcome;
   summary: string;
+  /** the champion it was timed against: null for the original baseline */
+  reference?: string | null;
 }
 export type ScreenOutcome = 'survivor' | 'failed' | 'slower' | 'suspect' | 'host-failure';
 
@@ -70,6 +73,46 @@ export interface PromotionEvent {
   candidate: string;
   hypothesis: string;
   hosts: string[];
+  /** the champion the native runs time it against: null for the original baseline */
+  reference?: string | null;
+}
+
+/**
+ * The original baseline timed against itself on one target (the WASM screen, or a host) before the first
+ * experiment: the model's measured context before it writes code.
+ */
+export interface BaselineEvent {
+  type: 'baseline';
+  at: string;
+  result: TargetResult;
+}
+
+/** One shape on one target of a champion change: its speedup over the previous champion, and over the original baseline. */
+export interface ChampionFigure {
+  target: string;
+  shape: string;
+  step: Interval;
+  /**
+   * step × the previous champion's cumulative speedup on the same target and shape, bounds multiplied too: for k
+   * steps of 95% intervals the product covers at least 1 − k × 5% (Bonferroni). Absent when a step is missing.
+   */
+  cumulative?: Interval;
+  /** the champion's median time per call, ns */
+  medianNs: number;
+  /** share of the measured speed of light */
+  lightShare?: number;
+}
+
+/** A kept candidate becomes the thing to beat: later experiments are screened and confirmed against it. */
+export interface ChampionEvent {
+  type: 'champion';
+  at: string;
+  candidate: string;
+  hypothesis: string;
+  /** the champion it replaces: null for the original baseline */
+  previous: string | null;
+  basis: 'native' | 'wasm';
+  figures: ChampionFigure[];
 }
 
 /** Ends an experiment: after this the hypothesis is never redone on resume. */
@@ -79,6 +122,8 @@ export interface VerdictEvent {
   candidate: string | null;
   hypothesis: string;
   decision: 'kept' | 'discarded' | 'failed';
+  /** the champion it was judged against: null for the original baseline */
+  reference?: string | null;
   /** what the decision rests on: native hosts, or the WASM screen when the run had no hosts */
   basis: 'native' | 'wasm' | 'none';
   reason: string;
@@ -86,8 +131,38 @@ export interface VerdictEvent {
   speedup?: number;
 }
 
+/**
+ * A request about to be sent. Its cost event names it when the answer comes; one that never does (kill -9, the
+ * time limit) is charged an upper-bound estimate — at once when aborted, on --resume after a crash.
+ */
+export interface RequestEvent {
+  type: 'request';
+  at: string;
+  request: string;
+  conversation: string;
+  maxTokens: number;
+  /** the request body's characters / 3: more than its tokens for English and code */
+  inputTokensEstimate: number;
+  /** recorded again with this when the API answered with an error (after the SDK's retries): nothing to charge */
+  error?: string;
+}
+
 export type CostEvent =
-  | { type: 'cost'; at: string; category: 'tokens'; costUsd: number; totalUsd: number; model: string; usage: UsageCounts; breakdown: CostBreakdown; conversation: string }
+  | {
+      type: 'cost';
+      at: string;
+      category: 'tokens';
+      costUsd: number;
+      totalUsd: number;
+      model: string;
+      usage: UsageCounts;
+      breakdown: CostBreakdown;
+      conversation: string;
+      /** the request event it pays for */
+      request?: string;
+      /** no answer came: max_tokens of output and the input estimate, all as cache writes (an upper bound) */
+      estimated?: boolean;
+    }
   | { type: 'cost'; at: string; category: 'hosts'; costUsd: number; totalUsd: number; host: string; durationMs: number; candidate: string };
 
 /** An API failure or an internal error that ended the run (resumable). */
@@ -111,8 +186,11 @@ export type AgentEvent =
   | CandidateEvent
   | ScreenEvent
   | PromotionEvent
+  | BaselineEvent
+  | ChampionEvent
   | VerdictEvent
   | CostEvent
+  | RequestEvent
   | ErrorEvent
   | StopEvent
   | { type: 'result'; at: string; result: TargetResult; hypothesis?: string };

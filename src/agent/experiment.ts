@@ -1,7 +1,8 @@
-// Phase 2, one hypothesis: the model writes candidates, each is screened in the WASM sandbox and the verdict
-// goes back as the tool result; the best survivor is promoted to the hosts and kept or discarded by the
-// native verdict (by the WASM verdict, labelled as such, when the run has no hosts). The verdict event ends
-// the experiment: a resumed run never redoes it.
+// Phase 2, one hypothesis: the model writes candidates, each is screened in the WASM sandbox against the current
+// champion and the verdict goes back as the tool result; the best survivor is promoted to the hosts and kept or
+// discarded by the native verdict against the champion (by the WASM verdict, labelled as such, when the run has
+// no hosts). A kept candidate becomes the champion. The verdict event ends the experiment: a resumed run never
+// redoes it.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,32 +10,78 @@ import type { TargetResult } from '../ledger/records.js';
 import { converse, type ToolHandler, type ToolOutcome } from './conversation.js';
 import { describeRoots } from './context.js';
 import type { Hypothesis } from './events.js';
-import { decide, meanSpeedup, screenFeedback, screenOutcome, summarizeResult } from './judge.js';
+import { decide, meanSpeedup, screenFeedback, screenOutcome, summarizeResult, type Decision } from './judge.js';
+import { championFigures } from './lineage.js';
+import { championSection, experimentMemory, measuredFigures, nativeFeedback, referenceNamed, timingConditions } from './memory.js';
 import { costOfHostTime } from './prices.js';
 import { renderPrompt } from './prompts.js';
 import { readTool, unknownTool } from './research.js';
 import { conversationSetup, now, openConversation, record, type RunContext } from './run-context.js';
-import { candidatesOf, type CandidateState } from './state.js';
+import type { CandidateSource } from './runner.js';
+import { candidatesOf, championOf, type CandidateState } from './state.js';
 import { EXPERIMENT_TOOLS, isToolName, parseToolInput, toolDefinitions } from './tools.js';
 
+/** The current champion as a source to time against, or undefined while it is the original baseline. */
+function championSource(ctx: RunContext): CandidateSource | undefined {
+  const c = championOf(ctx.state);
+  const state = c && ctx.state.candidates.get(c.candidate);
+  if (!state) return undefined;
+  const path = join(ctx.dir, state.event.file);
+  return { name: state.event.candidate, source: readFileSync(path, 'utf8'), path };
+}
+
+/**
+ * The conversation runs until the model stops; its best unpromoted survivor goes to the hosts against the
+ * current champion; the native verdict goes back to the model while revisions are left (a better revision is
+ * promoted in turn), else it is the experiment's verdict. A kill at any point resumes from the ledger and the
+ * saved conversation: an unfinished promotion is redone, a finished one whose verdict the model never heard is
+ * told again.
+ */
 export async function runExperiment(ctx: RunContext, h: Hypothesis): Promise<void> {
-  const promoted = ctx.state.promotions.get(h.id);
+  const conversation = experimentConversation(ctx, h);
+  const hostNames = ctx.hosts.map((x) => x.name);
   let chosen: CandidateState | undefined;
-  if (promoted) {
-    // killed during promotion: the conversation is over, only the native stage is redone
-    chosen = ctx.state.candidates.get(promoted.candidate);
-  } else {
-    const end = await experimentConversation(ctx, h);
+  for (;;) {
+    const p = ctx.state.promotions.get(h.id);
+    const pending = chosen ?? (p && !(conversation.state.nativeSent ?? []).includes(p.candidate) ? ctx.state.candidates.get(p.candidate) : undefined);
+    if (pending) {
+      // the champion is read, raced against and replaced under the host locks: no two promotions interleave there
+      const step = await ctx.locks.with(hostNames, () => nativeStep(ctx, h, pending, conversation));
+      if (step !== 'revise') return;
+      chosen = undefined;
+    }
+    const end = await converse(conversation.setup, conversation.state, conversation.handle);
     if (end === 'stopped') return;
-    chosen = bestSurvivor(candidatesOf(ctx.state, h.id));
+    chosen = bestSurvivor(candidatesOf(ctx.state, h.id).filter((c) => !c.promoted));
+    if (!chosen) return settleWithoutSurvivor(ctx, h);
+    if (ctx.hosts.length === 0) {
+      const d = decide([chosen.wasm!]);
+      return settle(ctx, h, chosen, [chosen.wasm!], { ...d, reason: `WASM only (no hosts): ${d.reason}` }, 'wasm');
+    }
   }
-  if (!chosen) return failNoSurvivor(ctx, h);
-  if (ctx.hosts.length === 0) {
-    const d = decide([chosen.wasm!]);
-    record(ctx, { type: 'verdict', at: now(), candidate: chosen.event.candidate, hypothesis: h.id, ...d, basis: 'wasm', reason: `WASM only (no hosts): ${d.reason}` });
-    return;
-  }
-  await promote(ctx, h, chosen);
+}
+
+/**
+ * Promotes a candidate (unless a resumed run already has all its native results), then settles the experiment or,
+ * when the verdict is not a win and revisions are left, tells the model and lets it revise.
+ */
+async function nativeStep(ctx: RunContext, h: Hypothesis, c: CandidateState, conversation: ExperimentConversation): Promise<'settled' | 'revise' | 'stopped'> {
+  const complete = c.promoted && ctx.hosts.every((host) => c.native.some((r) => r.target === host.name));
+  const results = complete ? c.native : await promote(ctx, h, c);
+  if (!results) return 'stopped';
+  const d = decide(results);
+  const left = revisionsLeft(ctx, h);
+  if (d.decision !== 'discarded' || left <= 0) return settle(ctx, h, c, results, d, 'native'), 'settled';
+  const { state, setup } = conversation;
+  state.messages.push({ role: 'user', content: [{ type: 'text', text: nativeFeedback(results, d, referenceNamed(ctx.state, c.nativeReference), left) }] });
+  state.nativeSent = [...(state.nativeSent ?? []), c.event.candidate];
+  state.next = 'send';
+  setup.save(state);
+  return 'revise';
+}
+
+function revisionsLeft(ctx: RunContext, h: Hypothesis): number {
+  return ctx.config.maxRevisions - candidatesOf(ctx.state, h.id).length + 1;
 }
 
 function bestSurvivor(candidates: CandidateState[]): CandidateState | undefined {
@@ -42,49 +89,73 @@ function bestSurvivor(candidates: CandidateState[]): CandidateState | undefined 
   return survivors.sort((a, b) => (meanSpeedup([b.wasm!]) ?? 0) - (meanSpeedup([a.wasm!]) ?? 0))[0];
 }
 
-function failNoSurvivor(ctx: RunContext, h: Hypothesis): void {
-  const last = candidatesOf(ctx.state, h.id).at(-1);
-  const reason = last?.screen ? `no candidate survived the screen; last: ${last.screen.summary}` : 'no candidate was submitted';
-  record(ctx, { type: 'verdict', at: now(), candidate: last?.event.candidate ?? null, hypothesis: h.id, decision: 'failed', basis: 'wasm', reason });
+/** The verdict; a kept candidate becomes the champion, its figures chained to the lineage. */
+function settle(ctx: RunContext, h: Hypothesis, c: CandidateState, results: TargetResult[], d: Decision, basis: 'native' | 'wasm'): void {
+  const name = c.event.candidate;
+  const reference = basis === 'native' ? (c.nativeReference ?? null) : (c.screen?.reference ?? null);
+  record(ctx, { type: 'verdict', at: now(), candidate: name, hypothesis: h.id, ...d, basis, reference });
+  if (d.decision !== 'kept') return;
+  const judged = [{ result: c.wasm!, reference: c.screen?.reference ?? null }, ...(basis === 'native' ? results.map((result) => ({ result, reference })) : [])];
+  record(ctx, { type: 'champion', at: now(), candidate: name, hypothesis: h.id, previous: championOf(ctx.state)?.candidate ?? null, basis, figures: championFigures(judged, ctx.state.champions) });
 }
 
-async function promote(ctx: RunContext, h: Hypothesis, chosen: CandidateState): Promise<void> {
-  if (ctx.budget.stopReason()) return;
+/**
+ * No new survivor: the last native verdict stands if there was one (never a win: a win settles at once), else the
+ * experiment failed at the screen.
+ */
+function settleWithoutSurvivor(ctx: RunContext, h: Hypothesis): void {
+  const promoted = ctx.state.promotions.get(h.id);
+  const last = promoted && ctx.state.candidates.get(promoted.candidate);
+  if (last && last.native.length) return settle(ctx, h, last, last.native, decide(last.native), 'native');
+  const tried = candidatesOf(ctx.state, h.id).at(-1);
+  const reason = tried?.screen ? `no candidate survived the screen; last: ${tried.screen.summary}` : 'no candidate was submitted';
+  const reference = tried?.screen?.reference ?? null;
+  record(ctx, { type: 'verdict', at: now(), candidate: tried?.event.candidate ?? null, hypothesis: h.id, decision: 'failed', basis: 'wasm', reason, reference });
+}
+
+/** A host's time at its price, against the budget. */
+export function chargeHost(ctx: RunContext, result: TargetResult, candidate: string): void {
+  const host = ctx.hosts.find((x) => x.name === result.target);
+  const costUsd = costOfHostTime(result.elapsedMs, host?.usdPerHour ?? 0);
+  ctx.budget.add(costUsd);
+  record(ctx, { type: 'cost', at: now(), category: 'hosts', costUsd, totalUsd: ctx.budget.spentUsd, host: result.target, durationMs: result.elapsedMs, candidate });
+}
+
+/** Native runs on every host against the current champion; the caller holds the host locks. Null when interrupted. */
+async function promote(ctx: RunContext, h: Hypothesis, chosen: CandidateState): Promise<TargetResult[] | null> {
+  if (ctx.budget.stopReason()) return null;
   const name = chosen.event.candidate;
   const path = join(ctx.dir, chosen.event.file);
   const source = readFileSync(path, 'utf8');
-  const hostNames = ctx.hosts.map((x) => x.name);
   // each host's result (and its cost) is recorded as it arrives, not when the slowest host is done
   const onHost = (result: TargetResult) => {
     record(ctx, { type: 'result', at: now(), result, hypothesis: h.id });
-    const host = ctx.hosts.find((x) => x.name === result.target);
-    const costUsd = costOfHostTime(result.elapsedMs, host?.usdPerHour ?? 0);
-    ctx.budget.add(costUsd);
-    record(ctx, { type: 'cost', at: now(), category: 'hosts', costUsd, totalUsd: ctx.budget.spentUsd, host: result.target, durationMs: result.elapsedMs, candidate: name });
+    chargeHost(ctx, result, name);
   };
-  const results = await ctx.locks.with(hostNames, async () => {
-    if (ctx.budget.stopReason()) return null;
-    record(ctx, { type: 'promotion', at: now(), candidate: name, hypothesis: h.id, hosts: hostNames });
-    try {
-      const perHost = ctx.hosts.map(async (host) => {
-        const [result] = await ctx.runner.confirm(ctx.kernel, { name, source, path }, [host], ctx.signal);
+  const reference = championSource(ctx);
+  record(ctx, { type: 'promotion', at: now(), candidate: name, hypothesis: h.id, hosts: ctx.hosts.map((x) => x.name), reference: reference?.name ?? null });
+  let results: TargetResult[];
+  try {
+    results = await Promise.all(
+      ctx.hosts.map(async (host) => {
+        const [result] = await ctx.runner.confirm(ctx.kernel, { name, source, path }, [host], ctx.signal, reference);
         if (!ctx.signal.aborted) onHost(result);
         return result;
-      });
-      return await Promise.all(perHost);
-    } catch (e) {
-      if (ctx.signal.aborted) return null;
-      throw e;
-    }
-  });
+      }),
+    );
+  } catch (e) {
+    if (ctx.signal.aborted) return null;
+    throw e;
+  }
   // interrupted: no verdict, so --resume promotes it again
-  if (!results || ctx.signal.aborted) return;
-  const d = decide(results);
-  record(ctx, { type: 'verdict', at: now(), candidate: name, hypothesis: h.id, ...d, basis: 'native' });
+  return ctx.signal.aborted ? null : results;
 }
+
+type ExperimentConversation = ReturnType<typeof experimentConversation>;
 
 function experimentConversation(ctx: RunContext, h: Hypothesis) {
   const maxRevisions = ctx.config.maxRevisions;
+  const champion = championSource(ctx);
   const task = renderPrompt('experiment.md', {
     id: h.id,
     title: h.title,
@@ -95,17 +166,21 @@ function experimentConversation(ctx: RunContext, h: Hypothesis) {
     brief: ctx.state.research?.brief ?? '(no brief was recorded)',
     maxRevisions,
     roots: describeRoots(ctx.roots),
+    conditions: timingConditions(ctx.kernel, ctx.hosts),
+    measured: measuredFigures(ctx.state),
+    champion: championSection(ctx.state, champion?.source),
+    memory: experimentMemory(ctx.state),
   });
-  const conversation = openConversation(ctx, `experiment-${h.id}`, task);
+  const state = openConversation(ctx, `experiment-${h.id}`, task);
   const handle: ToolHandler = async (name, input) => {
-    if (!isToolName(name) || !EXPERIMENT_TOOLS.includes(name)) return unknownTool(name);
+    if (!isToolName(name) || !EXPERIMENT_TOOLS.includes(name)) return unknownTool(name, 'experiment');
     const read = readTool(ctx, name, input);
     if (read) return read;
     const parsed = parseToolInput('submit_candidate', input);
     if (!parsed.ok) return { content: parsed.error, isError: true };
     return submit(ctx, h, parsed.value.source);
   };
-  return converse(conversationSetup(ctx, toolDefinitions(EXPERIMENT_TOOLS, ctx.config.web)), conversation, handle);
+  return { state, setup: conversationSetup(ctx, toolDefinitions(ctx.config.web)), handle };
 }
 
 async function submit(ctx: RunContext, h: Hypothesis, source: string): Promise<ToolOutcome> {
@@ -126,11 +201,15 @@ async function submit(ctx: RunContext, h: Hypothesis, source: string): Promise<T
   // a screen that failed by itself (not a verdict on the code) is tried again
   if (!c.wasm || c.wasm.hostFailure) {
     const candidate = { name: c.event.candidate, source, path: join(ctx.dir, c.event.file) };
-    const result = await ctx.locks.with(['wasm'], () => ctx.runner.screen(ctx.kernel, candidate));
-    record(ctx, { type: 'result', at: now(), result, hypothesis: h.id });
-    const outcome = screenOutcome(result);
-    record(ctx, { type: 'screen', at: now(), candidate: c.event.candidate, hypothesis: h.id, outcome, summary: summarizeResult(result) });
+    const result = await ctx.locks.with(['wasm'], async () => {
+      const reference = championSource(ctx);
+      const r = await ctx.runner.screen(ctx.kernel, candidate, reference);
+      record(ctx, { type: 'result', at: now(), result: r, hypothesis: h.id });
+      return { r, reference: reference?.name ?? null };
+    });
+    const outcome = screenOutcome(result.r);
+    record(ctx, { type: 'screen', at: now(), candidate: c.event.candidate, hypothesis: h.id, outcome, summary: summarizeResult(result.r), reference: result.reference });
   }
-  const left = maxRevisions - candidatesOf(ctx.state, h.id).length + 1;
-  return { content: screenFeedback(c.wasm!, left), endConversation: left <= 0 };
+  const left = revisionsLeft(ctx, h);
+  return { content: screenFeedback(c.wasm!, left, referenceNamed(ctx.state, c.screen?.reference)), endConversation: left <= 0 };
 }

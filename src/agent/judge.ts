@@ -4,6 +4,7 @@ import type { TargetResult } from '../ledger/records.js';
 import { wasmRejection } from '../remote/promote.js';
 import type { ScreenOutcome } from './events.js';
 import { lightShare } from '../measure/speed-of-light.js';
+import type { Interval } from '../measure/types.js';
 
 const DIAGNOSTIC_MAX_LINES = 40;
 const DIAGNOSTIC_MAX_CHARS = 3000;
@@ -58,27 +59,41 @@ export function trimDiagnostic(text: string): string {
   return out.length < lines.join('\n').length ? `${out}\n… (${lines.length} lines in all, cut)` : out;
 }
 
-export function formatSpeeds(r: TargetResult): string {
+/** How the text names what a candidate was timed against, and how to restate a speedup over the original baseline. */
+export interface Reference {
+  /** "the baseline", or "the champion h1-r0" */
+  label: string;
+  /** the champion's own name in a times column ("baseline" or "h1-r0") */
+  name: string;
+  /** absent for the baseline itself */
+  overBaseline?: (target: string, shape: string, step: Interval) => Interval | undefined;
+}
+
+const BASELINE: Reference = { label: 'the baseline', name: 'baseline' };
+
+export function formatSpeeds(r: TargetResult, ref: Reference = BASELINE): string {
   return r.speed
     .map((s) => {
       const ci = `[${s.speedup.lo.toFixed(3)}, ${s.speedup.hi.toFixed(3)}]`;
       const suspect = s.suspect ? ` SUSPECT: ${s.suspect}` : '';
       const share = lightShare(s);
       const light = share === undefined ? '' : `, ${Math.round(share * 100)}% of the measured speed of light`;
-      return `- ${s.shape}: speedup ${s.speedup.estimate.toFixed(3)}× ${ci} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (baseline ${s.baselineMedianNs.toFixed(0)} ns, candidate ${s.candidateMedianNs.toFixed(0)} ns${light})${suspect}`;
+      const total = ref.overBaseline?.(r.target, s.shape, s.speedup);
+      const overall = total ? `; ${total.estimate.toFixed(3)}× [${total.lo.toFixed(3)}, ${total.hi.toFixed(3)}] over the original baseline` : '';
+      return `- ${s.shape}: speedup ${s.speedup.estimate.toFixed(3)}× ${ci} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (${ref.name} ${s.baselineMedianNs.toFixed(0)} ns, candidate ${s.candidateMedianNs.toFixed(0)} ns${light})${overall}${suspect}`;
     })
     .join('\n');
 }
 
 /** The tool result the model reads after submit_candidate. */
-export function screenFeedback(r: TargetResult, revisionsLeft: number): string {
+export function screenFeedback(r: TargetResult, revisionsLeft: number, ref: Reference = BASELINE): string {
   const left = revisionsLeft > 0 ? `You may revise ${revisionsLeft} more time(s).` : 'No revisions left for this hypothesis.';
   if (r.hostFailure) return `The screen itself failed (not a verdict on your code): ${r.hostFailure}\n${left}`;
   const c = r.check;
   if (c.status === 'compile-error') return `compile-error (${r.toolchain}):\n${trimDiagnostic(c.diagnostic)}\n${left}`;
   if (c.status !== 'pass') return `check failed: ${describeVerdict(c)}\n${left}`;
-  const head = screenOutcome(r) === 'survivor' ? 'check passed; WASM speed against the baseline:' : `check passed, but not promoted (${wasmRejection(r)}):`;
-  return `${head}\n${formatSpeeds(r)}\n${left}`;
+  const head = screenOutcome(r) === 'survivor' ? `check passed; WASM speed against ${ref.label}:` : `check passed, but not promoted (${wasmRejection(r)}):`;
+  return `${head}\n${formatSpeeds(r, ref)}\n${left}`;
 }
 
 /** One line for the ledger and the report. */

@@ -4,15 +4,16 @@ import type { HostConfig } from '../config/config.js';
 import { runNative } from '../remote/native.js';
 import { ScreenSession } from '../screen/session.js';
 import type { Kernel } from '../spec/suite.js';
-import type { CandidateSource, ExperimentRunner } from './runner.js';
+import { againstReference, type CandidateSource, type ExperimentRunner } from './runner.js';
 
 export function openRealRunner(workDir: string): ExperimentRunner {
   const session = ScreenSession.open({ workDir });
   return {
     // without the run folder path, diagnostics name the file `<candidate>.c`: shorter for the model, no local paths
-    screen: (kernel: Kernel, candidate: CandidateSource) => session.screenCandidate(kernel, { name: candidate.name, source: candidate.source }),
-    confirm: (kernel: Kernel, candidate: CandidateSource, hosts: HostConfig[], signal: AbortSignal) =>
-      Promise.all(hosts.map(async (host) => (await runNative(kernel, [{ name: candidate.name, path: candidate.path }], host, { signal }))[0])),
+    screen: (kernel: Kernel, candidate: CandidateSource, reference?: CandidateSource) =>
+      session.screenCandidate(againstReference(kernel, reference), { name: candidate.name, source: candidate.source }),
+    confirm: (kernel: Kernel, candidate: CandidateSource, hosts: HostConfig[], signal: AbortSignal, reference?: CandidateSource) =>
+      Promise.all(hosts.map(async (host) => (await runNative(againstReference(kernel, reference), [{ name: candidate.name, path: candidate.path }], host, { signal }))[0])),
     close: () => session.close(),
   };
 }

@@ -1,36 +1,61 @@
 // report.md of an agent run, computed from the run state alone (so a resumed or crashed run reports the same
-// way), and best-<kernel>.c: the best kept candidate, ready for kernels/<name>/candidates/.
+// way), and best-<kernel>.c: the final champion, ready for kernels/<name>/candidates/.
 import type { TargetResult } from '../ledger/records.js';
+import type { ChampionEvent } from './events.js';
 import { summarizeResult } from './judge.js';
-import { candidatesOf, type CandidateState, type RunState } from './state.js';
+import { formatInterval, meanCumulative } from './lineage.js';
+import { measuredFigures } from './memory.js';
+import { candidatesOf, type RunState } from './state.js';
 
 const usd = (x: number) => `$${x.toFixed(4)}`;
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-
-export interface Landed {
-  candidate: CandidateState;
-  hypothesis: string;
-  speedup?: number;
-  basis: string;
-}
-
-/** Kept candidates, best first (by the speedup their verdict rests on). */
-export function landed(s: RunState): Landed[] {
-  return [...s.verdicts.values()]
-    .filter((v) => v.decision === 'kept' && v.candidate && s.candidates.has(v.candidate))
-    .map((v) => ({ candidate: s.candidates.get(v.candidate!)!, hypothesis: v.hypothesis, speedup: v.speedup, basis: v.basis }))
-    .sort((a, b) => (b.speedup ?? 0) - (a.speedup ?? 0));
-}
 
 export function bestFileName(kernel: string): string {
   return `best-${kernel}.c`;
 }
 
-/** The best kept candidate's source with a header saying where it came from. */
-export function bestCandidateFile(s: RunState, kernel: string, source: string, best: Landed): string {
-  const h = s.hypotheses.find((x) => x.id === best.hypothesis);
-  const speed = best.speedup ? `, ${best.speedup.toFixed(3)}× geometric-mean speedup (${best.basis})` : '';
-  return `/* kbench agent run ${s.id}: ${kernel} candidate ${best.candidate.event.candidate}${speed}.\n * Hypothesis ${best.hypothesis}: ${(h?.title ?? '').replace(/\*\//g, '* /')}\n */\n${source}`;
+/** The final champion's source with a header saying where it came from and what it stacks up to. */
+export function bestCandidateFile(s: RunState, kernel: string, source: string, champion: ChampionEvent): string {
+  const h = s.hypotheses.find((x) => x.id === champion.hypothesis);
+  const mean = meanCumulative(champion);
+  const speed = mean ? `, ${mean.toFixed(3)}× geometric-mean speedup over the baseline (${champion.basis})` : '';
+  const lineage = ['baseline', ...s.champions.map((c) => c.candidate)].join(' → ');
+  return `/* kbench agent run ${s.id}: ${kernel} champion ${champion.candidate}${speed}.\n * Lineage: ${lineage}. Last step, hypothesis ${champion.hypothesis}: ${(h?.title ?? '').replace(/\*\//g, '* /')}\n */\n${source}`;
+}
+
+/** What an experiment cost: its conversation's requests and its candidates' host time. */
+function experimentCost(s: RunState, hypothesis: string): { apiUsd: number; hostsUsd: number } {
+  const hostsUsd = candidatesOf(s, hypothesis).reduce((a, c) => a + (s.candidateHostUsd.get(c.event.candidate) ?? 0), 0);
+  return { apiUsd: s.conversationUsd.get(`experiment-${hypothesis}`) ?? 0, hostsUsd };
+}
+
+/** Each champion change as a step, with per-shape step and cumulative speedups, and what the step cost. */
+function lineageSection(s: RunState): string[] {
+  const out = ['## Lineage', ''];
+  if (!s.champions.length) return [...out, 'Nothing was kept: the baseline is still the champion.', ''];
+  out.push(['baseline', ...s.champions.map((c) => c.candidate)].join(' → '), '');
+  out.push(
+    'Each step is timed against the champion it replaces. The cumulative speedup over the baseline is the product of the steps, its bounds the products of their bounds (for k steps of 95% intervals it covers at least 1 − k × 5%).',
+    '',
+  );
+  s.champions.forEach((c, i) => {
+    const h = s.hypotheses.find((x) => x.id === c.hypothesis);
+    const cost = experimentCost(s, c.hypothesis);
+    out.push(
+      `### Step ${i + 1}: ${c.previous ?? 'baseline'} → ${c.candidate} (${c.hypothesis}: ${h?.title ?? '?'}), ${c.basis === 'native' ? 'native verdict' : 'WASM verdict'}`,
+      '',
+      `Cost of the experiment: ${usd(cost.apiUsd + cost.hostsUsd)} (API ${usd(cost.apiUsd)}, hosts ${usd(cost.hostsUsd)}).`,
+      '',
+      '| target | shape | this step (95% CI) | cumulative over the baseline | ns/call | % of light |',
+      '|---|---|---|---|---|---|',
+    );
+    for (const f of c.figures)
+      out.push(
+        `| ${f.target} | ${f.shape} | ${formatInterval(f.step)} | ${f.cumulative ? `${formatInterval(f.cumulative)} (${Math.round(f.cumulative.level * 100)}%)` : '–'} | ${f.medianNs.toFixed(0)} | ${f.lightShare === undefined ? '–' : `${Math.round(f.lightShare * 100)}%`} |`,
+      );
+    out.push('');
+  });
+  return out;
 }
 
 function nativeCell(results: TargetResult[]): string {
@@ -40,13 +65,12 @@ function nativeCell(results: TargetResult[]): string {
 export function renderReport(s: RunState, opts: { kernel: string; stopReason: string | null; bestFile?: string }): string {
   const cfg = s.config;
   const out: string[] = [];
-  const kept = landed(s);
   out.push(`# kbench agent: ${opts.kernel} (run ${s.id})`, '');
   out.push(`- model: ${cfg?.model ?? '?'}; hosts: ${cfg?.hosts.length ? cfg.hosts.join(', ') : 'none (verdicts are from the WASM screen only)'}`);
   if (cfg) out.push(`- limits: $${cfg.limits.budgetUsd} budget, ${cfg.limits.maxExperiments} experiments, ${cfg.limits.maxMinutes} min; up to ${cfg.maxRevisions} revisions per hypothesis`);
   out.push(`- sessions: ${s.sessions} (${s.sessions > 1 ? 'resumed' : 'one run'})`);
   out.push(`- stopped: ${opts.stopReason ?? 'all hypotheses tried'}`);
-  out.push(`- experiments finished: ${s.verdicts.size} of ${s.hypotheses.length} hypotheses; kept: ${kept.length}`);
+  out.push(`- experiments finished: ${s.verdicts.size} of ${s.hypotheses.length} hypotheses; kept: ${s.champions.length}`);
   out.push(`- cost: ${usd(s.apiUsd + s.hostsUsd)} (API ${usd(s.apiUsd)}, hosts ${usd(s.hostsUsd)})`, '');
 
   out.push('## Research brief', '', s.research?.brief.trim() ?? '(no brief was recorded)', '');
@@ -60,7 +84,7 @@ export function renderReport(s: RunState, opts: { kernel: string; stopReason: st
     out.push(`### ${h.rank}. ${h.id}: ${h.title} — ${status}`, '');
     out.push(`- rationale: ${h.rationale}`, `- expected: ${h.expectedEffect} (targets ${h.targetShape})`);
     if (h.sources.length) out.push(`- sources: ${h.sources.join(', ')}`);
-    if (v) out.push(`- verdict: ${v.reason}${v.speedup ? ` (geometric-mean speedup ${v.speedup.toFixed(3)}×)` : ''}`);
+    if (v) out.push(`- verdict: ${v.reason}${v.speedup ? ` (geometric-mean speedup ${v.speedup.toFixed(3)}× over ${v.reference ?? 'the baseline'})` : ''}`);
     const cands = candidatesOf(s, h.id);
     if (cands.length) {
       out.push('', '| candidate | WASM screen | native |', '|---|---|---|');
@@ -70,12 +94,9 @@ export function renderReport(s: RunState, opts: { kernel: string; stopReason: st
     out.push('');
   }
 
-  out.push('## What landed', '');
-  if (!kept.length) out.push('Nothing was kept.', '');
-  for (const k of kept)
-    out.push(`- ${k.candidate.event.candidate} (${k.hypothesis}): ${k.speedup ? `${k.speedup.toFixed(3)}×` : ''} ${k.basis === 'wasm' ? '(WASM only)' : '(native)'} — \`${k.candidate.event.file}\``);
-  if (opts.bestFile) out.push('', `Best candidate: \`${opts.bestFile}\` (copy it into kernels/${opts.kernel}/candidates/).`);
-  out.push('');
+  out.push(...lineageSection(s));
+  if (s.baselines.size) out.push('### Baseline and final champion (time per call, share of the speed of light)', '', measuredFigures(s), '');
+  if (opts.bestFile) out.push(`Best candidate: \`${opts.bestFile}\`, the final champion (copy it into kernels/${opts.kernel}/candidates/).`, '');
 
   const a = s.api;
   out.push('## Cost', '', '| item | amount | USD |', '|---|---|---|');
@@ -84,9 +105,15 @@ export function renderReport(s: RunState, opts: { kernel: string; stopReason: st
   out.push(`| API cache writes | ${a.tokens.cacheWrite} tokens | ${usd(a.breakdown.cacheWriteUsd)} |`);
   out.push(`| API cache reads | ${a.tokens.cacheRead} tokens | ${usd(a.breakdown.cacheReadUsd)} |`);
   out.push(`| web searches | ${a.webSearches} | ${usd(a.breakdown.webSearchUsd)} |`);
-  out.push(`| **API total** | ${a.requests} requests | ${usd(s.apiUsd)} |`);
+  const estimated = a.estimated ? ` (${a.estimated} unanswered, charged an upper-bound estimate)` : '';
+  out.push(`| **API total** | ${a.requests} requests${estimated} | ${usd(s.apiUsd)} |`);
   for (const [host, t] of s.hostTime) out.push(`| host ${host} | ${(t.durationMs / 1000).toFixed(1)} s | ${usd(t.costUsd)} |`);
   out.push(`| **hosts total** | | ${usd(s.hostsUsd)} |`, `| **total** | | ${usd(s.apiUsd + s.hostsUsd)} |`, '');
+  if (a.estimated)
+    out.push(
+      `${a.estimated} request(s) were in flight when the run was stopped or killed and never answered: each is counted as max_tokens of output plus its prompt's size / 3 in tokens at the cache-write price, more than it can have cost.`,
+      '',
+    );
   if (s.errors.length) out.push('## Errors', '', ...s.errors.map((e) => `- ${e}`), '');
   return out.join('\n');
 }

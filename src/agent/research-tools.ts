@@ -2,7 +2,7 @@
 // kernels/include, each --research folder). Paths are "<root>/<relative path>"; anything that would leave a
 // root — "..", an absolute path, a symlink pointing outside — is refused, and every answer is size-limited so
 // one call cannot flood the context (or the bill).
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { UsageError } from '../spec/errors.js';
 
@@ -82,11 +82,31 @@ export function listFiles(roots: Root[], path: string | undefined, recursive: bo
   walk(at.abs, recursive, (abs, isDir, size) => {
     if (lines.length >= LIST_LIMIT_ENTRIES) return (truncated = true), false;
     const rel = [at.display, ...relative(at.abs, abs).split(sep)].join('/');
-    lines.push(isDir ? `${rel}/` : `${rel}  (${size} bytes)`);
+    lines.push(isDir ? `${rel}/` : lstatSync(abs).isSymbolicLink() ? `${rel} -> ${describeLink(at.root, roots, abs)}` : `${rel}  (${size} bytes)`);
     return true;
   });
   if (truncated) lines.push(`… (listing stopped at ${LIST_LIMIT_ENTRIES} entries; list a subfolder)`);
   return lines.join('\n') || '(empty folder)';
+}
+
+/**
+ * A symlink's target as written and whether the read tools follow it: only when it resolves inside the root it
+ * is listed under (elsewhere it is refused, even inside another root, which then names the path to use).
+ */
+function describeLink(root: Root, roots: Root[], abs: string): string {
+  const target = readlinkSync(abs);
+  let real: string;
+  try {
+    real = realpathSync(abs);
+  } catch {
+    return `${target}  (symlink, broken)`;
+  }
+  const kind = statSync(real).isDirectory() ? 'folder' : 'file';
+  const display = (r: Root) => [r.name, ...relative(r.dir, real).split(sep)].filter(Boolean).join('/');
+  if (inside(root.dir, real)) return `${target}  (symlink to a ${kind} inside the root: ${display(root)})`;
+  const other = roots.find((r) => inside(r.dir, real));
+  if (other) return `${target}  (symlink leaving the root '${root.name}': refused; read it as ${display(other)})`;
+  return `${target}  (symlink leaving the roots: refused)`;
 }
 
 /** Visits entries in name order without following symlinked folders (no loops, no escapes). */

@@ -1,6 +1,6 @@
 // Phase 1: the model reads (kernel, include, --research roots, optionally the web) and records a brief and a
 // ranked list of hypotheses. Skipped on resume once hypotheses are in the ledger.
-import { converse, type ToolHandler, type ToolOutcome } from './conversation.js';
+import { converse, outOfCutOffs, type ToolHandler, type ToolOutcome } from './conversation.js';
 import { describeRoots } from './context.js';
 import { renderPrompt } from './prompts.js';
 import { grep, listFiles, readFile, ToolError } from './research-tools.js';
@@ -33,8 +33,10 @@ export function readTool(ctx: RunContext, name: ToolName, input: unknown): ToolO
   }
 }
 
-export function unknownTool(name: string): ToolOutcome {
-  return { content: `no tool named '${name}' in this phase`, isError: true };
+/** The answer to a tool the phase does not offer: unknown, or one of the other phase. */
+export function unknownTool(name: string, phase: 'research' | 'experiment'): ToolOutcome {
+  if (isToolName(name)) return { content: `${name} is not usable in the ${phase} phase`, isError: true };
+  return { content: `no tool named '${name}'`, isError: true };
 }
 
 export async function runResearch(ctx: RunContext): Promise<void> {
@@ -47,9 +49,9 @@ export async function runResearch(ctx: RunContext): Promise<void> {
     maxHypotheses,
   });
   const conversation = openConversation(ctx, 'research', task);
-  const setup = conversationSetup(ctx, toolDefinitions(RESEARCH_TOOLS, ctx.config.web));
+  const setup = conversationSetup(ctx, toolDefinitions(ctx.config.web));
   const handle: ToolHandler = async (name, input) => {
-    if (!isToolName(name) || !RESEARCH_TOOLS.includes(name)) return unknownTool(name);
+    if (!isToolName(name) || !RESEARCH_TOOLS.includes(name)) return unknownTool(name, 'research');
     const read = readTool(ctx, name, input);
     if (read) return read;
     if (name === 'record_research') {
@@ -69,14 +71,17 @@ export async function runResearch(ctx: RunContext): Promise<void> {
     });
     return { content: 'hypotheses recorded; the research phase is over', endConversation: true };
   };
-  // One reminder if the model ends its turn without hypotheses; then the run has nothing to do.
+  // One reminder if the model ends its turn without hypotheses; then the run has nothing to do. A conversation
+  // that ran out of cut-offs gets none: it would only buy more cut-off replies.
   for (let attempt = 0; attempt < 2 && ctx.state.hypotheses.length === 0; attempt++) {
     if (conversation.next === 'done') {
+      if (outOfCutOffs(conversation)) break;
       conversation.messages.push({ role: 'user', content: [{ type: 'text', text: 'Record your hypotheses now with record_hypotheses (and the brief with record_research if not done).' }] });
       conversation.next = 'send';
     }
     const end = await converse(setup, conversation, handle);
-    if (end === 'stopped') return;
+    if (end === 'stopped') break;
   }
+  if (ctx.budget.stopReason()) return;
   if (ctx.state.hypotheses.length === 0) ctx.budget.stop('the model recorded no hypotheses');
 }

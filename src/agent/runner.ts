@@ -12,10 +12,23 @@ export interface CandidateSource {
   path: string;
 }
 
+/**
+ * `reference` is the current champion: the candidate is timed against it instead of the kernel's baseline (which
+ * is what runs when it is absent). Speedups are then over the champion.
+ */
 export interface ExperimentRunner {
-  /** WASM build, sandboxed check and rough speed against the baseline. A bad candidate is a verdict, not a throw. */
-  screen(kernel: Kernel, candidate: CandidateSource): Promise<TargetResult>;
+  /** WASM build, sandboxed check and rough speed against the reference. A bad candidate is a verdict, not a throw. */
+  screen(kernel: Kernel, candidate: CandidateSource, reference?: CandidateSource): Promise<TargetResult>;
   /** Native build, check and timing on each host; one result per host (hostFailure set when a host was lost). */
-  confirm(kernel: Kernel, candidate: CandidateSource, hosts: HostConfig[], signal: AbortSignal): Promise<TargetResult[]>;
+  confirm(kernel: Kernel, candidate: CandidateSource, hosts: HostConfig[], signal: AbortSignal, reference?: CandidateSource): Promise<TargetResult[]>;
   close(): Promise<void>;
+}
+
+/**
+ * The kernel as the screen and native stages should see it when the champion is the thing to beat: its source
+ * in the baseline's place. The screen session keys its baseline build by kernel folder, so the folder is given
+ * the champion's path too (it is only a key there; native bundles copy the baseline by path).
+ */
+export function againstReference(kernel: Kernel, reference: CandidateSource | undefined): Kernel {
+  return reference ? { ...kernel, baselinePath: reference.path, dir: reference.path } : kernel;
 }

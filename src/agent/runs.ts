@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { readLedger, runsDir, LEDGER_FILE } from '../ledger/ledger.js';
 import type { TargetResult } from '../ledger/records.js';
 import { meanSpeedup } from './judge.js';
+import { meanCumulative } from './lineage.js';
 import { replay } from './state.js';
 
 export interface RunSummary {
@@ -17,7 +18,7 @@ export interface RunSummary {
   experiments: number;
   /** agent: kept candidates; null for runs that do not keep anything */
   landed: number | null;
-  /** best kept speedup (agent) or best point speedup of any result (other runs) */
+  /** the final champion's geometric-mean speedup over the baseline (agent) or best point speedup of any result (other runs) */
   bestSpeedup: number | null;
   costUsd: number;
 }
@@ -47,7 +48,10 @@ function summarizeRun(id: string, file: string): RunSummary {
   const kernels = [...new Set(results.map((r) => r.kernel))];
   if (kind === 'agent') {
     const kept = [...s.verdicts.values()].filter((v) => v.decision === 'kept');
-    const best = Math.max(0, ...kept.map((v) => v.speedup ?? 0));
+    // wins stack: the final champion's speedup over the baseline is the run's best (ledgers written before
+    // champions existed only have each kept verdict's own speedup)
+    const champion = s.champions.at(-1);
+    const best = champion ? (meanCumulative(champion) ?? 0) : Math.max(0, ...kept.map((v) => v.speedup ?? 0));
     return { ...base, kernel: s.config?.kernel ?? (kernels.join(',') || '?'), experiments: s.verdicts.size, landed: kept.length, bestSpeedup: best > 0 ? best : null };
   }
   const judged = results.filter((r) => r.candidate !== 'baseline');

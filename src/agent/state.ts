@@ -4,12 +4,15 @@ import type { LedgerEvent, TargetResult } from '../ledger/records.js';
 import type { CostBreakdown } from './prices.js';
 import type {
   AgentConfigEvent,
+  BaselineEvent,
+  ChampionEvent,
   CostEvent,
   CandidateEvent,
   Hypothesis,
   ResearchEvent,
   ScreenEvent,
   PromotionEvent,
+  RequestEvent,
   VerdictEvent,
 } from './events.js';
 
@@ -19,6 +22,10 @@ export interface CandidateState {
   wasm?: TargetResult;
   /** native results by host */
   native: TargetResult[];
+  /** sent to the hosts at least once */
+  promoted: boolean;
+  /** the champion its native results are timed against (null: the baseline) */
+  nativeReference?: string | null;
 }
 
 export interface RunState {
@@ -30,9 +37,18 @@ export interface RunState {
   candidates: Map<string, CandidateState>;
   promotions: Map<string, PromotionEvent>;
   verdicts: Map<string, VerdictEvent>;
+  /** the lineage: every champion change in order; the last one is the thing to beat (none: the baseline) */
+  champions: ChampionEvent[];
+  /** the baseline timed against itself by target (wasm and each host), measured before the first experiment */
+  baselines: Map<string, TargetResult>;
+  /** API cost by conversation and host cost by candidate: what each experiment cost */
+  conversationUsd: Map<string, number>;
+  candidateHostUsd: Map<string, number>;
   apiUsd: number;
   hostsUsd: number;
   api: ApiTotals;
+  /** requests sent and not (yet) paid for: after a crash, the ones to charge an estimate for */
+  unanswered: Map<string, RequestEvent>;
   /** wall time and cost per host */
   hostTime: Map<string, { durationMs: number; costUsd: number }>;
   stops: string[];
@@ -46,6 +62,8 @@ export interface ApiTotals {
   breakdown: CostBreakdown;
   tokens: { input: number; output: number; cacheWrite: number; cacheRead: number };
   webSearches: number;
+  /** requests charged an upper-bound estimate because no answer came */
+  estimated: number;
 }
 
 export function emptyState(): RunState {
@@ -54,6 +72,10 @@ export function emptyState(): RunState {
     candidates: new Map(),
     promotions: new Map(),
     verdicts: new Map(),
+    champions: [],
+    baselines: new Map(),
+    conversationUsd: new Map(),
+    candidateHostUsd: new Map(),
     apiUsd: 0,
     hostsUsd: 0,
     api: {
@@ -61,7 +83,9 @@ export function emptyState(): RunState {
       breakdown: { inputUsd: 0, outputUsd: 0, cacheWriteUsd: 0, cacheReadUsd: 0, webSearchUsd: 0, totalUsd: 0 },
       tokens: { input: 0, output: 0, cacheWrite: 0, cacheRead: 0 },
       webSearches: 0,
+      estimated: 0,
     },
+    unanswered: new Map(),
     hostTime: new Map(),
     stops: [],
     errors: [],
@@ -72,13 +96,17 @@ export function emptyState(): RunState {
 function addCost(s: RunState, e: CostEvent): void {
   if (e.category === 'hosts') {
     s.hostsUsd += e.costUsd;
+    s.candidateHostUsd.set(e.candidate, (s.candidateHostUsd.get(e.candidate) ?? 0) + e.costUsd);
     const t = s.hostTime.get(e.host) ?? { durationMs: 0, costUsd: 0 };
     s.hostTime.set(e.host, { durationMs: t.durationMs + e.durationMs, costUsd: t.costUsd + e.costUsd });
     return;
   }
   s.apiUsd += e.costUsd;
+  s.conversationUsd.set(e.conversation, (s.conversationUsd.get(e.conversation) ?? 0) + e.costUsd);
+  if (e.request) s.unanswered.delete(e.request);
   const a = s.api;
   a.requests++;
+  if (e.estimated) a.estimated++;
   for (const k of Object.keys(a.breakdown) as (keyof CostBreakdown)[]) a.breakdown[k] += e.breakdown?.[k] ?? 0;
   a.tokens.input += e.usage?.input_tokens ?? 0;
   a.tokens.output += e.usage?.output_tokens ?? 0;
@@ -108,7 +136,7 @@ export function applyEvent(s: RunState, e: LedgerEvent): void {
     }
     case 'candidate': {
       const c = ev as unknown as CandidateEvent;
-      s.candidates.set(c.candidate, { event: c, native: [] });
+      s.candidates.set(c.candidate, { event: c, native: [], promoted: false });
       break;
     }
     case 'result': {
@@ -130,7 +158,7 @@ export function applyEvent(s: RunState, e: LedgerEvent): void {
       s.promotions.set(p.hypothesis, p);
       // a promotion started again (after a resume) replaces the partial results of the lost one
       const c = s.candidates.get(p.candidate);
-      if (c) c.native = [];
+      if (c) Object.assign(c, { native: [], promoted: true, nativeReference: p.reference ?? null });
       break;
     }
     case 'verdict': {
@@ -138,6 +166,20 @@ export function applyEvent(s: RunState, e: LedgerEvent): void {
       s.verdicts.set(v.hypothesis, v);
       break;
     }
+    case 'request': {
+      const r = ev as unknown as RequestEvent;
+      if (r.error) s.unanswered.delete(r.request);
+      else s.unanswered.set(r.request, r);
+      break;
+    }
+    case 'baseline': {
+      const r = (ev as unknown as BaselineEvent).result;
+      s.baselines.set(r.target, r);
+      break;
+    }
+    case 'champion':
+      s.champions.push(ev as unknown as ChampionEvent);
+      break;
     case 'cost':
       addCost(s, ev as unknown as CostEvent);
       break;
@@ -158,4 +200,9 @@ export function replay(events: LedgerEvent[]): RunState {
 
 export function candidatesOf(s: RunState, hypothesis: string): CandidateState[] {
   return [...s.candidates.values()].filter((c) => c.event.hypothesis === hypothesis).sort((a, b) => a.event.revision - b.event.revision);
+}
+
+/** The current champion, or undefined while it is the original baseline. */
+export function championOf(s: RunState): ChampionEvent | undefined {
+  return s.champions.at(-1);
 }

@@ -53,9 +53,13 @@ export type ToolInput<N extends ToolName> = z.infer<(typeof TOOL_INPUTS)[N]>;
 export const RESEARCH_TOOLS: ToolName[] = ['list_files', 'read_file', 'grep', 'record_research', 'record_hypotheses'];
 export const EXPERIMENT_TOOLS: ToolName[] = ['list_files', 'read_file', 'grep', 'submit_candidate'];
 
-export function toolDefinitions(names: ToolName[], web: boolean): Anthropic.Messages.ToolUnion[] {
+/**
+ * Every phase is sent every tool, in one order: the tool list heads the prompt cache's prefix, so the first
+ * experiment reuses what research cached. A tool of the other phase answers with an error result.
+ */
+export function toolDefinitions(web: boolean): Anthropic.Messages.ToolUnion[] {
   const descriptions = toolDescriptions();
-  const tools: Anthropic.Messages.ToolUnion[] = names.map((name) => {
+  const tools: Anthropic.Messages.ToolUnion[] = (Object.keys(TOOL_INPUTS) as ToolName[]).map((name) => {
     const { $schema: _ignored, ...schema } = z.toJSONSchema(TOOL_INPUTS[name]) as Record<string, unknown>;
     return { name, description: descriptions[name], input_schema: schema as Anthropic.Messages.Tool.InputSchema };
   });

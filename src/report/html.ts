@@ -139,7 +139,28 @@ function agentSections(model: ReportModel): string {
     ? costChart(agent.cost.byCategory) +
       table(['category', 'events', 'cost'], [...agent.cost.byCategory.map((c) => [esc(c.category), String(c.events), esc(formatUsd(c.costUsd))]), ['<b>total</b>', '', `<b>${esc(formatUsd(agent.cost.totalUsd))}</b>`]], [1, 2])
     : '<p class="note">No cost recorded.</p>';
-  return `<section id="experiments"><h2>Experiments</h2>${experiments}${notes}</section><section id="cost"><h2>Cost</h2>${cost}</section>`;
+  const estimated = agent.cost.estimatedRequests
+    ? `<p class="note">${agent.cost.estimatedRequests} request(s) were never answered (a crash or the time limit) and are charged an upper-bound estimate: max_tokens of output plus the prompt's size as cache writes.</p>`
+    : '';
+  return `<section id="experiments"><h2>Experiments</h2>${experiments}${notes}</section>${lineageSection(agent)}<section id="cost"><h2>Cost</h2>${cost}${estimated}</section>`;
+}
+
+/** Each kept candidate was timed against the one before: the cumulative column is the product of the steps. */
+function lineageSection(agent: NonNullable<ReportModel['agent']>): string {
+  if (!agent.lineage.length) return '<section id="lineage"><h2>Lineage</h2><p class="note">Nothing was kept: the baseline is still the champion.</p></section>';
+  const chain = ['baseline', ...agent.lineage.map((s) => s.candidate)].join(' → ');
+  const rows = agent.lineage.flatMap((s, i) =>
+    s.figures.map((f, j) => [
+      String(i + 1),
+      esc(`${s.previous ?? 'baseline'} → ${s.candidate}`),
+      esc(f.target),
+      esc(f.shape),
+      esc(formatSpeedup(f.step)),
+      f.cumulative ? esc(formatSpeedup(f.cumulative)) : '–',
+      j === 0 ? esc(formatUsd(s.costUsd)) : '',
+    ]),
+  );
+  return `<section id="lineage"><h2>Lineage</h2><p>${esc(chain)}</p>${table(['step', 'change', 'target', 'shape', 'this step', 'cumulative over the baseline', 'step cost'], rows, [0, 6])}</section>`;
 }
 
 export function renderHtml(model: ReportModel): string {

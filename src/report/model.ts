@@ -99,7 +99,7 @@ export interface ReportModel {
 }
 
 /** Agent event types (src/agent/events.ts) the report reads or knows to skip; any other type is counted, never fatal. */
-const AGENT_EVENTS = new Set(['agent-config', 'research', 'hypothesis', 'candidate', 'screen', 'promotion', 'verdict', 'cost', 'error', 'stop']);
+const AGENT_EVENTS = new Set(['agent-config', 'research', 'hypothesis', 'candidate', 'screen', 'promotion', 'verdict', 'cost', 'request', 'champion', 'error', 'stop']);
 
 /** Accepts a run folder or a ledger.jsonl path. */
 export function loadReportModel(path: string): ReportModel {

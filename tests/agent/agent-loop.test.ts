@@ -107,7 +107,7 @@ describe.skipIf(missing('a native C compiler (cc)', hasCommand('cc')))('a script
       expect(last.role).toBe('user');
       expect((last.content as Block[]).at(-1)!.cache_control).toEqual({ type: 'ephemeral' });
     }
-    expect(find(server, 'research', 0).body.tools!.map((t) => t.name)).toEqual(['list_files', 'read_file', 'grep', 'record_research', 'record_hypotheses']);
+    expect(find(server, 'research', 0).body.tools!.map((t) => t.name)).toEqual(['list_files', 'read_file', 'grep', 'record_research', 'record_hypotheses', 'submit_candidate']);
   });
 
   it('answers research tools and refuses a path traversal as an error result', () => {

@@ -67,8 +67,53 @@ describe('the conversation with the model', () => {
       'experiment-h1': [{ content: [text('ok')] }],
     });
     const [a, b] = results(server!.requests[1]);
-    expect(a).toMatchObject({ is_error: true, content: "no tool named 'rm_rf' in this phase" });
-    expect(b).toMatchObject({ is_error: true, content: "no tool named 'submit_candidate' in this phase" });
+    expect(a).toMatchObject({ is_error: true, content: "no tool named 'rm_rf'" });
+    expect(b).toMatchObject({ is_error: true, content: 'submit_candidate is not usable in the research phase' });
+  });
+
+  it('sends one identical tool list in both phases, so the first experiment reuses the cached prefix', async () => {
+    await run({ research: [recordHypotheses('h1')], 'experiment-h1': [{ stop_reason: 'tool_use', content: [toolUse('record_hypotheses', {})] }, { content: [text('ok')] }] });
+    const [research, experiment, next] = server!.requests;
+    expect(experiment.conversation).toBe('experiment-h1');
+    expect(experiment.body.tools).toEqual(research.body.tools);
+    expect(experiment.body.system).toEqual(research.body.system);
+    expect(research.body.tools!.map((t) => t.name)).toEqual(['list_files', 'read_file', 'grep', 'record_research', 'record_hypotheses', 'submit_candidate']);
+    expect(results(next)[0]).toMatchObject({ is_error: true, content: 'record_hypotheses is not usable in the experiment phase' });
+  });
+
+  it('stops after the third max_tokens cut-off of research without a reminder or two user messages in a row', async () => {
+    const cut: FakeReply = { stop_reason: 'max_tokens', content: [text('Thinking at length')] };
+    const { outcome } = await run({ research: [cut, cut, cut, cut, cut, cut] });
+    // the first request and two retries after a reminder each; the third cut-off ends it, and is not reset
+    expect(order(server!.requests)).toEqual(['research#0', 'research#1', 'research#2']);
+    for (const req of server!.requests) {
+      const roles = req.body.messages.map((m) => m.role);
+      expect(roles.every((r, i) => i === 0 || r !== roles[i - 1])).toBe(true);
+    }
+    expect(outcome.stopReason).toBe('the model recorded no hypotheses');
+  });
+
+  it('reminds once when research ends its turn without hypotheses, in a valid alternation', async () => {
+    const { outcome } = await run({ research: [{ content: [text('I have read enough.')] }, recordHypotheses('h1')], 'experiment-h1': [{ content: [text('ok')] }] });
+    const reminder = server!.requests[1];
+    expect(reminder.body.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect((lastMessage(reminder).content as Block[])[0].text).toMatch(/Record your hypotheses now/);
+    expect(outcome.status).toBe('done');
+  });
+
+  it('marks the previous turn with a cache breakpoint, so many parallel tool calls cannot push it out of the lookback', async () => {
+    const many: FakeReply = { stop_reason: 'tool_use', content: Array.from({ length: 12 }, () => toolUse('list_files', { path: 'kernel' })) };
+    await run({ research: [many, many, recordHypotheses('h1')], 'experiment-h1': [{ content: [text('ok')] }] });
+    const third = server!.requests[2];
+    const marked = (m: { content: string | Block[] }) => Array.isArray(m.content) && m.content.some((b) => b.cache_control);
+    const breakpoints = (r: RecordedRequest) =>
+      (r.body.system as Block[]).filter((b) => b.cache_control).length + r.body.messages.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).filter((b) => b.cache_control).length;
+    // user messages: task, 12 results, 12 results; the middle one is where the second request wrote its prefix
+    const users = third.body.messages.filter((m) => m.role === 'user');
+    expect(users.map(marked)).toEqual([true, true, true]);
+    expect((users[1].content as Block[]).at(-1)!.cache_control).toEqual({ type: 'ephemeral' });
+    expect(breakpoints(third)).toBe(4);
+    for (const r of server!.requests) expect(breakpoints(r)).toBeLessThanOrEqual(4);
   });
 
   it('screens a resubmitted identical source once, and ends the conversation after the last allowed revision', async () => {
@@ -79,7 +124,8 @@ describe('the conversation with the model', () => {
       { maxRevisions: 1 },
       { runner: fakeRunner(log) },
     );
-    expect(log).toEqual(['screen h1-r0', 'screen h1-r1']);
+    // the baseline is screened once against itself first: the model's measured context
+    expect(log).toEqual(['screen baseline', 'screen h1-r0', 'screen h1-r1']);
     expect(events.filter((e) => e.type === 'candidate').map((e) => e.candidate)).toEqual(['h1-r0', 'h1-r1']);
     const again = results(server!.requests.find((r) => r.conversation === 'experiment-h1' && r.turn === 2)!)[0];
     expect(again.content).toMatch(/^compile-error[\s\S]*You may revise 1 more time/);
@@ -100,18 +146,23 @@ describe('the conversation with the model', () => {
     let maxHostsBusy = 0;
     const runner: ExperimentRunner = {
       ...base,
-      confirm: async (k, c, hosts, signal) => {
+      confirm: async (k, c, hosts, signal, reference) => {
         for (const h of hosts) busy.set(h.name, (busy.get(h.name) ?? 0) + 1);
         maxBusyPerHost = Math.max(maxBusyPerHost, ...busy.values());
         maxHostsBusy = Math.max(maxHostsBusy, [...busy.values()].filter((n) => n > 0).length);
         await new Promise((r) => setTimeout(r, 50));
         for (const h of hosts) busy.set(h.name, busy.get(h.name)! - 1);
-        return base.confirm(k, c, hosts, signal);
+        return base.confirm(k, c, hosts, signal, reference);
       },
     };
-    const submitFast: FakeReply = { stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source: '/* FAST */' })] };
+    const submit = (source: string): FakeReply => ({ stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source })] });
+    // the third reply answers a native verdict that is not a win (when that experiment's promotion comes second)
     const { events } = await run(
-      { research: [recordHypotheses('h1', 'h2')], 'experiment-h1': [submitFast, { content: [text('done')] }], 'experiment-h2': [submitFast, { content: [text('done')] }] },
+      {
+        research: [recordHypotheses('h1', 'h2')],
+        'experiment-h1': [submit('/* SPEED=1.5 */'), { content: [text('done')] }, { content: [text('done')] }],
+        'experiment-h2': [submit('/* SPEED=2.25 */'), { content: [text('done')] }, { content: [text('done')] }],
+      },
       { hosts: ['vm1', 'vm2'] },
       { workDir, runner },
     );
@@ -119,6 +170,13 @@ describe('the conversation with the model', () => {
     expect(order(server!.requests).slice(0, 3)).toEqual(['research#0', 'experiment-h1#0', 'experiment-h2#0']);
     expect(maxHostsBusy).toBe(2); // a promotion runs on its hosts in parallel
     expect(maxBusyPerHost).toBe(1); // both promotions need both hosts: they queue
-    expect(events.filter((e) => e.type === 'verdict').map((e) => `${e.hypothesis}:${e.decision}:${e.basis}`).sort()).toEqual(['h1:kept:native', 'h2:kept:native']);
+    // both were screened against the baseline; the promotion that comes second is judged against the first's
+    // champion (the champion is read and replaced under the host locks, so the two cannot both win over the baseline)
+    const [first, second] = events.filter((e) => e.type === 'promotion');
+    expect(first.reference).toBeNull();
+    const firstVerdict = events.find((e) => e.type === 'verdict' && e.candidate === first.candidate)!;
+    expect(firstVerdict).toMatchObject({ decision: 'kept', basis: 'native', reference: null });
+    expect(second.reference).toBe(first.candidate);
+    expect(events.find((e) => e.type === 'verdict' && e.candidate === second.candidate)).toMatchObject({ basis: 'native', reference: first.candidate });
   });
 });

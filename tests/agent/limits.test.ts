@@ -6,6 +6,7 @@ import { runAgent, type AgentSettings } from '../../src/agent/agent.js';
 import { Budget, TIME_LIMIT } from '../../src/agent/budget.js';
 import { createMessagesApi } from '../../src/agent/client.js';
 import { readLedger, runsDir } from '../../src/ledger/ledger.js';
+import { replay } from '../../src/agent/state.js';
 import { UsageError } from '../../src/spec/errors.js';
 import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type FakeAnthropic, type FakeReply, type Responder } from '../fixtures/fake-anthropic/server.js';
 import { fakeRunner } from './fake-runner.js';
@@ -54,17 +55,19 @@ describe('budget', () => {
         research: [recordHypotheses('h1', 'h2')],
         'experiment-h1': [{ stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source: '/* FAST */' })] }, { content: [text('done')] }],
       }),
-      { hosts: ['vm1'], limits: { budgetUsd: 0.1, maxExperiments: 5, maxMinutes: 10 } },
+      { hosts: ['vm1'], limits: { budgetUsd: 0.2, maxExperiments: 5, maxMinutes: 10 } },
       { workDir },
     );
-    // the fake host takes 30 min: $0.10, which reaches the budget before h2 starts
-    expect(events.find((e) => e.type === 'cost' && e.category === 'hosts')).toMatchObject({ host: 'vm1', durationMs: 1800_000, costUsd: expect.closeTo(0.1, 10) });
-    expect(outcome.hostsUsd).toBeCloseTo(0.1, 10);
+    // the fake host takes 30 min a run: $0.10 for the baseline measured before the first experiment, $0.10 for h1,
+    // which reaches the budget before h2 starts
+    const hosts = events.filter((e) => e.type === 'cost' && e.category === 'hosts');
+    expect(hosts).toEqual(['baseline', 'h1-r0'].map((candidate) => expect.objectContaining({ host: 'vm1', candidate, durationMs: 1800_000, costUsd: expect.closeTo(0.1, 10) })));
+    expect(outcome.hostsUsd).toBeCloseTo(0.2, 10);
     expect(outcome.stopReason).toMatch(/^budget reached/);
     expect(server!.requests.some((r) => r.conversation === 'experiment-h2')).toBe(false);
     expect(report).toMatch(/### 1\. h1: idea h1 — \*\*kept\*\* \(native verdict\)/);
     expect(report).toContain('### 2. h2: idea h2 — not finished');
-    expect(report).toContain('| host vm1 | 1800.0 s | $0.1000 |');
+    expect(report).toContain('| host vm1 | 3600.0 s | $0.2000 |');
   });
 });
 
@@ -86,6 +89,15 @@ describe('other limits', () => {
     expect(outcome.status).toBe('done');
     expect(outcome.stopReason).toBe('time limit reached: 0.005 min');
     expect(report).toContain('- stopped: time limit reached: 0.005 min');
+    // the request cut off by the limit is recorded before it is sent and charged an upper bound: max_tokens of
+    // output (16000 × $10/MTok) plus its input estimate as cache writes
+    const events = readLedger(join(outcome.dir, 'ledger.jsonl'));
+    const sent = events.find((e) => e.type === 'request')!;
+    const charged = events.find((e) => e.type === 'cost')!;
+    expect(charged).toMatchObject({ request: sent.request, estimated: true, usage: { input_tokens: 0, output_tokens: 16_000, cache_creation_input_tokens: sent.inputTokensEstimate } });
+    expect(outcome.apiUsd).toBeGreaterThan(0.16);
+    expect(report).toContain('| **API total** | 1 requests (1 unanswered, charged an upper-bound estimate) |');
+    expect(readFileSync(outcome.htmlPath, 'utf8')).toContain('1 request(s) were never answered (a crash or the time limit) and are charged an upper-bound estimate');
   });
 
   it('names the time limit when its timer fires the stop signal a moment before the clock reaches the limit', () => {
@@ -145,7 +157,9 @@ describe('resume', () => {
     const log: string[] = [];
     const hanging = fakeRunner(log);
     // the first session's host never answers; Ctrl-C arrives while it is busy
-    hanging.confirm = (_k, c, _h, signal) => {
+    const measure = hanging.confirm;
+    hanging.confirm = (k, c, h, signal, reference) => {
+      if (c.name === 'baseline') return measure(k, c, h, signal, reference);
       log.push(`confirm ${c.name}`);
       setTimeout(() => controller.abort(), 20);
       return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
@@ -158,7 +172,7 @@ describe('resume', () => {
     const second = await runAgent({ workDir, resume: { id: first.id }, api, openRunner: () => fakeRunner(log) });
     expect(second.status).toBe('done');
     expect(server.requests.length).toBe(asked);
-    expect(log).toEqual(['screen h1-r0', 'confirm h1-r0', 'confirm h1-r0']);
+    expect(log).toEqual(['screen baseline', 'confirm baseline', 'screen h1-r0', 'confirm h1-r0', 'confirm h1-r0']);
     const events = readLedger(join(second.dir, 'ledger.jsonl'));
     expect(events.filter((e) => e.type === 'promotion')).toHaveLength(2);
     expect(events.filter((e) => e.type === 'verdict')).toEqual([expect.objectContaining({ hypothesis: 'h1', decision: 'kept', basis: 'native' })]);
@@ -181,11 +195,16 @@ describe('API failures', () => {
   });
 
   it('stops with a clear message on 401, with a report', async () => {
-    const { outcome, report } = await run(scripted({}), {}, { apiKey: 'wrong-key' });
+    const { outcome, report, events } = await run(scripted({}), {}, { apiKey: 'wrong-key' });
     expect(server!.requests).toHaveLength(0); // refused before the script is consulted
     expect(outcome.status).toBe('failed');
     expect(outcome.stopReason).toMatch(/rejected the key \(401\): check ANTHROPIC_API_KEY/);
     expect(report).toMatch(/## Errors\n\n- the Anthropic API rejected the key \(401\)/);
+    // an error answer is not billed: the request is settled, so a resume charges no estimate for it
+    const requests = events.filter((e) => e.type === 'request');
+    expect(requests).toEqual([expect.objectContaining({ conversation: 'research' }), expect.objectContaining({ request: requests[0].request, error: expect.stringMatching(/401/) })]);
+    expect(replay(events).unanswered.size).toBe(0);
+    expect(events.some((e) => e.type === 'cost')).toBe(false);
   });
 
   it('refuses to start without an API key', () => {

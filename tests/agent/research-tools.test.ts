@@ -92,3 +92,28 @@ describe('research tools answer in bounded sizes', () => {
     expect(out).toMatch(/llama\.cpp\/ggml\/ops\.c {2}\(\d+ bytes\)/);
   });
 });
+
+describe('list_files shows symlinks as symlinks', () => {
+  it('names the target and whether the read tools follow it', () => {
+    const out = listFiles(roots, 'llama.cpp', false).split('\n');
+    expect(out).toContain(`llama.cpp/escape-dir -> ${join(base, 'outside')}  (symlink leaving the roots: refused)`);
+    expect(out).toContain(`llama.cpp/escape-file -> ${join(base, 'outside', 'secret.txt')}  (symlink leaving the roots: refused)`);
+    expect(out).toContain(`llama.cpp/inside-link.c -> ${join(base, 'llama.cpp', 'ggml', 'ops.c')}  (symlink to a file inside the root: llama.cpp/ggml/ops.c)`);
+    // a link is not shown with a size (it used to be listed as a file of the link's own size)
+    expect(out.filter((l) => l.includes('escape') || l.includes('inside-link')).join('\n')).not.toMatch(/bytes/);
+  });
+
+  it('says when a link resolves into another root, which the tools refuse through this one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kbench-roots-'));
+    mkdirSync(join(dir, 'a'));
+    mkdirSync(join(dir, 'b'));
+    writeFileSync(join(dir, 'b', 'f.c'), 'x\n');
+    symlinkSync(join(dir, 'b', 'f.c'), join(dir, 'a', 'link.c'));
+    symlinkSync(join(dir, 'b', 'gone.c'), join(dir, 'a', 'broken.c'));
+    const r = makeRoots(join(dir, 'a'), join(dir, 'b'), []);
+    const out = listFiles(r, 'kernel', false).split('\n');
+    expect(out).toContain(`kernel/link.c -> ${join(dir, 'b', 'f.c')}  (symlink leaving the root 'kernel': refused; read it as include/f.c)`);
+    expect(out).toContain(`kernel/broken.c -> ${join(dir, 'b', 'gone.c')}  (symlink, broken)`);
+    expect(() => readFile(r, 'kernel/link.c')).toThrow(/symlink that leaves the root/);
+  });
+});
