@@ -251,10 +251,11 @@ static int buf_guard_hit(const kb_buf *b, const char **side, size_t *offset) {
 
 /* ---- faults: a write to a read-only input or into a guard page, named ------------------------------------ */
 
-static volatile int cur_id = -1;
+static volatile int cur_id = -1, cur_nth = 1;
 static const char *volatile cur_call = "", *volatile cur_phase = "check";
 
-static void at(int id, const char *call, const char *phase) { cur_id = id, cur_call = call, cur_phase = phase; }
+/* What the candidate is running, for fail lines (nth: the threads of that call, or of the partition). */
+static void at(int id, const char *call, const char *phase, int nth) { cur_id = id, cur_call = call, cur_phase = phase, cur_nth = nth; }
 
 /* Runs on the faulting thread, inside candidate code (the driver holds no lock then): formats into the line
  * buffer, one write, _exit. An address outside every buffer is the candidate's own crash: the default action. */
@@ -268,11 +269,11 @@ static void on_fault(int sig, siginfo_t *info, void *context) {
     uintptr_t start = (uintptr_t)b->data, end = start + b->bytes;
     if (a >= start && a < end)
       emit("\"event\":\"fail\",\"id\":%d,\"call\":\"%s\",\"phase\":\"%s\",\"status\":\"input-mutated\",\"buffer\":\"%s\","
-           "\"index\":%zu,\"fault\":true}", cur_id, cur_call, cur_phase, name, (size_t)(a - start) / (size_t)KB_PARAMS[b->param].elementBytes);
+           "\"index\":%zu,\"nth\":%d,\"fault\":true}", cur_id, cur_call, cur_phase, name, (size_t)(a - start) / (size_t)KB_PARAMS[b->param].elementBytes, cur_nth);
     else
       emit("\"event\":\"fail\",\"id\":%d,\"call\":\"%s\",\"phase\":\"%s\",\"status\":\"out-of-bounds\",\"buffer\":\"%s\","
-           "\"side\":\"%s\",\"offset\":%zu,\"fault\":true}", cur_id, cur_call, cur_phase, name, a < start ? "before" : "after",
-           a < start ? (size_t)(start - 1 - a) : (size_t)(a - end));
+           "\"side\":\"%s\",\"offset\":%zu,\"nth\":%d,\"fault\":true}", cur_id, cur_call, cur_phase, name, a < start ? "before" : "after",
+           a < start ? (size_t)(start - 1 - a) : (size_t)(a - end), cur_nth);
     _exit(3);
   }
   (void)sig; /* SA_RESETHAND: returning re-runs the access under the default action */
@@ -485,7 +486,7 @@ static void perturb(unsigned char **pristine) {
 
 static void fail_line(int id, const char *call, const char *phase, int p, size_t byte, const char *reason) {
   emit("\"event\":\"fail\",\"id\":%d,\"call\":\"%s\",\"phase\":\"%s\",\"status\":\"wrong\",\"buffer\":\"%s\","
-       "\"index\":%zu,\"reason\":\"%s\"}", id, call, phase, KB_PARAMS[p].name, byte / (size_t)KB_PARAMS[p].elementBytes, reason);
+       "\"index\":%zu,\"nth\":%d,\"reason\":\"%s\"}", id, call, phase, KB_PARAMS[p].name, byte / (size_t)KB_PARAMS[p].elementBytes, cur_nth, reason);
   exit(3);
 }
 
@@ -510,12 +511,26 @@ static void slot_verify(const kb_slot *s, unsigned char **pristine, int id, cons
   }
 }
 
+static int is_poison(const unsigned char *element, size_t size) {
+  int first = 1, second = 1;
+  for (size_t k = 0; k < size; k++) first &= element[k] == KB_POISON_FIRST, second &= element[k] == KB_POISON_SECOND;
+  return first || second;
+}
+
 /* The outputs of `s` must be byte-identical to `want` (an earlier call on the same inputs). */
 static void require_same(const kb_slot *s, unsigned char **want, int id, const char *call, const char *phase, const char *reason) {
   for (int p = 0; p < KB_NPARAMS; p++) {
     if (KB_PARAMS[p].kind != KB_OUT) continue;
-    for (size_t i = 0; i < arg_bytes[p]; i++)
-      if (s->buf[p].data[i] != want[p][i]) fail_line(id, call, phase, p, i, reason);
+    size_t size = (size_t)KB_PARAMS[p].elementBytes;
+    for (size_t i = 0; i < arg_bytes[p]; i++) {
+      if (s->buf[p].data[i] == want[p][i]) continue;
+      /* The two calls saw different poisons: an element one of them left unwritten shows as a difference. */
+      size_t e = i / size * size;
+      char why[320];
+      int unwritten = is_poison(s->buf[p].data + e, size) || is_poison(want[p] + e, size);
+      snprintf(why, sizeof why, "%s%s", reason, unwritten ? " (an element one of them never wrote: it still holds the poison)" : "");
+      fail_line(id, call, phase, p, i, why);
+    }
   }
 }
 
@@ -580,27 +595,27 @@ static void run_check(FILE *plan, int id) {
   load_inputs(id, 0, pristine);
   slot_fill(&s, pristine);
 
-  at(id, "c1", "check");
+  at(id, "c1", "check", nth);
   slot_poison(&s, KB_POISON_FIRST);
   call_threaded(KB_CAND, s.args, nth);
   slot_verify(&s, pristine, id, "c1", "check");
   slot_save_outputs(&s, id, "c1", NULL);
   copy_outputs(&s, first);
 
-  at(id, "r", "check");
+  at(id, "r", "check", 1);
   slot_poison(&s, KB_POISON_FIRST);
   call_threaded(KB_REF, s.args, 1);
   slot_verify(&s, pristine, id, "r", "check");
   slot_save_outputs(&s, id, "r", NULL);
 
-  at(id, "c2", "check");
+  at(id, "c2", "check", nth);
   slot_poison(&s, KB_POISON_SECOND);
   call_threaded(KB_CAND, s.args, nth);
   slot_verify(&s, pristine, id, "c2", "check");
   require_same(&s, first, id, "c2", "check", "a second call on the same inputs at the same addresses differs from the first call");
 
   /* Outputs that depend on where the buffers are (or a cache keyed on addresses) show on a copy elsewhere. */
-  at(id, "copy", "check");
+  at(id, "copy", "check", nth);
   slot_alloc(&copy);
   slot_fill(&copy, pristine);
   slot_poison(&copy, KB_POISON_FIRST);
@@ -613,7 +628,7 @@ static void run_check(FILE *plan, int id) {
     char call[16], reason[160];
     int order[KB_MAX_THREADS];
     snprintf(call, sizeof call, "p%d", parts[i]);
-    at(id, call, "check");
+    at(id, call, "check", parts[i]);
     for (int o = 0; o < KB_PARTITION_ORDERS; o++) {
       make_order(partition_orders[o], order, parts[i]);
       slot_poison(&s, KB_POISON_FIRST);
@@ -634,12 +649,12 @@ static void run_check(FILE *plan, int id) {
   /* The outputs must follow the inputs: TypeScript compares c3 with r3 (and c3 absent means "same as c1"). */
   perturb(pristine);
   slot_fill(&s, pristine);
-  at(id, "c3", "check");
+  at(id, "c3", "check", nth);
   slot_poison(&s, KB_POISON_FIRST);
   call_threaded(KB_CAND, s.args, nth);
   slot_verify(&s, pristine, id, "c3", "check");
   slot_save_outputs(&s, id, "c3", first);
-  at(id, "r3", "check");
+  at(id, "r3", "check", 1);
   slot_poison(&s, KB_POISON_FIRST);
   call_threaded(KB_REF, s.args, 1);
   slot_verify(&s, pristine, id, "r3", "check");
@@ -730,7 +745,7 @@ static double timed_batch(kb_timed *v, kb_slot *slots, unsigned char *sets[][KB_
     slot_fill(&slots[k], sets[v->set_of[k]]);
     slot_poison(&slots[k], KB_POISON_FIRST);
   }
-  at(id, v->name, "timed");
+  at(id, v->name, "timed", nth);
   uint64_t t0 = now_ns();
   for (long i = 0; i < calls; i++) {
     poison_one(&slots[i % KB_SLOTS], (uint64_t)i);
@@ -761,7 +776,7 @@ static void verify_sample(kb_timed *v, kb_slot *slots, kb_slot *spare, unsigned 
     copy_outputs(&slots[k], timed);
     slot_fill(spare, sets[v->set_of[k]]);
     slot_poison(spare, KB_POISON_FIRST);
-    at(id, v->name, "timed");
+    at(id, v->name, "timed", nth);
     call_threaded(v->fn, spare->args, nth);
     slot_verify(spare, sets[v->set_of[k]], id, v->name, "timed");
     require_same(spare, timed, id, v->name, "timed", "output of a timed call differs from an untimed call on a copy of the same inputs at other addresses");
@@ -778,7 +793,7 @@ static void save_final(kb_timed *v, kb_slot *slots, kb_slot *spare, unsigned cha
     slot_save_outputs(&slots[k], id, call, NULL);
     slot_fill(spare, sets[v->set_of[k]]);
     slot_poison(spare, KB_POISON_FIRST);
-    at(id, "r", "timed");
+    at(id, "r", "timed", 1);
     call_threaded(KB_REF, spare->args, 1);
     slot_verify(spare, sets[v->set_of[k]], id, "r", "timed");
     snprintf(call, sizeof call, "r%d", k);
@@ -822,7 +837,7 @@ static void run_time(FILE *plan, int id) {
   memset(&base, 0, sizeof base), memset(&cand, 0, sizeof cand);
   base.fn = KB_BASE, base.name = "base", cand.fn = KB_CAND, cand.name = "cand";
   /* Warm-up: caches, branch predictors, page faults, CPU frequency. */
-  at(id, "warm-up", "timed");
+  at(id, "warm-up", "timed", nth);
   uint64_t t0 = now_ns();
   do {
     call_threaded(KB_BASE, slots[0].args, nth);

@@ -126,6 +126,20 @@ export function judgeCandidate(kernel: Kernel, cases: PlanCase[], dir: string, o
   const lastCase = [...events].reverse().find((e) => e.event === 'case');
   const current = lastCase ? cases[lastCase.id!] : undefined;
   const where = current ? { shape: current.shape.name, distribution: current.distribution } : {};
+  // The check process first: its own failures, then its outputs against the reference (they are complete when it
+  // printed `done`), and only then what the timing processes found, so a verdict names the earliest evidence.
+  const checkFail = channels[0].events.find((e) => e.event === 'fail');
+  if (checkFail) return { check: failVerdict(checkFail, cases[checkFail.id!]), speed: [] };
+  const nthOf = new Map(events.filter((e) => e.event === 'case').map((e) => [e.id!, e.nth ?? 1]));
+  let calls = 0;
+  if (channels[0].events.some((e) => e.event === 'done')) {
+    for (const c of cases.filter((x) => x.kind === 'check')) {
+      const wrong = compareCase(kernel, c, dir, nthOf.get(c.id) ?? 1);
+      if (wrong) return { check: wrong, speed: [] };
+      // c1, c2, the copy at other addresses, c3 after perturbing; each partition in every order
+      calls += 4 + c.parts.reduce((sum, n) => sum + n, 0) * PROTOCOL.partitionOrders.length;
+    }
+  }
   const fail = events.find((e) => e.event === 'fail');
   if (fail) return { check: failVerdict(fail, cases[fail.id!]), speed: [] };
   if (exitCode === 124 || exitCode === 137) {
@@ -137,14 +151,6 @@ export function judgeCandidate(kernel: Kernel, cases: PlanCase[], dir: string, o
     return { check: { status: 'trap', message: `${message}${candidateOutput(dir)}`, ...where }, speed: [] };
   }
 
-  const nthOf = new Map(events.filter((e) => e.event === 'case').map((e) => [e.id!, e.nth ?? 1]));
-  let calls = 0;
-  for (const c of cases.filter((x) => x.kind === 'check')) {
-    const wrong = compareCase(kernel, c, dir, nthOf.get(c.id) ?? 1);
-    if (wrong) return { check: wrong, speed: [] };
-    // c1, c2, the copy at other addresses, c3 after perturbing; each partition in every order
-    calls += 4 + c.parts.reduce((sum, n) => sum + n, 0) * PROTOCOL.partitionOrders.length;
-  }
   const speed: SpeedResult[] = [];
   for (const c of cases.filter((x) => x.kind === 'time')) {
     // One `time` line per driver process: their pairs are pooled.
@@ -166,7 +172,8 @@ export function judgeCandidate(kernel: Kernel, cases: PlanCase[], dir: string, o
 }
 
 function failVerdict(e: DriverEvent, c: PlanCase): CheckVerdict {
-  const where = { shape: c.shape.name, distribution: c.distribution, phase: e.phase ?? 'check', ...(e.call?.startsWith('p') ? { nth: Number(e.call.slice(1)) } : {}) };
+  const nth = e.call?.startsWith('p') ? Number(e.call.slice(1)) : (e.nth ?? 1) > 1 ? e.nth : undefined;
+  const where = { shape: c.shape.name, distribution: c.distribution, phase: e.phase ?? 'check', ...(nth !== undefined ? { nth } : {}) };
   if (e.status === 'out-of-bounds') return { status: 'out-of-bounds', buffer: e.buffer!, side: e.side!, offset: e.offset!, ...where };
   if (e.status === 'input-mutated') return { status: 'input-mutated', buffer: e.buffer!, index: e.index!, ...where };
   return { status: 'wrong', buffer: e.buffer!, index: e.index ?? -1, got: NaN, expected: NaN, nmse: NaN, reason: e.reason ?? e.status ?? 'failed', ...where };
