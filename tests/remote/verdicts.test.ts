@@ -1,5 +1,5 @@
 // Outcome words, promotion survivors, calibration and ssh error messages, on hand-made results.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { outcomeOf } from '../../src/remote/outcome.js';
 import { wasmRejection } from '../../src/remote/promote.js';
 import { describeSshFailure } from '../../src/remote/ssh.js';
 import { generateGlue } from '../../src/remote/glue.js';
+import { judgeCandidate } from '../../src/remote/judge.js';
 import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
 
 function result(target: string, candidate: string, speedups: number[], extra: Partial<TargetResult> = {}): TargetResult {
@@ -93,5 +94,42 @@ describe('generated glue', () => {
     expect(glue).toContain('kb_ref_rms_norm(a[0].p, a[1].p, a[2].i, a[3].i, a[4].f, ith, nth);');
     expect(glue).toContain('{"x", KB_IN, 4},');
     expect(glue).toContain('const int KB_THREADED = 1;');
+  });
+});
+
+describe('the native result channel', () => {
+  const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
+  const nonce = 'feedc0dedeadbeef';
+  const opts = { noiseFloor: 0.02, seed: 1, emulated: false, candidateTimeoutS: 10, nonce };
+  const line = (fields: object, n = nonce) => JSON.stringify({ nonce: n, ...fields });
+
+  function judged(lines: string[], stdout = ''): ReturnType<typeof judgeCandidate> {
+    const dir = mkdtempSync(join(tmpdir(), 'kbench-channel-'));
+    writeFileSync(join(dir, 'status'), 'exit 0\n');
+    writeFileSync(join(dir, 'results.jsonl'), lines.map((l) => `${l}\n`).join(''));
+    writeFileSync(join(dir, 'stdout.txt'), stdout);
+    return judgeCandidate(kernel, [], dir, opts);
+  }
+
+  it('believes lines stamped with the run nonce', () => {
+    expect(judged([line({ event: 'start', cpus: 2 }), line({ event: 'done', pinned: false })]).check).toEqual({ status: 'pass', calls: 0 });
+  });
+
+  it('fails a line without the nonce, with what the candidate printed', () => {
+    const j = judged([line({ event: 'start', cpus: 2 }), line({ event: 'time', id: 0 }, 'guessed'), line({ event: 'done', pinned: false })], 'hello from the candidate');
+    expect(j.check.status).toBe('trap');
+    expect((j.check as { message: string }).message).toMatch(/line 2 of the result channel does not carry this run's nonce.*the candidate printed: hello from the candidate/s);
+    expect(j.harnessError).toBeUndefined();
+  });
+
+  it('fails a line that is not JSON', () => {
+    const j = judged([line({ event: 'start', cpus: 2 }), '{"event":"time",', line({ event: 'done', pinned: false })]);
+    expect((j.check as { message: string }).message).toMatch(/^result channel: line 2 of the result channel is not JSON/);
+  });
+
+  it('fails a repeated event (a second time line for a case)', () => {
+    const time = line({ event: 'time', id: 3, nth: 1, callsPerSample: 2, baselineNs: [1], candidateNs: [1] });
+    const j = judged([line({ event: 'start', cpus: 2 }), time, time, line({ event: 'done', pinned: false })]);
+    expect((j.check as { message: string }).message).toMatch(/a second 'time' event for case 3/);
   });
 });
