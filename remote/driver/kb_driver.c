@@ -5,10 +5,12 @@
  *   echo <nonce> | kb_driver <plan.txt> <input dir> <output dir>  3><results file>  >stdout  2>stderr
  *
  * Result channel: every event is one JSON line written to fd 3 (opened by run.sh before this program starts),
- * never to stdout or stderr, which belong to the candidate (run.sh captures them). Each line starts with
- * "nonce": the per-run secret TypeScript generated, read from stdin and wiped before any candidate call: a line
- * the candidate prints or writes to fd 3 itself lacks it. (The candidate is linked into this process, so one
- * that reads this process's memory can find the nonce; the channel defends against printing and blind writes.)
+ * never to stdout or stderr, which belong to the candidate (run.sh captures them). Each line ends with "seq" (0,
+ * 1, 2, ... per process) and "mac", the HMAC-SHA256 of the text before it keyed with the nonce: the per-run secret
+ * TypeScript generated, read from stdin (then pointed at /dev/null) before any candidate call and never written
+ * anywhere. A line the candidate prints, or writes to fd 3 or the results file itself, has no valid tag. (The
+ * candidate is linked into this process, so one that reads this process's memory can find the nonce; the channel
+ * defends against printing, blind writes and copying lines, not against that.)
  *
  * Plan lines (one per case; arguments in spec parameter order: buffer byte count, i32 decimal, f32 as 0x bits):
  *   check <id> <nth> <nparts> <part nth...> <arg...>
@@ -64,10 +66,84 @@ static const char *in_dir, *out_dir;
 
 /* ---- result channel -------------------------------------------------------------------------------------- */
 
+/* SHA-256 (FIPS 180-4) and HMAC (RFC 2104), written here from the standards: each result line carries the HMAC of
+ * its text keyed with the nonce, so the lines prove the nonce without showing it (the results file is readable by
+ * the candidate, which runs as the same user). */
+typedef struct {
+  uint32_t h[8];
+  uint64_t bytes;
+  unsigned char block[64];
+  size_t used;
+} kb_sha;
+
+static const uint32_t sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be,
+    0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa,
+    0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85,
+    0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3,
+    0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f,
+    0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+static uint32_t ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+static void sha_block(kb_sha *s, const unsigned char *p) {
+  uint32_t w[64], v[8];
+  for (int i = 0; i < 16; i++) w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+  for (int i = 16; i < 64; i++)
+    w[i] = w[i - 16] + (ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3)) + w[i - 7] + (ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10));
+  memcpy(v, s->h, sizeof v);
+  for (int i = 0; i < 64; i++) {
+    uint32_t t1 = v[7] + (ror(v[4], 6) ^ ror(v[4], 11) ^ ror(v[4], 25)) + ((v[4] & v[5]) ^ (~v[4] & v[6])) + sha_k[i] + w[i];
+    uint32_t t2 = (ror(v[0], 2) ^ ror(v[0], 13) ^ ror(v[0], 22)) + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+    memmove(v + 1, v, 7 * sizeof v[0]);
+    v[4] += t1;
+    v[0] = t1 + t2;
+  }
+  for (int i = 0; i < 8; i++) s->h[i] += v[i];
+}
+
+static void sha_init(kb_sha *s) {
+  static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  memcpy(s->h, h0, sizeof h0);
+  s->bytes = 0, s->used = 0;
+}
+
+static void sha_update(kb_sha *s, const void *data, size_t n) {
+  const unsigned char *p = data;
+  s->bytes += n;
+  while (n) {
+    size_t take = 64 - s->used < n ? 64 - s->used : n;
+    memcpy(s->block + s->used, p, take);
+    s->used += take, p += take, n -= take;
+    if (s->used == 64) sha_block(s, s->block), s->used = 0;
+  }
+}
+
+static void sha_final(kb_sha *s, unsigned char out[32]) {
+  uint64_t bits = s->bytes * 8;
+  unsigned char pad = 0x80, zero = 0, len[8];
+  sha_update(s, &pad, 1);
+  while (s->used != 56) sha_update(s, &zero, 1);
+  for (int i = 0; i < 8; i++) len[i] = (unsigned char)(bits >> (56 - 8 * i));
+  sha_update(s, len, 8);
+  for (int i = 0; i < 32; i++) out[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+/* HMAC-SHA256 with a key of at most 64 bytes (the nonce). */
+static void hmac_sha256(const char *key, const void *msg, size_t n, unsigned char out[32]) {
+  unsigned char k[64] = {0}, ipad[64], opad[64], inner[32];
+  memcpy(k, key, strlen(key) < 64 ? strlen(key) : 64);
+  for (int i = 0; i < 64; i++) ipad[i] = k[i] ^ 0x36, opad[i] = k[i] ^ 0x5c;
+  kb_sha s;
+  sha_init(&s), sha_update(&s, ipad, 64), sha_update(&s, msg, n), sha_final(&s, inner);
+  sha_init(&s), sha_update(&s, opad, 64), sha_update(&s, inner, 32), sha_final(&s, out);
+}
+
 static char nonce[65];
 static int results_fd = -1;
 static char line_buf[1 << 16];
 static size_t line_len;
+static unsigned long line_seq;
 
 static void line_add(const char *fmt, ...) {
   if (line_len >= sizeof line_buf - 2) return;
@@ -80,11 +156,20 @@ static void line_add(const char *fmt, ...) {
 
 static void line_begin(void) {
   line_len = 0;
-  line_add("{\"nonce\":\"%s\",", nonce);
+  line_add("{");
 }
 
-/* One write per line: a crash later cannot lose the lines before it, nor cut one in two. */
+/* Closes the line with its sequence number (no line can be dropped, replayed or reordered unseen) and the tag,
+ * the HMAC of everything before it keyed with the nonce; one write per line, so a crash later cannot lose the
+ * lines before it, nor cut one in two. */
 static void line_send(void) {
+  if (line_len && line_buf[line_len - 1] == '}') line_len--;
+  line_add(",\"seq\":%lu", line_seq++);
+  unsigned char tag[32];
+  hmac_sha256(nonce, line_buf, line_len, tag);
+  line_add(",\"mac\":\"");
+  for (int i = 0; i < 32; i++) line_add("%02x", tag[i]);
+  line_add("\"}");
   line_buf[line_len++] = '\n';
   int fd = results_fd >= 0 ? results_fd : 2;
   for (size_t off = 0; off < line_len;) {
@@ -96,7 +181,7 @@ static void line_send(void) {
   line_len = 0;
 }
 
-/* fmt: the fields after the nonce, closing brace included. */
+/* fmt: the fields of the line, closing brace included. */
 static void emit(const char *fmt, ...) {
   line_begin();
   va_list ap;

@@ -1,5 +1,6 @@
 // Turns what a host sent back for one candidate (driver events, output bytes, exit status) into a check verdict
 // and speed results. Outputs are compared here, in TypeScript, against the reference outputs of the same run.
+import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bufferLayouts } from '../check/inputs.js';
@@ -63,9 +64,15 @@ function clip(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+/** The tag the driver closes each result line with: HMAC-SHA256 of the text before it, keyed with the nonce. */
+export function resultLineTag(nonce: string, signed: string): string {
+  return createHmac('sha256', nonce).update(signed).digest('hex');
+}
+
 /**
- * One driver process's result channel (fd 3). Every line must be JSON stamped with this run's nonce, and no event
- * may repeat: a line the candidate wrote itself (it shares the process) fails it rather than being believed.
+ * One driver process's result channel (fd 3). Every line must be JSON closed by the next sequence number and a
+ * valid tag (proof of this run's nonce, which never appears in the file), and no event may repeat: a line the
+ * candidate wrote itself (it shares the process, and can read the file) fails it rather than being believed.
  */
 function readChannel(file: string, nonce: string): Channel {
   if (!existsSync(file)) return { events: [] };
@@ -75,15 +82,18 @@ function readChannel(file: string, nonce: string): Channel {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (!line.trim()) continue;
-    let e: DriverEvent & { nonce?: unknown };
+    const where = `line ${i + 1} of the result channel`;
+    const at = line.lastIndexOf(',"mac":"');
+    if (at < 0 || line.slice(at) !== `,"mac":"${resultLineTag(nonce, line.slice(0, at))}"}`) {
+      return { events, problem: `${where} does not carry this run's nonce tag (written by the candidate, not the driver): ${clip(line)}` };
+    }
+    let e: DriverEvent & { seq?: unknown };
     try {
       e = JSON.parse(line);
     } catch {
-      return { events, problem: `line ${i + 1} of the result channel is not JSON: ${clip(line)}` };
+      return { events, problem: `${where} is not JSON: ${clip(line)}` };
     }
-    if (typeof e !== 'object' || e === null || e.nonce !== nonce) {
-      return { events, problem: `line ${i + 1} of the result channel does not carry this run's nonce (written by the candidate, not the driver): ${clip(line)}` };
-    }
+    if (e.seq !== events.length) return { events, problem: `${where} is out of sequence (seq ${String(e.seq)} where ${events.length} was due: a line dropped or repeated)` };
     if (ONCE.has(e.event)) {
       const key = `${e.event} ${e.id ?? ''}`;
       if (seen.has(key)) return { events, problem: `a second '${e.event}' event${e.id !== undefined ? ` for case ${e.id}` : ''} on the result channel: ${clip(line)}` };

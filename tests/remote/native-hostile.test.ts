@@ -14,7 +14,7 @@ import { hasCommand, missing } from '../helpers/require.js';
 const HOSTILE = join(FIXTURES, 'native', 'rms_norm');
 const names = ['write_past_end', 'write_before', 'mutate_input', 'stale_output', 'cheat_when_timed', 'skip_if_computed', 'single_thread_only', 'crash', 'compile_error'];
 // issue 9: the result channel, read-only inputs and guard pages, partition orders and addresses, perturbation
-const issue9 = ['fake_time_stdout', 'forge_results_fd', 'mutate_restore', 'write_far_past', 'partition_order', 'call_dependent', 'address_dependent', 'sampled_cache', 'timed_cache'].map((n) => `native-${n}`);
+const issue9 = ['fake_time_stdout', 'forge_results_fd', 'replay_results', 'mutate_restore', 'write_far_past', 'partition_order', 'call_dependent', 'address_dependent', 'sampled_cache', 'timed_cache'].map((n) => `native-${n}`);
 
 describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver against hostile candidates', () => {
   const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
@@ -91,6 +91,13 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver a
     expect(check.status).toBe('trap');
     expect((check as { message: string }).message).toMatch(/^result channel: line \d+ of the result channel does not carry this run's nonce/);
     expect(results.get('native-forge_results_fd')!.speed).toEqual([]);
+  });
+
+  it('fails a candidate that copies a genuine line of the results file back into it (sequence numbers)', () => {
+    // the file holds no nonce to steal: each line carries a tag derived from it, and a copied line is out of sequence
+    const check = results.get('native-replay_results')!.check;
+    expect(check.status).toBe('trap');
+    expect((check as { message: string }).message).toMatch(/^result channel: line \d+ of the result channel is out of sequence/);
   });
 
   it('catches an input written and restored within the call (inputs are read-only during calls)', () => {

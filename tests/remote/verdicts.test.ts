@@ -11,7 +11,7 @@ import { outcomeOf } from '../../src/remote/outcome.js';
 import { wasmRejection } from '../../src/remote/promote.js';
 import { describeSshFailure } from '../../src/remote/ssh.js';
 import { generateGlue } from '../../src/remote/glue.js';
-import { judgeCandidate } from '../../src/remote/judge.js';
+import { judgeCandidate, resultLineTag } from '../../src/remote/judge.js';
 import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
 
 function result(target: string, candidate: string, speedups: number[], extra: Partial<TargetResult> = {}): TargetResult {
@@ -101,7 +101,10 @@ describe('the native result channel', () => {
   const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
   const nonce = 'feedc0dedeadbeef';
   const opts = { noiseFloor: 0.02, seed: 1, emulated: false, candidateTimeoutS: 10, nonce };
-  const line = (fields: object, n = nonce) => JSON.stringify({ nonce: n, ...fields });
+  // as the driver writes them: the fields, then seq and the HMAC of the text before it keyed with the nonce
+  const sign = (text: string, key = nonce) => `${text},"mac":"${resultLineTag(key, text)}"}`;
+  const line = (fields: object, seq: number, key = nonce) => sign(JSON.stringify({ ...fields, seq }).slice(0, -1), key);
+  const start = line({ event: 'start', cpus: 2 }, 0);
 
   function judged(lines: string[], stdout = ''): ReturnType<typeof judgeCandidate> {
     const dir = mkdtempSync(join(tmpdir(), 'kbench-channel-'));
@@ -110,26 +113,28 @@ describe('the native result channel', () => {
     writeFileSync(join(dir, 'stdout.txt'), stdout);
     return judgeCandidate(kernel, [], dir, opts);
   }
+  const message = (j: ReturnType<typeof judgeCandidate>) => (j.check as { message: string }).message;
 
-  it('believes lines stamped with the run nonce', () => {
-    expect(judged([line({ event: 'start', cpus: 2 }), line({ event: 'done', pinned: false })]).check).toEqual({ status: 'pass', calls: 0 });
+  it('believes lines tagged with the run nonce, in sequence', () => {
+    expect(judged([start, line({ event: 'done', pinned: false }, 1)]).check).toEqual({ status: 'pass', calls: 0 });
   });
 
-  it('fails a line without the nonce, with what the candidate printed', () => {
-    const j = judged([line({ event: 'start', cpus: 2 }), line({ event: 'time', id: 0 }, 'guessed'), line({ event: 'done', pinned: false })], 'hello from the candidate');
+  it('fails a line without a valid tag, with what the candidate printed', () => {
+    const forged = line({ event: 'time', id: 0 }, 1, 'guessed');
+    const j = judged([start, forged, line({ event: 'done', pinned: false }, 2)], 'hello from the candidate');
     expect(j.check.status).toBe('trap');
-    expect((j.check as { message: string }).message).toMatch(/line 2 of the result channel does not carry this run's nonce.*the candidate printed: hello from the candidate/s);
+    expect(message(j)).toMatch(/^result channel: line 2 of the result channel does not carry this run's nonce tag.*the candidate printed: hello from the candidate/s);
     expect(j.harnessError).toBeUndefined();
+    expect(message(judged([start, '{"event":"done","pinned":false,"seq":1}']))).toMatch(/line 2 .* does not carry this run's nonce tag/);
   });
 
-  it('fails a line that is not JSON', () => {
-    const j = judged([line({ event: 'start', cpus: 2 }), '{"event":"time",', line({ event: 'done', pinned: false })]);
-    expect((j.check as { message: string }).message).toMatch(/^result channel: line 2 of the result channel is not JSON/);
+  it('fails a tagged line that is not JSON', () => {
+    expect(message(judged([start, sign('{"event":"time",,"seq":1')]))).toMatch(/^result channel: line 2 of the result channel is not JSON/);
   });
 
-  it('fails a repeated event (a second time line for a case)', () => {
-    const time = line({ event: 'time', id: 3, nth: 1, callsPerSample: 2, baselineNs: [1], candidateNs: [1] });
-    const j = judged([line({ event: 'start', cpus: 2 }), time, time, line({ event: 'done', pinned: false })]);
-    expect((j.check as { message: string }).message).toMatch(/a second 'time' event for case 3/);
+  it('fails a line replayed from the file (out of sequence) and a second time event for a case', () => {
+    const time = (seq: number) => line({ event: 'time', id: 3, nth: 1, callsPerSample: 2, baselineNs: [1], candidateNs: [1] }, seq);
+    expect(message(judged([start, time(1), time(1)]))).toMatch(/line 3 of the result channel is out of sequence \(seq 1 where 2 was due/);
+    expect(message(judged([start, time(1), time(2), line({ event: 'done', pinned: false }, 3)]))).toMatch(/a second 'time' event for case 3/);
   });
 });
