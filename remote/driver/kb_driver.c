@@ -223,6 +223,13 @@ static void open_channel(void) {
   if (len < 16) die("no nonce", "stdin must carry the run's nonce (16-64 hex digits)");
 }
 
+/* On ELF targets the channel opens (and the nonce is read) in a constructor of the highest priority user code
+ * can ask for without a warning: driver.o is linked first, so this runs before any constructor the candidate
+ * declares at that priority or the default one. */
+#if defined(__ELF__)
+__attribute__((constructor(101))) static void open_channel_early(void) { open_channel(); }
+#endif
+
 /* A seed only this run knows (the nonce), so a candidate cannot predict perturbed positions or shuffles. */
 static uint64_t nonce_seed(void) {
   uint64_t h = 1469598103934665603ull;
@@ -979,7 +986,7 @@ static void run_time(FILE *plan, int id) {
 }
 
 int main(int argc, char **argv) {
-  open_channel();
+  if (results_fd < 0) open_channel();
   if (argc != 4) die("usage", "kb_driver <plan> <input dir> <output dir>");
   in_dir = argv[2];
   out_dir = argv[3];
