@@ -620,7 +620,7 @@ static void require_same(const kb_slot *s, unsigned char **want, int id, const c
       size_t e = i / size * size;
       char why[320];
       int unwritten = is_poison(s->buf[p].data + e, size) || is_poison(want[p] + e, size);
-      snprintf(why, sizeof why, "%s%s", reason, unwritten ? " (an element one of them never wrote: it still holds the poison)" : "");
+      snprintf(why, sizeof why, "%s%s", reason, unwritten ? " (one of them still holds the poison there: an element never written)" : "");
       fail_line(id, call, phase, p, i, why);
     }
   }

@@ -22,7 +22,9 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver a
   let results: Map<string, TargetResult>;
 
   it('judges every hostile candidate and the A/A pair in one run', async () => {
-    const candidates = [...[...names, ...issue9].map((name) => ({ name, path: join(HOSTILE, `${name}.c`) })), { name: 'aa', path: kernel.baselinePath }];
+    // rms_norm's own candidates, honest, go through the same checks and timing
+    const honest = kernel.candidates.map((c) => ({ name: `honest-${c.name}`, path: c.path }));
+    const candidates = [...[...names, ...issue9].map((name) => ({ name, path: join(HOSTILE, `${name}.c`) })), ...honest, { name: 'aa', path: kernel.baselinePath }];
     const list = await runNative(kernel, candidates, local, { candidateTimeoutS: 60 });
     results = new Map(list.map((r) => [r.candidate, r]));
     expect(list.map((r) => r.hostFailure)).toEqual(candidates.map(() => undefined));
@@ -59,7 +61,7 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver a
   it('catches a candidate whose threads do not cover every row (real pthreads)', () => {
     expect(results.get('single_thread_only')!.check).toMatchObject({ status: 'wrong', buffer: 'y', nth: 2, phase: 'check' });
     // rows no thread wrote hold the poison, which differs between the first and the second call
-    expect((results.get('single_thread_only')!.check as { reason: string }).reason).toMatch(/never wrote: it still holds the poison/);
+    expect((results.get('single_thread_only')!.check as { reason: string }).reason).toMatch(/still holds the poison there: an element never written/);
   });
 
   it('turns a crash into a trap verdict naming the signal and the shape', () => {
@@ -136,6 +138,15 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver a
     const r = results.get('native-timed_cache')!;
     expect(r.check).toMatchObject({ status: 'wrong', buffer: 'y', phase: 'timed' });
     expect(r.speed).toEqual([]);
+  });
+
+  it('passes the honest built-in candidates, timed on every bench shape', () => {
+    const honest = [...results.values()].filter((r) => r.candidate.startsWith('honest-'));
+    expect(honest.length).toBe(kernel.candidates.length);
+    for (const r of honest) {
+      expect(r.check, r.candidate).toMatchObject({ status: 'pass' });
+      expect(r.speed.map((s) => s.ratios.length)).toEqual([21, 21]);
+    }
   });
 
   it('finds the baseline against itself no-change on every bench shape', () => {
