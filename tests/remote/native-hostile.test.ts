@@ -28,7 +28,7 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver a
     const list = await runNative(kernel, candidates, local, { candidateTimeoutS: 60 });
     results = new Map(list.map((r) => [r.candidate, r]));
     expect(list.map((r) => r.hostFailure)).toEqual(candidates.map(() => undefined));
-  });
+  }, 300_000); // 23 candidates built, checked and timed in one bundle (about 80 s on a busy 2-core machine)
 
   it('catches a write one element past the output as out-of-bounds after y', () => {
     expect(results.get('write_past_end')!.check).toMatchObject({ status: 'out-of-bounds', buffer: 'y', side: 'after', offset: 0 });
