@@ -91,16 +91,19 @@ wait
 for c in $CANDIDATES; do
   if [ -f "out/$c/status" ]; then continue; fi
   echo "{\"event\":\"candidate\",\"name\":\"$c\",\"stage\":\"run\"}"
-  # Results go to fd 3 (out/$c/results.jsonl); the candidate's own stdout and stderr are kept apart.
+  # Results go to fd 3 (out/$c/results.jsonl); the candidate's own stdout and stderr are kept apart. Files the
+  # driver process writes are capped at 1 GiB (in 512-byte blocks), so a candidate printing forever cannot fill
+  # the host's disk before its timeout (SIGXFSZ ends it instead).
   # shellcheck disable=SC2086 # RUNNER and limit are word lists on purpose
-  printf '%s\n' "$nonce" | $limit $RUNNER "./obj/$c.bin" plan.txt in "out/$c" 3>"out/$c/results.jsonl" >"out/$c/stdout.txt" 2>"out/$c/stderr.txt"
+  (ulimit -f 2097152 2>/dev/null; printf '%s\n' "$nonce" | $limit $RUNNER "./obj/$c.bin" plan.txt in "out/$c" 3>"out/$c/results.jsonl" >"out/$c/stdout.txt" 2>"out/$c/stderr.txt")
   status=$?
   # Timing runs in several fresh processes: code and data addresses change with each (ASLR), and a layout that
   # happens to favour one side then biases one process's pairs, not the verdict.
   k=1
   while [ "$status" -eq 0 ] && [ -s plan-time.txt ] && [ "$k" -le "$TIME_PROCESSES" ]; do
     mkdir -p "out/$c/p$k"
-    printf '%s\n' "$nonce" | $limit $RUNNER "./obj/$c.bin" plan-time.txt in "out/$c/p$k" 3>"out/$c/p$k/results.jsonl" >>"out/$c/stdout.txt" 2>>"out/$c/stderr.txt"
+    # shellcheck disable=SC2086
+    (ulimit -f 2097152 2>/dev/null; printf '%s\n' "$nonce" | $limit $RUNNER "./obj/$c.bin" plan-time.txt in "out/$c/p$k" 3>"out/$c/p$k/results.jsonl" >>"out/$c/stdout.txt" 2>>"out/$c/stderr.txt")
     status=$?
     k=$((k + 1))
   done

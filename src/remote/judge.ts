@@ -1,7 +1,7 @@
 // Turns what a host sent back for one candidate (driver events, output bytes, exit status) into a check verdict
 // and speed results. Outputs are compared here, in TypeScript, against the reference outputs of the same run.
 import { createHmac } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { bufferLayouts } from '../check/inputs.js';
 import { compareOutput } from '../check/compare.js';
@@ -49,7 +49,7 @@ export interface JudgeOptions {
   nonce: string;
 }
 
-const SIGNALS: Record<number, string> = { 4: 'SIGILL', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
+const SIGNALS: Record<number, string> = { 4: 'SIGILL', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM', 25: 'SIGXFSZ (it wrote past the 1 GiB file size limit)' };
 
 /** The events of one driver process and, when its result channel was tampered with, why it cannot be trusted. */
 interface Channel {
@@ -76,6 +76,8 @@ export function resultLineTag(nonce: string, signed: string): string {
  */
 function readChannel(file: string, nonce: string): Channel {
   if (!existsSync(file)) return { events: [] };
+  // the driver writes a few KiB; megabytes can only come from the candidate (and must not exhaust this process)
+  if (statSync(file).size > MAX_CHANNEL_BYTES) return { events: [], problem: `the result channel holds ${statSync(file).size} bytes, far more than the driver writes` };
   const events: DriverEvent[] = [];
   const seen = new Set<string>();
   const lines = readFileSync(file, 'utf8').split('\n');
@@ -104,11 +106,24 @@ function readChannel(file: string, nonce: string): Channel {
   return { events };
 }
 
+const MAX_CHANNEL_BYTES = 16 << 20;
+
+/** The first `bytes` of a file (a candidate may print gigabytes). */
+function head(file: string, bytes: number): string {
+  if (!existsSync(file)) return '';
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    return buffer.subarray(0, readSync(fd, buffer, 0, bytes, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** What the candidate printed (stdout and stderr are its own, apart from the result channel), trimmed. */
 function candidateOutput(dir: string): string {
   const part = (name: string, label: string) => {
-    const file = join(dir, name);
-    const text = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+    const text = head(join(dir, name), 1001).trim();
     return text ? `; ${label}: ${clip(text, 1000)}` : '';
   };
   return part('stdout.txt', 'the candidate printed') + part('stderr.txt', 'on stderr');
