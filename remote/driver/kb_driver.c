@@ -357,6 +357,9 @@ static void on_fault(int sig, siginfo_t *info, void *context) {
   for (int k = 0; k < KB_MAX_LIVE; k++) {
     const kb_buf *b = live[k];
     if (!b || a < (uintptr_t)b->map || a >= (uintptr_t)b->map + b->map_bytes) continue;
+    /* The first faulting thread reports; any other waits for the _exit (one fail line, never two). */
+    static atomic_int reported;
+    if (atomic_exchange(&reported, 1)) for (;;) pause();
     const char *name = KB_PARAMS[b->param].name;
     uintptr_t start = (uintptr_t)b->data, end = start + b->bytes;
     if (a >= start && a < end)
@@ -368,14 +371,14 @@ static void on_fault(int sig, siginfo_t *info, void *context) {
            a < start ? (size_t)(start - 1 - a) : (size_t)(a - end), cur_nth);
     _exit(3);
   }
-  (void)sig; /* SA_RESETHAND: returning re-runs the access under the default action */
+  signal(sig, SIG_DFL); /* returning re-runs the access under the default action */
 }
 
 static void install_fault_handler(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_fault;
-  sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+  sa.sa_flags = SA_SIGINFO;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGSEGV, &sa, NULL);
   sigaction(SIGBUS, &sa, NULL);
