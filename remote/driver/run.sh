@@ -9,6 +9,12 @@ set -u
 . ./build.env
 mkdir -p out obj
 
+# The secret the driver stamps on its result lines (kb_driver.c): kept in this shell only and removed from the
+# bundle before any candidate is compiled or run, so a candidate cannot read it from there. It reaches each driver
+# on stdin (printf is a builtin: never on a command line).
+nonce=$(cat nonce 2>/dev/null)
+rm -f nonce
+
 # A host without the instructions the flags ask for would die of SIGILL; refuse with a reason instead.
 cpu_flags() {
   if [ -r /proc/cpuinfo ]; then
@@ -85,14 +91,19 @@ wait
 for c in $CANDIDATES; do
   if [ -f "out/$c/status" ]; then continue; fi
   echo "{\"event\":\"candidate\",\"name\":\"$c\",\"stage\":\"run\"}"
+  # Results go to fd 3 (out/$c/results.jsonl); the candidate's own stdout and stderr are kept apart. Files the
+  # driver process writes are capped at 1 GiB (in 512-byte blocks), so a candidate printing forever cannot fill
+  # the host's disk before its timeout (SIGXFSZ ends it instead).
   # shellcheck disable=SC2086 # RUNNER and limit are word lists on purpose
-  $limit $RUNNER "./obj/$c.bin" plan.txt in "out/$c" >"out/$c/driver.jsonl" 2>"out/$c/driver.err"
+  (ulimit -f 2097152 2>/dev/null; printf '%s\n' "$nonce" | $limit $RUNNER "./obj/$c.bin" plan.txt in "out/$c" 3>"out/$c/results.jsonl" >"out/$c/stdout.txt" 2>"out/$c/stderr.txt")
   status=$?
   # Timing runs in several fresh processes: code and data addresses change with each (ASLR), and a layout that
   # happens to favour one side then biases one process's pairs, not the verdict.
   k=1
   while [ "$status" -eq 0 ] && [ -s plan-time.txt ] && [ "$k" -le "$TIME_PROCESSES" ]; do
-    $limit $RUNNER "./obj/$c.bin" plan-time.txt in "out/$c/p$k" >>"out/$c/driver.jsonl" 2>>"out/$c/driver.err"
+    mkdir -p "out/$c/p$k"
+    # shellcheck disable=SC2086
+    (ulimit -f 2097152 2>/dev/null; printf '%s\n' "$nonce" | $limit $RUNNER "./obj/$c.bin" plan-time.txt in "out/$c/p$k" 3>"out/$c/p$k/results.jsonl" >>"out/$c/stdout.txt" 2>>"out/$c/stderr.txt")
     status=$?
     k=$((k + 1))
   done

@@ -1,10 +1,12 @@
 // A bundle is everything a host needs for one native run, in one folder: the driver (generic C + generated glue),
 // kb_simd.h, the reference/baseline/candidate sources, the build settings, the plan and the input bytes TypeScript
 // generated. Executors ship it as is; run.sh builds and runs it on the host.
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bufferLayouts, distributionNames, generateInputs, scalarValues, shapeCases, type ShapeCase } from '../check/inputs.js';
+import { protocolHeader } from '../check/rules.js';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import { UsageError } from '../spec/errors.js';
 import { generateGlue } from './glue.js';
@@ -89,8 +91,16 @@ function copyDir(from: string, to: string): void {
   }
 }
 
-/** Writes the bundle into `dir` (empty or new) and returns the plan lines' meaning. */
-export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[], toolchain: Toolchain, settings: PlanSettings, candidateTimeoutS: number): PlanCase[] {
+/** A fresh secret for one run: the driver stamps every result line with it (see remote/driver/kb_driver.c). */
+export function newNonce(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/**
+ * Writes the bundle into `dir` (empty or new) and returns the plan lines' meaning. `nonce` goes into the bundle's
+ * `nonce` file, which run.sh reads and removes before building any candidate; the driver's result lines carry it.
+ */
+export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[], toolchain: Toolchain, settings: PlanSettings, candidateTimeoutS: number, nonce: string = newNonce()): PlanCase[] {
   for (const c of candidates) {
     if (!SAFE_NAME.test(c.name)) throw new UsageError(`candidate name '${c.name}': use letters, digits, . _ - only`);
   }
@@ -99,6 +109,8 @@ export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[]
   for (const f of ['kb_driver.c', 'kb_driver.h', 'run.sh']) copyFileSync(join(DRIVER_DIR, f), join(dir, f));
   copyDir(INCLUDE_DIR, join(dir, 'include'));
   writeFileSync(join(dir, 'kb_glue.c'), generateGlue(kernel.spec));
+  writeFileSync(join(dir, 'kb_protocol.h'), protocolHeader());
+  writeFileSync(join(dir, 'nonce'), `${nonce}\n`, { mode: 0o600 });
   copyFileSync(kernel.referencePath, join(dir, 'reference.c'));
   copyFileSync(kernel.baselinePath, join(dir, 'baseline.c'));
   for (const c of candidates) copyFileSync(c.path, join(dir, 'candidates', `${c.name}.c`));

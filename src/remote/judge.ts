@@ -1,9 +1,11 @@
 // Turns what a host sent back for one candidate (driver events, output bytes, exit status) into a check verdict
 // and speed results. Outputs are compared here, in TypeScript, against the reference outputs of the same run.
-import { existsSync, readFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { bufferLayouts } from '../check/inputs.js';
 import { compareOutput } from '../check/compare.js';
+import { PROTOCOL } from '../check/rules.js';
 import type { CheckVerdict } from '../check/verdict.js';
 import { summarizeSamples } from '../measure/speed.js';
 import type { SpeedOfLight } from '../measure/speed-of-light.js';
@@ -43,21 +45,88 @@ export interface JudgeOptions {
   seed: number;
   emulated: boolean;
   candidateTimeoutS: number;
+  /** the run's secret every result line must carry (bundle.ts newNonce) */
+  nonce: string;
 }
 
-const SIGNALS: Record<number, string> = { 4: 'SIGILL', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
+const SIGNALS: Record<number, string> = { 4: 'SIGILL', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM', 25: 'SIGXFSZ (it wrote past the 1 GiB file size limit)' };
 
-function readEvents(file: string): DriverEvent[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .flatMap((line) => {
-      try {
-        return line.trim() ? [JSON.parse(line) as DriverEvent] : [];
-      } catch {
-        return []; // a line cut by a crash
-      }
-    });
+/** The events of one driver process and, when its result channel was tampered with, why it cannot be trusted. */
+interface Channel {
+  events: DriverEvent[];
+  problem?: string;
+}
+
+/** Events the driver prints once per process (case, ok and time once per case). */
+const ONCE = new Set(['start', 'done', 'case', 'ok', 'time']);
+
+function clip(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** The tag the driver closes each result line with: HMAC-SHA256 of the text before it, keyed with the nonce. */
+export function resultLineTag(nonce: string, signed: string): string {
+  return createHmac('sha256', nonce).update(signed).digest('hex');
+}
+
+/**
+ * One driver process's result channel (fd 3). Every line must be JSON closed by the next sequence number and a
+ * valid tag (proof of this run's nonce, which never appears in the file), and no event may repeat: a line the
+ * candidate wrote itself (it shares the process, and can read the file) fails it rather than being believed.
+ */
+function readChannel(file: string, nonce: string): Channel {
+  if (!existsSync(file)) return { events: [] };
+  // the driver writes a few KiB; megabytes can only come from the candidate (and must not exhaust this process)
+  if (statSync(file).size > MAX_CHANNEL_BYTES) return { events: [], problem: `the result channel holds ${statSync(file).size} bytes, far more than the driver writes` };
+  const events: DriverEvent[] = [];
+  const seen = new Set<string>();
+  const lines = readFileSync(file, 'utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (!line.trim()) continue;
+    const where = `line ${i + 1} of the result channel`;
+    const at = line.lastIndexOf(',"mac":"');
+    if (at < 0 || line.slice(at) !== `,"mac":"${resultLineTag(nonce, line.slice(0, at))}"}`) {
+      return { events, problem: `${where} does not carry this run's nonce tag (written by the candidate, not the driver): ${clip(line)}` };
+    }
+    let e: DriverEvent & { seq?: unknown };
+    try {
+      e = JSON.parse(line);
+    } catch {
+      return { events, problem: `${where} is not JSON: ${clip(line)}` };
+    }
+    if (e.seq !== events.length) return { events, problem: `${where} is out of sequence (seq ${String(e.seq)} where ${events.length} was due: a line dropped or repeated)` };
+    if (ONCE.has(e.event)) {
+      const key = `${e.event} ${e.id ?? ''}`;
+      if (seen.has(key)) return { events, problem: `a second '${e.event}' event${e.id !== undefined ? ` for case ${e.id}` : ''} on the result channel: ${clip(line)}` };
+      seen.add(key);
+    }
+    events.push(e);
+  }
+  return { events };
+}
+
+const MAX_CHANNEL_BYTES = 16 << 20;
+
+/** The first `bytes` of a file (a candidate may print gigabytes). */
+function head(file: string, bytes: number): string {
+  if (!existsSync(file)) return '';
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    return buffer.subarray(0, readSync(fd, buffer, 0, bytes, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What the candidate printed (stdout and stderr are its own, apart from the result channel), trimmed. */
+function candidateOutput(dir: string): string {
+  const part = (name: string, label: string) => {
+    const text = head(join(dir, name), 1001).trim();
+    return text ? `; ${label}: ${clip(text, 1000)}` : '';
+  };
+  return part('stdout.txt', 'the candidate printed') + part('stderr.txt', 'on stderr');
 }
 
 function trimLog(text: string): string {
@@ -70,32 +139,43 @@ export function judgeCandidate(kernel: Kernel, cases: PlanCase[], dir: string, o
   if (status === 'compile-error') return { check: { status: 'compile-error', diagnostic: trimLog(readFileSync(join(dir, 'compile.log'), 'utf8')) }, speed: [] };
   if (status === 'missing') return { check: { status: 'trap', message: 'the host produced no result for this candidate' }, speed: [], harnessError: 'no result' };
   const exitCode = Number(status.replace('exit ', ''));
-  const events = readEvents(join(dir, 'driver.jsonl'));
+  // The check process's channel, then one per timing process (p1, p2, …).
+  const channels = [readChannel(join(dir, 'results.jsonl'), opts.nonce)];
+  for (let process = 1; existsSync(join(dir, `p${process}`)); process++) channels.push(readChannel(join(dir, `p${process}`, 'results.jsonl'), opts.nonce));
+  const tampered = channels.find((c) => c.problem);
+  if (tampered) return { check: { status: 'trap', message: `result channel: ${tampered.problem}${candidateOutput(dir)}` }, speed: [] };
+  const events = channels.flatMap((c) => c.events);
   const error = events.find((e) => e.event === 'error');
   if (error) return { check: { status: 'trap', message: `driver: ${error.message}` }, speed: [], harnessError: error.message };
 
   const lastCase = [...events].reverse().find((e) => e.event === 'case');
   const current = lastCase ? cases[lastCase.id!] : undefined;
   const where = current ? { shape: current.shape.name, distribution: current.distribution } : {};
+  // The check process first: its own failures, then its outputs against the reference (they are complete when it
+  // printed `done`), and only then what the timing processes found, so a verdict names the earliest evidence.
+  const checkFail = channels[0].events.find((e) => e.event === 'fail');
+  if (checkFail) return { check: failVerdict(checkFail, cases[checkFail.id!]), speed: [] };
+  const nthOf = new Map(events.filter((e) => e.event === 'case').map((e) => [e.id!, e.nth ?? 1]));
+  let calls = 0;
+  if (channels[0].events.some((e) => e.event === 'done')) {
+    for (const c of cases.filter((x) => x.kind === 'check')) {
+      const wrong = compareCase(kernel, c, dir, nthOf.get(c.id) ?? 1);
+      if (wrong) return { check: wrong, speed: [] };
+      // c1, c2, the copy at other addresses, c3 after perturbing; each partition in every order
+      calls += 4 + c.parts.reduce((sum, n) => sum + n, 0) * PROTOCOL.partitionOrders.length;
+    }
+  }
   const fail = events.find((e) => e.event === 'fail');
   if (fail) return { check: failVerdict(fail, cases[fail.id!]), speed: [] };
   if (exitCode === 124 || exitCode === 137) {
     return { check: { status: 'timeout', ms: opts.candidateTimeoutS * 1000, during: current?.kind === 'time' ? 'bench' : 'check' }, speed: [] };
   }
-  if (exitCode !== 0 || !events.some((e) => e.event === 'done')) {
+  if (exitCode !== 0 || !channels.every((c) => c.events.some((e) => e.event === 'done'))) {
     const signal = exitCode > 128 ? SIGNALS[exitCode - 128] ?? `signal ${exitCode - 128}` : undefined;
-    const stderr = existsSync(join(dir, 'driver.err')) ? readFileSync(join(dir, 'driver.err'), 'utf8').trim() : '';
-    const message = signal ? `killed by ${signal}` : `exited with status ${exitCode}`;
-    return { check: { status: 'trap', message: stderr ? `${message}: ${trimLog(stderr)}` : message, ...where }, speed: [] };
+    const message = signal ? `killed by ${signal}` : exitCode === 0 ? 'the driver stopped before its last event' : `exited with status ${exitCode}`;
+    return { check: { status: 'trap', message: `${message}${candidateOutput(dir)}`, ...where }, speed: [] };
   }
 
-  const nthOf = new Map(events.filter((e) => e.event === 'case').map((e) => [e.id!, e.nth ?? 1]));
-  let calls = 0;
-  for (const c of cases.filter((x) => x.kind === 'check')) {
-    const wrong = compareCase(kernel, c, dir, nthOf.get(c.id) ?? 1);
-    if (wrong) return { check: wrong, speed: [] };
-    calls += 2 + c.parts.reduce((sum, n) => sum + n, 0);
-  }
   const speed: SpeedResult[] = [];
   for (const c of cases.filter((x) => x.kind === 'time')) {
     // One `time` line per driver process: their pairs are pooled.
@@ -117,7 +197,8 @@ export function judgeCandidate(kernel: Kernel, cases: PlanCase[], dir: string, o
 }
 
 function failVerdict(e: DriverEvent, c: PlanCase): CheckVerdict {
-  const where = { shape: c.shape.name, distribution: c.distribution, phase: e.phase ?? 'check', ...(e.call?.startsWith('p') ? { nth: Number(e.call.slice(1)) } : {}) };
+  const nth = e.call?.startsWith('p') ? Number(e.call.slice(1)) : (e.nth ?? 1) > 1 ? e.nth : undefined;
+  const where = { shape: c.shape.name, distribution: c.distribution, phase: e.phase ?? 'check', ...(nth !== undefined ? { nth } : {}) };
   if (e.status === 'out-of-bounds') return { status: 'out-of-bounds', buffer: e.buffer!, side: e.side!, offset: e.offset!, ...where };
   if (e.status === 'input-mutated') return { status: 'input-mutated', buffer: e.buffer!, index: e.index!, ...where };
   return { status: 'wrong', buffer: e.buffer!, index: e.index ?? -1, got: NaN, expected: NaN, nmse: NaN, reason: e.reason ?? e.status ?? 'failed', ...where };
@@ -128,35 +209,52 @@ function readOutput(dir: string, id: number, call: string, buffer: string): Uint
   return existsSync(file) ? new Uint8Array(readFileSync(file)) : undefined;
 }
 
-/** Both candidate calls and every sequential partition against the reference. */
+/**
+ * The first candidate call and every sequential partition against the reference (the second call and the other
+ * partition orders were byte-compared with these on the host), then the call after the inputs were perturbed
+ * against the reference on the perturbed inputs.
+ */
 function compareCase(kernel: Kernel, c: PlanCase, dir: string, nth: number): CheckVerdict | null {
-  const calls = ['c1', 'c2', ...c.parts.map((p) => `p${p}`)];
+  const calls = ['c1', ...c.parts.map((p) => `p${p}`)];
+  const where = { shape: c.shape.name, distribution: c.distribution };
   for (const layout of bufferLayouts(kernel.spec, c.shape.env).filter((b) => b.role === 'out')) {
     const expected = readOutput(dir, c.id, 'r', layout.name);
     const first = readOutput(dir, c.id, 'c1', layout.name);
     for (const call of calls) {
       // The driver leaves out repeated outputs identical to the first call's.
       const got = readOutput(dir, c.id, call, layout.name) ?? first;
-      if (!expected || !got) return { status: 'trap', message: `outputs of ${call} missing for ${layout.name}`, shape: c.shape.name, distribution: c.distribution };
+      if (!expected || !got) return { status: 'trap', message: `outputs of ${call} missing for ${layout.name}`, ...where };
       const m = compareOutput(kernel.spec, layout.param, c.shape.env, got, expected);
       if (!m) continue;
       const threads = call.startsWith('p') ? Number(call.slice(1)) : nth;
-      const how = call.startsWith('p') ? `partition ith=0..${threads - 1} run one after another` : `${call === 'c1' ? 'first' : 'second'} call${nth > 1 ? ` with ${nth} threads` : ''}`;
-      return { status: 'wrong', buffer: layout.name, ...m, reason: `${m.reason} (${how})`, shape: c.shape.name, distribution: c.distribution, ...(threads > 1 ? { nth: threads } : {}), phase: 'check' };
+      const how = call.startsWith('p') ? `partition ith=0..${threads - 1} run one after another` : `first call${nth > 1 ? ` with ${nth} threads` : ''}`;
+      return { status: 'wrong', buffer: layout.name, ...m, reason: `${m.reason} (${how})`, ...where, ...(threads > 1 ? { nth: threads } : {}), phase: 'check' };
     }
+    const expectedAfter = readOutput(dir, c.id, 'r3', layout.name);
+    const after = readOutput(dir, c.id, 'c3', layout.name) ?? first;
+    if (!expectedAfter || !after || !expected) return { status: 'trap', message: `outputs after perturbing the inputs missing for ${layout.name}`, ...where };
+    const perturbed = `after ${PROTOCOL.perturbedElementsPerSample} elements of each input were changed, same addresses`;
+    const m = compareOutput(kernel.spec, layout.param, c.shape.env, after, expectedAfter);
+    if (m) return { status: 'wrong', buffer: layout.name, ...m, reason: `${m.reason} (${perturbed})`, ...where, ...(nth > 1 ? { nth } : {}), phase: 'check' };
+    // No byte-level "must change where the reference did" rule: a lower-precision kernel (a fast exp) may keep
+    // bit-identical outputs where the reference moves within the tolerance; a stale output the tolerance misses is
+    // one the perturbation did not move enough to matter.
   }
   return null;
 }
 
-/** The first timed output of each input set against the reference of that set (later ones were byte-compared on the host). */
+/**
+ * The candidate's outputs of its last timed sample (one per slot, on inputs perturbed between samples) against the
+ * reference on the same inputs; the other timed outputs were byte-compared with untimed calls on the host.
+ */
 function compareTimed(kernel: Kernel, c: PlanCase, dir: string): CheckVerdict | null {
   for (const layout of bufferLayouts(kernel.spec, c.shape.env).filter((b) => b.role === 'out')) {
-    for (let set = 0; existsSync(join(dir, String(c.id), `r${set}`)); set++) {
-      const expected = readOutput(dir, c.id, `r${set}`, layout.name);
-      const got = readOutput(dir, c.id, `t${set}`, layout.name);
-      if (!expected || !got) continue; // a set no candidate sample used
+    for (let slot = 0; existsSync(join(dir, String(c.id), `r${slot}`)); slot++) {
+      const expected = readOutput(dir, c.id, `r${slot}`, layout.name);
+      const got = readOutput(dir, c.id, `t${slot}`, layout.name);
+      if (!expected || !got) return { status: 'trap', message: `timed outputs missing for ${layout.name}`, shape: c.shape.name, distribution: c.distribution, phase: 'timed' };
       const m = compareOutput(kernel.spec, layout.param, c.shape.env, got, expected);
-      if (m) return { status: 'wrong', buffer: layout.name, ...m, reason: `${m.reason} (timed call)`, shape: c.shape.name, distribution: c.distribution, phase: 'timed' };
+      if (m) return { status: 'wrong', buffer: layout.name, ...m, reason: `${m.reason} (timed call, inputs perturbed between samples)`, shape: c.shape.name, distribution: c.distribution, phase: 'timed' };
     }
   }
   return null;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { HostConfig } from '../config/config.js';
 import type { TargetResult } from '../ledger/records.js';
 import type { Kernel } from '../spec/suite.js';
-import { writeBundle, type Candidate, type PlanSettings } from './bundle.js';
+import { newNonce, writeBundle, type Candidate, type PlanSettings } from './bundle.js';
 import { HostError, type Executor } from './executor.js';
 import { toolchainFor } from './hosts.js';
 import { judgeCandidate } from './judge.js';
@@ -88,7 +88,8 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
   const executor = opts.executor ?? createExecutor(host);
   const emit = opts.onEvent ?? (() => undefined);
   try {
-    const cases = writeBundle(bundleDir, kernel, candidates, toolchain, settings, candidateTimeoutS);
+    const nonce = newNonce();
+    const cases = writeBundle(bundleDir, kernel, candidates, toolchain, settings, candidateTimeoutS, nonce);
     emit({ type: 'start', host: host.name, kernel: kernel.name, candidates: candidates.map((c) => c.name) });
     let toolchainName = `${toolchain.cc} ${toolchain.cflags.join(' ')}`;
     let pending = '';
@@ -122,6 +123,7 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
         seed: settings.seed,
         emulated: toolchain.emulated,
         candidateTimeoutS,
+        nonce,
       });
       const result: TargetResult = judged.harnessError
         ? hostFailureResult(kernel, c, host, `the driver failed: ${judged.harnessError}`, elapsedMs)

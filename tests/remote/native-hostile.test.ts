@@ -13,6 +13,8 @@ import { hasCommand, missing } from '../helpers/require.js';
 
 const HOSTILE = join(FIXTURES, 'native', 'rms_norm');
 const names = ['write_past_end', 'write_before', 'mutate_input', 'stale_output', 'cheat_when_timed', 'skip_if_computed', 'single_thread_only', 'crash', 'compile_error'];
+// issue 9: the result channel, read-only inputs and guard pages, partition orders and addresses, perturbation
+const issue9 = ['fake_time_stdout', 'forge_results_fd', 'replay_results', 'mutate_restore', 'write_far_past', 'partition_order', 'call_dependent', 'address_dependent', 'sampled_cache', 'timed_cache'].map((n) => `native-${n}`);
 
 describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver against hostile candidates', () => {
   const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
@@ -20,11 +22,13 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver a
   let results: Map<string, TargetResult>;
 
   it('judges every hostile candidate and the A/A pair in one run', async () => {
-    const candidates = [...names.map((name) => ({ name, path: join(HOSTILE, `${name}.c`) })), { name: 'aa', path: kernel.baselinePath }];
+    // rms_norm's own candidates, honest, go through the same checks and timing
+    const honest = kernel.candidates.map((c) => ({ name: `honest-${c.name}`, path: c.path }));
+    const candidates = [...[...names, ...issue9].map((name) => ({ name, path: join(HOSTILE, `${name}.c`) })), ...honest, { name: 'aa', path: kernel.baselinePath }];
     const list = await runNative(kernel, candidates, local, { candidateTimeoutS: 60 });
     results = new Map(list.map((r) => [r.candidate, r]));
     expect(list.map((r) => r.hostFailure)).toEqual(candidates.map(() => undefined));
-  });
+  }, 300_000); // 23 candidates built, checked and timed in one bundle (about 80 s on a busy 2-core machine)
 
   it('catches a write one element past the output as out-of-bounds after y', () => {
     expect(results.get('write_past_end')!.check).toMatchObject({ status: 'out-of-bounds', buffer: 'y', side: 'after', offset: 0 });
@@ -56,7 +60,8 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver a
 
   it('catches a candidate whose threads do not cover every row (real pthreads)', () => {
     expect(results.get('single_thread_only')!.check).toMatchObject({ status: 'wrong', buffer: 'y', nth: 2, phase: 'check' });
-    expect((results.get('single_thread_only')!.check as { reason: string }).reason).toMatch(/first call with 2 threads/);
+    // rows no thread wrote hold the poison, which differs between the first and the second call
+    expect((results.get('single_thread_only')!.check as { reason: string }).reason).toMatch(/still holds the poison there: an element never written/);
   });
 
   it('turns a crash into a trap verdict naming the signal and the shape', () => {
@@ -68,6 +73,80 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native driver a
     const check = results.get('compile_error')!.check;
     expect(check.status).toBe('compile-error');
     expect((check as { diagnostic: string }).diagnostic).toMatch(/error/);
+  });
+
+  it('keeps the candidate stdout apart from the results: fake time lines printed there count for nothing', () => {
+    // the baseline's code printing `time` lines claiming ×4 (when results shared stdout, they were believed)
+    const r = results.get('native-fake_time_stdout')!;
+    expect(r.check.status).toBe('pass');
+    expect(r.speed.map((s) => s.shape)).toEqual(['decode 1x4096', 'prefill 64x4096']);
+    for (const s of r.speed) {
+      expect(s.ratios).toHaveLength(21);
+      expect(s.candidateNs).not.toContain(1);
+      expect(s.speedup.estimate).toBeLessThan(1.5);
+    }
+    expect(outcomeOf(r)).not.toBe('faster');
+  });
+
+  it('fails a candidate that writes a result line without the run nonce to the result channel (fd 3)', () => {
+    const check = results.get('native-forge_results_fd')!.check;
+    expect(check.status).toBe('trap');
+    expect((check as { message: string }).message).toMatch(/^result channel: line \d+ of the result channel does not carry this run's nonce/);
+    expect(results.get('native-forge_results_fd')!.speed).toEqual([]);
+  });
+
+  it('fails a candidate that copies a genuine line of the results file back into it (sequence numbers)', () => {
+    // the file holds no nonce to steal: each line carries a tag derived from it, and a copied line is out of sequence
+    const check = results.get('native-replay_results')!.check;
+    expect(check.status).toBe('trap');
+    expect((check as { message: string }).message).toMatch(/^result channel: line \d+ of the result channel is out of sequence/);
+  });
+
+  it('catches an input written and restored within the call (inputs are read-only during calls)', () => {
+    expect(results.get('native-mutate_restore')!.check).toMatchObject({ status: 'input-mutated', buffer: 'x', index: 0, phase: 'check' });
+  });
+
+  it('catches a stray write 1 KiB past the output, beyond the canaries, with the guard page', () => {
+    expect(results.get('native-write_far_past')!.check).toMatchObject({ status: 'out-of-bounds', buffer: 'y', side: 'after', offset: 1024 });
+  });
+
+  it('catches state one ith leaves for another by running the partition ith descending', () => {
+    const check = results.get('native-partition_order')!.check;
+    expect(check).toMatchObject({ status: 'wrong', buffer: 'y', phase: 'check', nth: 2 });
+    expect((check as { reason: string }).reason).toMatch(/partition run ith descending one after another differs from ith ascending/);
+  });
+
+  it('catches outputs that differ between two calls on the same inputs at the same addresses', () => {
+    const check = results.get('native-call_dependent')!.check;
+    expect(check).toMatchObject({ status: 'wrong', buffer: 'y', index: 0, phase: 'check' });
+    expect((check as { reason: string }).reason).toMatch(/second call on the same inputs at the same addresses differs/);
+  });
+
+  it('catches outputs that depend on where the buffers are', () => {
+    const check = results.get('native-address_dependent')!.check;
+    expect(check).toMatchObject({ status: 'wrong', buffer: 'y', index: 0, phase: 'check' });
+    expect((check as { reason: string }).reason).toMatch(/copy of the inputs at other addresses differs/);
+  });
+
+  it('catches a cache keyed on addresses and sampled contents once the inputs are perturbed (check)', () => {
+    const check = results.get('native-sampled_cache')!.check;
+    expect(check).toMatchObject({ status: 'wrong', buffer: 'y', phase: 'check' });
+    expect((check as { reason: string }).reason).toMatch(/elements of each input were changed, same addresses/);
+  });
+
+  it('catches a cache used only in timed calls once the inputs are perturbed between samples', () => {
+    const r = results.get('native-timed_cache')!;
+    expect(r.check).toMatchObject({ status: 'wrong', buffer: 'y', phase: 'timed' });
+    expect(r.speed).toEqual([]);
+  });
+
+  it('passes the honest built-in candidates, timed on every bench shape', () => {
+    const honest = [...results.values()].filter((r) => r.candidate.startsWith('honest-'));
+    expect(honest.length).toBe(kernel.candidates.length);
+    for (const r of honest) {
+      expect(r.check, r.candidate).toMatchObject({ status: 'pass' });
+      expect(r.speed.map((s) => s.ratios.length)).toEqual([21, 21]);
+    }
   });
 
   it('finds the baseline against itself no-change on every bench shape', () => {

@@ -1,5 +1,5 @@
 // Outcome words, promotion survivors, calibration and ssh error messages, on hand-made results.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { outcomeOf } from '../../src/remote/outcome.js';
 import { wasmRejection } from '../../src/remote/promote.js';
 import { describeSshFailure } from '../../src/remote/ssh.js';
 import { generateGlue } from '../../src/remote/glue.js';
+import { judgeCandidate, resultLineTag } from '../../src/remote/judge.js';
 import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
 
 function result(target: string, candidate: string, speedups: number[], extra: Partial<TargetResult> = {}): TargetResult {
@@ -122,5 +123,45 @@ describe('calibrate among winners and across sessions', () => {
       { kernel: 'k', candidate: 'w3', shape: 's0', speedup: 1.0, earlierRun: '20261127-000000-aaaa', earlierSpeedup: 2.0 },
       { kernel: 'k', candidate: 'w1', shape: 's0', speedup: 0.6, earlierRun: '20261127-000000-aaaa', earlierSpeedup: 3.0 },
     ]);
+
+describe('the native result channel', () => {
+  const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
+  const nonce = 'feedc0dedeadbeef';
+  const opts = { noiseFloor: 0.02, seed: 1, emulated: false, candidateTimeoutS: 10, nonce };
+  // as the driver writes them: the fields, then seq and the HMAC of the text before it keyed with the nonce
+  const sign = (text: string, key = nonce) => `${text},"mac":"${resultLineTag(key, text)}"}`;
+  const line = (fields: object, seq: number, key = nonce) => sign(JSON.stringify({ ...fields, seq }).slice(0, -1), key);
+  const start = line({ event: 'start', cpus: 2 }, 0);
+
+  function judged(lines: string[], stdout = ''): ReturnType<typeof judgeCandidate> {
+    const dir = mkdtempSync(join(tmpdir(), 'kbench-channel-'));
+    writeFileSync(join(dir, 'status'), 'exit 0\n');
+    writeFileSync(join(dir, 'results.jsonl'), lines.map((l) => `${l}\n`).join(''));
+    writeFileSync(join(dir, 'stdout.txt'), stdout);
+    return judgeCandidate(kernel, [], dir, opts);
+  }
+  const message = (j: ReturnType<typeof judgeCandidate>) => (j.check as { message: string }).message;
+
+  it('believes lines tagged with the run nonce, in sequence', () => {
+    expect(judged([start, line({ event: 'done', pinned: false }, 1)]).check).toEqual({ status: 'pass', calls: 0 });
+  });
+
+  it('fails a line without a valid tag, with what the candidate printed', () => {
+    const forged = line({ event: 'time', id: 0 }, 1, 'guessed');
+    const j = judged([start, forged, line({ event: 'done', pinned: false }, 2)], 'hello from the candidate');
+    expect(j.check.status).toBe('trap');
+    expect(message(j)).toMatch(/^result channel: line 2 of the result channel does not carry this run's nonce tag.*the candidate printed: hello from the candidate/s);
+    expect(j.harnessError).toBeUndefined();
+    expect(message(judged([start, '{"event":"done","pinned":false,"seq":1}']))).toMatch(/line 2 .* does not carry this run's nonce tag/);
+  });
+
+  it('fails a tagged line that is not JSON', () => {
+    expect(message(judged([start, sign('{"event":"time",,"seq":1')]))).toMatch(/^result channel: line 2 of the result channel is not JSON/);
+  });
+
+  it('fails a line replayed from the file (out of sequence) and a second time event for a case', () => {
+    const time = (seq: number) => line({ event: 'time', id: 3, nth: 1, callsPerSample: 2, baselineNs: [1], candidateNs: [1] }, seq);
+    expect(message(judged([start, time(1), time(1)]))).toMatch(/line 3 of the result channel is out of sequence \(seq 1 where 2 was due/);
+    expect(message(judged([start, time(1), time(2), line({ event: 'done', pinned: false }, 3)]))).toMatch(/a second 'time' event for case 3/);
   });
 });
