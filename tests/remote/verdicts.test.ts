@@ -123,6 +123,8 @@ describe('calibrate among winners and across sessions', () => {
       { kernel: 'k', candidate: 'w3', shape: 's0', speedup: 1.0, earlierRun: '20261127-000000-aaaa', earlierSpeedup: 2.0 },
       { kernel: 'k', candidate: 'w1', shape: 's0', speedup: 0.6, earlierRun: '20261127-000000-aaaa', earlierSpeedup: 3.0 },
     ]);
+  });
+});
 
 describe('the native result channel', () => {
   const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
