@@ -178,7 +178,7 @@ export function judgeCandidate(kernel: Kernel, cases: PlanCase[], dir: string, o
 
   const speed: SpeedResult[] = [];
   for (const c of cases.filter((x) => x.kind === 'time')) {
-    // One `time` line per driver process: their pairs are pooled.
+    // One `time` line per driver process: their pairs are pooled, and resampled by process (hierarchical bootstrap).
     const timings = events.filter((e) => e.event === 'time' && e.id === c.id);
     if (!timings.length) continue;
     for (let process = 1; existsSync(join(dir, `p${process}`)); process++) {
@@ -191,7 +191,7 @@ export function judgeCandidate(kernel: Kernel, cases: PlanCase[], dir: string, o
       candidateNs: timings.flatMap((t) => t.candidateNs!),
       speedOfLight: fastestSpeedOfLight(timings.flatMap((t) => (t.speedOfLight ? [t.speedOfLight] : []))),
     };
-    speed.push(speedResult(kernel, c, pooled, opts));
+    speed.push(speedResult(kernel, c, pooled, opts, timings.map((t) => t.baselineNs!.length)));
   }
   return { check: { status: 'pass', calls }, speed };
 }
@@ -260,12 +260,12 @@ function compareTimed(kernel: Kernel, c: PlanCase, dir: string): CheckVerdict | 
   return null;
 }
 
-function speedResult(kernel: Kernel, c: PlanCase, e: DriverEvent, opts: JudgeOptions): SpeedResult {
+function speedResult(kernel: Kernel, c: PlanCase, e: DriverEvent, opts: JudgeOptions, groupSizes?: number[]): SpeedResult {
   // The same summary as the WASM screen (median paired ratio, bootstrap CI, verdict, speed-of-light flag);
   // emulated timings get no verdict.
   return summarizeSamples(
     kernel.spec,
-    { shape: c.shape.name, env: c.shape.env, callsPerSample: e.callsPerSample!, baselineNs: e.baselineNs!, candidateNs: e.candidateNs!, speedOfLight: e.speedOfLight, nth: e.nth },
+    { shape: c.shape.name, env: c.shape.env, callsPerSample: e.callsPerSample!, baselineNs: e.baselineNs!, candidateNs: e.candidateNs!, speedOfLight: e.speedOfLight, nth: e.nth, groupSizes },
     { noiseFloor: opts.noiseFloor, seed: opts.seed + c.id, emulated: opts.emulated },
   );
 }
