@@ -17,7 +17,7 @@ describe('compiler diagnostics are trimmed to what a person needs', () => {
 
   it('caps an avalanche of errors', () => {
     const raw = Array.from({ length: 100 }, (_, i) => `kernel.c:${i}:1: error: bad`).join('\n');
-    const lines = trimDiagnostics(raw).split('\n');
+    const lines = trimDiagnostics(raw, { 'kernel.c': 'kernel.c' }).split('\n');
     expect(lines).toHaveLength(31);
     expect(lines[30]).toBe('… 70 more lines');
   });
