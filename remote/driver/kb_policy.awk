@@ -141,15 +141,20 @@ function scanStrings(s,   i, c, n, inStr, quote, code, k, d) {
         code = 0
         while ((d = index(hex, tolower(substr(s, i + 1, 1)))) > 0) { code = code * 16 + d - 1; i++ }
       } else if (c == "n") c = "\n"
-      else if (c ~ /[abfvrt]/) c = " "
+      else if (c == "t") c = "\t"
+      else if (c ~ /[abfvr]/) c = " "
       if (code >= 0) c = code > 0 && code < 128 ? sprintf("%c", code) : " "
     }
     if (quote == "\"") run = run c
   }
 }
 
-function checkRun() {
-  if (tolower(run) ~ /(^|[^a-z0-9_$])\.(inc|file|macro|irp)/) refuse("assembler directive in a string literal: " substr(run, 1, 80))
+function checkRun(   shown) {
+  if (tolower(run) !~ /(^|[^a-z0-9_$])\.(inc|file|macro|irp)/) return
+  shown = substr(run, 1, 80)
+  gsub(/\n/, "\\n", shown)
+  gsub(/\t/, "\\t", shown)
+  refuse("assembler directive in a string literal: \"" shown "\"")
 }
 
 END {

@@ -70,7 +70,7 @@ check_policy() {
   $CC $CFLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -E -MD -MF "obj/$1.d" "candidates/$1.c" -o "obj/$1.i" 2>"out/$1/compile.log" || return 1
   why=$(awk -f kb_policy.awk -v search=obj/search.log -v deps="obj/$1.d" -v pre="obj/$1.i" -v cand="candidates/$1.c" -v own= \
     -v local=include/kb_simd.h -v idir=include -v allowed="$ALLOWED_HEADERS" obj/search.log "obj/$1.d" "obj/$1.i" 2>&1) && return 0
-  echo "candidates/$1.c: refused by the include policy: $why" >"out/$1/compile.log"
+  printf 'candidates/%s.c: refused by the include policy: %s\n' "$1" "$why" >"out/$1/compile.log"
   return 1
 }
 
