@@ -42,6 +42,20 @@ function systemHeader(p,   d, rest) {
   return ""
 }
 
+# p with "." and "dir/.." components removed, as written (symbolic links are not followed).
+function resolved(p,   n, part, out, i, k) {
+  n = split(p, part, "/")
+  k = 0
+  for (i = 1; i <= n; i++) {
+    if (part[i] == "" || part[i] == ".") continue
+    if (part[i] == ".." && k > 0 && out[k] != "..") k--
+    else out[++k] = part[i]
+  }
+  p = substr(p, 1, 1) == "/" ? "" : "."
+  for (i = 1; i <= k; i++) p = p "/" out[i]
+  return p
+}
+
 function mayRead(p) {
   p = clean(p)
   return (p in ownFile) || systemHeader(p) != ""
@@ -63,7 +77,9 @@ FILENAME == search {
     sub(/^ +/, "", d)
     sub(/ \(framework directory\)$/, "", d)
     sub(/\/+$/, "", d)
-    if (clean(d) != idir && d != "") sysdir[d] = 1
+    # gcc lists a cross sysroot as .../12/../../../../aarch64-linux-gnu/include but opens some headers by the
+    # resolved path: both spellings are the directory
+    if (clean(d) != idir && d != "") sysdir[d] = sysdir[resolved(d)] = 1
   }
   next
 }
