@@ -11,6 +11,7 @@ import { refuseSource } from '../../src/build/policy.js';
 import { probeToolchains, resolveToolchain } from '../../src/build/toolchain.js';
 import { HostConfig } from '../../src/config/config.js';
 import type { TargetResult } from '../../src/ledger/records.js';
+import { toolchainFor } from '../../src/remote/hosts.js';
 import { runNative } from '../../src/remote/native.js';
 import { BUILTIN_KERNELS_DIR, findKernel, loadKernel } from '../../src/spec/suite.js';
 import { FIXTURE_KERNELS, HOSTILE, tempDir } from '../helpers/fixtures.js';
@@ -167,4 +168,21 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native builds o
   it(`builds and passes a candidate using <math.h>, ${intrinsics} and "kb_simd.h"`, () => {
     expect(results.get('allowed')!.check.status).toBe('pass');
   });
+});
+
+const qemu = HostConfig.parse({ name: 'qemu-aarch64', executor: 'qemu-aarch64', arch: 'aarch64' });
+const hasQemu = hasCommand('qemu-aarch64') && hasCommand(toolchainFor(qemu).cc);
+
+describe.skipIf(missing('qemu-aarch64 and aarch64-linux-gnu-gcc', hasQemu))('native builds with a cross compiler', () => {
+  it('builds <arm_neon.h> and "kb_simd.h" from the cross sysroot and refuses .incbin', async () => {
+    const rms = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
+    const dir = tempDir();
+    const candidates = Object.entries({ allowed: '#include <math.h>\n#include <arm_neon.h>\n#include "kb_simd.h"\n', incbin: attack('include-incbin') }).map(([name, text]) => {
+      writeFileSync(join(dir, `${name}.c`), text + readFileSync(rms.baselinePath, 'utf8'));
+      return { name, path: join(dir, `${name}.c`) };
+    });
+    const [allowed, incbin] = await runNative(rms, candidates, qemu, { skipTiming: true, trials: 1 });
+    expect(allowed.check.status).toBe('pass');
+    expect(incbin.check).toMatchObject({ status: 'compile-error', diagnostic: expect.stringMatching(/refused by the include policy: assembler directive/) });
+  }, 300_000);
 });
