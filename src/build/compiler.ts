@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { compiledUrl } from '../compiled.js';
 import type { KernelSpec } from '../spec/schema.js';
@@ -41,8 +42,8 @@ export class WasmCompiler {
   private ready?: Promise<void>;
   private nextId = 0;
   private pending = new Map<number, (r: RunResult) => void>();
-  /** the compiler's <...> search list (`-E -v`), asked once */
-  private searchList?: string;
+  /** the preprocessor of the policy pass, with the compiler's <...> search list (`-E -v`), set up once */
+  private preprocessor?: { command?: string; flags: string[]; search: string };
 
   constructor(
     readonly toolchain: Toolchain,
@@ -117,24 +118,32 @@ export class WasmCompiler {
    * diagnostic when refused, null when the candidate may be built.
    */
   private async checkPolicy(files: Record<string, string>, displayName: string): Promise<string | null> {
-    const flags = this.buildFlags().filter((f) => !/^(-Wl,|-s[A-Z]|--no-entry|-nostartfiles)/.test(f));
-    if (!this.searchList) {
-      const probe = await this.run({ 'empty.c': '' }, [...flags, '-E', '-v', '-o', 'empty.i', 'empty.c'], ['empty.i']);
-      if (probe.ok) this.searchList = probe.stderr;
-    }
-    const pp = await this.run(files, [...flags, ...INCLUDES, '-E', '-MD', '-MF', 'kernel.d', '-o', 'kernel.i', 'kernel.c'], ['kernel.d', 'kernel.i']);
+    const pre = this.preprocessor ?? (await this.setUpPreprocessor());
+    const pp = await this.run(files, [...pre.flags, ...INCLUDES, '-E', '-MD', '-MF', 'kernel.d', '-o', 'kernel.i', 'kernel.c'], ['kernel.d', 'kernel.i'], pre.command);
     if (!pp.ok) return trimDiagnostics(pp.stderr, { 'kernel.c': displayName }) || 'the preprocessor failed without a message';
     const reason = await checkPreprocessed(
-      { search: this.searchList ?? '', deps: pp.outputs['kernel.d'], pre: pp.outputs['kernel.i'] },
+      { search: pre.search, deps: pp.outputs['kernel.d'], pre: pp.outputs['kernel.i'] },
       { candidate: 'kernel.c', own: ['kb_proto.h'], includeDir: 'include' },
     );
     return reason && `${displayName}: refused by the include policy: ${reason}`;
   }
 
-  private run(files: Record<string, string>, args: string[], outputs: string[]): Promise<RunResult> {
+  private async setUpPreprocessor(): Promise<{ command?: string; flags: string[]; search: string }> {
+    const flags = this.buildFlags().filter((f) => !/^(-Wl,|-s[A-Z]|--no-entry|-nostartfiles)/.test(f));
+    const tc = this.toolchain;
+    const pre = (tc.kind === 'emcc' && (await emccClang(tc.command!, flags))) || { command: tc.command, flags };
+    const probe = await this.run({ 'empty.c': '' }, [...pre.flags, '-E', '-v', '-o', 'empty.i', 'empty.c'], ['empty.i'], pre.command);
+    // Without the search list every system header would be refused: a failed probe is tried again next time.
+    const ready = { ...pre, search: probe.ok ? probe.stderr : '' };
+    if (probe.ok) this.preprocessor = ready;
+    return ready;
+  }
+
+  /** `command` replaces the toolchain's driver (host compilers only). */
+  private run(files: Record<string, string>, args: string[], outputs: string[], command = this.toolchain.command): Promise<RunResult> {
     const timeoutMs = this.options.timeoutMs ?? 60_000;
     if (this.toolchain.kind === 'yowasp') return this.runYowasp(files, args, outputs, timeoutMs);
-    return this.runHostCompiler(files, args, outputs, timeoutMs);
+    return this.runHostCompiler(command!, files, args, outputs, timeoutMs);
   }
 
   private async runYowasp(files: Record<string, string>, args: string[], outputs: string[], timeoutMs: number): Promise<RunResult> {
@@ -163,7 +172,7 @@ export class WasmCompiler {
     });
   }
 
-  private runHostCompiler(files: Record<string, string>, args: string[], outputs: string[], timeoutMs: number): Promise<RunResult> {
+  private runHostCompiler(command: string, files: Record<string, string>, args: string[], outputs: string[], timeoutMs: number): Promise<RunResult> {
     mkdirSync(this.options.cacheDir, { recursive: true });
     const dir = mkdtempSync(join(this.options.cacheDir, 'build-'));
     for (const [name, text] of Object.entries(files)) {
@@ -171,7 +180,7 @@ export class WasmCompiler {
       writeFileSync(join(dir, name), text);
     }
     return new Promise<RunResult>((resolve) => {
-      const child = execFile(this.toolchain.command!, args, { cwd: dir, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
+      const child = execFile(command, args, { cwd: dir, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
         const written = err ? {} : Object.fromEntries(outputs.filter((o) => existsSync(join(dir, o))).map((o) => [o, new Uint8Array(readFileSync(join(dir, o)))]));
         rmSync(dir, { recursive: true, force: true });
         const timedOut = err && (err as { killed?: boolean }).killed;
@@ -186,6 +195,17 @@ export class WasmCompiler {
     await this.worker?.terminate();
     this.worker = undefined;
     this.ready = undefined;
+  }
+}
+
+/** emcc's own clang with the flags emcc gives it: the same preprocessing without ~0.5 s of Python per call. */
+async function emccClang(emcc: string, flags: string[]): Promise<{ command: string; flags: string[] } | undefined> {
+  const run = promisify(execFile);
+  try {
+    const [root, cflags] = await Promise.all([run(join(dirname(emcc), 'em-config'), ['LLVM_ROOT'], { timeout: 60_000 }), run(emcc, ['--cflags'], { timeout: 60_000 })]);
+    return { command: join(root.stdout.trim(), 'clang'), flags: [...cflags.stdout.trim().split(/\s+/), ...flags] };
+  } catch {
+    return undefined; // emcc itself then
   }
 }
 
