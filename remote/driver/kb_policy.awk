@@ -86,7 +86,7 @@ FILENAME == search {
 
 FILENAME == deps {
   line = $0
-  continued = sub(/\\$/, "", line)
+  sub(/\\$/, "", line)
   gsub(/\\ /, "\001", line)
   n = split(line, word, " ")
   for (i = 1; i <= n; i++) {
@@ -109,7 +109,7 @@ FILENAME == pre && /^# [0-9]+ "/ {
       refuse("includes " file ", which is neither an allowed header nor in the compiler's own include directories")
     if (!pseudo && top == cand && !mayIncludeDirectly(file))
       refuse("includes " file "; a candidate may include only \"kb_simd.h\" and <" allowedList ">")
-    stack[++depth] = file
+    depth++
   } else if (flags ~ / 2( |$)/) {
     depth--
   } else if (depth == 0) {
@@ -117,7 +117,6 @@ FILENAME == pre && /^# [0-9]+ "/ {
   } else if (file != top && file != cand && !pseudo) {
     refuse("#line names another file (" file "): diagnostics would quote it")
   }
-  stack[depth] = file
   top = file
   next
 }
@@ -132,12 +131,17 @@ FILENAME == pre && !index($0, "\"") && $0 ~ /[^ \t]/ { run = "" }
 
 # String literals decoded (escapes included) and joined as the compiler joins adjacent ones: assembler text in an
 # asm statement, an asm label or a section name must not carry a directive that reads files (.incbin, .include),
-# names them (.file) or builds directive names (.macro, .irp).
-function scanStrings(s,   i, c, n, inStr, quote, code, k, d) {
+# names them (.file) or builds directive names (.macro, .irp). A ' inside a number is a C23 digit separator, not a
+# character literal that would hide the strings after it; raw string literals (clang accepts R"(…)" in C) are refused.
+function scanStrings(s,   i, c, n, inStr, inNumber, quote, code, k, d) {
   n = length(s)
   for (i = 1; i <= n; i++) {
     c = substr(s, i, 1)
     if (!inStr) {
+      if (inNumber && c ~ /[0-9A-Za-z_.']/) continue
+      inNumber = c ~ /[0-9]/ && substr(s, i - 1, 1) !~ /[A-Za-z0-9_]/
+      if (inNumber) { run = ""; continue }
+      if (c == "R" && substr(s, i + 1, 1) == "\"") refuse("raw string literal: " substr(s, i, 60))
       if (c == "\"" || c == "'") { inStr = 1; quote = c; continue }
       if (c ~ /[ \t]/) continue
       # an encoding prefix (u8"…", L"…") keeps a run of adjacent literals going

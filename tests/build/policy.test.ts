@@ -38,7 +38,7 @@ const secretAttacks = {
 };
 
 describe('the textual scan is only a first pass', () => {
-  it.each(['include-comment-hidden', 'include-computed', 'include-has-include', 'include-stdio', 'include-embed', 'include-line', 'include-incbin', 'include-incbin-macro', 'include-section'])(
+  it.each(['include-comment-hidden', 'include-computed', 'include-has-include', 'include-stdio', 'include-embed', 'include-line', 'include-incbin', 'include-incbin-macro', 'include-section', 'include-raw-string', 'include-digit-separator'])(
     'misses %s, which the preprocessor check below refuses',
     (name) => {
       expect(refuseSource(attack(name) + honest)).toBeNull();
@@ -77,6 +77,8 @@ describe.each(['yowasp', 'clang', 'emcc'] as const)('the %s WASM build', (kind) 
       ['include-incbin', new RegExp(`${POLICY.source}assembler directive in a string literal: ".*\\\\n\\.incbin "/etc/passwd`)],
       ['include-incbin-macro', new RegExp(`${POLICY.source}assembler directive in a string literal: "\\.inc"`)],
       ['include-section', new RegExp(`${POLICY.source}assembler directive in a string literal: ".*\\\\n\\\\t\\.include "/etc/passwd`)],
+      ['include-raw-string', new RegExp(`${POLICY.source}raw string literal: R"\\(x"`)],
+      ['include-digit-separator', new RegExp(`${POLICY.source}assembler directive in a string literal: "\\.incbin "/etc/passwd"`)],
     ])('refuses %s with a reason naming what was refused', async (name, reason) => {
       expect(await refusal(name, attack(name))).toMatch(reason);
     });
@@ -124,6 +126,8 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native builds o
     incbin: attack('include-incbin'),
     incbin_macro: attack('include-incbin-macro'),
     section: attack('include-section'),
+    raw_string: attack('include-raw-string'),
+    digit_separator: attack('include-digit-separator'),
     allowed: `#include <math.h>\n#include ${intrinsics}\n#include "kb_simd.h"\n`,
   };
   let results: Map<string, TargetResult>;
@@ -156,6 +160,8 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native builds o
     ['incbin', /assembler directive in a string literal: ".*\\n\.incbin "\/etc\/passwd/],
     ['incbin_macro', /assembler directive in a string literal: "\.inc"/],
     ['section', /assembler directive in a string literal: ".*\\n\\t\.include "\/etc\/passwd/],
+    ['raw_string', /raw string literal: R"\(x"/],
+    ['digit_separator', /assembler directive in a string literal: "\.incbin "\/etc\/passwd"/],
   ])('refuses %s as a compile error naming what was refused', (name, reason) => {
     expect(diagnostic(name)).toMatch(reason);
   });
