@@ -101,7 +101,7 @@ export class WasmCompiler {
     return { ok: true, wasm, cached: false, durationMs: elapsed() };
   }
 
-  /** Link-only options left out: what the preprocessor sees is the same as in the real build. */
+  /** The toolchain's flags for a build, before the inputs. */
   private buildFlags(): string[] {
     const tc = this.toolchain;
     if (tc.kind === 'emcc') {
@@ -129,6 +129,7 @@ export class WasmCompiler {
   }
 
   private async setUpPreprocessor(): Promise<{ command?: string; flags: string[]; search: string }> {
+    // the build's flags but the link-only ones: the preprocessor sees what the real build's does
     const flags = this.buildFlags().filter((f) => !/^(-Wl,|-s[A-Z]|--no-entry|-nostartfiles)/.test(f));
     const tc = this.toolchain;
     const pre = (tc.kind === 'emcc' && (await emccClang(tc.command!, flags))) || { command: tc.command, flags };
