@@ -121,9 +121,10 @@ FILENAME == pre && /^# [0-9]+ "/ {
   next
 }
 
-FILENAME == pre && /^[ \t]*#[ \t]*pragma/ {
-  if (tolower($0) ~ /include|embed|dependency|__debug|system_header|pch/) refuse("#pragma that can read files: " substr($0, 1, 80))
-  next
+# Pragmas that read or mark files (GCC dependency, include_alias, pch_preprocess, system_header, clang __debug);
+# a pragma's strings are scanned like any others below (#pragma clang section names sections).
+FILENAME == pre && /^[ \t]*#[ \t]*pragma/ && tolower($0) ~ /include|embed|dependency|__debug|system_header|pch/ {
+  refuse("#pragma that can read files: " substr($0, 1, 80))
 }
 
 FILENAME == pre && index($0, "\"") { scanStrings($0) }

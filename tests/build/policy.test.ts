@@ -2,7 +2,7 @@
 // the textual scan, so each refusal below comes from what the preprocessor reported (kb_policy.awk). The fixtures
 // hold only the attack; a working kernel is appended so nothing else would stop the build.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WasmCompiler } from '../../src/build/compiler.js';
@@ -20,6 +20,7 @@ import { hasCommand, missing } from '../helpers/require.js';
 const kernel = loadKernel(join(FIXTURE_KERNELS, 'scale_rows'));
 const honest = readFileSync(join(kernel.dir, 'candidates', 'same.c'), 'utf8');
 const attack = (name: string) => readFileSync(join(HOSTILE, `${name}.c`), 'utf8');
+const ATTACKS = readdirSync(HOSTILE).filter((f) => f.startsWith('include-')).map((f) => f.replace(/\.c$/, ''));
 const POLICY = /refused by the include policy: /;
 const NOT_ALLOWED = /, which is neither an allowed header nor in the compiler's own include directories/;
 
@@ -38,12 +39,9 @@ const secretAttacks = {
 };
 
 describe('the textual scan is only a first pass', () => {
-  it.each(['include-comment-hidden', 'include-computed', 'include-has-include', 'include-stdio', 'include-embed', 'include-line', 'include-incbin', 'include-incbin-macro', 'include-section', 'include-raw-string', 'include-digit-separator'])(
-    'misses %s, which the preprocessor check below refuses',
-    (name) => {
-      expect(refuseSource(attack(name) + honest)).toBeNull();
-    },
-  );
+  it.each(ATTACKS)('misses %s, which the preprocessor check below refuses', (name) => {
+    expect(refuseSource(attack(name) + honest)).toBeNull();
+  });
 });
 
 const probes = probeToolchains();
@@ -67,20 +65,22 @@ describe.each(['yowasp', 'clang', 'emcc'] as const)('the %s WASM build', (kind) 
     const hostFile = kind === 'yowasp' ? /fatal error: '\/etc\/passwd' file not found/ : new RegExp(`${POLICY.source}reads /etc/passwd${NOT_ALLOWED.source}`);
     // clang 14 (Debian's clang and emcc) does not know #embed at all
     const embed = kind === 'yowasp' ? new RegExp(`${POLICY.source}reads /kb_glue\\.c`) : /error: invalid preprocessing directive/;
-    it.each([
-      ['include-comment-hidden', new RegExp(`${POLICY.source}reads kb_glue\\.c${NOT_ALLOWED.source}`)],
-      ['include-computed', hostFile],
-      ['include-has-include', new RegExp(`${POLICY.source}reads kb_glue\\.c`)],
-      ['include-stdio', new RegExp(`${POLICY.source}includes /\\S+/stdio\\.h; a candidate may include only "kb_simd.h" and <math\\.h>`)],
-      ['include-embed', embed],
-      ['include-line', new RegExp(`${POLICY.source}#line names another file \\(/etc/passwd\\)`)],
-      ['include-incbin', new RegExp(`${POLICY.source}assembler directive in a string literal: ".*\\\\n\\.incbin "/etc/passwd`)],
-      ['include-incbin-macro', new RegExp(`${POLICY.source}assembler directive in a string literal: "\\.inc"`)],
-      ['include-section', new RegExp(`${POLICY.source}assembler directive in a string literal: ".*\\\\n\\\\t\\.include "/etc/passwd`)],
-      ['include-raw-string', new RegExp(`${POLICY.source}raw string literal: R"\\(x"`)],
-      ['include-digit-separator', new RegExp(`${POLICY.source}assembler directive in a string literal: "\\.incbin "/etc/passwd"`)],
-    ])('refuses %s with a reason naming what was refused', async (name, reason) => {
-      expect(await refusal(name, attack(name))).toMatch(reason);
+    const expected: Record<string, RegExp> = {
+      'include-comment-hidden': new RegExp(`${POLICY.source}reads kb_glue\\.c${NOT_ALLOWED.source}`),
+      'include-computed': hostFile,
+      'include-has-include': new RegExp(`${POLICY.source}reads kb_glue\\.c`),
+      'include-stdio': new RegExp(`${POLICY.source}includes /\\S+/stdio\\.h; a candidate may include only "kb_simd.h" and <math\\.h>`),
+      'include-embed': embed,
+      'include-line': new RegExp(`${POLICY.source}#line names another file \\(/etc/passwd\\)`),
+      'include-incbin': new RegExp(`${POLICY.source}assembler directive in a string literal: ".*\\\\n\\.incbin "/etc/passwd`),
+      'include-incbin-macro': new RegExp(`${POLICY.source}assembler directive in a string literal: "\\.inc"`),
+      'include-section': new RegExp(`${POLICY.source}assembler directive in a string literal: ".*\\\\n\\\\t\\.include "/etc/passwd`),
+      'include-raw-string': new RegExp(`${POLICY.source}raw string literal: R"\\(x"`),
+      'include-pragma-section': new RegExp(`${POLICY.source}assembler directive in a string literal: "\\.text\\\\n\\.incbin "/etc/passwd"`),
+      'include-digit-separator': new RegExp(`${POLICY.source}assembler directive in a string literal: "\\.incbin "/etc/passwd"`),
+    };
+    it.each(ATTACKS)('refuses %s with a reason naming what was refused', async (name) => {
+      expect(await refusal(name, attack(name))).toMatch(expected[name]);
     });
 
     it.each(Object.entries(secretAttacks))('never quotes the file %s makes the compiler read', async (name, source) => {
@@ -128,6 +128,7 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native builds o
     section: attack('include-section'),
     raw_string: attack('include-raw-string'),
     digit_separator: attack('include-digit-separator'),
+    pragma_section: attack('include-pragma-section'),
     allowed: `#include <math.h>\n#include ${intrinsics}\n#include "kb_simd.h"\n`,
   };
   let results: Map<string, TargetResult>;
@@ -161,6 +162,7 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native builds o
     ['incbin_macro', /assembler directive in a string literal: "\.inc"/],
     ['section', /assembler directive in a string literal: ".*\\n\\t\.include "\/etc\/passwd/],
     ['raw_string', /raw string literal: R"\(x"/],
+    ['pragma_section', /assembler directive in a string literal: "\.text\\n\.incbin "\/etc\/passwd"/],
     ['digit_separator', /assembler directive in a string literal: "\.incbin "\/etc\/passwd"/],
   ])('refuses %s as a compile error naming what was refused', (name, reason) => {
     expect(diagnostic(name)).toMatch(reason);
