@@ -25,7 +25,7 @@ parentPort!.on('message', async ({ id, args, files, outputs }: Request) => {
     const written = Object.fromEntries(outputs.map((name) => [name, out[name]]).filter(([, bytes]) => bytes instanceof Uint8Array));
     parentPort!.postMessage({ id, ok: Object.keys(written).length === outputs.length, outputs: written, stderr });
   } catch (e) {
-    parentPort!.postMessage({ id, ok: false, stderr: stderr || String((e as Error).message) });
+    parentPort!.postMessage({ id, ok: false, outputs: {}, stderr: stderr || String((e as Error).message) });
   }
 });
 parentPort!.postMessage({ ready: true });

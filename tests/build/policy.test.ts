@@ -89,6 +89,11 @@ describe.each(['yowasp', 'clang', 'emcc'] as const)('the %s WASM build', (kind) 
       expect(diagnostic).not.toContain(secret.token);
     });
 
+    it("keeps the candidate's own compile errors, which pass the policy", async () => {
+      const r = await compiler.compile(kernel.spec, readFileSync(join(HOSTILE, 'compile_error.c'), 'utf8'), 'compile_error.c');
+      expect(r.ok ? 'built' : r.diagnostic).toMatch(/^compile_error\.c:3:\d+: error: use of undeclared identifier 'undefined_variable'/);
+    });
+
     it('builds a candidate using <math.h>, <wasm_simd128.h>, <stdint.h> and "kb_simd.h"', async () => {
       const source = `#include <math.h>\n#include <stdint.h>\n#include <wasm_simd128.h>\n#include "kb_simd.h"\n${honest}`;
       const r = await compiler.compile(kernel.spec, source, 'allowed.c');
