@@ -97,7 +97,8 @@ FILENAME == deps {
   next
 }
 
-# Line markers: '# <line> "<file>" <flags>', flag 1 entering an included file, 2 returning from one.
+# Line markers: '# <line> "<file>" <flags>', flag 1 entering an included file, 2 returning from one; a marker
+# naming another file without either is a #line (or gcc's own switch to <built-in> and <command-line>).
 FILENAME == pre && /^# [0-9]+ "/ {
   q = index($0, "\"")
   match($0, /"[ 0-9]*$/)
@@ -109,12 +110,7 @@ FILENAME == pre && /^# [0-9]+ "/ {
       refuse("includes " file ", which is neither an allowed header nor in the compiler's own include directories")
     if (!pseudo && top == cand && !mayIncludeDirectly(file))
       refuse("includes " file "; a candidate may include only \"kb_simd.h\" and <" allowedList ">")
-    depth++
-  } else if (flags ~ / 2( |$)/) {
-    depth--
-  } else if (depth == 0) {
-    depth = 1
-  } else if (file != top && file != cand && !pseudo) {
+  } else if (flags !~ / 2( |$)/ && top != "" && file != top && file != cand && !pseudo) {
     refuse("#line names another file (" file "): diagnostics would quote it")
   }
   top = file
