@@ -3,7 +3,7 @@
 # with the reference, the baseline and each candidate as separate translation units (symbols renamed so they link
 # into one binary), and runs it. Everything the TypeScript side reads lands in out/.
 #
-# build.env sets: CC CFLAGS FUNCTION CANDIDATES NEED_FEATURES RUNNER OBJCOPY TIMEOUT_S TIME_PROCESSES
+# build.env sets: CC CFLAGS FUNCTION CANDIDATES NEED_FEATURES RUNNER OBJCOPY TIMEOUT_S TIME_PROCESSES ALLOWED_HEADERS
 # Exit: 0 ran (per-candidate status in out/<candidate>/), 86 CPU lacks a needed feature, 87 harness build failed.
 set -u
 . ./build.env
@@ -69,9 +69,21 @@ if [ -n "$TIMEOUT_S" ] && command -v timeout >/dev/null 2>&1; then
   if timeout --foreground 5 true 2>/dev/null; then limit="timeout --foreground -k 2 $TIMEOUT_S"; else limit="timeout -k 2 $TIMEOUT_S"; fi
 fi
 
+# The include policy (kb_policy.awk, the same check as the WASM builds'): before a candidate is compiled, the real
+# preprocessor reports what it reads; anything but kb_simd.h and the compiler's own headers is a compile error.
+$CC $CFLAGS -Iinclude -x c -E -v - </dev/null >/dev/null 2>obj/search.log
+check_policy() {
+  $CC $CFLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -E -MD -MF "obj/$1.d" "candidates/$1.c" -o "obj/$1.i" 2>"out/$1/compile.log" || return 1
+  why=$(awk -f kb_policy.awk -v search=obj/search.log -v deps="obj/$1.d" -v pre="obj/$1.i" -v cand="candidates/$1.c" -v own= \
+    -v local=include/kb_simd.h -v idir=include -v allowed="$ALLOWED_HEADERS" obj/search.log "obj/$1.d" "obj/$1.i" 2>&1) && return 0
+  printf 'candidates/%s.c: refused by the include policy: %s\n' "$1" "$why" >"out/$1/compile.log"
+  return 1
+}
+
 build_candidate() {
   c=$1
-  if ! $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -c "candidates/$c.c" -o "obj/$c.o" 2>"out/$c/compile.log" ||
+  if ! check_policy "$c" ||
+     ! $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -c "candidates/$c.c" -o "obj/$c.o" 2>"out/$c/compile.log" ||
      ! localize "obj/$c.o" "kb_cand_$FUNCTION" 2>>"out/$c/compile.log" ||
      ! $CC $CFLAGS obj/driver.o obj/sol.o obj/glue.o obj/ref.o obj/base.o "obj/$c.o" -o "obj/$c.bin" -lm -lpthread 2>>"out/$c/compile.log"; then
     echo compile-error >"out/$c/status"

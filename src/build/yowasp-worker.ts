@@ -5,6 +5,8 @@ interface Request {
   id: number;
   args: string[];
   files: Record<string, unknown>;
+  /** files the command writes that go back to the caller */
+  outputs: string[];
 }
 
 const { commands } = await import('@yowasp/clang');
@@ -13,17 +15,17 @@ const decoder = new TextDecoder();
 // pass our options on, and its default progress printer would write to our stdout (breaking --json).
 await commands.clang(null as never, {}, { fetchProgress: () => {} });
 
-parentPort!.on('message', async ({ id, args, files }: Request) => {
+parentPort!.on('message', async ({ id, args, files, outputs }: Request) => {
   let stderr = '';
   const collect = (bytes: Uint8Array | null) => {
     if (bytes) stderr += decoder.decode(bytes);
   };
   try {
     const out = (await commands.clang(args, files as never, { stdout: collect, stderr: collect, decodeASCII: false, fetchProgress: () => {} })) as Record<string, unknown>;
-    const wasm = out['out.wasm'];
-    parentPort!.postMessage({ id, ok: wasm instanceof Uint8Array, wasm, stderr });
+    const written = Object.fromEntries(outputs.map((name) => [name, out[name]]).filter(([, bytes]) => bytes instanceof Uint8Array));
+    parentPort!.postMessage({ id, ok: Object.keys(written).length === outputs.length, outputs: written, stderr });
   } catch (e) {
-    parentPort!.postMessage({ id, ok: false, stderr: stderr || String((e as Error).message) });
+    parentPort!.postMessage({ id, ok: false, outputs: {}, stderr: stderr || String((e as Error).message) });
   }
 });
 parentPort!.postMessage({ ready: true });

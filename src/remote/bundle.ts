@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { bufferLayouts, distributionNames, generateInputs, scalarValues, shapeCases, type ShapeCase } from '../check/inputs.js';
 import { protocolHeader } from '../check/rules.js';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
+import { ALLOWED_HEADERS } from '../build/policy.js';
 import { UsageError } from '../spec/errors.js';
 import { generateGlue } from './glue.js';
 import type { Toolchain } from './hosts.js';
@@ -106,7 +107,7 @@ export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[]
   }
   if (settings.pairs < 9) throw new UsageError(`pairs: at least 9 timed pairs are needed for a verdict (got ${settings.pairs})`);
   mkdirSync(join(dir, 'candidates'), { recursive: true });
-  for (const f of ['kb_driver.c', 'kb_driver.h', 'run.sh']) copyFileSync(join(DRIVER_DIR, f), join(dir, f));
+  for (const f of ['kb_driver.c', 'kb_driver.h', 'run.sh', 'kb_policy.awk']) copyFileSync(join(DRIVER_DIR, f), join(dir, f));
   copyDir(INCLUDE_DIR, join(dir, 'include'));
   writeFileSync(join(dir, 'kb_glue.c'), generateGlue(kernel.spec));
   writeFileSync(join(dir, 'kb_protocol.h'), protocolHeader());
@@ -125,6 +126,7 @@ export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[]
     OBJCOPY: toolchain.objcopy,
     TIMEOUT_S: String(candidateTimeoutS),
     TIME_PROCESSES: String(settings.processes),
+    ALLOWED_HEADERS: ALLOWED_HEADERS.join(' '),
   };
   writeFileSync(join(dir, 'build.env'), Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''));
 

@@ -2,10 +2,11 @@
 // and speed results. Outputs are compared here, in TypeScript, against the reference outputs of the same run.
 import { createHmac } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { bufferLayouts } from '../check/inputs.js';
 import { compareOutput } from '../check/compare.js';
 import { PROTOCOL } from '../check/rules.js';
+import { scrubDiagnostics } from '../build/diagnostics.js';
 import type { CheckVerdict } from '../check/verdict.js';
 import { summarizeSamples } from '../measure/speed.js';
 import type { SpeedOfLight } from '../measure/speed-of-light.js';
@@ -136,7 +137,10 @@ function trimLog(text: string): string {
 /** The verdict of one candidate whose results are in `dir` (out/<candidate>/ of the bundle). */
 export function judgeCandidate(kernel: Kernel, cases: PlanCase[], dir: string, opts: JudgeOptions): Judgement {
   const status = existsSync(join(dir, 'status')) ? readFileSync(join(dir, 'status'), 'utf8').trim() : 'missing';
-  if (status === 'compile-error') return { check: { status: 'compile-error', diagnostic: trimLog(readFileSync(join(dir, 'compile.log'), 'utf8')) }, speed: [] };
+  if (status === 'compile-error') {
+    const log = scrubDiagnostics(readFileSync(join(dir, 'compile.log'), 'utf8'), [`candidates/${basename(dir)}.c`]);
+    return { check: { status: 'compile-error', diagnostic: trimLog(log) }, speed: [] };
+  }
   if (status === 'missing') return { check: { status: 'trap', message: 'the host produced no result for this candidate' }, speed: [], harnessError: 'no result' };
   const exitCode = Number(status.replace('exit ', ''));
   // The check process's channel, then one per timing process (p1, p2, …).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { trimDiagnostics } from '../../src/build/diagnostics.js';
+import { scrubDiagnostics, trimDiagnostics } from '../../src/build/diagnostics.js';
 import { refuseSource } from '../../src/build/policy.js';
 
 describe('compiler diagnostics are trimmed to what a person needs', () => {
@@ -17,9 +17,29 @@ describe('compiler diagnostics are trimmed to what a person needs', () => {
 
   it('caps an avalanche of errors', () => {
     const raw = Array.from({ length: 100 }, (_, i) => `kernel.c:${i}:1: error: bad`).join('\n');
-    const lines = trimDiagnostics(raw).split('\n');
+    const lines = trimDiagnostics(raw, { 'kernel.c': 'kernel.c' }).split('\n');
     expect(lines).toHaveLength(31);
     expect(lines[30]).toBe('… 70 more lines');
+  });
+});
+
+describe('diagnostics never quote a file other than the candidate or kbench\'s own', () => {
+  it('drops a diagnostic located elsewhere with its source lines, and the include chain leading to it', () => {
+    const raw = [
+      'In file included from kernel.c:2:',
+      '/home/me/.ssh/id_rsa:1:1: error: unknown type name \'BEGIN\'',
+      '    1 | -----BEGIN OPENSSH PRIVATE KEY-----',
+      '      | ^',
+      "kernel.c:5:3: warning: unused variable 'x'",
+      '    5 |   int x;',
+      'include/kb_simd.h:40:1: note: candidate function not viable',
+      '/tmp/x.h: In function \'f\':',
+      '/tmp/x.h:3:1: error: secret line',
+      'wasm-ld: error: kernel.o: undefined symbol: expf',
+    ].join('\n');
+    expect(scrubDiagnostics(raw, ['kernel.c'])).toBe(
+      ["kernel.c:5:3: warning: unused variable 'x'", '    5 |   int x;', 'include/kb_simd.h:40:1: note: candidate function not viable', 'wasm-ld: error: kernel.o: undefined symbol: expf'].join('\n'),
+    );
   });
 });
 
