@@ -33,11 +33,16 @@ function clangFlags(): string[] {
     `-Wl,--initial-memory=${INITIAL_MEMORY_BYTES}`, `-Wl,--max-memory=${MAX_MEMORY_BYTES}`, '-Wl,--export=__heap_base'];
 }
 
+type WorkerAnswer = { ok: boolean; wasm?: Uint8Array; stderr: string };
+
+/** How long close() waits for a warming compiler before terminating it regardless. */
+const WARM_WAIT_MS = 60_000;
+
 export class WasmCompiler {
   private worker?: Worker;
   private ready?: Promise<void>;
   private nextId = 0;
-  private pending = new Map<number, (r: { ok: boolean; wasm?: Uint8Array; stderr: string }) => void>();
+  private pending = new Map<number, { worker: Worker; answer: (r: WorkerAnswer) => void }>();
 
   constructor(
     readonly toolchain: Toolchain,
@@ -48,13 +53,24 @@ export class WasmCompiler {
   warm(): Promise<void> {
     if (this.toolchain.kind !== 'yowasp') return Promise.resolve();
     if (!this.ready) {
-      this.worker = new Worker(compiledUrl('./yowasp-worker.js', import.meta.url));
-      this.worker.unref();
+      const worker = new Worker(compiledUrl('./yowasp-worker.js', import.meta.url));
+      // An idle compiler must not keep the process alive; close() still ends it before the process exits.
+      worker.unref();
+      this.worker = worker;
       this.ready = new Promise((resolve, reject) => {
-        this.worker!.once('error', reject);
-        this.worker!.on('message', (m: { ready?: boolean; id?: number; ok: boolean; wasm?: Uint8Array; stderr: string }) => {
+        worker.once('error', reject);
+        worker.once('exit', (code) => {
+          reject(new Error(`the compiler worker exited (code ${code}) before it was ready`));
+          // compiles still in flight in this worker get an answer instead of hanging the screen
+          for (const [id, p] of this.pending)
+            if (p.worker === worker) {
+              this.pending.delete(id);
+              p.answer({ ok: false, stderr: `the compiler worker stopped (code ${code}) during this compile` });
+            }
+        });
+        worker.on('message', (m: WorkerAnswer & { ready?: boolean; id?: number }) => {
           if (m.ready) return resolve();
-          this.pending.get(m.id!)?.(m);
+          this.pending.get(m.id!)?.answer(m);
           this.pending.delete(m.id!);
         });
       });
@@ -113,11 +129,15 @@ export class WasmCompiler {
         this.ready = undefined;
         resolve({ ok: false, stderr: `compile timed out after ${timeoutMs} ms` });
       }, timeoutMs);
-      this.pending.set(id, (r) => {
-        clearTimeout(timer);
-        resolve(r);
+      const worker = this.worker!;
+      this.pending.set(id, {
+        worker,
+        answer: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
       });
-      this.worker!.postMessage({ id, args, files: tree });
+      worker.postMessage({ id, args, files: tree });
     });
   }
 
@@ -147,10 +167,21 @@ export class WasmCompiler {
     });
   }
 
+  /**
+   * Ends the compiler worker and waits until it is gone. A worker still warming is first let finish: terminating
+   * it (or exiting the process) while V8 compiles the compiler's WASM in the background crashes the whole process
+   * (SIGSEGV in ValidateFunctionsStreamingJob).
+   */
   async close(): Promise<void> {
-    await this.worker?.terminate();
+    const { worker, ready } = this;
     this.worker = undefined;
     this.ready = undefined;
+    if (!worker) return;
+    this.pending.clear(); // nobody waits for these any more
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ready?.catch(() => {}), new Promise((r) => (timer = setTimeout(r, WARM_WAIT_MS)))]);
+    clearTimeout(timer);
+    await worker.terminate();
   }
 }
 

@@ -46,8 +46,14 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
   const plan = kernels.map((kernel) => ({ kernel, candidates: selectCandidates(kernel, opts.candidate, opts.workDir) }));
   const session = ScreenSession.open(opts);
   const id = newRunId();
-  const ledger = new Ledger(resolve(runsDir(opts.workDir), id));
-  ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'screen', id, at: new Date().toISOString(), argv: opts.argv, machine: machineFacts({ toolchain: session.toolchain.description }) });
+  let ledger: Ledger;
+  try {
+    ledger = new Ledger(resolve(runsDir(opts.workDir), id));
+    ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'screen', id, at: new Date().toISOString(), argv: opts.argv, machine: machineFacts({ toolchain: session.toolchain.description }) });
+  } catch (e) {
+    await session.close(); // the compiler may still be warming: the process must not exit under it
+    throw e;
+  }
   const results: TargetResult[] = [];
   const record = (r: TargetResult, source: string) => {
     results.push(r);
