@@ -29,7 +29,7 @@ export function describeVerdict(v: CheckVerdict): string {
     case 'pass':
       return 'pass';
     case 'wrong':
-      return `wrong: ${v.buffer}[${v.index}] = ${v.got} (expected ${v.expected}), nmse ${v.nmse.toExponential(2)}; ${v.reason}${at(v)}`;
+      return `wrong: ${describeWrong(v)}; ${v.reason}${at(v)}`;
     case 'out-of-bounds':
       return `out-of-bounds: wrote ${v.side === 'before' ? `${v.offset + 1} bytes before` : `at byte ${v.offset} past the end of`} ${v.buffer}${at(v)}`;
     case 'input-mutated':
@@ -41,4 +41,18 @@ export function describeVerdict(v: CheckVerdict): string {
     case 'compile-error':
       return `compile-error: ${v.diagnostic.split('\n')[0]}`;
   }
+}
+
+/**
+ * The evidence of a wrong output, only what is known. Verdicts read back from JSON have null where the number was
+ * NaN or ±inf; NaN for both values means none was recorded (a mismatch is never NaN against NaN), as for a native
+ * failure or a timed call that differs from the untimed one.
+ */
+function describeWrong(v: Extract<CheckVerdict, { status: 'wrong' }>): string {
+  const known = (x: number | null) => typeof x === 'number' && !Number.isNaN(x);
+  const value = (x: number | null) => (typeof x === 'number' ? String(x) : 'NaN or inf');
+  const element = typeof v.index === 'number' && v.index >= 0 ? `${v.buffer}[${v.index}]` : v.buffer;
+  const values = known(v.got) || known(v.expected) ? ` = ${value(v.got)} (expected ${value(v.expected)})` : '';
+  const nmse = typeof v.nmse === 'number' && Number.isFinite(v.nmse) ? `, nmse ${v.nmse.toExponential(2)}` : '';
+  return `${element}${values}${nmse}`;
 }
