@@ -100,7 +100,8 @@ export class ScreenSession {
 
   /**
    * `bench: false` stops after the check (used for the baseline itself); `seed` overrides the session's. An abort
-   * stops the sandbox job at once and rejects with AbortError: an interrupted candidate gets no verdict.
+   * stops the sandbox job at once and rejects with AbortError: an interrupted candidate gets no verdict, not even
+   * one reached while stopping (Ctrl-C also kills a host compiler, which would read as a compile error).
    */
   async screenCandidate(
     kernel: Kernel,
@@ -114,7 +115,13 @@ export class ScreenSession {
       if (signal?.aborted) throw new AbortError();
       if (stage.name === 'bench' && !bench) break;
       this.opts.onEvent?.({ type: 'stage', kernel: kernel.name, candidate: candidate.name, stage: stage.name });
-      verdict = await stage.run(ctx);
+      try {
+        verdict = await untilAborted(stage.run(ctx), signal);
+      } catch (e) {
+        if (signal?.aborted) throw new AbortError();
+        throw e;
+      }
+      if (signal?.aborted) throw new AbortError();
       if (verdict) break;
     }
     const result: TargetResult = {
@@ -223,7 +230,17 @@ export class ScreenSession {
   }
 
   async close(): Promise<void> {
-    this.sandbox.close();
-    await this.compiler.close();
+    await Promise.all([this.sandbox.close(), this.compiler.close()]);
   }
+}
+
+/** Settles with the work, or rejects with AbortError as soon as the signal fires (the work is left to be closed). */
+function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortError());
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
