@@ -15,7 +15,7 @@ import { trimDiagnostics } from './diagnostics.js';
 
 export type CompileResult =
   | { ok: true; wasm: Uint8Array; cached: boolean; durationMs: number }
-  | { ok: false; diagnostic: string; durationMs: number };
+  | { ok: false; diagnostic: string; durationMs: number; /** the compiler failed, not the source */ harness?: boolean };
 
 export interface CompilerOptions {
   cacheDir: string;
@@ -33,14 +33,16 @@ function clangFlags(): string[] {
     `-Wl,--initial-memory=${INITIAL_MEMORY_BYTES}`, `-Wl,--max-memory=${MAX_MEMORY_BYTES}`, '-Wl,--export=__heap_base'];
 }
 
-type WorkerAnswer = { ok: boolean; wasm?: Uint8Array; stderr: string };
+/** `harness`: the compiler itself failed (would not start, stopped, was closed), not the source. */
+type WorkerAnswer = { ok: boolean; wasm?: Uint8Array; stderr: string; harness?: boolean };
 
 /** How long close() waits for a warming compiler before terminating it regardless. */
 const WARM_WAIT_MS = 60_000;
 
 export class WasmCompiler {
   private worker?: Worker;
-  private ready?: Promise<void>;
+  private ready?: Promise<Worker>;
+  private closed = false;
   private nextId = 0;
   private pending = new Map<number, { worker: Worker; answer: (r: WorkerAnswer) => void }>();
 
@@ -50,8 +52,11 @@ export class WasmCompiler {
   ) {}
 
   /** Starts the long-lived compiler early (yowasp costs seconds to warm), so the first compile does not pay it. */
-  warm(): Promise<void> {
-    if (this.toolchain.kind !== 'yowasp') return Promise.resolve();
+  async warm(): Promise<void> {
+    if (this.toolchain.kind === 'yowasp' && !this.closed) await this.start();
+  }
+
+  private start(): Promise<Worker> {
     if (!this.ready) {
       const worker = new Worker(compiledUrl('./yowasp-worker.js', import.meta.url));
       // An idle compiler must not keep the process alive; close() still ends it before the process exits.
@@ -65,11 +70,11 @@ export class WasmCompiler {
           for (const [id, p] of this.pending)
             if (p.worker === worker) {
               this.pending.delete(id);
-              p.answer({ ok: false, stderr: `the compiler worker stopped (code ${code}) during this compile` });
+              p.answer({ ok: false, stderr: `the compiler worker stopped (code ${code}) during this compile`, harness: true });
             }
         });
         worker.on('message', (m: WorkerAnswer & { ready?: boolean; id?: number }) => {
-          if (m.ready) return resolve();
+          if (m.ready) return resolve(worker);
           this.pending.get(m.id!)?.answer(m);
           this.pending.delete(m.id!);
         });
@@ -96,6 +101,7 @@ export class WasmCompiler {
     if (existsSync(cached)) return { ok: true, wasm: new Uint8Array(readFileSync(cached)), cached: true, durationMs: elapsed() };
 
     const out = await this.run(files);
+    if (out.harness) return { ok: false, diagnostic: out.stderr, harness: true, durationMs: elapsed() };
     if (!out.ok || !out.wasm) {
       return { ok: false, diagnostic: trimDiagnostics(out.stderr, { 'kernel.c': displayName }) || 'compiler failed without a message', durationMs: elapsed() };
     }
@@ -108,28 +114,36 @@ export class WasmCompiler {
     return { ok: true, wasm: out.wasm, cached: false, durationMs: elapsed() };
   }
 
-  private async run(files: Record<string, string>): Promise<{ ok: boolean; wasm?: Uint8Array; stderr: string }> {
+  private async run(files: Record<string, string>): Promise<WorkerAnswer> {
     const timeoutMs = this.options.timeoutMs ?? 60_000;
     if (this.toolchain.kind === 'yowasp') return this.runYowasp(files, timeoutMs);
     return this.runHostCompiler(files, timeoutMs);
   }
 
-  private async runYowasp(files: Record<string, string>, timeoutMs: number) {
-    await this.warm();
+  private async runYowasp(files: Record<string, string>, timeoutMs: number): Promise<WorkerAnswer> {
+    let worker: Worker;
+    try {
+      if (this.closed) throw new Error('closed');
+      worker = await this.start();
+      if (this.closed) throw new Error('closed');
+    } catch (e) {
+      return { ok: false, stderr: `the compiler is not available: ${(e as Error).message}`, harness: true };
+    }
     const id = this.nextId++;
     const args = ['--target=wasm32-wasip1', ...clangFlags(), '-Iinclude', '-include', 'kb_proto.h', '-o', 'out.wasm', 'kernel.c', 'kb_glue.c'];
     const tree = { ...files, include: { 'kb_simd.h': files['include/kb_simd.h'] } } as Record<string, unknown>;
     delete tree['include/kb_simd.h'];
-    return new Promise<{ ok: boolean; wasm?: Uint8Array; stderr: string }>((resolve) => {
+    return new Promise<WorkerAnswer>((resolve) => {
       const timer = setTimeout(() => {
         // A runaway compile (e.g. a template bomb) cannot be interrupted inside the worker: replace the worker.
         this.pending.delete(id);
-        void this.worker?.terminate();
-        this.worker = undefined;
-        this.ready = undefined;
+        void worker.terminate();
+        if (this.worker === worker) {
+          this.worker = undefined;
+          this.ready = undefined;
+        }
         resolve({ ok: false, stderr: `compile timed out after ${timeoutMs} ms` });
       }, timeoutMs);
-      const worker = this.worker!;
       this.pending.set(id, {
         worker,
         answer: (r) => {
@@ -174,10 +188,10 @@ export class WasmCompiler {
    */
   async close(): Promise<void> {
     const { worker, ready } = this;
+    this.closed = true;
     this.worker = undefined;
     this.ready = undefined;
     if (!worker) return;
-    this.pending.clear(); // nobody waits for these any more
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([ready?.catch(() => {}), new Promise((r) => (timer = setTimeout(r, WARM_WAIT_MS)))]);
     clearTimeout(timer);

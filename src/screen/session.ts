@@ -152,13 +152,13 @@ export class ScreenSession {
 
   private buildOnce(key: string, spec: KernelSpec, path: string): Promise<Uint8Array> {
     if (!this.builds.has(key)) {
-      this.builds.set(
-        key,
-        this.compiler.compile(spec, readFileSync(path, 'utf8'), path).then((r) => {
-          if (!r.ok) throw new UsageError(`${path}: does not build:\n${r.diagnostic}`);
-          return r.wasm;
-        }),
-      );
+      const build = this.compiler.compile(spec, readFileSync(path, 'utf8'), path).then((r) => {
+        if (!r.ok && r.harness) throw new Error(`${path}: ${r.diagnostic}`);
+        if (!r.ok) throw new UsageError(`${path}: does not build:\n${r.diagnostic}`);
+        return r.wasm;
+      });
+      build.catch(() => {}); // a build nobody awaits any more (the screen was stopped) must not crash the process
+      this.builds.set(key, build);
     }
     return this.builds.get(key)!;
   }
@@ -179,7 +179,7 @@ export class ScreenSession {
     const key = `${ctx.kernel.dir}\0${sha256(ctx.candidate.source)}`;
     const r = await this.pendingCompiles.get(key)!;
     this.pendingCompiles.delete(key);
-    if (!r.ok) return { status: 'compile-error', diagnostic: r.diagnostic };
+    if (!r.ok) return r.harness ? { status: 'harness-error', message: r.diagnostic } : { status: 'compile-error', diagnostic: r.diagnostic };
     ctx.wasm = r.wasm;
     return null;
   }
