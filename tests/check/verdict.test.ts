@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeVerdict, type CheckVerdict } from '../../src/check/verdict.js';
+import { describeVerdict, thrownVerdict, type CheckVerdict } from '../../src/check/verdict.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { LEDGER_SCHEMA, type TargetResult } from '../../src/ledger/records.js';
 import { writeRunReports } from '../../src/report/index.js';
@@ -49,5 +49,33 @@ describe('describeVerdict', () => {
     const md = readFileSync(markdownPath, 'utf8');
     expect(md).toContain('wrong: y; output of a timed call differs');
     expect(md).not.toMatch(/y\[-1\]|expected NaN/);
+  });
+});
+
+// (module (func (export "f") (call 0))) and (module (func (export "f") unreachable))
+const wasmFunction = (body: number[]) =>
+  new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, 0x66, 0, 0, 10, body.length + 2, 1, body.length, ...body])))
+    .exports.f as () => void;
+const thrown = (f: () => void): unknown => {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('did not throw');
+};
+
+describe('thrownVerdict: whose exception it was', () => {
+  const where = { shape: 'n=1', distribution: 'uniform' };
+  it("what the candidate's WASM raises is its trap: a trap instruction, a stack overflow", () => {
+    expect(thrownVerdict(thrown(wasmFunction([0, 0x00, 0x0b])), where)).toEqual({ status: 'trap', message: 'unreachable', ...where });
+    expect(thrownVerdict(thrown(wasmFunction([0, 0x10, 0, 0x0b])), where)).toEqual({ status: 'trap', message: 'RangeError: Maximum call stack size exceeded', ...where });
+  });
+
+  it("anything else is kbench's own failure, reported as such with where it was thrown", () => {
+    const v = thrownVerdict(thrown(() => (null as unknown as { x: number }).x), where, 'candidate: ');
+    expect(v.status).toBe('harness-error');
+    expect(describeVerdict(v)).toMatch(/^harness-error \(kbench's fault, the candidate was not judged\): candidate: TypeError: Cannot read properties of null .*verdict\.test\.ts/);
+    expect(thrownVerdict(new RangeError('Invalid array length')).status).toBe('harness-error');
   });
 });

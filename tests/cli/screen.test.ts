@@ -78,6 +78,16 @@ describe('kbench screen from the command line', () => {
     expect((await kbench(['screen', '--cc', 'tcc'], cwd)).stderr).toMatch(/--cc: unknown compiler 'tcc'/);
   });
 
+  it('--seed must be a 32-bit whole number: a fraction or a negative is a usage error, not a trap of every candidate', async () => {
+    const cwd = tempDir();
+    for (const bad of ['1.5', '-1', '4294967296']) {
+      const r = await kbench(['screen', 'rms_norm', '--seed', bad], cwd);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--seed: expected a whole number in [0, 4294967295], got '${bad}'`);
+    }
+    expect(existsSync(join(cwd, '.kbench', 'runs'))).toBe(false);
+  });
+
   it('list and doctor answer in JSON', async () => {
     const cwd = tempDir();
     const list = JSON.parse((await kbench(['list', '--json'], cwd)).stdout);
