@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { compiledUrl } from '../compiled.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { INCLUDE_DIR } from '../spec/suite.js';
+import { WASM_MAX_MEMORY_BYTES } from '../spec/load.js';
 import type { Toolchain } from './toolchain.js';
 import { prototypeHeader, wasmGlue } from './glue.js';
 import { refuseSource } from './policy.js';
@@ -24,13 +25,12 @@ export interface CompilerOptions {
 
 const STACK_BYTES = 1 << 20;
 const INITIAL_MEMORY_BYTES = 4 << 20;
-const MAX_MEMORY_BYTES = 1 << 30;
 const REQUIRED_EXPORTS = ['kb_call', 'kb_batch', 'kb_heap_base'];
 
 /** Flags shared by the clang-based toolchains (yowasp and system clang). */
 function clangFlags(): string[] {
   return ['-O3', '-msimd128', '-nostartfiles', '-Wl,--no-entry', '-Wl,--import-memory', `-Wl,-z,stack-size=${STACK_BYTES}`,
-    `-Wl,--initial-memory=${INITIAL_MEMORY_BYTES}`, `-Wl,--max-memory=${MAX_MEMORY_BYTES}`, '-Wl,--export=__heap_base'];
+    `-Wl,--initial-memory=${INITIAL_MEMORY_BYTES}`, `-Wl,--max-memory=${WASM_MAX_MEMORY_BYTES}`, '-Wl,--export=__heap_base'];
 }
 
 /** `harness`: the compiler itself failed (would not start, stopped, was closed), not the source. */
@@ -166,7 +166,7 @@ export class WasmCompiler {
     const args =
       tc.kind === 'emcc'
         ? ['-O3', '-msimd128', '--no-entry', '-sSTANDALONE_WASM', '-sIMPORTED_MEMORY', `-sINITIAL_MEMORY=${INITIAL_MEMORY_BYTES}`,
-            `-sMAXIMUM_MEMORY=${MAX_MEMORY_BYTES}`, '-sALLOW_MEMORY_GROWTH', `-sTOTAL_STACK=${STACK_BYTES}`, '-sERROR_ON_UNDEFINED_SYMBOLS',
+            `-sMAXIMUM_MEMORY=${WASM_MAX_MEMORY_BYTES}`, '-sALLOW_MEMORY_GROWTH', `-sTOTAL_STACK=${STACK_BYTES}`, '-sERROR_ON_UNDEFINED_SYMBOLS',
             '-sEXPORTED_FUNCTIONS=_kb_call,_kb_batch,_kb_heap_base']
         : ['--target=wasm32-wasi', ...(tc.sysroot ? [`--sysroot=${tc.sysroot}`] : []), ...clangFlags()];
     args.push('-Iinclude', '-include', 'kb_proto.h', '-o', 'out.wasm', 'kernel.c', 'kb_glue.c');

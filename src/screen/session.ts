@@ -14,7 +14,7 @@ import { summarizeSamples } from '../measure/speed.js';
 import { footprintBytes, SPEED_OF_LIGHT_SPEC, type SpeedOfLight } from '../measure/speed-of-light.js';
 import { shapeCases } from '../check/inputs.js';
 import type { KernelSpec } from '../spec/schema.js';
-import { AbortError, UsageError } from '../spec/errors.js';
+import { AbortError, SpecError, UsageError } from '../spec/errors.js';
 
 export interface ScreenOptions {
   /** folder holding .kbench/ (cache and runs) */
@@ -139,22 +139,37 @@ export class ScreenSession {
     return result;
   }
 
+  /**
+   * Builds a kernel's reference and baseline before anything of it is screened: a suite that does not build is a
+   * spec error (exit 2), never a verdict of the baseline or of a candidate.
+   */
+  async prepareKernel(kernel: Kernel, signal?: AbortSignal): Promise<void> {
+    await untilAborted(Promise.all([this.build(kernel, 'reference'), this.build(kernel, 'baseline')]), signal);
+  }
+
   /** Reference and baseline are built once per session; a failure there is the suite's fault, not a verdict. */
   private build(kernel: Kernel, role: 'reference' | 'baseline'): Promise<Uint8Array> {
     const path = role === 'reference' ? kernel.referencePath : kernel.baselinePath;
-    return this.buildOnce(`${kernel.dir}:${role}`, kernel.spec, path);
+    const fn = kernel.spec.function;
+    const undefinedSymbol = new RegExp(`undefined symbol:? _?${fn}\\b`);
+    return this.buildOnce(`${kernel.dir}:${role}`, kernel.spec, path, (diagnostic) =>
+      undefinedSymbol.test(diagnostic)
+        ? new SpecError(path, '', `does not define ${fn}(), the "function" of ${join(kernel.dir, 'kernel.json')}`)
+        : new UsageError(`${path}: does not build:\n${diagnostic}`),
+    );
   }
 
   /** The speed-of-light probe, built by this session's compiler like a kernel. */
   private probe(): Promise<Uint8Array> {
-    return this.buildOnce('speed-of-light', SPEED_OF_LIGHT_SPEC, join(INCLUDE_DIR, 'kb_speed_of_light.c'));
+    const path = join(INCLUDE_DIR, 'kb_speed_of_light.c');
+    return this.buildOnce('speed-of-light', SPEED_OF_LIGHT_SPEC, path, (diagnostic) => new Error(`${path}: does not build:\n${diagnostic}`));
   }
 
-  private buildOnce(key: string, spec: KernelSpec, path: string): Promise<Uint8Array> {
+  private buildOnce(key: string, spec: KernelSpec, path: string, failure: (diagnostic: string) => Error): Promise<Uint8Array> {
     if (!this.builds.has(key)) {
       const build = this.compiler.compile(spec, readFileSync(path, 'utf8'), path).then((r) => {
         if (!r.ok && r.harness) throw new Error(`${path}: ${r.diagnostic}`);
-        if (!r.ok) throw new UsageError(`${path}: does not build:\n${r.diagnostic}`);
+        if (!r.ok) throw failure(r.diagnostic);
         return r.wasm;
       });
       build.catch(() => {}); // a build nobody awaits any more (the screen was stopped) must not crash the process
