@@ -1,7 +1,7 @@
 // Markdown report: the facts of a run as tables, ready to paste into a pull-request description.
 import type { Comparison } from './compare.js';
 import { failedRows, timedRows, type ReportModel } from './model.js';
-import { formatDurationMs, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
+import { formatDurationMs, formatFixed, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
 
 function cell(value: string | number): string {
   return String(value).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -37,8 +37,8 @@ function speedTable(model: ReportModel): string {
       `${s.verdict}${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${s.suspect}` : ''}`,
       formatNs(s.baselineMedianNs),
       formatNs(s.candidateMedianNs),
-      s.gbps.toFixed(1),
-      s.gflops.toFixed(2),
+      formatFixed(s.gbps, 1),
+      formatFixed(s.gflops, 2),
       ...(withLight ? [s.lightShare === undefined ? '' : formatPercent(s.lightShare)] : []),
     ]),
   );

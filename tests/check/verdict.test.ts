@@ -7,7 +7,9 @@ import { describeVerdict, thrownVerdict, type CheckVerdict } from '../../src/che
 import { Ledger } from '../../src/ledger/ledger.js';
 import { LEDGER_SCHEMA, type TargetResult } from '../../src/ledger/records.js';
 import { writeRunReports } from '../../src/report/index.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { FIXTURES, tempDir } from '../helpers/fixtures.js';
+import type { SpeedResult } from '../../src/measure/types.js';
+import { formatSpeedup, throughputNote } from '../../src/cli/format.js';
 
 const roundTrip = (v: CheckVerdict): CheckVerdict => JSON.parse(JSON.stringify(v));
 
@@ -49,6 +51,20 @@ describe('describeVerdict', () => {
     const md = readFileSync(markdownPath, 'utf8');
     expect(md).toContain('wrong: y; output of a timed call differs');
     expect(md).not.toMatch(/y\[-1\]|expected NaN/);
+  });
+
+  it('timings whose numbers were lost (NaN, saved as null) render as – in reports and tables', () => {
+    const fixture = readFileSync(join(FIXTURES, 'ledgers', 'screen-rms_norm', 'ledger.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const timed = fixture.find((e) => e.type === 'result' && e.result.speed.length).result as TargetResult;
+    const speed = { ...timed.speed[0], gbps: null, gflops: null, speedup: { ...timed.speed[0].speedup, lo: null } } as unknown as SpeedResult;
+    const dir = join(tempDir(), 'run');
+    const ledger = new Ledger(dir);
+    ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'run', id: 'r', at: new Date().toISOString() });
+    ledger.append({ type: 'result', at: new Date().toISOString(), result: { ...timed, speed: [speed] } });
+    const md = readFileSync(writeRunReports(dir).markdownPath, 'utf8');
+    expect(md).toMatch(/\[–, \d\.\d\d\]/);
+    expect(throughputNote(speed)).toMatch(/^– GB\/s/);
+    expect(formatSpeedup(speed.speedup.estimate, speed.speedup.lo, speed.speedup.hi)).toMatch(/× \[–, \d/);
   });
 });
 
