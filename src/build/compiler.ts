@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { compiledUrl } from '../compiled.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { INCLUDE_DIR } from '../spec/suite.js';
+import { WASM_MAX_MEMORY_BYTES } from '../spec/load.js';
 import type { Toolchain } from './toolchain.js';
 import { prototypeHeader, wasmGlue } from './glue.js';
 import { checkPreprocessed, POLICY_ID, refuseSource } from './policy.js';
@@ -16,9 +17,10 @@ import { trimDiagnostics } from './diagnostics.js';
 
 export type CompileResult =
   | { ok: true; wasm: Uint8Array; cached: boolean; durationMs: number }
-  | { ok: false; diagnostic: string; durationMs: number };
+  | { ok: false; diagnostic: string; durationMs: number; /** the compiler failed, not the source */ harness?: boolean };
 
-type RunResult = { ok: boolean; outputs: Record<string, Uint8Array>; stderr: string };
+/** `harness`: the compiler itself failed (would not start, stopped, was closed), not the source. */
+type RunResult = { ok: boolean; outputs: Record<string, Uint8Array>; stderr: string; harness?: boolean };
 
 export interface CompilerOptions {
   cacheDir: string;
@@ -27,21 +29,24 @@ export interface CompilerOptions {
 
 const STACK_BYTES = 1 << 20;
 const INITIAL_MEMORY_BYTES = 4 << 20;
-const MAX_MEMORY_BYTES = 1 << 30;
 const REQUIRED_EXPORTS = ['kb_call', 'kb_batch', 'kb_heap_base'];
 const INCLUDES = ['-Iinclude', '-include', 'kb_proto.h'];
 
 /** Flags shared by the clang-based toolchains (yowasp and system clang). */
 function clangFlags(): string[] {
   return ['-O3', '-msimd128', '-nostartfiles', '-Wl,--no-entry', '-Wl,--import-memory', `-Wl,-z,stack-size=${STACK_BYTES}`,
-    `-Wl,--initial-memory=${INITIAL_MEMORY_BYTES}`, `-Wl,--max-memory=${MAX_MEMORY_BYTES}`, '-Wl,--export=__heap_base'];
+    `-Wl,--initial-memory=${INITIAL_MEMORY_BYTES}`, `-Wl,--max-memory=${WASM_MAX_MEMORY_BYTES}`, '-Wl,--export=__heap_base'];
 }
+
+/** How long close() waits for a warming compiler before terminating it regardless. */
+const WARM_WAIT_MS = 60_000;
 
 export class WasmCompiler {
   private worker?: Worker;
-  private ready?: Promise<void>;
+  private ready?: Promise<Worker>;
+  private closed = false;
   private nextId = 0;
-  private pending = new Map<number, (r: RunResult) => void>();
+  private pending = new Map<number, { worker: Worker; answer: (r: RunResult) => void }>();
   /** the preprocessor of the policy pass, with the compiler's <...> search list (`-E -v`), set up once */
   private preprocessor?: { command?: string; flags: string[]; search: string };
 
@@ -51,16 +56,30 @@ export class WasmCompiler {
   ) {}
 
   /** Starts the long-lived compiler early (yowasp costs seconds to warm), so the first compile does not pay it. */
-  warm(): Promise<void> {
-    if (this.toolchain.kind !== 'yowasp') return Promise.resolve();
+  async warm(): Promise<void> {
+    if (this.toolchain.kind === 'yowasp' && !this.closed) await this.start();
+  }
+
+  private start(): Promise<Worker> {
     if (!this.ready) {
-      this.worker = new Worker(compiledUrl('./yowasp-worker.js', import.meta.url));
-      this.worker.unref();
+      const worker = new Worker(compiledUrl('./yowasp-worker.js', import.meta.url));
+      // An idle compiler must not keep the process alive; close() still ends it before the process exits.
+      worker.unref();
+      this.worker = worker;
       this.ready = new Promise((resolve, reject) => {
-        this.worker!.once('error', reject);
-        this.worker!.on('message', (m: RunResult & { ready?: boolean; id?: number }) => {
-          if (m.ready) return resolve();
-          this.pending.get(m.id!)?.(m);
+        worker.once('error', reject);
+        worker.once('exit', (code) => {
+          reject(new Error(`the compiler worker exited (code ${code}) before it was ready`));
+          // compiles still in flight in this worker get an answer instead of hanging the screen
+          for (const [id, p] of this.pending)
+            if (p.worker === worker) {
+              this.pending.delete(id);
+              p.answer({ ok: false, outputs: {}, stderr: `the compiler worker stopped (code ${code}) during this compile`, harness: true });
+            }
+        });
+        worker.on('message', (m: RunResult & { ready?: boolean; id?: number }) => {
+          if (m.ready) return resolve(worker);
+          this.pending.get(m.id!)?.answer(m);
           this.pending.delete(m.id!);
         });
       });
@@ -86,8 +105,9 @@ export class WasmCompiler {
     if (existsSync(cached)) return { ok: true, wasm: new Uint8Array(readFileSync(cached)), cached: true, durationMs: elapsed() };
 
     const policy = await this.checkPolicy(files, displayName);
-    if (policy !== null) return { ok: false, diagnostic: policy, durationMs: elapsed() };
+    if (policy !== null) return { ok: false, diagnostic: policy.diagnostic, durationMs: elapsed(), ...(policy.harness ? { harness: true } : {}) };
     const out = await this.run(files, [...this.buildFlags(), ...INCLUDES, '-o', 'out.wasm', 'kernel.c', 'kb_glue.c'], ['out.wasm']);
+    if (out.harness) return { ok: false, diagnostic: out.stderr, harness: true, durationMs: elapsed() };
     const wasm = out.outputs['out.wasm'];
     if (!out.ok || !wasm) {
       return { ok: false, diagnostic: trimDiagnostics(out.stderr, { 'kernel.c': displayName }) || 'compiler failed without a message', durationMs: elapsed() };
@@ -106,7 +126,7 @@ export class WasmCompiler {
     const tc = this.toolchain;
     if (tc.kind === 'emcc') {
       return ['-O3', '-msimd128', '--no-entry', '-sSTANDALONE_WASM', '-sIMPORTED_MEMORY', `-sINITIAL_MEMORY=${INITIAL_MEMORY_BYTES}`,
-        `-sMAXIMUM_MEMORY=${MAX_MEMORY_BYTES}`, '-sALLOW_MEMORY_GROWTH', `-sTOTAL_STACK=${STACK_BYTES}`, '-sERROR_ON_UNDEFINED_SYMBOLS',
+        `-sMAXIMUM_MEMORY=${WASM_MAX_MEMORY_BYTES}`, '-sALLOW_MEMORY_GROWTH', `-sTOTAL_STACK=${STACK_BYTES}`, '-sERROR_ON_UNDEFINED_SYMBOLS',
         '-sEXPORTED_FUNCTIONS=_kb_call,_kb_batch,_kb_heap_base'];
     }
     const target = tc.kind === 'yowasp' ? ['--target=wasm32-wasip1'] : ['--target=wasm32-wasi', ...(tc.sysroot ? [`--sysroot=${tc.sysroot}`] : [])];
@@ -117,15 +137,16 @@ export class WasmCompiler {
    * The include policy on what the real preprocessor did with the candidate (see policy.ts): a compile-error
    * diagnostic when refused, null when the candidate may be built.
    */
-  private async checkPolicy(files: Record<string, string>, displayName: string): Promise<string | null> {
+  private async checkPolicy(files: Record<string, string>, displayName: string): Promise<{ diagnostic: string; harness?: boolean } | null> {
     const pre = this.preprocessor ?? (await this.setUpPreprocessor());
     const pp = await this.run(files, [...pre.flags, ...INCLUDES, '-E', '-MD', '-MF', 'kernel.d', '-o', 'kernel.i', 'kernel.c'], ['kernel.d', 'kernel.i'], pre.command);
-    if (!pp.ok) return trimDiagnostics(pp.stderr, { 'kernel.c': displayName }) || 'the preprocessor failed without a message';
+    if (pp.harness) return { diagnostic: pp.stderr, harness: true };
+    if (!pp.ok) return { diagnostic: trimDiagnostics(pp.stderr, { 'kernel.c': displayName }) || 'the preprocessor failed without a message' };
     const reason = await checkPreprocessed(
       { search: pre.search, deps: pp.outputs['kernel.d'], pre: pp.outputs['kernel.i'] },
       { candidate: 'kernel.c', own: ['kb_proto.h'], includeDir: 'include' },
     );
-    return reason && `${displayName}: refused by the include policy: ${reason}`;
+    return reason ? { diagnostic: `${displayName}: refused by the include policy: ${reason}` } : null;
   }
 
   private async setUpPreprocessor(): Promise<{ command?: string; flags: string[]; search: string }> {
@@ -148,7 +169,14 @@ export class WasmCompiler {
   }
 
   private async runYowasp(files: Record<string, string>, args: string[], outputs: string[], timeoutMs: number): Promise<RunResult> {
-    await this.warm();
+    let worker: Worker;
+    try {
+      if (this.closed) throw new Error('closed');
+      worker = await this.start();
+      if (this.closed) throw new Error('closed');
+    } catch (e) {
+      return { ok: false, outputs: {}, stderr: `the compiler is not available: ${(e as Error).message}`, harness: true };
+    }
     const id = this.nextId++;
     const tree: Record<string, unknown> = {};
     for (const [name, text] of Object.entries(files)) {
@@ -160,16 +188,21 @@ export class WasmCompiler {
       const timer = setTimeout(() => {
         // A runaway compile (e.g. a template bomb) cannot be interrupted inside the worker: replace the worker.
         this.pending.delete(id);
-        void this.worker?.terminate();
-        this.worker = undefined;
-        this.ready = undefined;
+        void worker.terminate();
+        if (this.worker === worker) {
+          this.worker = undefined;
+          this.ready = undefined;
+        }
         resolve({ ok: false, outputs: {}, stderr: `compile timed out after ${timeoutMs} ms` });
       }, timeoutMs);
-      this.pending.set(id, (r) => {
-        clearTimeout(timer);
-        resolve(r);
+      this.pending.set(id, {
+        worker,
+        answer: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
       });
-      this.worker!.postMessage({ id, args, files: tree, outputs });
+      worker.postMessage({ id, args, files: tree, outputs });
     });
   }
 
@@ -192,10 +225,21 @@ export class WasmCompiler {
     });
   }
 
+  /**
+   * Ends the compiler worker and waits until it is gone. A worker still warming is first let finish: terminating
+   * it (or exiting the process) while V8 compiles the compiler's WASM in the background crashes the whole process
+   * (SIGSEGV in ValidateFunctionsStreamingJob).
+   */
   async close(): Promise<void> {
-    await this.worker?.terminate();
+    const { worker, ready } = this;
+    this.closed = true;
     this.worker = undefined;
     this.ready = undefined;
+    if (!worker) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ready?.catch(() => {}), new Promise((r) => (timer = setTimeout(r, WARM_WAIT_MS)))]);
+    clearTimeout(timer);
+    await worker.terminate();
   }
 }
 

@@ -7,7 +7,7 @@ import type { Env } from '../spec/expr.js';
 import type { KernelInstance } from '../sandbox/instance.js';
 import { distributionNames, generateInputs, shapeCases } from './inputs.js';
 import { compareOutput } from './compare.js';
-import type { CheckVerdict, Where } from './verdict.js';
+import { thrownVerdict, type CheckVerdict, type Where } from './verdict.js';
 import { PROTOCOL } from './rules.js';
 
 const POISONS = PROTOCOL.poisons;
@@ -42,7 +42,7 @@ function callChecked(
     try {
       inst.call(0, ith, nth);
     } catch (e) {
-      return { status: 'trap', message: trapMessage(e), ...where };
+      return thrownVerdict(e, where);
     }
     const guard = inst.checkGuards();
     if (guard) return { status: 'out-of-bounds', ...guard, ...where };
@@ -83,11 +83,6 @@ function elementIndex(spec: KernelSpec, buffer: string, byte: number): number {
   const p = spec.params.find((q) => q.kind === 'buffer' && q.name === buffer);
   const size = p?.kind === 'buffer' ? (p.dtype === 'f32' || p.dtype === 'i32' ? 4 : p.dtype === 'f16' ? 2 : 1) : 1;
   return Math.floor(byte / size);
-}
-
-export function trapMessage(e: unknown): string {
-  const err = e as Error;
-  return err instanceof WebAssembly.RuntimeError ? err.message : `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`;
 }
 
 /** Compares every output of the candidate instance (set 0) with the reference's. */
@@ -137,7 +132,7 @@ export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInst
         try {
           expected = referenceOutputs(ref, spec, inputs);
         } catch (e) {
-          return { status: 'trap', message: `reference: ${trapMessage(e)}`, shape: shape.name, distribution };
+          return thrownVerdict(e, { shape: shape.name, distribution }, 'reference: ');
         }
         for (const [k, nth] of nths.entries()) {
           const where: Where = { shape: shape.name, distribution, nth: spec.threads ? nth : undefined };

@@ -1,6 +1,7 @@
 // Plain-text tables for the terminal (the only place besides report/ that renders).
 import { lightShare } from '../measure/speed-of-light.js';
 import type { SpeedResult } from '../measure/types.js';
+import { formatFixed } from '../report/format.js';
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -9,19 +10,19 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 export function formatNs(ns: number): string {
-  if (!Number.isFinite(ns)) return '—';
+  if (typeof ns !== 'number' || !Number.isFinite(ns)) return '—';
   if (ns < 1e3) return `${ns.toFixed(0)} ns`;
   if (ns < 1e6) return `${(ns / 1e3).toFixed(2)} µs`;
   return `${(ns / 1e6).toFixed(2)} ms`;
 }
 
 export function formatSpeedup(estimate: number, lo: number, hi: number): string {
-  return `${estimate.toFixed(2)}× [${lo.toFixed(2)}, ${hi.toFixed(2)}]`;
+  return `${formatFixed(estimate, 2)}× [${formatFixed(lo, 2)}, ${formatFixed(hi, 2)}]`;
 }
 
 /** "12.5 GB/s, 57% of light", with what makes the timing not count (emulation, a suspect result). */
 export function throughputNote(s: SpeedResult): string {
   const share = lightShare(s);
   const light = s.emulated ? ' (qemu: no verdict)' : share === undefined ? '' : `, ${Math.round(share * 100)}% of light`;
-  return `${s.gbps.toFixed(1)} GB/s${light}${s.suspect ? `  SUSPECT: ${s.suspect}` : ''}`;
+  return `${formatFixed(s.gbps, 1)} GB/s${light}${s.suspect ? `  SUSPECT: ${s.suspect}` : ''}`;
 }

@@ -13,6 +13,9 @@ export const nonNegative = (flag: string) => numberOption(flag, (n) => Number.is
 
 export const integer = (flag: string, min: number) => numberOption(flag, (n) => Number.isInteger(n) && n >= min, `a whole number ≥ ${min}`);
 
+/** Seeds are 32-bit: inputs and the bootstrap hash them as unsigned 32-bit integers. */
+export const seed = (flag: string) => numberOption(flag, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'a whole number in [0, 4294967295]');
+
 export const fraction = (flag: string) => numberOption(flag, (n) => Number.isFinite(n) && n >= 0 && n < 1, 'a fraction in [0, 1)');
 
 export const positive = (flag: string, whole: boolean) =>

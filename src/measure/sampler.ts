@@ -4,8 +4,8 @@
 import type { KernelSpec } from '../spec/schema.js';
 import type { KernelInstance } from '../sandbox/instance.js';
 import { distributionNames, generateInputs, shapeCases, bufferLayouts } from '../check/inputs.js';
-import { compareAll, firstDifference, referenceOutputs, seedFor, trapMessage } from '../check/protocol.js';
-import type { CheckVerdict } from '../check/verdict.js';
+import { compareAll, firstDifference, referenceOutputs, seedFor } from '../check/protocol.js';
+import { thrownVerdict, type CheckVerdict } from '../check/verdict.js';
 import { createRng } from './rng.js';
 
 export interface SamplerOptions {
@@ -57,7 +57,7 @@ export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: Kerne
         inst.batch(1);
         inst.batch(1);
       } catch (e) {
-        return { ok: false, verdict: { status: 'trap', message: `${label}: ${trapMessage(e)}`, shape: shape.name, distribution, phase: 'timed' } };
+        return { ok: false, verdict: thrownVerdict(e, { shape: shape.name, distribution, phase: 'timed' }, `${label}: `) };
       }
       const outs: Map<string, Uint8Array>[] = [];
       for (let s = 0; s < sets; s++) {
@@ -88,7 +88,7 @@ export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: Kerne
         try {
           ms = timeBatch(inst, reps);
         } catch (e) {
-          return { ok: false, verdict: { status: 'trap', message: trapMessage(e), shape: shape.name, distribution, phase: 'timed' } };
+          return { ok: false, verdict: thrownVerdict(e, { shape: shape.name, distribution, phase: 'timed' }) };
         }
         const stale = firstStale(inst, golden.get(inst)!, rotation, sets);
         if (stale && inst === cand)

@@ -2,7 +2,8 @@
 import type { TargetResult } from '../ledger/records.js';
 
 /**
- * - `host-failed`: the target failed (lost, unreachable, refused); the candidate was not judged
+ * - `host-failed`: the target or kbench itself failed (lost, unreachable, refused; a harness-error); the candidate
+ *   was not judged
  * - `wrong` (WASM) / `wrong-native` (a native host): the check failed — compile error, trap, timeout, wrong
  *   output, out-of-bounds write or input mutation (see `check` for which). `wrong-native` after a WASM pass
  *   usually means the native #if branch differs.
@@ -15,7 +16,7 @@ import type { TargetResult } from '../ledger/records.js';
 export type Outcome = 'host-failed' | 'wrong' | 'wrong-native' | 'emulated' | 'suspect' | 'faster' | 'slower' | 'mixed' | 'no-change';
 
 export function outcomeOf(result: TargetResult): Outcome {
-  if (result.hostFailure) return 'host-failed';
+  if (result.hostFailure || result.check.status === 'harness-error') return 'host-failed';
   if (result.check.status !== 'pass') return result.target === 'wasm' ? 'wrong' : 'wrong-native';
   if (result.speed.some((s) => s.emulated)) return 'emulated';
   if (result.speed.some((s) => s.suspect)) return 'suspect';

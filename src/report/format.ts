@@ -3,19 +3,27 @@ import type { Interval } from '../measure/types.js';
 
 /** 1234.5 → "1.23 µs": three significant digits in the largest unit that keeps the value ≥ 1. */
 export function formatNs(ns: number): string {
-  if (!Number.isFinite(ns)) return '–';
+  if (typeof ns !== 'number' || !Number.isFinite(ns)) return '–';
   const units: [number, string][] = [[1e9, 's'], [1e6, 'ms'], [1e3, 'µs'], [1, 'ns']];
   const [scale, unit] = units.find(([s]) => Math.abs(ns) >= s) ?? [1, 'ns'];
   return `${(ns / scale).toPrecision(3)} ${unit}`;
 }
 
+/**
+ * x.toFixed(digits), or '–' for what is not a finite number: a NaN or infinity, or the null it becomes in a saved
+ * ledger (reports are rebuilt from JSON).
+ */
+export function formatFixed(x: number | null | undefined, digits: number): string {
+  return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '–';
+}
+
 export function formatRatio(x: number): string {
-  return `${x.toFixed(2)}×`;
+  return `${formatFixed(x, 2)}×`;
 }
 
 /** "2.10× [2.02, 2.18]" with the CI level left implicit (the table header names it). */
 export function formatSpeedup(s: Interval): string {
-  return `${formatRatio(s.estimate)} [${s.lo.toFixed(2)}, ${s.hi.toFixed(2)}]`;
+  return `${formatRatio(s.estimate)} [${formatFixed(s.lo, 2)}, ${formatFixed(s.hi, 2)}]`;
 }
 
 export function formatUsd(usd: number): string {

@@ -2,7 +2,7 @@
 // dark by prefers-color-scheme.
 import { failedRows, timedRows, type ReportModel } from './model.js';
 import { costChart, esc, forestPlot, scatterPlot, timelineChart, type ForestRow } from './charts.js';
-import { formatDurationMs, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
+import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
 
 const STYLE = `
@@ -83,7 +83,7 @@ function speedSection(model: ReportModel): string {
       r.shapes.map((s) => [
         esc(r.kernel), esc(r.candidate), esc(r.target), esc(s.shape), esc(formatSpeedup(s.speedup)),
         `<span class="verdict ${esc(s.verdict)}">${esc(s.verdict)}</span>${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${esc(s.suspect)}` : ''}${r.stability.status === 'unstable' ? ` <span class="unstable" title="${esc(r.stability.reasons.join('; '))}">⚠ unstable</span>` : ''}`,
-        esc(formatNs(s.baselineMedianNs)), esc(formatNs(s.candidateMedianNs)), esc(s.gbps.toFixed(1)), esc(s.gflops.toFixed(2)),
+        esc(formatNs(s.baselineMedianNs)), esc(formatNs(s.candidateMedianNs)), esc(formatFixed(s.gbps, 1)), esc(formatFixed(s.gflops, 2)),
         ...(withLight ? [s.lightShare === undefined ? '' : esc(formatPercent(s.lightShare))] : []),
       ]),
     ),

@@ -1,7 +1,7 @@
 // Markdown report: the facts of a run as tables, ready to paste into a pull-request description.
 import type { Comparison } from './compare.js';
 import { failedRows, timedRows, type ReportModel } from './model.js';
-import { formatDurationMs, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
+import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
 
 function cell(value: string | number): string {
@@ -41,8 +41,8 @@ function speedTable(model: ReportModel): string {
       `${s.verdict}${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${s.suspect}` : ''}${r.stability.status === 'unstable' ? ' ⚠ unstable' : ''}`,
       formatNs(s.baselineMedianNs),
       formatNs(s.candidateMedianNs),
-      s.gbps.toFixed(1),
-      s.gflops.toFixed(2),
+      formatFixed(s.gbps, 1),
+      formatFixed(s.gflops, 2),
       ...(withLight ? [s.lightShare === undefined ? '' : formatPercent(s.lightShare)] : []),
     ]),
   );

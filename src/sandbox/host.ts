@@ -32,7 +32,11 @@ process.on('message', ({ id, job, timeoutMs }: Request) => {
     finish(reply);
     void worker.terminate();
   });
-  worker.once('error', (e) => finish({ kind: 'check', verdict: { status: 'trap', message: `sandbox worker: ${e.message}` } }));
-  worker.once('exit', (code) => finish({ kind: 'check', verdict: { status: 'trap', message: `sandbox worker exited with code ${code}` } }));
+  // The job's own code catches what the candidate raises: anything escaping the worker is kbench's failure.
+  worker.once('error', (e) => finish({ kind: 'check', verdict: { status: 'harness-error', message: `sandbox worker: ${e.name}: ${e.message}` } }));
+  worker.once('exit', (code) => finish({ kind: 'check', verdict: { status: 'harness-error', message: `sandbox worker exited with code ${code} without an answer` } }));
 });
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group; the screen decides what stops (it kills this host at once). Dying here
+// first would turn the job in progress into a 'sandbox host died' trap of the candidate.
+process.on('SIGINT', () => {});

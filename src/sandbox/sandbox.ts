@@ -5,13 +5,20 @@ import type { SandboxJob, SandboxReply } from './jobs.js';
 import { compiledUrl } from '../compiled.js';
 import { AbortError } from '../spec/errors.js';
 
+/** How long past a job's own timeout the host may stay silent before it is taken for lost and replaced. */
+const HOST_GRACE_MS = 10_000;
+/** How long close() waits for the killed host to be reaped. */
+const CLOSE_WAIT_MS = 2_000;
+
+const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null && child.connected;
+
 export class Sandbox {
   private child?: ChildProcess;
   private nextId = 0;
-  private pending = new Map<number, (reply: SandboxReply) => void>();
+  private pending = new Map<number, { child: ChildProcess; answer: (reply: SandboxReply) => void }>();
 
   private host(): ChildProcess {
-    if (this.child && this.child.exitCode === null && this.child.connected) return this.child;
+    if (this.child && alive(this.child)) return this.child;
     const child = fork(fileURLToPath(compiledUrl('./host.js', import.meta.url)), [], {
       execArgv: ['--no-liftoff'],
       serialization: 'advanced',
@@ -19,18 +26,22 @@ export class Sandbox {
     });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
-    child.on('message', ({ id, reply }: { id: number; reply: SandboxReply }) => {
-      this.pending.get(id)?.(reply);
-      this.pending.delete(id);
-    });
+    child.on('message', ({ id, reply }: { id: number; reply: SandboxReply }) => this.answer(id, reply));
+    // A failed send is answered through send's callback or the exit below; without a listener it would crash the run.
+    child.on('error', () => {});
     child.on('exit', (code, signal) => {
       // Whatever was running in a dead host is a trap of that job, not a crash of the run.
-      for (const resolve of this.pending.values())
-        resolve({ kind: 'check', verdict: { status: 'trap', message: `sandbox host died (${signal ?? code}) ${stderr.trim().slice(-300)}` } });
-      this.pending.clear();
+      for (const [id, p] of this.pending)
+        if (p.child === child) this.answer(id, { kind: 'check', verdict: { status: 'trap', message: `sandbox host died (${signal ?? code}) ${stderr.trim().slice(-300)}` } });
     });
     this.child = child;
     return child;
+  }
+
+  private answer(id: number, reply: SandboxReply): void {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    p?.answer(reply);
   }
 
   /** Runs a job; an abort kills the host process (a new one starts for the next job) and rejects with AbortError. */
@@ -41,21 +52,39 @@ export class Sandbox {
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         this.pending.delete(id);
-        this.close();
+        clearTimeout(backstop);
+        void this.close();
         reject(new AbortError());
       };
+      // The host enforces the job's timeout itself; this only catches a host that stopped answering altogether.
+      const backstop = setTimeout(() => {
+        this.answer(id, { kind: 'check', verdict: { status: 'harness-error', message: `the sandbox host did not answer within ${timeoutMs + HOST_GRACE_MS} ms` } });
+        if (this.child === child) void this.close();
+      }, timeoutMs + HOST_GRACE_MS);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(id, (reply) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(reply);
+      this.pending.set(id, {
+        child,
+        answer: (reply) => {
+          clearTimeout(backstop);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(reply);
+        },
       });
-      child.send({ id, job, timeoutMs });
+      child.send({ id, job, timeoutMs }, (err) => {
+        if (err) this.answer(id, { kind: 'check', verdict: { status: 'harness-error', message: `the sandbox host could not be reached: ${err.message}` } });
+      });
     });
   }
 
-  close(): void {
-    this.child?.disconnect();
-    this.child?.kill();
+  /** Kills the host and waits (at most CLOSE_WAIT_MS) until it is gone; a host already dead or disconnected is fine. */
+  async close(): Promise<void> {
+    const child = this.child;
     this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 }

@@ -2,7 +2,8 @@
 // WASM modules get their own capped memory and no other imports; nothing of the harness is reachable from them.
 import { parentPort, workerData } from 'node:worker_threads';
 import { KernelInstance } from './instance.js';
-import { runCheck, trapMessage } from '../check/protocol.js';
+import { runCheck } from '../check/protocol.js';
+import { thrownVerdict } from '../check/verdict.js';
 import { sampleShapes } from '../measure/sampler.js';
 import { measureInSandbox } from '../measure/speed-of-light.js';
 import type { SandboxJob, SandboxReply } from './jobs.js';
@@ -22,7 +23,7 @@ function run(job: SandboxJob): SandboxReply {
     const light = job.lightFootprints.length ? measureInSandbox(instantiate(job.probe, job.maxMemoryBytes), job.lightFootprints) : [];
     return { kind: 'bench', shapes: result.shapes, light };
   } catch (e) {
-    return { kind: 'check', verdict: { status: 'trap', message: trapMessage(e) } };
+    return { kind: 'check', verdict: thrownVerdict(e) };
   }
 }
 

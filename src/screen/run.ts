@@ -44,10 +44,34 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
   const kernels = opts.kernels?.length ? opts.kernels.map((k) => findKernel(opts.kernelsDir, k)) : loadSuite(opts.kernelsDir);
   if (!kernels.length) throw new UsageError(`${opts.kernelsDir}: no kernels found`);
   const plan = kernels.map((kernel) => ({ kernel, candidates: selectCandidates(kernel, opts.candidate, opts.workDir) }));
+  const queue = plan.flatMap(({ kernel, candidates }) => {
+    const baseline = { name: 'baseline', source: readFileSync(kernel.baselinePath, 'utf8'), path: kernel.baselinePath };
+    return [{ kernel, candidate: baseline, bench: false }, ...candidates.map((candidate) => ({ kernel, candidate, bench: true }))];
+  });
+  opts.onEvent?.({ type: 'plan', total: queue.length });
   const session = ScreenSession.open(opts);
   const id = newRunId();
-  const ledger = new Ledger(resolve(runsDir(opts.workDir), id));
-  ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'screen', id, at: new Date().toISOString(), argv: opts.argv, machine: machineFacts({ toolchain: session.toolchain.description }) });
+  let ledger: Ledger;
+  try {
+    // A suite that does not build is a spec error: found before the run folder exists, not midway through it.
+    for (const { kernel } of plan) {
+      opts.onEvent?.({ type: 'stage', kernel: kernel.name, candidate: 'baseline', stage: 'compile' });
+      await session.prepareKernel(kernel, opts.signal);
+    }
+  } catch (e) {
+    // an interrupted preparation still leaves an (empty, interrupted) run behind, like any other Ctrl-C
+    if ((e as Error).name !== 'AbortError') {
+      await session.close();
+      throw e;
+    }
+  }
+  try {
+    ledger = new Ledger(resolve(runsDir(opts.workDir), id));
+    ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'screen', id, at: new Date().toISOString(), argv: opts.argv, machine: machineFacts({ toolchain: session.toolchain.description }) });
+  } catch (e) {
+    await session.close(); // the compiler may still be warming: the process must not exit under it
+    throw e;
+  }
   const results: TargetResult[] = [];
   const record = (r: TargetResult, source: string) => {
     results.push(r);
@@ -56,11 +80,6 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
   };
   let interrupted = false;
   try {
-    const queue = plan.flatMap(({ kernel, candidates }) => {
-      const baseline = { name: 'baseline', source: readFileSync(kernel.baselinePath, 'utf8'), path: kernel.baselinePath };
-      return [{ kernel, candidate: baseline, bench: false }, ...candidates.map((candidate) => ({ kernel, candidate, bench: true }))];
-    });
-    opts.onEvent?.({ type: 'plan', total: queue.length });
     for (const [i, { kernel, candidate, bench }] of queue.entries()) {
       if (opts.signal?.aborted) break;
       const next = queue[i + 1];

@@ -14,7 +14,7 @@ import { summarizeSamples } from '../measure/speed.js';
 import { footprintBytes, SPEED_OF_LIGHT_SPEC, type SpeedOfLight } from '../measure/speed-of-light.js';
 import { shapeCases } from '../check/inputs.js';
 import type { KernelSpec } from '../spec/schema.js';
-import { AbortError, UsageError } from '../spec/errors.js';
+import { AbortError, SpecError, UsageError } from '../spec/errors.js';
 
 export interface ScreenOptions {
   /** folder holding .kbench/ (cache and runs) */
@@ -100,7 +100,8 @@ export class ScreenSession {
 
   /**
    * `bench: false` stops after the check (used for the baseline itself); `seed` overrides the session's. An abort
-   * stops the sandbox job at once and rejects with AbortError: an interrupted candidate gets no verdict.
+   * stops the sandbox job at once and rejects with AbortError: an interrupted candidate gets no verdict, not even
+   * one reached while stopping (Ctrl-C also kills a host compiler, which would read as a compile error).
    */
   async screenCandidate(
     kernel: Kernel,
@@ -114,7 +115,13 @@ export class ScreenSession {
       if (signal?.aborted) throw new AbortError();
       if (stage.name === 'bench' && !bench) break;
       this.opts.onEvent?.({ type: 'stage', kernel: kernel.name, candidate: candidate.name, stage: stage.name });
-      verdict = await stage.run(ctx);
+      try {
+        verdict = await untilAborted(stage.run(ctx), signal);
+      } catch (e) {
+        if (signal?.aborted) throw new AbortError();
+        throw e;
+      }
+      if (signal?.aborted) throw new AbortError();
       if (verdict) break;
     }
     const result: TargetResult = {
@@ -132,26 +139,41 @@ export class ScreenSession {
     return result;
   }
 
+  /**
+   * Builds a kernel's reference and baseline before anything of it is screened: a suite that does not build is a
+   * spec error (exit 2), never a verdict of the baseline or of a candidate.
+   */
+  async prepareKernel(kernel: Kernel, signal?: AbortSignal): Promise<void> {
+    await untilAborted(Promise.all([this.build(kernel, 'reference'), this.build(kernel, 'baseline')]), signal);
+  }
+
   /** Reference and baseline are built once per session; a failure there is the suite's fault, not a verdict. */
   private build(kernel: Kernel, role: 'reference' | 'baseline'): Promise<Uint8Array> {
     const path = role === 'reference' ? kernel.referencePath : kernel.baselinePath;
-    return this.buildOnce(`${kernel.dir}:${role}`, kernel.spec, path);
+    const fn = kernel.spec.function;
+    const undefinedSymbol = new RegExp(`undefined symbol:? _?${fn}\\b`);
+    return this.buildOnce(`${kernel.dir}:${role}`, kernel.spec, path, (diagnostic) =>
+      undefinedSymbol.test(diagnostic)
+        ? new SpecError(path, '', `does not define ${fn}(), the "function" of ${join(kernel.dir, 'kernel.json')}`)
+        : new UsageError(`${path}: does not build:\n${diagnostic}`),
+    );
   }
 
   /** The speed-of-light probe, built by this session's compiler like a kernel. */
   private probe(): Promise<Uint8Array> {
-    return this.buildOnce('speed-of-light', SPEED_OF_LIGHT_SPEC, join(INCLUDE_DIR, 'kb_speed_of_light.c'));
+    const path = join(INCLUDE_DIR, 'kb_speed_of_light.c');
+    return this.buildOnce('speed-of-light', SPEED_OF_LIGHT_SPEC, path, (diagnostic) => new Error(`${path}: does not build:\n${diagnostic}`));
   }
 
-  private buildOnce(key: string, spec: KernelSpec, path: string): Promise<Uint8Array> {
+  private buildOnce(key: string, spec: KernelSpec, path: string, failure: (diagnostic: string) => Error): Promise<Uint8Array> {
     if (!this.builds.has(key)) {
-      this.builds.set(
-        key,
-        this.compiler.compile(spec, readFileSync(path, 'utf8'), path).then((r) => {
-          if (!r.ok) throw new UsageError(`${path}: does not build:\n${r.diagnostic}`);
-          return r.wasm;
-        }),
-      );
+      const build = this.compiler.compile(spec, readFileSync(path, 'utf8'), path).then((r) => {
+        if (!r.ok && r.harness) throw new Error(`${path}: ${r.diagnostic}`);
+        if (!r.ok) throw failure(r.diagnostic);
+        return r.wasm;
+      });
+      build.catch(() => {}); // a build nobody awaits any more (the screen was stopped) must not crash the process
+      this.builds.set(key, build);
     }
     return this.builds.get(key)!;
   }
@@ -172,7 +194,7 @@ export class ScreenSession {
     const key = `${ctx.kernel.dir}\0${sha256(ctx.candidate.source)}`;
     const r = await this.pendingCompiles.get(key)!;
     this.pendingCompiles.delete(key);
-    if (!r.ok) return { status: 'compile-error', diagnostic: r.diagnostic };
+    if (!r.ok) return r.harness ? { status: 'harness-error', message: r.diagnostic } : { status: 'compile-error', diagnostic: r.diagnostic };
     ctx.wasm = r.wasm;
     return null;
   }
@@ -223,7 +245,17 @@ export class ScreenSession {
   }
 
   async close(): Promise<void> {
-    this.sandbox.close();
-    await this.compiler.close();
+    await Promise.all([this.sandbox.close(), this.compiler.close()]);
   }
+}
+
+/** Settles with the work, or rejects with AbortError as soon as the signal fires (the work is left to be closed). */
+function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortError());
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

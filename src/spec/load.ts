@@ -5,6 +5,9 @@ import { evalExpr, exprVariables } from './expr.js';
 import { SpecError } from './errors.js';
 import { dtypeBytes } from './dtypes.js';
 
+/** The most memory a WASM build can address (its --max-memory): one shape's buffers must fit in it. */
+export const WASM_MAX_MEMORY_BYTES = 2 ** 30;
+
 function fieldPath(path: PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }
@@ -76,6 +79,7 @@ function checkConsistency(file: string, spec: KernelSpec): void {
   ];
   for (const set of ['check', 'bench'] as const)
     spec.shapes[set].forEach((shape, i) => {
+      const sizes: { field: string; expr: string | number; name: string; dtype: string; elements: number; bytes: number }[] = [];
       for (const [field, expr] of expressions) {
         const missing = exprVariables(expr).filter((v) => !(v in shape));
         if (missing.length) fail(`shapes.${set}[${i}]`, `has no '${missing[0]}' (used by ${field})`);
@@ -83,14 +87,28 @@ function checkConsistency(file: string, spec: KernelSpec): void {
           const v = evalExpr(expr, shape as Record<string, number>);
           if (field.endsWith('.length') && (!Number.isInteger(v) || v < 0))
             fail(field, `"${expr}" gives ${v} for shapes.${set}[${i}]; lengths must be whole and ≥ 0`);
+          const param = spec.params[Number(/^params\[(\d+)\]\.length$/.exec(field)?.[1] ?? -1)];
+          if (param?.kind === 'buffer') sizes.push({ field, expr, name: param.name, dtype: param.dtype, elements: v, bytes: v * dtypeBytes(param.dtype) });
         } catch (e) {
           if (e instanceof SpecError) throw e;
           fail(field, (e as Error).message);
         }
+      }
+      const total = sizes.reduce((n, s) => n + s.bytes, 0);
+      if (total > WASM_MAX_MEMORY_BYTES) {
+        // named by the biggest buffer: the length to fix
+        const big = sizes.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+        const where = `shapes.${set}[${i}]${shape.name ? ` ("${shape.name}")` : ''}`;
+        fail(where, `${big.field} "${big.expr}" = ${big.elements} elements (${big.name}, ${big.dtype}: ${gib(big.bytes)}); ` +
+          `the shape's buffers take ${gib(total)}, more than the ${gib(WASM_MAX_MEMORY_BYTES)} the WASM sandbox can hold`);
       }
     });
 }
 
 function generatorExprs(prefix: string, gens: Record<string, Generator>): [string, string | number][] {
   return Object.entries(gens).flatMap(([name, g]) => (g.kind === 'mask' ? [[`${prefix}.${name}.cols`, g.cols]] : []));
+}
+
+function gib(bytes: number): string {
+  return `${Number((bytes / 2 ** 30).toPrecision(3))} GiB`;
 }

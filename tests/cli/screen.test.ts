@@ -64,6 +64,30 @@ describe('kbench screen from the command line', () => {
     expect(existsSync(join(cwd, '.kbench', 'runs'))).toBe(false);
   });
 
+  it('a shape too big for the sandbox is a spec error naming the file, shape and length, before any run', async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, 'suite', 'huge');
+    cpSync(join(FIXTURE_KERNELS, 'scale_rows'), dir, { recursive: true });
+    const spec = JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8'));
+    spec.shapes.bench.push({ name: 'huge', n: 1_000_000, rows: 1_000_000 });
+    writeFileSync(join(dir, 'kernel.json'), JSON.stringify(spec));
+    const { code, stderr } = await kbench(['screen', '--kernels', 'suite', '--cc', 'yowasp'], cwd);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toMatch(/^kbench: \S*suite\/huge\/kernel\.json: shapes\.bench\[1\] \("huge"\): params\[0\]\.length "rows\*n" = 1000000000000 elements \(x, f32: 3730 GiB\); the shape's buffers take 7450 GiB, more than the 1 GiB the WASM sandbox can hold$/);
+    expect(existsSync(join(cwd, '.kbench', 'runs'))).toBe(false);
+  });
+
+  it('a baseline that does not define the spec\'s function is a spec error naming baseline.c and "function", before any run', async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, 'suite', 'scale_rows');
+    cpSync(join(FIXTURE_KERNELS, 'scale_rows'), dir, { recursive: true });
+    writeFileSync(join(dir, 'baseline.c'), readFileSync(join(dir, 'baseline.c'), 'utf8').replace('void scale_rows(', 'void scale_rows_v2('));
+    const { code, stderr } = await kbench(['screen', '--kernels', 'suite', '--cc', 'yowasp'], cwd);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(`kbench: ${join(dir, 'baseline.c')}: does not define scale_rows(), the "function" of ${join(dir, 'kernel.json')}`);
+    expect(existsSync(join(cwd, '.kbench', 'runs'))).toBe(false);
+  });
+
   it('usage errors exit 2: unknown kernel, unknown candidate, bad option', async () => {
     const cwd = tempDir();
     mkdirSync(join(cwd, 'k'));
@@ -76,6 +100,16 @@ describe('kbench screen from the command line', () => {
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toMatch(/--pairs: expected a non-negative number, got 'many'/);
     expect((await kbench(['screen', '--cc', 'tcc'], cwd)).stderr).toMatch(/--cc: unknown compiler 'tcc'/);
+  });
+
+  it('--seed must be a 32-bit whole number: a fraction or a negative is a usage error, not a trap of every candidate', async () => {
+    const cwd = tempDir();
+    for (const bad of ['1.5', '-1', '4294967296']) {
+      const r = await kbench(['screen', 'rms_norm', '--seed', bad], cwd);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--seed: expected a whole number in [0, 4294967295], got '${bad}'`);
+    }
+    expect(existsSync(join(cwd, '.kbench', 'runs'))).toBe(false);
   });
 
   it('list and doctor answer in JSON', async () => {

@@ -86,6 +86,14 @@ describe('malformed kernel specs give one error naming the file and the field', 
     const e = errorOf((s) => (s.params[1].length = 'rows*n/2'));
     expect(e.message).toMatch(/params\[1\]\.length: "rows\*n\/2" gives 0\.5 for shapes\.check\[0\]; lengths must be whole/);
   });
+
+  it('refuses a shape whose buffers exceed the 1 GiB a WASM sandbox module holds, and accepts one that just fits', () => {
+    const fits = structuredClone(valid);
+    fits.shapes.check.push({ n: 2 ** 27, rows: 1 }); // x and y: 512 MiB each
+    expect(() => parseSpec(FILE, JSON.stringify(fits))).not.toThrow();
+    const e = errorOf((s) => s.shapes.check.push({ n: 2 ** 27 + 1, rows: 1 }));
+    expect(e.message).toMatch(/^kernels\/demo\/kernel\.json: shapes\.check\[3\]: params\[0\]\.length "rows\*n" = 134217729 elements \(x, f32: 0\.5 GiB\); the shape's buffers take 1 GiB, more than the 1 GiB/);
+  });
 });
 
 describe('shape expressions', () => {

@@ -6,7 +6,7 @@ import { describeVerdict } from '../../check/verdict.js';
 import type { TargetResult } from '../../ledger/records.js';
 import { screenRunJson } from '../../screen/json.js';
 import { createProgress } from '../progress.js';
-import { nonNegative } from '../options.js';
+import { nonNegative, seed } from '../options.js';
 import { formatNs, formatSpeedup, table, throughputNote } from '../format.js';
 
 export function register(program: Command): void {
@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('--noise-floor <fraction>', 'speedups within ±this are no-change', nonNegative('--noise-floor'), 0.02)
     .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', nonNegative('--pairs'), 11)
     .option('--sample-ms <ms>', 'target duration of one timed sample', nonNegative('--sample-ms'), 4)
-    .option('--seed <n>', 'seed for inputs and bootstrap', nonNegative('--seed'))
+    .option('--seed <n>', 'seed for inputs and bootstrap', seed('--seed'))
     .option('--out <file>', 'also write the JSON result to this file')
     .addHelpText('after', '\nExamples:\n  kbench screen\n  kbench screen rms_norm --candidate vec4 --json\n  kbench screen rms_norm --candidate ./my_rms.c\n  kbench screen --kernels ./my-kernels')
     .action(async (kernels: string[], o, cmd: Command) => {
@@ -28,8 +28,9 @@ export function register(program: Command): void {
       let done = 0;
       let total = 0;
       const controller = new AbortController();
+      // kept for the whole command: a second Ctrl-C while the screen stops must not kill it before it prints
       const onSigint = () => controller.abort();
-      process.once('SIGINT', onSigint);
+      process.on('SIGINT', onSigint);
       try {
         const run = await runScreen({
           workDir,
@@ -53,6 +54,9 @@ export function register(program: Command): void {
         const json = JSON.stringify(screenRunJson(run), null, 2);
         if (o.out) writeFileSync(o.out, json + '\n');
         process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + `\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
+        const harnessErrors = run.results.filter((r) => r.check.status === 'harness-error');
+        for (const r of harnessErrors) process.stderr.write(`kbench: ${r.kernel}/${r.candidate}: ${describeVerdict(r.check)}\n`);
+        if (harnessErrors.length) process.exitCode = 1;
         if (run.interrupted) {
           process.stderr.write(`kbench: interrupted; the candidate in progress was stopped and left out; finished results are in ${run.dir}\n`);
           process.exitCode = 130;
