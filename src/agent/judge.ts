@@ -2,6 +2,7 @@
 import { describeVerdict } from '../check/verdict.js';
 import type { TargetResult } from '../ledger/records.js';
 import { wasmRejection } from '../remote/promote.js';
+import { notJudged } from '../remote/outcome.js';
 import type { ScreenOutcome } from './events.js';
 import { lightShare } from '../measure/speed-of-light.js';
 import type { Interval } from '../measure/types.js';
@@ -11,7 +12,7 @@ const DIAGNOSTIC_MAX_CHARS = 3000;
 
 /** A passing candidate survives unless clearly slow in WASM, by the same calibrated margin `kbench promote` uses. */
 export function screenOutcome(r: TargetResult): ScreenOutcome {
-  if (r.hostFailure) return 'host-failure';
+  if (notJudged(r)) return 'host-failure';
   if (r.check.status !== 'pass') return 'failed';
   if (r.speed.some((s) => s.suspect)) return 'suspect';
   return wasmRejection(r) ? 'slower' : 'survivor';
@@ -32,9 +33,9 @@ export interface Decision {
 
 /** Kept when every target passed the check, no shape is slower anywhere, and some shape is faster somewhere. */
 export function decide(results: TargetResult[]): Decision {
-  const judged = results.filter((r) => !r.hostFailure);
+  const judged = results.filter((r) => !notJudged(r));
   if (judged.length === 0)
-    return { decision: 'failed', reason: `no target could judge it (${results.map((r) => `${r.target}: ${r.hostFailure}`).join('; ')})` };
+    return { decision: 'failed', reason: `no target could judge it (${results.map((r) => `${r.target}: ${notJudged(r)}`).join('; ')})` };
   const bad = judged.find((r) => r.check.status !== 'pass');
   if (bad) return { decision: 'discarded', reason: `${bad.target}: ${describeVerdict(bad.check)}` };
   // emulated timings (qemu) and implausible ones (faster than the speed of light) are evidence of nothing
@@ -42,7 +43,7 @@ export function decide(results: TargetResult[]): Decision {
   const speedup = meanSpeedup(judged.map((r) => ({ ...r, speed: trusted(r) })));
   const slower = judged.flatMap((r) => trusted(r).filter((s) => s.verdict === 'slower').map((s) => `${r.target} ${s.shape}`));
   const faster = judged.flatMap((r) => trusted(r).filter((s) => s.verdict === 'faster').map((s) => `${r.target} ${s.shape}`));
-  const lost = results.filter((r) => r.hostFailure).map((r) => r.target);
+  const lost = results.filter((r) => notJudged(r)).map((r) => r.target);
   const note = lost.length ? ` (not judged on ${lost.join(', ')})` : '';
   if (slower.length) return { decision: 'discarded', reason: `slower on ${slower.join(', ')}${note}`, speedup };
   if (!faster.length) return { decision: 'discarded', reason: `no change beyond the noise floor${note}`, speedup };
@@ -88,7 +89,8 @@ export function formatSpeeds(r: TargetResult, ref: Reference = BASELINE): string
 /** The tool result the model reads after submit_candidate. */
 export function screenFeedback(r: TargetResult, revisionsLeft: number, ref: Reference = BASELINE): string {
   const left = revisionsLeft > 0 ? `You may revise ${revisionsLeft} more time(s).` : 'No revisions left for this hypothesis.';
-  if (r.hostFailure) return `The screen itself failed (not a verdict on your code): ${r.hostFailure}\n${left}`;
+  const failure = notJudged(r);
+  if (failure) return `The screen itself failed (not a verdict on your code): ${failure}\n${left}`;
   const c = r.check;
   if (c.status === 'compile-error') return `compile-error (${r.toolchain}):\n${trimDiagnostic(c.diagnostic)}\n${left}`;
   if (c.status !== 'pass') return `check failed: ${describeVerdict(c)}\n${left}`;
@@ -98,7 +100,8 @@ export function screenFeedback(r: TargetResult, revisionsLeft: number, ref: Refe
 
 /** One line for the ledger and the report. */
 export function summarizeResult(r: TargetResult): string {
-  if (r.hostFailure) return `not judged: ${r.hostFailure}`;
+  const failure = notJudged(r);
+  if (failure) return `not judged: ${failure}`;
   if (r.check.status !== 'pass') return describeVerdict(r.check);
   if (r.speed.length === 0) return 'pass (not timed)';
   return r.speed

@@ -15,8 +15,15 @@ import type { TargetResult } from '../ledger/records.js';
  */
 export type Outcome = 'host-failed' | 'wrong' | 'wrong-native' | 'emulated' | 'suspect' | 'faster' | 'slower' | 'mixed' | 'no-change';
 
+/** Why the candidate was not judged at all (the target or kbench failed, not the candidate), or undefined. */
+export function notJudged(result: TargetResult): string | undefined {
+  if (result.hostFailure) return result.hostFailure;
+  if (result.check.status === 'harness-error') return `kbench failed: ${result.check.message}`;
+  return undefined;
+}
+
 export function outcomeOf(result: TargetResult): Outcome {
-  if (result.hostFailure || result.check.status === 'harness-error') return 'host-failed';
+  if (notJudged(result)) return 'host-failed';
   if (result.check.status !== 'pass') return result.target === 'wasm' ? 'wrong' : 'wrong-native';
   if (result.speed.some((s) => s.emulated)) return 'emulated';
   if (result.speed.some((s) => s.suspect)) return 'suspect';

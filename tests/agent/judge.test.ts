@@ -58,6 +58,15 @@ describe('keep or discard', () => {
     expect(decide([lost])).toMatchObject({ decision: 'failed', reason: 'no target could judge it (arm: ssh: connection refused)' });
   });
 
+  it('counts a harness-error as not judged, never as a failed candidate', () => {
+    const broken = target('arm', [], { check: { status: 'harness-error', message: 'the sandbox host could not be reached' } });
+    expect(decide([target('x86', [[2, 'faster']]), broken]).reason).toBe('faster on x86 s0, slower nowhere (not judged on arm)');
+    expect(decide([broken])).toMatchObject({ decision: 'failed' });
+    const wasm = { ...broken, target: 'wasm' };
+    expect(screenOutcome(wasm)).toBe('host-failure');
+    expect(screenFeedback(wasm, 1)).toMatch(/^The screen itself failed \(not a verdict on your code\): kbench failed: the sandbox host/);
+  });
+
   it('takes no speed evidence from emulated or implausible timings', () => {
     const qemu = target('qemu', [[3, 'faster']]);
     qemu.speed[0].emulated = true;
