@@ -4,7 +4,8 @@
 # into one binary), and runs it. Everything the TypeScript side reads lands in out/.
 #
 # build.env sets: CC CFLAGS FUNCTION CANDIDATES NEED_FEATURES RUNNER OBJCOPY TIMEOUT_S TIME_PROCESSES ALLOWED_HEADERS
-# Exit: 0 ran (per-candidate status in out/<candidate>/), 86 CPU lacks a needed feature, 87 harness build failed.
+# Exit: 0 ran (per-candidate status in out/<candidate>/), 86 CPU lacks a needed feature, 87 harness build failed,
+# 88 the reference or baseline does not define the spec's function.
 set -u
 . ./build.env
 mkdir -p out obj
@@ -62,6 +63,16 @@ if ! build_harness 2>out/harness.log; then
   head -c 4000 out/harness.log >&2
   exit 87
 fi
+
+# A reference or baseline that does not define the spec's function is a spec error, not every candidate's failure:
+# link each alone against a caller of the renamed symbol.
+for v in ref:reference base:baseline; do
+  printf 'void kb_%s_%s(void);\nint main(void) { kb_%s_%s(); return 0; }\n' "${v%%:*}" "$FUNCTION" "${v%%:*}" "$FUNCTION" >obj/probe.c
+  if ! $CC $CFLAGS -o obj/probe obj/probe.c "obj/${v%%:*}.o" -lm >/dev/null 2>&1; then
+    echo "kbench: ${v#*:}.c does not define $FUNCTION(), the \"function\" of the spec" >&2
+    exit 88
+  fi
+done
 
 # --foreground keeps the driver in this script's process group, so stopping the run's group (cancel) stops it too.
 limit=""

@@ -1,5 +1,6 @@
 // `kbench run`: a native run of a kernel's candidates on one host, recorded like a screen (its own run folder with
 // ledger, sources and reports), so report, compare and calibrate read it the same way.
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ledger, newRunId, runsDir } from '../ledger/ledger.js';
 import { LEDGER_SCHEMA, type TargetResult } from '../ledger/records.js';
@@ -44,6 +45,11 @@ export async function runNativeRecorded(
     });
     ledger.append({ type: 'run-end', at: new Date().toISOString(), machine: { load: loadSnapshot() }, status: 'done' });
   } catch (e) {
+    // a spec error found on the host (the baseline lacks the function) leaves no run behind, as in the screen
+    if (e instanceof UsageError) {
+      rmSync(ledger.dir, { recursive: true, force: true });
+      throw e;
+    }
     interrupted = !!opts.signal?.aborted;
     ledger.append({ type: 'run-end', at: new Date().toISOString(), machine: { load: loadSnapshot() }, status: interrupted ? 'interrupted' : 'failed', reason: (e as Error).message });
     if (!interrupted) throw e;

@@ -8,6 +8,7 @@ import type { TargetResult } from '../ledger/records.js';
 import type { Kernel } from '../spec/suite.js';
 import { newNonce, writeBundle, type Candidate, type PlanSettings } from './bundle.js';
 import { HostError, type Executor } from './executor.js';
+import { UsageError } from '../spec/errors.js';
 import { toolchainFor } from './hosts.js';
 import { judgeCandidate } from './judge.js';
 import { LocalExecutor } from './local.js';
@@ -38,6 +39,7 @@ export const NATIVE_DEFAULTS = { pairs: 21, processes: 3, minSampleMs: 0.5, warm
 /** Status run.sh exits with when the CPU lacks a feature the flags need, or the harness does not build. */
 const REFUSED = 86;
 const HARNESS_BROKEN = 87;
+const SPEC_FUNCTION_MISSING = 88;
 
 export function createExecutor(host: HostConfig, env: NodeJS.ProcessEnv = process.env): Executor {
   return host.executor === 'ssh' ? new SshExecutor(host, env) : new LocalExecutor(host);
@@ -107,6 +109,10 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
     try {
       run = await executor.runBundle(bundleDir, 'sh run.sh', 'out', { timeoutMs: opts.timeoutMs ?? NATIVE_DEFAULTS.timeoutMs, signal: opts.signal, onOutput });
       if (run.exitCode === REFUSED) throw new HostError(host.name, `refused: ${run.stderr.trim().split('\n').pop()!.replace(/^kbench: /, '')}`);
+      if (run.exitCode === SPEC_FUNCTION_MISSING) {
+        const file = /(reference|baseline)\.c/.exec(run.stderr)?.[0] ?? 'baseline.c';
+        throw new UsageError(`${join(kernel.dir, file)}: does not define ${kernel.spec.function}(), the "function" of ${join(kernel.dir, 'kernel.json')}`);
+      }
       if (run.exitCode === HARNESS_BROKEN) throw new HostError(host.name, `the native harness does not build there: ${run.stderr.trim().slice(0, 2000)}`);
       if (run.exitCode !== 0) throw new HostError(host.name, `the run failed (status ${run.exitCode ?? run.signal}): ${run.stderr.trim().split('\n').pop() ?? ''}`);
     } catch (e) {

@@ -1,8 +1,11 @@
 // The native commands as a user runs them: `kbench hosts`, `kbench run`, `kbench calibrate`, each with --json.
 import { execFile } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CLI, tempDir } from '../helpers/fixtures.js';
+import { BUILTIN_KERNELS_DIR } from '../../src/spec/suite.js';
 import { hasCommand, missing } from '../helpers/require.js';
 
 const run = promisify(execFile);
@@ -26,6 +29,16 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native commands
     expect(out.dir).toContain('.kbench/runs/');
     const cal = JSON.parse((await kbench(work, '--json', 'calibrate')).stdout);
     expect(cal).toMatchObject({ runs: 1, hosts: [] });
+  });
+
+  it('a baseline that does not define the spec\'s function is a spec error naming baseline.c and "function", with no run left', async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, 'suite', 'rms_norm');
+    cpSync(join(BUILTIN_KERNELS_DIR, 'rms_norm'), dir, { recursive: true });
+    writeFileSync(join(dir, 'baseline.c'), readFileSync(join(dir, 'baseline.c'), 'utf8').replace(/void rms_norm\(/, 'void rms_norm_v2('));
+    const failed = kbench(cwd, 'run', 'rms_norm', '--kernels', 'suite', '--on', 'local', '-c', 'vec4', '--check-only');
+    await expect(failed).rejects.toMatchObject({ code: 2, stderr: `kbench: ${join(dir, 'baseline.c')}: does not define rms_norm(), the "function" of ${join(dir, 'kernel.json')}\n` });
+    expect(existsSync(join(cwd, '.kbench', 'runs')) ? readdirSync(join(cwd, '.kbench', 'runs')) : []).toEqual([]);
   });
 
   it('refuses an unknown host with exit status 2 and the known names', async () => {
