@@ -1,0 +1,20 @@
+/* rms_norm upstream adapter: ggml's RMS_NORM op (ggml_rms_norm) as llama.cpp's CPU backend runs it, through ggml's
+ * public API: x and y wrapped as [n, rows] f32 tensors, kb_upstream_copies copies of the op in one planned graph,
+ * every copy reading x and writing y, computed at nth threads. Only ith 0 calls (call: graph). */
+#include "kb_upstream.h"
+
+void rms_norm(const float *x, float *y, int n, int rows, float eps, int ith, int nth) {
+  static kb_up_graph g;
+  if (ith != 0) return;
+  struct { const void *x, *y; int n, rows, copies; float eps; } key = {x, y, n, rows, kb_upstream_copies, eps};
+  if (kb_up_begin(&g, &key, sizeof key, 2 + 2 * kb_upstream_copies, 2 * kb_upstream_copies + 8)) {
+    struct ggml_tensor *tx = kb_up_wrap(&g, GGML_TYPE_F32, (void *)x, n, rows, 1);
+    for (int c = 0; c < kb_upstream_copies; c++) {
+      struct ggml_tensor *out = ggml_rms_norm(g.ctx, tx, eps);
+      out->data = y;
+      kb_up_expand(&g, out);
+    }
+    kb_up_plan(&g, nth);
+  }
+  kb_up_compute(&g);
+}
