@@ -1,0 +1,131 @@
+// Upstream ggml in the loop: the pinned node-llama-cpp source fetched with npm, ggml's CPU backend built with cmake
+// (cached: CI builds it once), conform for every kernel with an upstream adapter, a deliberately wrong adapter
+// caught, the fused rms_norm_mul proven, and an upstream variant timed natively on this machine.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUILTIN_KERNELS_DIR, findKernel, loadSuite } from '../../src/spec/suite.js';
+import { fetchUpstream, fetchedUpstream, type UpstreamSource } from '../../src/upstream/source.js';
+import { buildGgml, type GgmlBuild } from '../../src/upstream/build.js';
+import { conform, type ConformReport } from '../../src/upstream/conform.js';
+import { benchUpstream } from '../../src/upstream/bench.js';
+import { hasCommand, missing, REQUIRE_ALL } from '../helpers/require.js';
+
+const tools = missing('cmake with a C and C++ compiler', hasCommand('cmake') && hasCommand('c++') && hasCommand('cc'));
+// Fetching runs npm pack (tens of MB): in CI (and under KBENCH_REQUIRE_ALL) always, elsewhere only when
+// `kbench upstream fetch` already filled the cache.
+const fetchAllowed = Boolean(process.env.CI) || REQUIRE_ALL || fetchedUpstream() !== null;
+const why = tools || (fetchAllowed ? '' : 'the pinned upstream is not fetched (run `kbench upstream fetch`, or CI=1 to let the tests fetch it)');
+if (why && !tools) console.warn(`skipping: ${why}`);
+
+describe.skipIf(why)('upstream ggml', () => {
+  let source: UpstreamSource;
+  let build: GgmlBuild;
+  const reports = new Map<string, ConformReport>();
+  const conformed = async (name: string) => {
+    if (!reports.has(name)) reports.set(name, await conform(findKernel(BUILTIN_KERNELS_DIR, name), { source, build, candidates: false }));
+    return reports.get(name)!;
+  };
+
+  beforeAll(async () => {
+    source = await fetchUpstream();
+    build = await buildGgml(source);
+  }, 900_000);
+
+  it('fetches the pinned release with npm and records its commit', () => {
+    expect(source.origin).toBe('npm:node-llama-cpp@3.22.1');
+    expect(source.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(build.flags).toBeTruthy();
+  });
+
+  it('every kernel with an upstream adapter conforms, except for the documented decisions', async () => {
+    const withAdapter = loadSuite(BUILTIN_KERNELS_DIR).filter((k) => k.spec.upstream);
+    expect(withAdapter.map((k) => k.name)).toEqual(expect.arrayContaining(['quantize_q8_0', 'rms_norm', 'rms_norm_mul', 'softmax']));
+    for (const k of withAdapter) {
+      const r = await conformed(k.name);
+      const up = r.variants.find((v) => v.variant === 'upstream')!;
+      const failing = r.cases.filter((c) => c.variant === 'upstream' && c.failure);
+      if (k.name === 'softmax') {
+        // Decision (kernels/softmax/NOTES.md): a fully masked row is NaN in ggml and all zeros in kbench.
+        for (const c of failing) {
+          expect(c.failure).toMatch(/NaN where the reference is a number/);
+          expect(['causal', 'alibi_causal', 'random_inf', 'masked_rows']).toContain(c.distribution);
+        }
+      } else {
+        expect(failing.map((c) => `${c.shape}/${c.distribution}: ${c.failure}`), k.name).toEqual([]);
+      }
+      expect(up.inputsChangedCases).toBe(0);
+      // the baseline is ggml's way: it agrees with upstream at the reference's tolerance on every case
+      const base = r.variants.find((v) => v.variant === 'base')!;
+      expect(base.maxNmseVsUpstream!, k.name).toBeLessThan(1e-10);
+    }
+  }, 300_000);
+
+  it('rms_norm_mul is really fused upstream: the RMS_NORM intermediate (the scratch buffer) stays poisoned', async () => {
+    const r = await conformed('rms_norm_mul');
+    expect(r.variants.find((v) => v.variant === 'upstream')!.scratchWrittenCases).toBe(0);
+  }, 300_000);
+
+  it('catches a deliberately wrong adapter (eps 1000× too large) and an unfused one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kbench-wrong-adapter-'));
+    const wrong = join(dir, 'upstream.c');
+    writeFileSync(
+      wrong,
+      `#include "kb_upstream.h"
+void rms_norm(const float *x, float *y, int n, int rows, float eps, int ith, int nth) {
+  static kb_up_graph g;
+  if (ith != 0) return;
+  struct { const void *x, *y; int n, rows; float eps; } key = {x, y, n, rows, eps};
+  if (kb_up_begin(&g, &key, sizeof key, 4, 8)) {
+    struct ggml_tensor *out = ggml_rms_norm(g.ctx, kb_up_wrap(&g, GGML_TYPE_F32, (void *)x, n, rows, 1), eps * 1000.0f);
+    out->data = y;
+    kb_up_expand(&g, out);
+    kb_up_plan(&g, nth);
+  }
+  kb_up_compute(&g);
+}
+`,
+    );
+    const r = await conform(findKernel(BUILTIN_KERNELS_DIR, 'rms_norm'), { source, build, candidates: false, adapterPath: wrong });
+    expect(r.variants.find((v) => v.variant === 'upstream')!.failures).toBeGreaterThan(0);
+
+    // marking the intermediate as a graph output keeps ggml from fusing: the scratch buffer gets written
+    const unfused = join(dir, 'unfused.c');
+    writeFileSync(
+      unfused,
+      `#include "kb_upstream.h"
+void rms_norm_mul(const float *x, const float *w, float *y, float *t, int n, int rows, float eps, int ith, int nth) {
+  static kb_up_graph g;
+  if (ith != 0) return;
+  struct { const void *x, *w, *y, *t; int n, rows; float eps; } key = {x, w, y, t, n, rows, eps};
+  if (kb_up_begin(&g, &key, sizeof key, 8, 8)) {
+    struct ggml_tensor *norm = ggml_rms_norm(g.ctx, kb_up_wrap(&g, GGML_TYPE_F32, (void *)x, n, rows, 1), eps);
+    norm->data = t;
+    ggml_set_output(norm);
+    struct ggml_tensor *out = ggml_mul(g.ctx, norm, kb_up_wrap(&g, GGML_TYPE_F32, (void *)w, n, 1, 1));
+    out->data = y;
+    kb_up_expand(&g, out);
+    kb_up_plan(&g, nth);
+  }
+  kb_up_compute(&g);
+}
+`,
+    );
+    const u = await conform(findKernel(BUILTIN_KERNELS_DIR, 'rms_norm_mul'), { source, build, candidates: false, adapterPath: unfused });
+    const up = u.variants.find((v) => v.variant === 'upstream')!;
+    expect(up.failures).toBe(0);
+    expect(up.scratchWrittenCases).toBe(up.cases);
+  }, 300_000);
+
+  it('times the upstream variant natively on this machine, paired with the baseline', async () => {
+    const r = await benchUpstream(findKernel(BUILTIN_KERNELS_DIR, 'rms_norm'), { source, build, candidates: ['vec4'], shapes: ['decode 1x4096'], rounds: 9, copies: 8, minBatchMs: 0.2 });
+    const t = r.timings[0];
+    expect(t.rounds).toBe(9);
+    expect(t.medianNs.upstream).toBeGreaterThan(0);
+    expect(t.vsUpstream.base.estimate).toBeGreaterThan(0.5); // the baseline is ggml's way: same ballpark
+    expect(t.vsUpstream.base.estimate).toBeLessThan(2);
+    expect(t.vsUpstream['cand:vec4'].lo).toBeLessThanOrEqual(t.vsUpstream['cand:vec4'].estimate);
+    expect(r.upstream.commit).toBe(source.commit);
+  }, 300_000);
+});
