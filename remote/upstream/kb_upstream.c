@@ -36,6 +36,20 @@ int kb_up_begin(kb_up_graph *g, const void *key, size_t keylen, int tensors, int
   return 1;
 }
 
+kb_up_graph *kb_up_get(kb_up_cache *c, const void *key, size_t keylen, int tensors, int nodes, int *fresh) {
+  for (int i = 0; i < 4; i++) {
+    kb_up_graph *g = &c->g[i];
+    if (g->ctx && g->keylen == keylen && memcmp(g->key, key, keylen) == 0) {
+      *fresh = 0;
+      return g;
+    }
+  }
+  kb_up_graph *g = &c->g[c->next];
+  c->next = (c->next + 1) % 4;
+  *fresh = kb_up_begin(g, key, keylen, tensors, nodes);
+  return g;
+}
+
 struct ggml_tensor *kb_up_wrap(kb_up_graph *g, enum ggml_type type, void *data, int64_t ne0, int64_t ne1, int64_t ne2) {
   struct ggml_tensor *t = ggml_new_tensor_3d(g->ctx, type, ne0, ne1, ne2);
   t->data = data;
