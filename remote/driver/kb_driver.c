@@ -206,6 +206,10 @@ static void pool_ensure(int nth) {
 
 /* One call of the kernel with nth real threads (a plain call when the kernel is not threaded or nth is 1). */
 static void call_threaded(kb_call fn, const kb_arg *args, int nth) {
+  if (fn == KB_UP && KB_UP_GRAPH) { /* a ggml graph: one call, ggml runs its own nth threads */
+    fn(args, 0, nth);
+    return;
+  }
   if (!KB_THREADED || nth <= 1) {
     fn(args, 0, 1);
     return;
@@ -533,12 +537,13 @@ static void run_time(FILE *plan, int id) {
     slot_save_outputs(&slots[0], id, call, NULL);
   }
 
-  kb_timed base = {KB_BASE, "base", {{0}}}, cand = {KB_CAND, "cand", {{0}}};
+  kb_timed base = {KB_BASE, "base", {{0}}}, cand = {KB_CAND, "cand", {{0}}}, up = {KB_UP, "upstream", {{0}}};
   /* Warm-up: caches, branch predictors, page faults, CPU frequency. */
   uint64_t t0 = now_ns();
   do {
     call_threaded(KB_BASE, slots[0].args, nth);
     call_threaded(KB_CAND, slots[1].args, nth);
+    if (KB_UP) call_threaded(KB_UP, slots[0].args, nth);
   } while (now_ns() - t0 < warmup_ns);
 
   /* Batch size: enough calls that the faster of the two takes at least min_sample_ns per sample, unless the
@@ -560,8 +565,24 @@ static void run_time(FILE *plan, int id) {
     calls = next - next % KB_SLOTS;
   }
 
-  double base_ns[KB_MAX_PAIRS], cand_ns[KB_MAX_PAIRS];
+  /* The upstream variant runs KB_UP_COPIES ops per call: fewer calls per batch, time divided per op. */
+  long up_calls = calls / KB_UP_COPIES;
+  up_calls = up_calls < KB_SLOTS ? KB_SLOTS : up_calls - up_calls % KB_SLOTS;
+
+  double base_ns[KB_MAX_PAIRS], cand_ns[KB_MAX_PAIRS], up_ns[KB_MAX_PAIRS];
   for (int i = 0; i < pairs; i++) {
+    if (KB_UP) { /* baseline, candidate and upstream in a random order each round */
+      kb_timed *who[3] = {&base, &cand, &up};
+      double *dst[3] = {&base_ns[i], &cand_ns[i], &up_ns[i]};
+      int idx[3] = {0, 1, 2};
+      for (int k = 2; k > 0; k--) {
+        int j = (int)(rng_next() % (uint64_t)(k + 1)), t = idx[k];
+        idx[k] = idx[j], idx[j] = t;
+      }
+      for (int k = 0; k < 3; k++) *dst[idx[k]] = timed_sample(who[idx[k]], slots, sets, nsets, nth, idx[k] == 2 ? up_calls : calls, id);
+      up_ns[i] /= KB_UP_COPIES;
+      continue;
+    }
     /* Random order inside each pair, so drift (thermal, other load) does not favour either side. */
     if (rng_next() >> 63) {
       base_ns[i] = timed_sample(&base, slots, sets, nsets, nth, calls, id);
@@ -584,6 +605,11 @@ static void run_time(FILE *plan, int id) {
   printf("],\"candidateNs\":[");
   for (int i = 0; i < pairs; i++) printf("%s%.3f", i ? "," : "", cand_ns[i]);
   printf("]");
+  if (KB_UP) {
+    printf(",\"upstreamCopies\":%d,\"upstreamNs\":[", KB_UP_COPIES);
+    for (int i = 0; i < pairs; i++) printf("%s%.3f", i ? "," : "", up_ns[i]);
+    printf("]");
+  }
   size_t footprint = 0;
   for (int p = 0; p < KB_NPARAMS; p++)
     if (KB_PARAMS[p].kind == KB_IN || KB_PARAMS[p].kind == KB_OUT) footprint += arg_bytes[p];

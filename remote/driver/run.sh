@@ -3,7 +3,8 @@
 # with the reference, the baseline and each candidate as separate translation units (symbols renamed so they link
 # into one binary), and runs it. Everything the TypeScript side reads lands in out/.
 #
-# build.env sets: CC CFLAGS FUNCTION CANDIDATES NEED_FEATURES RUNNER OBJCOPY TIMEOUT_S TIME_PROCESSES
+# build.env sets: CC CFLAGS FUNCTION CANDIDATES NEED_FEATURES RUNNER OBJCOPY TIMEOUT_S TIME_PROCESSES, and with
+# --upstream UP_INCLUDE UP_LIBS
 # Exit: 0 ran (per-candidate status in out/<candidate>/), 86 CPU lacks a needed feature, 87 harness build failed.
 set -u
 . ./build.env
@@ -42,6 +43,21 @@ localize() {
 # boundary removed that bias (A/A medians 0.99–1.02 where they were 0.74–1.0).
 VARIANT_FLAGS="-falign-functions=64"
 
+# The upstream variant (kbench run --upstream): the kernel's adapter and its helper built against ggml's headers
+# (UP_INCLUDE), linked with ggml's static CPU backend (UP_LIBS, C++: -lstdc++). Absent: nothing to build.
+UP_OBJS=""
+UP_LINK=""
+build_upstream() {
+  if [ -z "${UP_INCLUDE:-}" ]; then return 0; fi
+  # shellcheck disable=SC2086 # UP_INCLUDE is a word list on purpose
+  $CC $CFLAGS $VARIANT_FLAGS -Iupstream $UP_INCLUDE "-D$FUNCTION=kb_up_$FUNCTION" -c upstream/upstream.c -o obj/up.o &&
+  $CC $CFLAGS -Iupstream $UP_INCLUDE -c upstream/kb_upstream.c -o obj/kb_upstream.o
+}
+if [ -n "${UP_INCLUDE:-}" ]; then
+  UP_OBJS="obj/up.o obj/kb_upstream.o"
+  UP_LINK="$UP_LIBS -lstdc++"
+fi
+
 build_harness() {
   $CC $CFLAGS -Iinclude -c kb_driver.c -o obj/driver.o && $CC $CFLAGS -Iinclude -c include/kb_speed_of_light.c -o obj/sol.o & driver=$!
   { $CC $CFLAGS -Iinclude -c kb_glue.c -o obj/glue.o &&
@@ -49,6 +65,7 @@ build_harness() {
     localize obj/ref.o "kb_ref_$FUNCTION"; } & ref=$!
   $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_base_$FUNCTION" -c baseline.c -o obj/base.o &&
   localize obj/base.o "kb_base_$FUNCTION" &&
+  build_upstream &&
   wait "$driver" && wait "$ref"
 }
 if ! build_harness 2>out/harness.log; then
@@ -67,7 +84,7 @@ build_candidate() {
   c=$1
   if ! $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -c "candidates/$c.c" -o "obj/$c.o" 2>"out/$c/compile.log" ||
      ! localize "obj/$c.o" "kb_cand_$FUNCTION" 2>>"out/$c/compile.log" ||
-     ! $CC $CFLAGS obj/driver.o obj/sol.o obj/glue.o obj/ref.o obj/base.o "obj/$c.o" -o "obj/$c.bin" -lm -lpthread 2>>"out/$c/compile.log"; then
+     ! $CC $CFLAGS obj/driver.o obj/sol.o obj/glue.o obj/ref.o obj/base.o "obj/$c.o" $UP_OBJS -o "obj/$c.bin" $UP_LINK -lm -lpthread 2>>"out/$c/compile.log"; then
     echo compile-error >"out/$c/status"
   fi
 }

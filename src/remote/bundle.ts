@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { bufferLayouts, distributionNames, generateInputs, scalarValues, shapeCases, type ShapeCase } from '../check/inputs.js';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import { UsageError } from '../spec/errors.js';
-import { generateGlue } from './glue.js';
+import { generateGlue, type GlueUpstream } from './glue.js';
 import type { Toolchain } from './hosts.js';
 
 /** remote/driver/: the C side of native runs. */
@@ -51,6 +51,16 @@ export interface PlanCase {
   parts: number[];
 }
 
+/** The upstream variant in a bundle (kbench run --upstream): the adapter, ggml's headers and static libraries. */
+export interface BundleUpstream extends GlueUpstream {
+  adapterPath: string;
+  /** remote/upstream/ (kb_upstream.h, kb_upstream.c) */
+  helperDir: string;
+  /** on the host: ggml include folders and static libraries, in link order */
+  includeDirs: string[];
+  libs: string[];
+}
+
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 function shellQuote(value: string): string {
@@ -90,7 +100,7 @@ function copyDir(from: string, to: string): void {
 }
 
 /** Writes the bundle into `dir` (empty or new) and returns the plan lines' meaning. */
-export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[], toolchain: Toolchain, settings: PlanSettings, candidateTimeoutS: number): PlanCase[] {
+export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[], toolchain: Toolchain, settings: PlanSettings, candidateTimeoutS: number, upstream?: BundleUpstream): PlanCase[] {
   for (const c of candidates) {
     if (!SAFE_NAME.test(c.name)) throw new UsageError(`candidate name '${c.name}': use letters, digits, . _ - only`);
   }
@@ -98,7 +108,12 @@ export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[]
   mkdirSync(join(dir, 'candidates'), { recursive: true });
   for (const f of ['kb_driver.c', 'kb_driver.h', 'run.sh']) copyFileSync(join(DRIVER_DIR, f), join(dir, f));
   copyDir(INCLUDE_DIR, join(dir, 'include'));
-  writeFileSync(join(dir, 'kb_glue.c'), generateGlue(kernel.spec));
+  writeFileSync(join(dir, 'kb_glue.c'), generateGlue(kernel.spec, upstream));
+  if (upstream) {
+    mkdirSync(join(dir, 'upstream'), { recursive: true });
+    copyFileSync(upstream.adapterPath, join(dir, 'upstream', 'upstream.c'));
+    for (const f of ['kb_upstream.h', 'kb_upstream.c']) copyFileSync(join(upstream.helperDir, f), join(dir, 'upstream', f));
+  }
   copyFileSync(kernel.referencePath, join(dir, 'reference.c'));
   copyFileSync(kernel.baselinePath, join(dir, 'baseline.c'));
   for (const c of candidates) copyFileSync(c.path, join(dir, 'candidates', `${c.name}.c`));
@@ -113,6 +128,7 @@ export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[]
     OBJCOPY: toolchain.objcopy,
     TIMEOUT_S: String(candidateTimeoutS),
     TIME_PROCESSES: String(settings.processes),
+    ...(upstream ? { UP_INCLUDE: upstream.includeDirs.map((d) => `-I${d}`).join(' '), UP_LIBS: upstream.libs.join(' ') } : {}),
   };
   writeFileSync(join(dir, 'build.env'), Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''));
 
