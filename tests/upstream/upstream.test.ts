@@ -129,3 +129,26 @@ void rms_norm_mul(const float *x, const float *w, float *y, float *t, int n, int
     expect(r.upstream.commit).toBe(source.commit);
   }, 300_000);
 });
+
+describe.skipIf(why)('kbench run --upstream (native driver, local)', () => {
+  it('times upstream in the same rounds: vsUpstream on every speed entry and a result "upstream"', async () => {
+    const { runNative } = await import('../../src/remote/native.js');
+    const { findHosts } = await import('../../src/remote/hosts.js');
+    const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm_mul');
+    const [host] = findHosts(process.cwd(), ['local']);
+    const cand = kernel.candidates.find((c) => c.name === 'vec_fused')!;
+    const results = await runNative(kernel, [cand], host, { upstream: true, upstreamCopies: 4, pairs: 9, processes: 1, benchShapes: ['decode 1x4096'], trials: 1, minSampleMs: 0.2, warmupMs: 5, inputSets: 2 });
+    const r = results.find((x) => x.candidate === 'vec_fused')!;
+    expect(r.check.status).toBe('pass');
+    expect(r.speed).toHaveLength(1);
+    const vs = r.speed[0].vsUpstream!;
+    expect(vs.lo).toBeLessThanOrEqual(vs.estimate);
+    expect(vs.hi).toBeGreaterThanOrEqual(vs.estimate);
+    expect(['faster', 'slower', 'no-change']).toContain(vs.verdict);
+    expect(r.speed[0].upstreamNs).toHaveLength(9);
+    expect(r.upstream?.commit).toMatch(/^[0-9a-f]{40}$/);
+    const up = results.find((x) => x.candidate === 'upstream')!;
+    expect(up.speed[0].candidateMedianNs).toBeGreaterThan(0);
+    expect(up.upstream?.call).toBe('graph');
+  }, 600_000);
+});
