@@ -87,6 +87,15 @@ export const Generator = z.discriminatedUnion('kind', [
         .describe('unmasked elements hold −|i − j| instead of `value`, the query of row r sitting at position r + cols − rows: how llama.cpp fills the KQ mask for ALiBi'),
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal('ties'),
+      max: z.number().positive().describe('largest magnitude; every block holds ±max once'),
+      step: z.number().positive().default(0.5).describe('values are random multiples of step in [−max, max]'),
+      block: z.number().int().positive().default(32).describe('elements per block'),
+    })
+    .strict()
+    .describe('tie-heavy data for quantizers: with max = 127 and step ½, x·127/max is exactly k or k + ½'),
 ]);
 export type Generator = z.infer<typeof Generator>;
 

@@ -28,7 +28,7 @@ export function renderNative(results: TargetResult[]): string {
       throughputNote(s),
     ]);
   });
-  const header = ['kernel', 'candidate', 'host', 'shape', 'verdict', 'vs baseline [95% CI]', ...(withUpstream ? ['vs upstream [95% CI]'] : []), 'time/call', 'notes'];
+  const header = ['kernel', 'candidate', 'host', 'shape', 'verdict', 'speedup [95% CI]', ...(withUpstream ? ['vs upstream [95% CI]'] : []), 'time/call', 'notes'];
   const upstreams = [...new Set(results.flatMap((r) => (r.upstream ? [upstreamLabel(r.upstream)] : [])))];
   return table(header, rows) + upstreams.map((u) => `upstream: ${u}\n`).join('');
 }
