@@ -57,6 +57,33 @@ static inline void store_d(uint8_t *y, float d) {
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
+/* f32 -> f16 bits as ggml's CPU backend converts the scale on x86 (its build uses no F16C instruction here): the
+ * float-arithmetic method of M. Dukhan's FP16 library (fp16_ieee_from_fp32_value, MIT): scale |f| by 2^112 then
+ * 2^-110 so that adding a bias float built from the exponent makes the FPU round the mantissa to the half's 10
+ * bits, then read exponent and mantissa from the sum's bits; NaN becomes 0x7e00. Round to nearest even. */
+static inline uint16_t half_bits_x86(float f) {
+    uint32_t w, aw, bb, bits;
+    float a, bf;
+    memcpy(&w, &f, 4);
+    aw = w & 0x7fffffffu;
+    memcpy(&a, &aw, 4);
+    float base = (a * 0x1.0p+112f) * 0x1.0p-110f;
+    const uint32_t shl1 = w + w, sign = w & 0x80000000u;
+    uint32_t bias = shl1 & 0xff000000u;
+    if (bias < 0x71000000u) bias = 0x71000000u;
+    bb = (bias >> 1) + 0x07800000u;
+    memcpy(&bf, &bb, 4);
+    base = bf + base;
+    memcpy(&bits, &base, 4);
+    const uint32_t nonsign = ((bits >> 13) & 0x7c00u) + (bits & 0x0fffu);
+    return (uint16_t)((sign >> 16) | (shl1 > 0xff000000u ? 0x7e00u : nonsign));
+}
+
+/* x86: ggml's AVX2 quantize_row_q8_0 as described: rounds with roundps (nearest even) and then converts. */
+static inline __m256i quant8(__m256 v, __m256 id) {
+    return _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
 static void quantize_blocks(const float *x, uint8_t *y, long nblocks) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
@@ -68,10 +95,11 @@ static void quantize_blocks(const float *x, uint8_t *y, long nblocks) {
         m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
         m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
         const float amax = _mm_cvtss_f32(m4);
-        store_d(y, amax / 127.0f);
+        const uint16_t h = half_bits_x86(amax / 127.0f);
+        y[0] = (uint8_t)(h & 0xff);
+        y[1] = (uint8_t)(h >> 8);
         const __m256 id = _mm256_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
-        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, id)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, id));
-        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, id)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, id));
+        __m256i i0 = quant8(v0, id), i1 = quant8(v1, id), i2 = quant8(v2, id), i3 = quant8(v3, id);
         /* packs work within 128-bit lanes: the bytes come out in 32-bit groups ordered 0 4 1 5 2 6 3 7 */
         __m256i q = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         _mm256_storeu_si256((__m256i *)(y + 2), _mm256_permutevar8x32_epi32(q, order));

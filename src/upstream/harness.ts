@@ -19,7 +19,7 @@ const run = promisify(execFile);
 export const UPSTREAM_C_DIR = fileURLToPath(new URL('../../remote/upstream', import.meta.url));
 
 export function harnessCflags(machine = arch()): string[] {
-  return machine === 'x64' ? ['-O3', '-mavx2', '-mfma', '-mf16c'] : machine === 'arm64' ? ['-O3', '-mcpu=native'] : ['-O3'];
+  return machine === 'x64' ? ['-O3', '-mavx2', '-mfma'] : machine === 'arm64' ? ['-O3', '-mcpu=native'] : ['-O3'];
 }
 
 /** The kernel's upstream adapter file, or null when it has none. */
