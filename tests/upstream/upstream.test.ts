@@ -65,6 +65,10 @@ describe.skipIf(why)('upstream ggml', () => {
   it('rms_norm_mul is really fused upstream: the RMS_NORM intermediate (the scratch buffer) stays poisoned', async () => {
     const r = await conformed('rms_norm_mul');
     expect(r.variants.find((v) => v.variant === 'upstream')!.scratchWrittenCases).toBe(0);
+    // and the baseline is what ggml runs today: fused, bit-identical to upstream
+    const base = r.variants.find((v) => v.variant === 'base')!;
+    expect(base.scratchWrittenCases).toBe(0);
+    expect(base.bitIdenticalToUpstream).toBe(base.cases);
   }, 300_000);
 
   it('catches a deliberately wrong adapter (eps 1000× too large) and an unfused one', async () => {
