@@ -114,7 +114,7 @@ static void quantize_blocks(const float *x, uint8_t *y, long nblocks) {
         m = vmaxq_f32(m, vmaxq_f32(vmaxq_f32(vabsq_f32(c.val[0]), vabsq_f32(c.val[1])), vmaxq_f32(vabsq_f32(c.val[2]), vabsq_f32(c.val[3]))));
         const float amax = vmaxvq_f32(m);
         store_d(y, amax / 127.0f);
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f; /* ggml's NEON path: 1/d */
         int16x8_t h0 = vcombine_s16(vmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(a.val[0], id))), vmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(a.val[1], id))));
         int16x8_t h1 = vcombine_s16(vmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(a.val[2], id))), vmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(a.val[3], id))));
         int16x8_t h2 = vcombine_s16(vmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(c.val[0], id))), vmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(c.val[1], id))));
