@@ -59,6 +59,8 @@ export interface BundleUpstream extends GlueUpstream {
   /** on the host: ggml include folders and static libraries, in link order */
   includeDirs: string[];
   libs: string[];
+  /** instead: a llama.cpp checkout on the host, built there by run.sh (cached on the host) */
+  hostSource?: string;
 }
 
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -128,7 +130,7 @@ export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[]
     OBJCOPY: toolchain.objcopy,
     TIMEOUT_S: String(candidateTimeoutS),
     TIME_PROCESSES: String(settings.processes),
-    ...(upstream ? { UP_INCLUDE: upstream.includeDirs.map((d) => `-I${d}`).join(' '), UP_LIBS: upstream.libs.join(' ') } : {}),
+    ...(upstream?.hostSource ? { UP_SRC: upstream.hostSource } : upstream ? { UP_INCLUDE: upstream.includeDirs.map((d) => `-I${d}`).join(' '), UP_LIBS: upstream.libs.join(' ') } : {}),
   };
   writeFileSync(join(dir, 'build.env'), Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''));
 

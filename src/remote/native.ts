@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { HostConfig } from '../config/config.js';
 import type { TargetResult, UpstreamInfo } from '../ledger/records.js';
 import { UsageError } from '../spec/errors.js';
-import { upstreamBundle } from '../upstream/native.js';
+import { hostUpstreamBundle, upstreamBundle } from '../upstream/native.js';
 import type { Kernel } from '../spec/suite.js';
 import { writeBundle, type BundleUpstream, type Candidate, type PlanSettings } from './bundle.js';
 import { HostError, type Executor } from './executor.js';
@@ -97,8 +97,9 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
   const emit = opts.onEvent ?? (() => undefined);
   let upstream: { bundle: BundleUpstream; info: UpstreamInfo } | undefined;
   if (opts.upstream && kernel.spec.upstream && !settings.skipTiming) {
-    if (host.executor !== 'local') throw new UsageError(`--upstream: host '${host.name}' is not local; upstream ggml is built and timed on this machine only for now`);
-    upstream = await upstreamBundle(kernel, opts.upstream, opts.upstreamCopies ?? 16);
+    if (host.executor === 'local') upstream = await upstreamBundle(kernel, opts.upstream, opts.upstreamCopies ?? 16);
+    else if (typeof opts.upstream === 'string') upstream = hostUpstreamBundle(kernel, opts.upstream, opts.upstreamCopies ?? 16, toolchain.cflags.join(' '));
+    else throw new UsageError(`--upstream on host '${host.name}': name a llama.cpp checkout on that host (--upstream DIR, or "ggml" in kbench.config.json); the pinned npm source is built on this machine only`);
   }
   const executor = opts.executor ?? createExecutor(host);
   try {
@@ -112,6 +113,7 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
       pending = lines.pop()!;
       for (const line of lines) {
         const e = parseLine(line);
+        if (e?.event === 'upstream' && upstream && typeof e.commit === 'string') upstream.info.commit = e.commit;
         if (e?.event === 'toolchain') toolchainName = `${e.version || e.cc} ${toolchain.cflags.join(' ')}`;
         if (e?.event === 'candidate') emit({ type: 'stage', host: host.name, kernel: kernel.name, candidate: String(e.name), stage: e.stage === 'run' ? 'run' : 'build' });
       }

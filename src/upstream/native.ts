@@ -17,3 +17,13 @@ export async function upstreamBundle(kernel: Kernel, spec: string | boolean, cop
     info: { origin: source.origin, commit: source.commit, flags: build.flags, call: kernel.spec.upstream!.call, how: kernel.spec.upstream!.how, copies: graph ? copies : 1 },
   };
 }
+
+/** A llama.cpp checkout on a remote host: run.sh builds ggml there (cached on the host) and reports its commit. */
+export function hostUpstreamBundle(kernel: Kernel, dir: string, copies: number, flags: string): { bundle: BundleUpstream; info: UpstreamInfo } {
+  const adapterPath = upstreamAdapterPath(kernel)!;
+  const graph = kernel.spec.upstream!.call !== 'direct';
+  return {
+    bundle: { adapterPath, helperDir: UPSTREAM_C_DIR, includeDirs: [], libs: [], graph, copies, hostSource: dir },
+    info: { origin: `host:${dir}`, commit: 'unknown', flags: `GGML_NATIVE=OFF, host build (kernels: ${flags})`, call: kernel.spec.upstream!.call, how: kernel.spec.upstream!.how, copies: graph ? copies : 1 },
+  };
+}

@@ -1,16 +1,18 @@
 // Upstream ggml in the loop: the pinned node-llama-cpp source fetched with npm, ggml's CPU backend built with cmake
 // (cached: CI builds it once), conform for every kernel with an upstream adapter, a deliberately wrong adapter
 // caught, the fused rms_norm_mul proven, and an upstream variant timed natively on this machine.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_KERNELS_DIR, findKernel, loadSuite } from '../../src/spec/suite.js';
 import { fetchUpstream, fetchedUpstream, type UpstreamSource } from '../../src/upstream/source.js';
 import { buildGgml, type GgmlBuild } from '../../src/upstream/build.js';
 import { conform, type ConformReport } from '../../src/upstream/conform.js';
 import { benchUpstream } from '../../src/upstream/bench.js';
 import { hasCommand, missing, REQUIRE_ALL } from '../helpers/require.js';
+// @ts-expect-error plain JS helper shared with scripts/bench-native.mjs
+import { SSHD, startSshd } from '../fixtures/native/sshd.mjs';
 
 const tools = missing('cmake with a C and C++ compiler', hasCommand('cmake') && hasCommand('c++') && hasCommand('cc'));
 // Fetching runs npm pack (tens of MB): in CI (and under KBENCH_REQUIRE_ALL) always, elsewhere only when
@@ -155,4 +157,34 @@ describe.skipIf(why)('kbench run --upstream (native driver, local)', () => {
     expect(up.speed[0].candidateMedianNs).toBeGreaterThan(0);
     expect(up.upstream?.call).toBe('graph');
   }, 600_000);
+});
+
+describe.skipIf(why || missing('OpenSSH server and client (sshd, ssh)', existsSync(SSHD) && hasCommand('ssh') && hasCommand('ssh-keygen')))('kbench run --on <ssh host> --upstream DIR', () => {
+  let server: { configFile: string; stop: () => Promise<void> };
+  let remoteDir: string;
+  beforeAll(async () => {
+    server = await startSshd();
+    remoteDir = mkdtempSync(join(tmpdir(), 'kbench-remote-'));
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+    if (remoteDir) rmSync(remoteDir, { recursive: true, force: true });
+  });
+
+  it('builds ggml from the checkout on the host (cached there) and times upstream in the same rounds', async () => {
+    const source = await fetchUpstream();
+    const { runNative } = await import('../../src/remote/native.js');
+    const { HostConfig } = await import('../../src/config/config.js');
+    const host = HostConfig.parse({ name: 'x86a', executor: 'ssh', ssh: 'kbtest', arch: 'x86_64', sshConfig: server.configFile, remoteDir, connectTimeoutS: 5 });
+    const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
+    const cand = kernel.candidates.find((c) => c.name === 'vec4')!;
+    // the checkout "on the host" is the fetched tree (the host is this machine)
+    const results = await runNative(kernel, [cand], host, { upstream: source.dir, pairs: 9, processes: 1, benchShapes: ['decode 1x4096'], trials: 1, minSampleMs: 0.2, warmupMs: 5, inputSets: 2, timeoutMs: 900_000 });
+    const r = results.find((x) => x.candidate === 'vec4')!;
+    expect(r.hostFailure).toBeUndefined();
+    expect(r.speed[0].vsUpstream?.estimate).toBeGreaterThan(0);
+    expect(r.upstream?.commit).toBe(source.commit);
+    expect(r.upstream?.origin).toBe(`host:${source.dir}`);
+    expect(results.some((x) => x.candidate === 'upstream')).toBe(true);
+  }, 1_200_000);
 });

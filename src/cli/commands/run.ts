@@ -1,6 +1,6 @@
 // `kbench run <kernel> --on <host>`: native build, check and timing of the baseline against candidates on one host.
 import type { Command } from 'commander';
-import { resolveKernelsDir, resolveUpstreamSpec } from '../../config/config.js';
+import { loadConfig, resolveKernelsDir, resolveUpstreamSpec } from '../../config/config.js';
 import { findHosts } from '../../remote/hosts.js';
 import { runNativeRecorded } from '../../remote/native-run.js';
 import { selectCandidates } from '../../screen/run.js';
@@ -44,7 +44,8 @@ export function register(program: Command): void {
           noiseFloor: o.noiseFloor,
           seed: o.seed,
           skipTiming: !!o.checkOnly,
-          ...(o.upstream ? { upstream: resolveUpstreamSpec(workDir, o.upstream), upstreamCopies: o.upstreamCopies } : {}),
+          // on a remote host DIR is a checkout there (built there), taken as written
+          ...(o.upstream ? { upstream: host.executor === 'local' ? resolveUpstreamSpec(workDir, o.upstream) : typeof o.upstream === 'string' ? o.upstream : (loadConfig(workDir).ggml ?? true), upstreamCopies: o.upstreamCopies } : {}),
           signal: controller.signal,
           argv: process.argv.slice(2),
           onEvent: (e) => {
