@@ -81,6 +81,8 @@ export interface TimingSeries {
   iterations: number;
   bytesPerCall: number;
   label?: string;
+  /** the candidate against the real ggml op in the same rounds (kbench run --upstream) */
+  vsUpstream?: { estimate: number; lo: number; hi: number; verdict: string };
 }
 
 /**
@@ -106,7 +108,7 @@ export function timingSeries(model: ReportModel): TimingSeries[] {
         baselines.set(key, base);
         series.push(base);
       }
-      series.push({ runName: benchmarkName(r, s), ...where, candidate: r.candidate, timesNs: s.candidateNs, iterations: s.callsPerSample, bytesPerCall: bytesPerCall(s), label: label(s) });
+      series.push({ runName: benchmarkName(r, s), ...where, candidate: r.candidate, timesNs: s.candidateNs, iterations: s.callsPerSample, bytesPerCall: bytesPerCall(s), label: label(s), ...(s.vsUpstream && r.candidate !== 'upstream' ? { vsUpstream: s.vsUpstream } : {}) });
     }
   return series;
 }

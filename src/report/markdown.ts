@@ -139,6 +139,8 @@ export function renderMarkdown(model: ReportModel): string {
 
 /** `kbench compare`: one row per benchmark both runs timed. */
 export function renderComparisonMarkdown(c: Comparison): string {
+  const withUpstream = c.rows.some((r) => r.vsUpstreamA || r.vsUpstreamB);
+  const up = (v: Comparison['rows'][number]['vsUpstreamA']) => (v ? `${v.estimate.toFixed(2)}×` : '–');
   const rows = c.rows.map((r) => [
     r.kernel,
     r.candidate,
@@ -149,6 +151,7 @@ export function renderComparisonMarkdown(c: Comparison): string {
     formatSpeedup(r.speedup),
     r.pValue < 0.001 ? '< 0.001' : r.pValue.toFixed(3),
     r.verdict,
+    ...(withUpstream ? [`${up(r.vsUpstreamA)} → ${up(r.vsUpstreamB)}`] : []),
   ]);
   const level = formatPercent(c.rows[0]?.speedup.level ?? 0.95);
   const parts = [
@@ -158,7 +161,7 @@ export function renderComparisonMarkdown(c: Comparison): string {
       `a verdict needs the whole CI outside the ±${formatPercent(c.noiseFloor)} noise band.`,
     '',
     rows.length
-      ? table(['kernel', 'candidate', 'shape', 'target', 'median A', 'median B', `B vs A [${level} CI]`, 'p', 'verdict'], rows)
+      ? table(['kernel', 'candidate', 'shape', 'target', 'median A', 'median B', `B vs A [${level} CI]`, 'p', 'verdict', ...(withUpstream ? ['vs upstream A → B'] : [])], rows)
       : 'The runs share no timed benchmark.',
   ];
   const unstable = c.rows.filter((r) => r.candidate === 'baseline' && r.unstableReason);
