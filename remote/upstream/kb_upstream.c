@@ -63,6 +63,9 @@ void kb_up_plan(kb_up_graph *g, int nth) {
   if (nth > 256) nth = 256;
   if (!pools[nth]) {
     struct ggml_threadpool_params tp = ggml_threadpool_params_default(nth);
+    /* No polling between graphs: idle ggml workers sleep instead of spinning, so they do not steal cores from
+     * the baseline and candidate timed in between (inside a graph ggml synchronizes as it always does). */
+    tp.poll = 0;
     pools[nth] = ggml_threadpool_new(&tp);
   }
   g->nth = nth;
