@@ -65,7 +65,9 @@ export function formatSpeeds(r: TargetResult): string {
       const suspect = s.suspect ? ` SUSPECT: ${s.suspect}` : '';
       const share = lightShare(s);
       const light = share === undefined ? '' : `, ${Math.round(share * 100)}% of the measured speed of light`;
-      return `- ${s.shape}: speedup ${s.speedup.estimate.toFixed(3)}× ${ci} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (baseline ${s.baselineMedianNs.toFixed(0)} ns, candidate ${s.candidateMedianNs.toFixed(0)} ns${light})${suspect}`;
+      const u = s.vsUpstream;
+      const up = u ? `; vs upstream ggml ${u.estimate.toFixed(3)}× [${u.lo.toFixed(3)}, ${u.hi.toFixed(3)}] → ${u.verdict} (upstream ${s.upstreamMedianNs?.toFixed(0)} ns)` : '';
+      return `- ${s.shape}: speedup ${s.speedup.estimate.toFixed(3)}× ${ci} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (baseline ${s.baselineMedianNs.toFixed(0)} ns, candidate ${s.candidateMedianNs.toFixed(0)} ns${light})${up}${suspect}`;
     })
     .join('\n');
 }
