@@ -124,6 +124,22 @@ void rms_norm_mul(const float *x, const float *w, float *y, float *t, int n, int
     expect(up.scratchWrittenCases).toBe(up.cases);
   }, 300_000);
 
+  it('the CLI: kbench upstream info and kbench conform', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { CLI, tempDir } = await import('../helpers/fixtures.js');
+    const kbench = (...args: string[]) => promisify(execFile)('node', [CLI, ...args], { cwd: tempDir(), encoding: 'utf8', maxBuffer: 1 << 26 });
+    const info = JSON.parse((await kbench('--json', 'upstream', 'info')).stdout);
+    expect(info.source.commit).toBe(source.commit);
+    const r = JSON.parse((await kbench('--json', 'conform', 'rms_norm', '--no-candidates')).stdout);
+    expect(r.upstream.commit).toBe(source.commit);
+    expect(r.variants.map((v: { variant: string }) => v.variant)).toEqual(['upstream', 'ref', 'base']);
+    expect(r.variants[0].failures).toBe(0);
+    const text = (await kbench('conform', 'rms_norm_mul', '--no-candidates')).stdout;
+    expect(text).toMatch(/graph: ggml_mul\(ggml_rms_norm\(x\), w\) graph, fused by the CPU backend/);
+    expect(text).toMatch(/bit-identical to upstream/);
+  }, 300_000);
+
   it('times the upstream variant natively on this machine, paired with the baseline', async () => {
     const r = await benchUpstream(findKernel(BUILTIN_KERNELS_DIR, 'rms_norm'), { source, build, candidates: ['vec4'], shapes: ['decode 1x4096'], rounds: 9, copies: 8, minBatchMs: 0.2 });
     const t = r.timings[0];
