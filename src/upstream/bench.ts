@@ -118,7 +118,7 @@ export async function benchUpstream(kernel: Kernel, opts: UpstreamBenchOptions =
     });
     return {
       kernel: kernel.name,
-      upstream: { origin: source.origin, tag: source.tag, commit: source.commit, flags: build.flags, how: spec.upstream?.how ?? '', call: spec.upstream?.call ?? 'graph' },
+      upstream: { origin: build.origin, tag: source.tag, commit: source.commit, flags: build.flags, how: spec.upstream?.how ?? '', call: spec.upstream?.call ?? 'graph' },
       timings,
     };
   } finally {

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { arch, hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cacheDir, type UpstreamSource } from './source.js';
+import { cacheDir, fetchPrebuilt, prebuiltPackage, type UpstreamSource } from './source.js';
 
 const run = promisify(execFile);
 
@@ -19,8 +19,10 @@ export interface GgmlBuild {
   key: string;
   dir: string;
   includeDirs: string[];
-  /** static libraries, in link order */
+  /** libraries, in link order (static, or the prebuilt shared ones) */
   libs: string[];
+  /** extra link flags (an rpath for the prebuilt shared libraries) */
+  ldflags?: string[];
   /** what was built, for reports: commit, flags */
   commit: string;
   origin: string;
@@ -31,6 +33,27 @@ export interface GgmlBuild {
 export interface BuildOptions {
   jobs?: number;
   log?: (line: string) => void;
+  /**
+   * 'build' (cmake, the default where cmake exists), or 'prebuilt': node-llama-cpp's own CPU backend for this
+   * platform (npm alone). Default: $KBENCH_UPSTREAM, else build when cmake is found, else prebuilt.
+   */
+  how?: 'build' | 'prebuilt';
+}
+
+/** The prebuilt CPU backend of the pinned release (only for the pinned npm source: a checkout is built). */
+export async function prebuiltGgml(source: UpstreamSource, log?: (line: string) => void): Promise<GgmlBuild> {
+  const p = await fetchPrebuilt({ log });
+  return {
+    key: `prebuilt-${p.variant}`,
+    dir: p.dir,
+    includeDirs: [join(source.dir, 'ggml', 'include')],
+    libs: [p.cpuLib, p.baseLib],
+    ldflags: [`-Wl,-rpath,${p.dir}`],
+    commit: source.commit,
+    origin: `${source.origin} (prebuilt ${p.origin} libggml-cpu-${p.variant}.so)`,
+    flags: p.variant === 'haswell' ? 'prebuilt haswell: AVX2+FMA+F16C' : `prebuilt ${p.variant}`,
+    cmakeOptions: [],
+  };
 }
 
 /** The cmake options of the CPU-backend-only build for this machine's architecture. */
@@ -75,6 +98,16 @@ export function buildsDir(): string {
 /** Builds (or finds cached) libggml-base.a + libggml-cpu.a for `source`. */
 export async function buildGgml(source: UpstreamSource, opts: BuildOptions = {}): Promise<GgmlBuild> {
   const log = opts.log ?? (() => {});
+  const wanted = opts.how ?? (process.env.KBENCH_UPSTREAM === 'prebuilt' || process.env.KBENCH_UPSTREAM === 'build' ? process.env.KBENCH_UPSTREAM : undefined);
+  const pinned = source.origin.startsWith('npm:');
+  if (wanted === 'prebuilt') {
+    if (!pinned) throw new Error(`a prebuilt ggml exists only for the pinned npm source, not for ${source.origin}`);
+    return prebuiltGgml(source, log);
+  }
+  if (!wanted && pinned && prebuiltPackage() && (await toolVersion('cmake')) === 'missing') {
+    log('cmake not found: using the prebuilt ggml CPU backend node-llama-cpp ships');
+    return prebuiltGgml(source, log);
+  }
   const options = cmakeOptions();
   const cc = process.env.CC || 'cc';
   const cxx = process.env.CXX || 'c++';

@@ -247,7 +247,7 @@ export async function conform(kernel: Kernel, opts: ConformOptions = {}): Promis
     });
     return {
       kernel: kernel.name,
-      upstream: { origin: source.origin, tag: source.tag, commit: source.commit, flags: build.flags, how: spec.upstream?.how ?? '', call: spec.upstream?.call ?? 'graph' },
+      upstream: { origin: build.origin, tag: source.tag, commit: source.commit, flags: build.flags, how: spec.upstream?.how ?? '', call: spec.upstream?.call ?? 'graph' },
       variants,
       cases: results,
     };

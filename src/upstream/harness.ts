@@ -74,7 +74,7 @@ export async function buildHarness(kernel: Kernel, build: GgmlBuild, dir: string
   for (let i = 0; i < jobs.length; i += 2) await Promise.all(jobs.slice(i, i + 2).map(([out, args]) => compile(cc, [...args, '-o', out])));
   const bin = join(dir, 'kb_up');
   const cxx = process.env.CXX || 'c++';
-  await compile(cxx, [...jobs.map(([o]) => o), ...build.libs, '-o', bin, '-lm', '-lpthread']);
+  await compile(cxx, [...jobs.map(([o]) => o), ...build.libs, ...(build.ldflags ?? []), '-o', bin, '-lm', '-lpthread']);
   return { bin, dir, variants };
 }
 

@@ -13,8 +13,8 @@ export async function upstreamBundle(kernel: Kernel, spec: string | boolean, cop
   const build = await buildGgml(source, { log });
   const graph = kernel.spec.upstream!.call !== 'direct';
   return {
-    bundle: { adapterPath, helperDir: UPSTREAM_C_DIR, includeDirs: build.includeDirs, libs: build.libs, graph, copies },
-    info: { origin: source.origin, commit: source.commit, flags: build.flags, call: kernel.spec.upstream!.call, how: kernel.spec.upstream!.how, copies: graph ? copies : 1 },
+    bundle: { adapterPath, helperDir: UPSTREAM_C_DIR, includeDirs: build.includeDirs, libs: [...build.libs, ...(build.ldflags ?? [])], graph, copies },
+    info: { origin: build.origin, commit: source.commit, flags: build.flags, call: kernel.spec.upstream!.call, how: kernel.spec.upstream!.how, copies: graph ? copies : 1 },
   };
 }
 

@@ -105,3 +105,52 @@ export async function resolveUpstream(spec?: string | boolean, opts: FetchOption
   if (typeof spec === 'string' && spec !== '') return checkoutUpstream(spec);
   return fetchUpstream(opts);
 }
+
+/** The prebuilt ggml CPU backend node-llama-cpp ships for this platform, from the same release as the source. */
+export interface PrebuiltGgml {
+  /** '@node-llama-cpp/linux-x64@3.22.1' */
+  origin: string;
+  /** folder holding libggml-base.so and the libggml-cpu-<level>.so variants */
+  dir: string;
+  /** the CPU variant kbench links: haswell = AVX2+FMA+F16C, the instruction sets of kbench's x86 builds */
+  cpuLib: string;
+  baseLib: string;
+  variant: string;
+}
+
+/** The npm package with prebuilt binaries for this platform, or null where node-llama-cpp ships none kbench uses. */
+export function prebuiltPackage(platform = process.platform, machine = process.arch): { name: string; variant: string } | null {
+  if (platform === 'linux' && machine === 'x64') return { name: '@node-llama-cpp/linux-x64', variant: 'haswell' };
+  return null;
+}
+
+/**
+ * npm pack the platform's @node-llama-cpp binaries of the pinned version and extract the ggml libraries: a ggml
+ * CPU backend with npm alone (no cmake). Idempotent.
+ */
+export async function fetchPrebuilt(opts: FetchOptions = {}): Promise<PrebuiltGgml> {
+  const version = opts.version ?? UPSTREAM_VERSION;
+  const log = opts.log ?? (() => {});
+  const pkg = prebuiltPackage();
+  if (!pkg) throw new UsageError(`node-llama-cpp ships no prebuilt ggml CPU backend kbench can use on ${process.platform}-${process.arch}; build one from source (kbench upstream build)`);
+  const root = join(cacheDir(), 'upstream', `prebuilt-${pkg.name.replace(/[@/]/g, '_')}-${version}`);
+  const bins = join(root, 'package', 'bins', `${process.platform}-${process.arch}`);
+  const result: PrebuiltGgml = {
+    origin: `${pkg.name}@${version}`,
+    dir: bins,
+    cpuLib: join(bins, `libggml-cpu-${pkg.variant}.so`),
+    baseLib: join(bins, 'libggml-base.so'),
+    variant: pkg.variant,
+  };
+  if (existsSync(result.cpuLib) && existsSync(result.baseLib)) return result;
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  log(`npm pack ${pkg.name}@${version}`);
+  await run('npm', ['pack', `${pkg.name}@${version}`, '--silent', '--pack-destination', root], { cwd: root, maxBuffer: 1 << 24 });
+  const tgz = readdirSync(root).find((f) => f.endsWith('.tgz'));
+  if (!tgz) throw new Error(`npm pack ${pkg.name}@${version} left no tarball in ${root}`);
+  await run('tar', ['xzf', tgz], { cwd: root });
+  rmSync(join(root, tgz), { force: true });
+  if (!existsSync(result.cpuLib)) throw new Error(`${pkg.name}@${version} has no ${result.cpuLib}`);
+  return result;
+}

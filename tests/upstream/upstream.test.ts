@@ -124,6 +124,19 @@ void rms_norm_mul(const float *x, const float *w, float *y, float *t, int n, int
     expect(up.scratchWrittenCases).toBe(up.cases);
   }, 300_000);
 
+  it("node-llama-cpp's own prebuilt CPU backend (npm alone, no cmake) conforms the same way", async () => {
+    const { prebuiltPackage } = await import('../../src/upstream/source.js');
+    if (!prebuiltPackage()) return; // node-llama-cpp ships no prebuilt kbench uses on this platform
+    const prebuilt = await buildGgml(source, { how: 'prebuilt' });
+    expect(prebuilt.libs[0]).toMatch(/libggml-cpu-haswell\.so$/);
+    const r = await conform(findKernel(BUILTIN_KERNELS_DIR, 'rms_norm_mul'), { source, build: prebuilt, candidates: false });
+    expect(r.upstream!.origin).toMatch(/prebuilt @node-llama-cpp\/linux-x64@3\.22\.1/);
+    const up = r.variants.find((v) => v.variant === 'upstream')!;
+    expect(up.failures).toBe(0);
+    expect(up.scratchWrittenCases).toBe(0);
+    expect(r.variants.find((v) => v.variant === 'base')!.bitIdenticalToUpstream).toBe(up.cases);
+  }, 300_000);
+
   it('the CLI: kbench upstream info and kbench conform', async () => {
     const { execFile } = await import('node:child_process');
     const { promisify } = await import('node:util');

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { resolveKernelsDir, resolveUpstreamSpec } from '../../config/config.js';
 import { findKernel } from '../../spec/suite.js';
-import { fetchUpstream, fetchedUpstream, resolveUpstream, UPSTREAM_PACKAGE, UPSTREAM_VERSION } from '../../upstream/source.js';
+import { fetchPrebuilt, fetchUpstream, fetchedUpstream, prebuiltPackage, resolveUpstream, UPSTREAM_PACKAGE, UPSTREAM_VERSION } from '../../upstream/source.js';
 import { buildGgml } from '../../upstream/build.js';
 import { conform } from '../../upstream/conform.js';
 import { table } from '../format.js';
@@ -20,13 +20,16 @@ export function register(program: Command): void {
   up.command('fetch')
     .description('npm pack the pinned node-llama-cpp and extract its llama.cpp source bundle into the cache')
     .option('--build', 'also build the ggml CPU backend (cmake, cached)')
-    .addHelpText('after', '\nExamples:\n  kbench upstream fetch\n  kbench upstream fetch --build --json')
+    .option('--no-prebuilt', "do not fetch node-llama-cpp's prebuilt CPU backend for this platform")
+    .addHelpText('after', '\nExamples:\n  kbench upstream fetch\n  kbench upstream fetch --build --json\n\nKBENCH_UPSTREAM=prebuilt uses the prebuilt backend instead of a cmake build (the default without cmake).')
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const source = await fetchUpstream({ log });
+      const prebuilt = o.prebuilt && prebuiltPackage() ? await fetchPrebuilt({ log }) : null;
       const build = o.build ? await buildGgml(source, { log }) : null;
-      if (g.json) return void process.stdout.write(JSON.stringify({ source, build }, null, 2) + '\n');
+      if (g.json) return void process.stdout.write(JSON.stringify({ source, prebuilt, build }, null, 2) + '\n');
       process.stdout.write(`upstream ${source.origin} (llama.cpp ${source.tag || '?'}, commit ${source.commit.slice(0, 12)}) in ${source.dir}\n`);
+      if (prebuilt) process.stdout.write(`prebuilt ${prebuilt.origin}: ${prebuilt.cpuLib}\n`);
       if (build) process.stdout.write(`built ${build.flags}: ${build.libs.join(' ')}\n`);
     });
   up.command('build [dir]')
