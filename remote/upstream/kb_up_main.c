@@ -183,7 +183,7 @@ static int time_plan(const char *plan, const char *in, int copies) {
     if (tokenize(line, tok, 128) < 6 || strcmp(tok[0], "time") != 0) continue;
     const int id = atoi(tok[1]), nth = atoi(tok[2]), rounds = atoi(tok[3]);
     const double min_ns = atof(tok[4]);
-    unsigned long seed = strtoul(tok[5], NULL, 10);
+    uint64_t seed = strtoull(tok[5], NULL, 10);
     kb_case c;
     memset(&c, 0, sizeof c);
     parse_args(&c, tok + 6);
@@ -201,8 +201,8 @@ static int time_plan(const char *plan, const char *in, int copies) {
     for (int round = 0; round < rounds; round++) {
       for (int v = 0; v < KB_NVARIANTS; v++) order[v] = v;
       for (int v = KB_NVARIANTS - 1; v > 0; v--) {
-        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
-        int j = (int)((seed >> 33) % (unsigned long)(v + 1)), t = order[v];
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        int j = (int)((seed >> 33) % (uint64_t)(v + 1)), t = order[v];
         order[v] = order[j];
         order[j] = t;
       }
@@ -216,9 +216,13 @@ static int time_plan(const char *plan, const char *in, int copies) {
         }
         ns[v] = best;
       }
-      printf("{\"event\":\"round\",\"id\":%d,\"ns\":{", id);
-      for (int v = 0; v < KB_NVARIANTS; v++) printf("%s\"%s\":%.3f", v ? "," : "", KB_VARIANTS[v].name, ns[v]);
-      printf("}}\n");
+      /* one line built whole, then written at once */
+      char out[8192];
+      int len = snprintf(out, sizeof out, "{\"event\":\"round\",\"id\":%d,\"ns\":{", id);
+      for (int v = 0; v < KB_NVARIANTS && len < (int)sizeof out - 128; v++)
+        len += snprintf(out + len, sizeof out - (size_t)len, "%s\"%s\":%.3f", v ? "," : "", KB_VARIANTS[v].name, ns[v]);
+      snprintf(out + len, sizeof out - (size_t)len, "}}");
+      puts(out);
       fflush(stdout);
     }
     free_case(&c);
