@@ -11,8 +11,8 @@ import type { Interval, SpeedVerdict } from '../measure/types.js';
 import type { Kernel } from '../spec/suite.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { UsageError } from '../spec/errors.js';
-import { buildGgml, type GgmlBuild } from './build.js';
-import { buildHarness, runHarness, upstreamAdapterPath } from './harness.js';
+import { buildGgml, buildGgmlWasm, type GgmlBuild } from './build.js';
+import { buildHarness, runHarness, upstreamAdapterPath, type HarnessTarget } from './harness.js';
 import { resolveUpstream, type UpstreamSource } from './source.js';
 
 export interface VsUpstream extends Interval {
@@ -55,6 +55,8 @@ export interface UpstreamBenchOptions {
   log?: (line: string) => void;
   build?: GgmlBuild;
   source?: UpstreamSource;
+  /** native (default) or wasm: ggml, reference, baseline and candidates as wasm32 SIMD128 under Node */
+  target?: HarnessTarget;
 }
 
 function f32Bits(value: number): string {
@@ -82,14 +84,14 @@ export async function benchUpstream(kernel: Kernel, opts: UpstreamBenchOptions =
   if (!adapter) throw new UsageError(`${kernel.name} has no upstream adapter (kernel.json "upstream")`);
   const candidates = kernel.candidates.filter((c) => !opts.candidates || opts.candidates.includes(c.name));
   const source = opts.source ?? (await resolveUpstream(opts.upstream, { log }));
-  const build = opts.build ?? (await buildGgml(source, { log }));
+  const build = opts.build ?? (opts.target === 'wasm' ? await buildGgmlWasm(source, { log }) : await buildGgml(source, { log }));
   const rounds = opts.rounds ?? 30;
   const copies = opts.copies ?? 16;
   const seed = opts.seed ?? 1;
   const noiseFloor = opts.noiseFloor ?? 0.02;
   const work = mkdtempSync(join(tmpdir(), `kbench-upbench-${kernel.name}-`));
   try {
-    const harness = await buildHarness(kernel, build, join(work, 'build'), { upstream: adapter, candidates });
+    const harness = await buildHarness(kernel, build, join(work, 'build'), { upstream: adapter, candidates, target: opts.target });
     const shapes = shapeCases(spec, 'bench').filter((s) => !opts.shapes || opts.shapes.includes(s.name));
     const plan: string[] = [];
     shapes.forEach((shape, id) => {

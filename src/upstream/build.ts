@@ -75,7 +75,7 @@ export function cmakeOptions(machine = arch()): string[] {
   ];
   if (machine === 'x64') return [...common, '-DGGML_AVX=ON', '-DGGML_AVX2=ON', '-DGGML_FMA=ON', '-DGGML_F16C=ON', '-DGGML_BMI2=ON'];
   if (machine === 'arm64') return [...common, '-DGGML_CPU_ARM_ARCH=native'];
-  return common;
+  return common; // wasm32 and others: ggml's portable and compiler-flag-selected paths
 }
 
 /** The instruction-set flags that build means, for reports. */
@@ -151,4 +151,47 @@ export async function buildGgml(source: UpstreamSource, opts: BuildOptions = {})
 export function readBuild(dir: string): GgmlBuild | null {
   const stamp = join(dir, 'kbench-build.json');
   return existsSync(stamp) ? (JSON.parse(readFileSync(stamp, 'utf8')) as GgmlBuild) : null;
+}
+
+/**
+ * ggml's CPU backend for wasm32 with emscripten (emcmake; SIMD128), for the upstream harness run under Node beside
+ * the screen. llama.cpp's default WASM build targets wasm64 (LLAMA_WASM_MEM64=ON), which clang 14 (Debian's
+ * emscripten 3.1.6) cannot compile; wasm32 builds. Cached like the native build; slow (minutes) the first time.
+ */
+export async function buildGgmlWasm(source: UpstreamSource, opts: BuildOptions = {}): Promise<GgmlBuild> {
+  const log = opts.log ?? (() => {});
+  if ((await toolVersion('emcmake')) === 'missing' && (await toolVersion('emcc')) === 'missing') throw new Error('emscripten (emcc, emcmake) is needed to build upstream ggml for WASM');
+  // EMSCRIPTEN_SYSTEM_PROCESSOR: Debian's emscripten 3.1.6 toolchain file reports the processor as x86, so ggml
+  // would not see wasm and would fall back to its generic C paths instead of arch/wasm (SIMD128)
+  const options = [...cmakeOptions('wasm32'), '-DLLAMA_WASM_MEM64=OFF', '-DLLAMA_BUILD_HTML=OFF', '-DEMSCRIPTEN_SYSTEM_PROCESSOR=wasm32', '-DCMAKE_C_FLAGS=-msimd128', '-DCMAKE_CXX_FLAGS=-msimd128'];
+  const keyInput = JSON.stringify({ recipe: BUILD_RECIPE, wasm: true, commit: source.commit, origin: source.origin, options, emcc: await toolVersion('emcc'), host: hostname() });
+  const key = `wasm-${createHash('sha256').update(keyInput).digest('hex').slice(0, 12)}`;
+  const dir = join(buildsDir(), key);
+  const ggmlRoot = existsSync(join(source.dir, 'ggml', 'include', 'ggml.h')) ? join(source.dir, 'ggml') : source.dir;
+  const result: GgmlBuild = {
+    key,
+    dir,
+    includeDirs: [join(ggmlRoot, 'include')],
+    libs: [join(dir, 'ggml', 'src', 'libggml-cpu.a'), join(dir, 'ggml', 'src', 'libggml-base.a')],
+    commit: source.commit,
+    origin: source.origin,
+    flags: 'wasm32 SIMD128 (emscripten)',
+    cmakeOptions: options,
+  };
+  const stamp = join(dir, 'kbench-build.json');
+  if (existsSync(stamp) && result.libs.every((l) => existsSync(l))) return result;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  log(`emcmake cmake ggml ${source.commit.slice(0, 12)} for wasm32 in ${dir} (minutes)`);
+  const configure = await run('emcmake', ['cmake', '-S', source.dir, '-B', dir, ...options], { maxBuffer: 1 << 26 }).catch((e) => {
+    throw new Error(`emcmake cmake failed:\n${String(e.stderr ?? e).slice(-4000)}`);
+  });
+  writeFileSync(join(dir, 'configure.log'), configure.stdout + configure.stderr);
+  const build = await run('cmake', ['--build', dir, '-j', String(opts.jobs ?? 2), '--target', 'ggml-base', 'ggml-cpu'], { maxBuffer: 1 << 26 }).catch((e) => {
+    throw new Error(`cmake build (wasm32) failed:\n${String(e.stdout ?? '').slice(-4000)}${String(e.stderr ?? e).slice(-4000)}`);
+  });
+  writeFileSync(join(dir, 'build.log'), build.stdout + build.stderr);
+  for (const lib of result.libs) if (!existsSync(lib)) throw new Error(`the wasm32 ggml build left no ${lib}`);
+  writeFileSync(stamp, JSON.stringify({ ...result, keyInput: JSON.parse(keyInput), builtAt: new Date().toISOString() }, null, 2) + '\n');
+  return result;
 }

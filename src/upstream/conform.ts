@@ -11,8 +11,8 @@ import { halfToFloat } from '../check/f16.js';
 import type { BufferParam, Dtype, KernelSpec } from '../spec/schema.js';
 import type { Kernel } from '../spec/suite.js';
 import { UsageError } from '../spec/errors.js';
-import { buildGgml, type GgmlBuild } from './build.js';
-import { buildHarness, runHarness, upstreamAdapterPath, type HarnessEvent } from './harness.js';
+import { buildGgml, buildGgmlWasm, type GgmlBuild } from './build.js';
+import { buildHarness, runHarness, upstreamAdapterPath, type HarnessTarget, type HarnessEvent } from './harness.js';
 import { resolveUpstream, type UpstreamSource } from './source.js';
 
 export interface Diff {
@@ -75,6 +75,8 @@ export interface ConformOptions {
   /** a prepared source/build (tests share one) */
   build?: GgmlBuild;
   source?: UpstreamSource;
+  /** native (default) or wasm: ggml, reference, baseline and candidates as wasm32 SIMD128 under Node */
+  target?: HarnessTarget;
 }
 
 function f32Bits(value: number): string {
@@ -171,11 +173,11 @@ export async function conform(kernel: Kernel, opts: ConformOptions = {}): Promis
   const adapter = opts.adapterPath ?? upstreamAdapterPath(kernel);
   if (!adapter) throw new UsageError(`${kernel.name} has no upstream adapter (kernel.json "upstream"): nothing to conform to`);
   const source = opts.source ?? (await resolveUpstream(opts.upstream, { log }));
-  const build = opts.build ?? (await buildGgml(source, { log }));
+  const build = opts.build ?? (opts.target === 'wasm' ? await buildGgmlWasm(source, { log }) : await buildGgml(source, { log }));
   const work = mkdtempSync(join(tmpdir(), `kbench-conform-${kernel.name}-`));
   try {
     log(`build the upstream harness for ${kernel.name}`);
-    const harness = await buildHarness(kernel, build, join(work, 'build'), { upstream: adapter, candidates: opts.candidates === false ? [] : kernel.candidates });
+    const harness = await buildHarness(kernel, build, join(work, 'build'), { upstream: adapter, candidates: opts.candidates === false ? [] : kernel.candidates, target: opts.target });
     const cases: { id: number; shape: ShapeCase; distribution: string }[] = [];
     const plan: string[] = [];
     const seed = opts.seed ?? 1;

@@ -30,7 +30,11 @@ export function upstreamAdapterPath(kernel: Kernel): string | null {
   return path;
 }
 
+/** Where the harness runs: natively, or as wasm32 (emscripten, SIMD128) under this Node. */
+export type HarnessTarget = 'native' | 'wasm';
+
 export interface HarnessVariants {
+  target?: HarnessTarget;
   /** the adapter to build as variant "upstream" (default: the kernel's own); null = none */
   upstream?: string | null;
   reference?: boolean;
@@ -40,6 +44,8 @@ export interface HarnessVariants {
 
 export interface Harness {
   bin: string;
+  /** the command that runs bin (node for wasm) */
+  runner: string[];
   dir: string;
   variants: GlueVariant[];
 }
@@ -53,8 +59,9 @@ async function compile(cc: string, args: string[]): Promise<void> {
 /** Compiles the harness for `kernel` into `dir`. */
 export async function buildHarness(kernel: Kernel, build: GgmlBuild, dir: string, sel: HarnessVariants = {}): Promise<Harness> {
   mkdirSync(dir, { recursive: true });
-  const cc = process.env.CC || 'cc';
-  const cflags = harnessCflags();
+  const wasm = sel.target === 'wasm';
+  const cc = wasm ? 'emcc' : process.env.CC || 'cc';
+  const cflags = wasm ? ['-O3', '-msimd128'] : harnessCflags();
   const fn = kernel.spec.function;
   const upstream = sel.upstream === undefined ? upstreamAdapterPath(kernel) : sel.upstream;
   const units: { v: GlueVariant; path: string; ggml: boolean }[] = [];
@@ -72,10 +79,17 @@ export async function buildHarness(kernel: Kernel, build: GgmlBuild, dir: string
     ...units.map((u): [string, string[]] => [join(dir, `${u.v.id}.o`), [...cflags, '-falign-functions=64', ...inc, `-D${fn}=kb_${u.v.id}_${fn}`, '-c', u.path]]),
   ];
   for (let i = 0; i < jobs.length; i += 2) await Promise.all(jobs.slice(i, i + 2).map(([out, args]) => compile(cc, [...args, '-o', out])));
+  if (wasm) {
+    // -O1 at link: Debian's emscripten lacks the JS optimizer's acorn; the wasm was optimized at compile time
+    const bin = join(dir, 'kb_up.js');
+    await compile('em++', ['-O1', '-msimd128', ...jobs.map(([o]) => o), ...build.libs, '-sNODERAWFS=1', '-sALLOW_MEMORY_GROWTH=1', '-sEXIT_RUNTIME=1', '-o', bin]);
+    // emscripten 3.1's loader fetch()es the .wasm when fetch exists (Node ≥ 18): turned off so it reads the file
+    return { bin, runner: [process.execPath, '--no-experimental-fetch'], dir, variants };
+  }
   const bin = join(dir, 'kb_up');
   const cxx = process.env.CXX || 'c++';
   await compile(cxx, [...jobs.map(([o]) => o), ...build.libs, ...(build.ldflags ?? []), '-o', bin, '-lm', '-lpthread']);
-  return { bin, dir, variants };
+  return { bin, runner: [], dir, variants };
 }
 
 export interface HarnessEvent {
@@ -86,7 +100,8 @@ export interface HarnessEvent {
 /** Runs the harness; resolves with its JSON lines (rejects on a crash, with the tail of stderr). */
 export function runHarness(h: Harness, args: string[], onEvent?: (e: HarnessEvent) => void, timeoutMs = 600_000): Promise<HarnessEvent[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(h.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, ...pre] = h.runner.length ? [...h.runner, h.bin] : [h.bin];
+    const child = spawn(cmd, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: HarnessEvent[] = [];
     let buf = '';
     let err = '';

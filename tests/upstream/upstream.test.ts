@@ -1,7 +1,7 @@
 // Upstream ggml in the loop: the pinned node-llama-cpp source fetched with npm, ggml's CPU backend built with cmake
 // (cached: CI builds it once), conform for every kernel with an upstream adapter, a deliberately wrong adapter
 // caught, the fused rms_norm_mul proven, and an upstream variant timed natively on this machine.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -215,5 +215,33 @@ describe.skipIf(why || missing('OpenSSH server and client (sshd, ssh)', existsSy
     expect(r.upstream?.commit).toBe(source.commit);
     expect(r.upstream?.origin).toBe(`host:${source.dir}`);
     expect(results.some((x) => x.candidate === 'upstream')).toBe(true);
+  }, 1_200_000);
+});
+
+// ggml for wasm32 (emscripten) takes minutes to build: tested where that build is cached or asked for.
+const wasmWanted = process.env.KBENCH_UPSTREAM_WASM === '1' || (existsSync(join(buildsDirForTests(), '.')) && hasWasmBuild());
+function buildsDirForTests(): string {
+  return join(process.env.KBENCH_CACHE || join(process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '/root', '.cache'), 'kbench'), 'upstream', 'builds');
+}
+function hasWasmBuild(): boolean {
+  try {
+    return readdirSync(buildsDirForTests()).some((d) => d.startsWith('wasm-') && existsSync(join(buildsDirForTests(), d, 'kbench-build.json')));
+  } catch {
+    return false;
+  }
+}
+if (!why && !wasmWanted) console.warn('skipping the WASM upstream test: no cached wasm32 ggml build (KBENCH_UPSTREAM_WASM=1 builds one, minutes)');
+
+describe.skipIf(why || !wasmWanted || !hasCommand('emcc'))('upstream ggml as wasm32 (emscripten) under Node', () => {
+  it('conforms and is timed beside the WASM baseline', async () => {
+    const source = await fetchUpstream();
+    const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm_mul');
+    const r = await conform(kernel, { source, candidates: false, target: 'wasm' });
+    expect(r.upstream!.flags).toMatch(/wasm32/);
+    const up = r.variants.find((v) => v.variant === 'upstream')!;
+    expect(up.failures).toBe(0);
+    expect(up.scratchWrittenCases).toBe(0); // fused in WASM too
+    const t = await benchUpstream(kernel, { source, target: 'wasm', candidates: ['vec_fused'], shapes: ['decode 1x4096'], rounds: 9, copies: 8, minBatchMs: 0.2 });
+    expect(t.timings[0].vsUpstream.base.estimate).toBeGreaterThan(0.5);
   }, 1_200_000);
 });

@@ -56,11 +56,12 @@ export function register(program: Command): void {
     .option('--upstream <dir>', 'a llama.cpp checkout instead of the pinned package (or "ggml" in kbench.config.json)')
     .option('--no-candidates', 'only upstream, reference and baseline')
     .option('--cases', 'list every case, not only the summary')
+    .option('--wasm', 'run ggml, reference, baseline and candidates as wasm32 SIMD128 (emscripten) under Node instead of natively')
     .addHelpText('after', '\nExamples:\n  kbench conform softmax\n  kbench conform rms_norm_mul --upstream ~/src/llama.cpp --json')
     .action(async (name: string, o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const kernel = findKernel(resolveKernelsDir(process.cwd(), g.kernels), name);
-      const r = await conform(kernel, { upstream: resolveUpstreamSpec(process.cwd(), o.upstream), candidates: o.candidates, log });
+      const r = await conform(kernel, { upstream: resolveUpstreamSpec(process.cwd(), o.upstream), candidates: o.candidates, log, ...(o.wasm ? { target: 'wasm' as const } : {}) });
       if (g.json) return void process.stdout.write(JSON.stringify(o.cases ? r : { ...r, cases: undefined }, null, 2) + '\n');
       const u = r.upstream!;
       process.stdout.write(`${r.kernel}: upstream ggml ${u.commit.slice(0, 12)} (${u.origin}, ${u.flags}; ${u.call}: ${u.how})\n\n`);
