@@ -32,6 +32,7 @@ export function register(program: Command): void {
       const [found] = findHosts(workDir, [o.on]);
       const host = o.marchNative ? { ...found, marchNative: true } : found;
       const sources = selectCandidates(kernel, o.candidate, workDir);
+      if (o.upstream && !kernel.spec.upstream) process.stderr.write(`kbench: ${kernel.name} has no upstream adapter (kernel.json "upstream"): timed without "vs upstream"\n`);
       const progress = createProgress({ json: !!g.json });
       const controller = new AbortController();
       const onSigint = () => controller.abort();
