@@ -12,7 +12,7 @@ import type { Kernel } from '../spec/suite.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { UsageError } from '../spec/errors.js';
 import { buildGgml, buildGgmlWasm, type GgmlBuild } from './build.js';
-import { buildHarness, runHarness, upstreamAdapterPath, type HarnessTarget } from './harness.js';
+import { buildHarness, runHarness, upstreamAdapterPath, type HarnessEvent, type HarnessTarget } from './harness.js';
 import { resolveUpstream, type UpstreamSource } from './source.js';
 
 export interface VsUpstream extends Interval {
@@ -47,6 +47,11 @@ export interface UpstreamBenchOptions {
   /** bench shape names (default: all) */
   shapes?: string[];
   rounds?: number;
+  /**
+   * fresh harness processes the rounds are split over (default 3): code and data placement change with each,
+   * and the CI resamples processes first, so one process's luck is not the verdict
+   */
+  processes?: number;
   /** ops per graph call of a graph adapter */
   copies?: number;
   minBatchMs?: number;
@@ -71,8 +76,8 @@ function planArgs(spec: KernelSpec, shape: ShapeCase): string {
   return spec.params.map((p) => (p.kind === 'buffer' ? String(layouts.get(p.name)) : p.type === 'i32' ? String(Math.trunc(scalars.get(p.name)!)) : f32Bits(scalars.get(p.name)!))).join(' ');
 }
 
-function compareTo(reference: number[], variant: number[], seed: number, noiseFloor: number): VsUpstream {
-  const ci = bootstrapMedianCI(pairedRatios(reference, variant), { seed });
+function compareTo(reference: number[], variant: number[], seed: number, noiseFloor: number, groupSizes?: number[]): VsUpstream {
+  const ci = bootstrapMedianCI(pairedRatios(reference, variant), { seed, groupSizes });
   return { ...ci, verdict: speedVerdict(ci, noiseFloor) };
 }
 
@@ -86,6 +91,7 @@ export async function benchUpstream(kernel: Kernel, opts: UpstreamBenchOptions =
   const source = opts.source ?? (await resolveUpstream(opts.upstream, { log }));
   const build = opts.build ?? (opts.target === 'wasm' ? await buildGgmlWasm(source, { log }) : await buildGgml(source, { log }));
   const rounds = opts.rounds ?? 30;
+  const processes = Math.max(1, Math.min(opts.processes ?? 3, rounds));
   const copies = opts.copies ?? 16;
   const seed = opts.seed ?? 1;
   const noiseFloor = opts.noiseFloor ?? 0.02;
@@ -98,11 +104,18 @@ export async function benchUpstream(kernel: Kernel, opts: UpstreamBenchOptions =
       const dir = join(work, 'in', String(id));
       mkdirSync(dir, { recursive: true });
       for (const [name, bytes] of generateInputs(spec, shape.env, distributionNames(spec)[0], seed + 7919 * (id + 1))) writeFileSync(join(dir, `${name}.bin`), bytes);
-      plan.push(`time ${id} 1 ${rounds} ${Math.round((opts.minBatchMs ?? 0.5) * 1e6)} ${seed + id} ${planArgs(spec, shape)}`);
+      plan.push(`time ${id} 1 ${Math.ceil(rounds / processes)} ${Math.round((opts.minBatchMs ?? 0.5) * 1e6)} ${seed + id} ${planArgs(spec, shape)}`);
     });
     writeFileSync(join(work, 'plan.txt'), plan.join('\n') + '\n');
-    log(`time ${harness.variants.map((v) => v.name).join(', ')} on ${shapes.length} shapes × ${rounds} rounds`);
-    const events = await runHarness(harness, ['time', join(work, 'plan.txt'), join(work, 'in'), String(copies)]);
+    log(`time ${harness.variants.map((v) => v.name).join(', ')} on ${shapes.length} shapes × ${rounds} rounds in ${processes} processes`);
+    const events: HarnessEvent[] = [];
+    const groups: Map<number, number[]> = new Map();
+    for (let p = 0; p < processes; p++) {
+      const got = await runHarness(harness, ['time', join(work, 'plan.txt'), join(work, 'in'), String(copies)]);
+      // rounds per shape in this process: the bootstrap's groups (events stay in process order)
+      shapes.forEach((_, id) => groups.set(id, [...(groups.get(id) ?? []), got.filter((e) => e.event === 'round' && e.id === id).length]));
+      events.push(...got);
+    }
     const timings = shapes.map((shape, id): UpstreamTiming => {
       const rs = events.filter((e) => e.event === 'round' && e.id === id).map((e) => e.ns as Record<string, number>);
       const samples: Record<string, number[]> = {};
@@ -113,8 +126,9 @@ export async function benchUpstream(kernel: Kernel, opts: UpstreamBenchOptions =
       for (const v of harness.variants) {
         medianNs[v.name] = median(samples[v.name]);
         if (v.name === 'ref') continue;
-        if (v.name !== 'upstream') vsUpstream[v.name] = compareTo(samples.upstream, samples[v.name], seed + id, noiseFloor);
-        if (v.name.startsWith('cand:')) vsBaseline[v.name] = compareTo(samples.base, samples[v.name], seed + id, noiseFloor);
+        const groupSizes = groups.get(id)?.filter((n) => n > 0);
+        if (v.name !== 'upstream') vsUpstream[v.name] = compareTo(samples.upstream, samples[v.name], seed + id, noiseFloor, groupSizes);
+        if (v.name.startsWith('cand:')) vsBaseline[v.name] = compareTo(samples.base, samples[v.name], seed + id, noiseFloor, groupSizes);
       }
       return { shape: shape.name, nth: 1, rounds: rs.length, copies, medianNs, vsUpstream, vsBaseline, samples };
     });
