@@ -1,7 +1,8 @@
 /* quantize_q8_0 reference (ground truth), ggml block_q8_0 layout: per 32 floats, d = max|x| / 127 (computed
  * in float as ggml does, stored as IEEE half, round to nearest even, little-endian), then 32 int8
- * q = round(x * 127 / max|x|) computed in double, ties away from zero (C round(), as ggml's reference uses
- * roundf); all zero when max|x| = 0. The thread split is the simplest one: whole rows interleaved. */
+ * q = round(x * 127 / max|x|) computed in double, ties to even (nearbyint in the default rounding mode), as
+ * ggml's production quantizers round (AVX2 and NEON; its portable reference rounds ties away from zero, see
+ * NOTES.md); all zero when max|x| = 0. The thread split is the simplest one: whole rows interleaved. */
 #include <math.h>
 #include <stdint.h>
 
@@ -32,7 +33,7 @@ static void quantize_block(const float *x, uint8_t *out) {
     out[1] = (uint8_t)(d >> 8);
     for (int j = 0; j < 32; j++) {
         double v = amax > 0.0f ? (double)x[j] * 127.0 / (double)amax : 0.0;
-        double q = v < 0 ? -floor(-v + 0.5) : floor(v + 0.5);
+        double q = nearbyint(v); /* ties to even, as ggml's x86 (AVX2) and ARM (NEON) quantizers */
         out[2 + j] = (uint8_t)(int8_t)q;
     }
 }

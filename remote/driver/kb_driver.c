@@ -472,6 +472,10 @@ static void pool_ensure(int nth) {
 
 /* One call of the kernel with nth real threads (a plain call when the kernel is not threaded or nth is 1). */
 static void call_threaded(kb_call fn, const kb_arg *args, int nth) {
+  if (fn == KB_UP && KB_UP_GRAPH) { /* a ggml graph: one call, ggml runs its own nth threads */
+    fn(args, 0, nth);
+    return;
+  }
   if (!KB_THREADED || nth <= 1) {
     fn(args, 0, 1);
     return;
@@ -928,15 +932,16 @@ static void run_time(FILE *plan, int id) {
   for (int k = 0; k < KB_SLOTS; k++) slot_alloc(&slots[k]), slot_fill(&slots[k], sets[k % nsets]);
   slot_alloc(&spare);
 
-  static kb_timed base, cand;
-  memset(&base, 0, sizeof base), memset(&cand, 0, sizeof cand);
-  base.fn = KB_BASE, base.name = "base", cand.fn = KB_CAND, cand.name = "cand";
+  static kb_timed base, cand, up;
+  memset(&base, 0, sizeof base), memset(&cand, 0, sizeof cand), memset(&up, 0, sizeof up);
+  base.fn = KB_BASE, base.name = "base", cand.fn = KB_CAND, cand.name = "cand", up.fn = KB_UP, up.name = "upstream";
   /* Warm-up: caches, branch predictors, page faults, CPU frequency. */
   at(id, "warm-up", "timed", nth);
   uint64_t t0 = now_ns();
   do {
     call_threaded(KB_BASE, slots[0].args, nth);
     call_threaded(KB_CAND, slots[1].args, nth);
+    if (KB_UP) call_threaded(KB_UP, slots[0].args, nth);
   } while (now_ns() - t0 < warmup_ns);
 
   /* Batch size: enough calls that the faster of the two takes at least min_sample_ns per batch, unless the
@@ -959,8 +964,30 @@ static void run_time(FILE *plan, int id) {
     calls = next - next % KB_SLOTS;
   }
 
-  double base_ns[KB_MAX_PAIRS], cand_ns[KB_MAX_PAIRS];
+  /* The upstream variant runs KB_UP_COPIES ops per call: fewer calls per batch, time divided per op. */
+  long up_calls = calls / KB_UP_COPIES;
+  up_calls = up_calls < KB_SLOTS ? KB_SLOTS : up_calls - up_calls % KB_SLOTS;
+
+  double base_ns[KB_MAX_PAIRS], cand_ns[KB_MAX_PAIRS], up_ns[KB_MAX_PAIRS];
   for (int i = 0; i < pairs; i++) {
+    if (KB_UP) { /* baseline, candidate and upstream in a random order each round */
+      kb_timed *who[3] = {&base, &cand, &up};
+      double *dst[3] = {&base_ns[i], &cand_ns[i], &up_ns[i]};
+      int idx[3] = {0, 1, 2};
+      for (int k = 2; k > 0; k--) {
+        int j = (int)(rng_next() % (uint64_t)(k + 1)), t = idx[k];
+        idx[k] = idx[j], idx[j] = t;
+      }
+      for (int k = 0; k < 3; k++) {
+        *dst[idx[k]] = timed_sample(who[idx[k]], slots, sets, nsets, nth, idx[k] == 2 ? up_calls : calls, id);
+        if (idx[k] != 1) continue;
+        /* the candidate's outputs are verified before the next variant overwrites the slots */
+        verify_sample(&cand, slots, &spare, sets, nth, id);
+        if (i == pairs - 1) save_final(&cand, slots, &spare, sets, id);
+      }
+      up_ns[i] /= KB_UP_COPIES;
+      continue;
+    }
     /* Random order inside each pair, so drift (thermal, other load) does not favour either side. */
     int base_first = (int)(rng_next() >> 63);
     if (base_first) base_ns[i] = timed_sample(&base, slots, sets, nsets, nth, calls, id);
@@ -976,6 +1003,11 @@ static void run_time(FILE *plan, int id) {
   line_add("],\"candidateNs\":[");
   for (int i = 0; i < pairs; i++) line_add("%s%.3f", i ? "," : "", cand_ns[i]);
   line_add("]");
+  if (KB_UP) {
+    line_add(",\"upstreamCopies\":%d,\"upstreamNs\":[", KB_UP_COPIES);
+    for (int i = 0; i < pairs; i++) line_add("%s%.3f", i ? "," : "", up_ns[i]);
+    line_add("]");
+  }
   size_t footprint = 0;
   for (int p = 0; p < KB_NPARAMS; p++)
     if (KB_PARAMS[p].kind == KB_IN || KB_PARAMS[p].kind == KB_OUT) footprint += arg_bytes[p];

@@ -27,5 +27,9 @@ extern const kb_param KB_PARAMS[];
 extern const int KB_NPARAMS;
 extern const int KB_THREADED;
 extern const kb_call KB_REF, KB_BASE, KB_CAND;
+/* The upstream variant (the real ggml op, kbench run --upstream), timed beside baseline and candidate; 0 when not
+ * built in. KB_UP_GRAPH: one call with ith 0 runs KB_UP_COPIES ops at nth ggml threads. */
+extern const kb_call KB_UP;
+extern const int KB_UP_GRAPH, KB_UP_COPIES;
 
 #endif

@@ -3,7 +3,8 @@
 # with the reference, the baseline and each candidate as separate translation units (symbols renamed so they link
 # into one binary), and runs it. Everything the TypeScript side reads lands in out/.
 #
-# build.env sets: CC CFLAGS FUNCTION CANDIDATES NEED_FEATURES RUNNER OBJCOPY TIMEOUT_S TIME_PROCESSES ALLOWED_HEADERS
+# build.env sets: CC CFLAGS FUNCTION CANDIDATES NEED_FEATURES RUNNER OBJCOPY TIMEOUT_S TIME_PROCESSES ALLOWED_HEADERS, and
+# with --upstream UP_INCLUDE UP_LIBS (a build shipped from here) or UP_SRC (a checkout on the host, built there)
 # Exit: 0 ran (per-candidate status in out/<candidate>/), 86 CPU lacks a needed feature, 87 harness build failed,
 # 88 the reference or baseline does not define the spec's function.
 set -u
@@ -49,6 +50,54 @@ localize() {
 # boundary removed that bias (A/A medians 0.99–1.02 where they were 0.74–1.0).
 VARIANT_FLAGS="-falign-functions=64"
 
+# The upstream variant (kbench run --upstream): the kernel's adapter and its helper built against ggml's headers
+# (UP_INCLUDE), linked with ggml's static CPU backend (UP_LIBS, C++: -lstdc++). Absent: nothing to build.
+UP_OBJS=""
+UP_LINK=""
+build_upstream() {
+  if [ -z "${UP_INCLUDE:-}" ]; then return 0; fi
+  # shellcheck disable=SC2086 # UP_INCLUDE is a word list on purpose
+  $CC $CFLAGS $VARIANT_FLAGS -Iupstream $UP_INCLUDE "-D$FUNCTION=kb_up_$FUNCTION" -c upstream/upstream.c -o obj/up.o &&
+  $CC $CFLAGS -Iupstream $UP_INCLUDE -c upstream/kb_upstream.c -o obj/kb_upstream.o
+}
+# UP_SRC: a llama.cpp checkout on this host (kbench run --on <ssh host> --upstream DIR): ggml's CPU backend is built
+# here with cmake (static, GGML_NATIVE=OFF with the instruction sets of kbench's builds, no OpenMP), cached per
+# commit, options and compiler under ~/.cache/kbench/upstream/host-builds/.
+if [ -n "${UP_SRC:-}" ]; then
+  case "$UP_SRC" in "~/"*) UP_SRC="$HOME/${UP_SRC#"~/"}" ;; esac
+  if [ ! -f "$UP_SRC/ggml/include/ggml.h" ]; then
+    echo "kbench: --upstream $UP_SRC: not a llama.cpp checkout on this host (no ggml/include/ggml.h)" >&2
+    exit 87
+  fi
+  up_commit=$(git -C "$UP_SRC" rev-parse HEAD 2>/dev/null || echo unknown)
+  case "$(uname -m)" in
+    x86_64) up_opts="-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" ;;
+    aarch64) up_opts="-DGGML_CPU_ARM_ARCH=native" ;;
+    *) up_opts="" ;;
+  esac
+  up_opts="-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DGGML_BACKEND_DL=OFF -DGGML_LLAMAFILE=OFF -DGGML_CCACHE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_COMMON=OFF -DLLAMA_CURL=OFF $up_opts"
+  up_key=$(printf '%s\n' "$UP_SRC" "$up_commit" "$up_opts" "$($CC --version 2>/dev/null | head -n 1)" | cksum | cut -d' ' -f1)
+  up_dir="${XDG_CACHE_HOME:-$HOME/.cache}/kbench/upstream/host-builds/$up_key"
+  if [ ! -f "$up_dir/ggml/src/libggml-cpu.a" ] || [ ! -f "$up_dir/ggml/src/libggml-base.a" ]; then
+    echo '{"event":"upstream","stage":"build"}'
+    mkdir -p "$up_dir"
+    # shellcheck disable=SC2086 # up_opts is a word list on purpose
+    if ! { cmake -S "$UP_SRC" -B "$up_dir" $up_opts && cmake --build "$up_dir" -j 2 --target ggml-base ggml-cpu; } >"$up_dir/build.log" 2>&1; then
+      echo "kbench: building upstream ggml from $UP_SRC failed on this host (cmake and a C++ compiler are needed):" >&2
+      tail -c 3000 "$up_dir/build.log" >&2
+      rm -f "$up_dir/ggml/src/libggml-cpu.a"
+      exit 87
+    fi
+  fi
+  echo "{\"event\":\"upstream\",\"commit\":\"$up_commit\"}"
+  UP_INCLUDE="-I$UP_SRC/ggml/include"
+  UP_LIBS="$up_dir/ggml/src/libggml-cpu.a $up_dir/ggml/src/libggml-base.a"
+fi
+if [ -n "${UP_INCLUDE:-}" ]; then
+  UP_OBJS="obj/up.o obj/kb_upstream.o"
+  UP_LINK="$UP_LIBS -lstdc++"
+fi
+
 build_harness() {
   $CC $CFLAGS -Iinclude -c kb_driver.c -o obj/driver.o && $CC $CFLAGS -Iinclude -c include/kb_speed_of_light.c -o obj/sol.o & driver=$!
   { $CC $CFLAGS -Iinclude -c kb_glue.c -o obj/glue.o &&
@@ -56,6 +105,7 @@ build_harness() {
     localize obj/ref.o "kb_ref_$FUNCTION"; } & ref=$!
   $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_base_$FUNCTION" -c baseline.c -o obj/base.o &&
   localize obj/base.o "kb_base_$FUNCTION" &&
+  build_upstream &&
   wait "$driver" && wait "$ref"
 }
 if ! build_harness 2>out/harness.log; then
@@ -96,7 +146,7 @@ build_candidate() {
   if ! check_policy "$c" ||
      ! $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -c "candidates/$c.c" -o "obj/$c.o" 2>"out/$c/compile.log" ||
      ! localize "obj/$c.o" "kb_cand_$FUNCTION" 2>>"out/$c/compile.log" ||
-     ! $CC $CFLAGS obj/driver.o obj/sol.o obj/glue.o obj/ref.o obj/base.o "obj/$c.o" -o "obj/$c.bin" -lm -lpthread 2>>"out/$c/compile.log"; then
+     ! $CC $CFLAGS obj/driver.o obj/sol.o obj/glue.o obj/ref.o obj/base.o "obj/$c.o" $UP_OBJS -o "obj/$c.bin" $UP_LINK -lm -lpthread 2>>"out/$c/compile.log"; then
     echo compile-error >"out/$c/status"
   fi
 }

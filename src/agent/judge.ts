@@ -81,7 +81,9 @@ export function formatSpeeds(r: TargetResult, ref: Reference = BASELINE): string
       const light = share === undefined ? '' : `, ${Math.round(share * 100)}% of the measured speed of light`;
       const total = ref.overBaseline?.(r.target, s.shape, s.speedup);
       const overall = total ? `; ${total.estimate.toFixed(3)}× [${total.lo.toFixed(3)}, ${total.hi.toFixed(3)}] over the original baseline` : '';
-      return `- ${s.shape}: speedup ${s.speedup.estimate.toFixed(3)}× ${ci} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (${ref.name} ${s.baselineMedianNs.toFixed(0)} ns, candidate ${s.candidateMedianNs.toFixed(0)} ns${light})${overall}${suspect}`;
+      const u = s.vsUpstream;
+      const up = u ? `; vs upstream ggml ${u.estimate.toFixed(3)}× [${u.lo.toFixed(3)}, ${u.hi.toFixed(3)}] → ${u.verdict} (upstream ${s.upstreamMedianNs?.toFixed(0)} ns)` : '';
+      return `- ${s.shape}: speedup ${s.speedup.estimate.toFixed(3)}× ${ci} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (${ref.name} ${s.baselineMedianNs.toFixed(0)} ns, candidate ${s.candidateMedianNs.toFixed(0)} ns${light})${overall}${up}${suspect}`;
     })
     .join('\n');
 }

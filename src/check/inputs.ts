@@ -90,6 +90,15 @@ function sampleValues(gen: Generator, count: number, env: Env, seed: number): Fl
       }
       break;
     }
+    case 'ties': {
+      const steps = Math.floor(gen.max / gen.step);
+      for (let i = 0; i < count; i++) out[i] = gen.step * (Math.floor(rng.next() * (2 * steps + 1)) - steps);
+      for (let b = 0; b < count; b += gen.block) {
+        const at = b + Math.floor(rng.next() * Math.min(gen.block, count - b));
+        out[at] = rng.next() < 0.5 ? -gen.max : gen.max;
+      }
+      break;
+    }
   }
   return out;
 }

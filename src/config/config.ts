@@ -46,6 +46,7 @@ export const KbenchConfig = z
     $schema: z.string().optional(),
     kernels: z.string().optional().describe('kernel suite folder, relative to this file'),
     hosts: z.array(HostConfig).default([]),
+    ggml: z.string().min(1).optional().describe('a llama.cpp checkout used as upstream instead of the pinned npm package (relative to this file)'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -92,4 +93,12 @@ function fieldPath(raw: unknown, path: PropertyKey[]): string {
       return `[${key}]${typeof name === 'string' ? `(${name})` : ''}`;
     })
     .join('');
+}
+
+/** The upstream source: --upstream DIR beats the config's "ggml" checkout, which beats the pinned npm package. */
+export function resolveUpstreamSpec(workDir: string, flag?: string | boolean): string | true {
+  if (typeof flag === 'string' && flag !== '') return resolve(workDir, flag);
+  const config = loadConfig(workDir);
+  if (config.ggml) return resolve(dirname(config.file!), config.ggml);
+  return true;
 }

@@ -1,5 +1,6 @@
 // What this machine offers kbench: WASM compilers (and which one wins), native compilers, CPU features, tools for
 // the native stage and reports. Returns data; the CLI renders it.
+import { fetchedUpstream } from '../upstream/source.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
@@ -39,6 +40,14 @@ function probeTool(name: string, args: string[] = ['--version']): ToolStatus {
   return { name, found: true, detail: `${r.stdout}\n${r.stderr}`.split('\n').find((l) => l.trim())?.trim() ?? '' };
 }
 
+/** Whether `kbench upstream fetch` has filled the cache (the pinned llama.cpp source, commit). */
+function upstreamStatus(): ToolStatus {
+  const source = fetchedUpstream();
+  return source
+    ? { name: 'upstream ggml', found: true, detail: `${source.origin}, commit ${source.commit.slice(0, 12)} (${source.dir})` }
+    : { name: 'upstream ggml', found: false, detail: 'not fetched: kbench upstream fetch' };
+}
+
 export function runDoctor(): DoctorReport {
   const cpu = cpus();
   return {
@@ -60,6 +69,10 @@ export function runDoctor(): DoctorReport {
       probeTool('sshd', ['-V']),
       probeTool('sky', ['--version']),
       probeTool('chromium', ['--version']),
+      // upstream ggml (kbench upstream, conform, run --upstream): cmake and a C++ compiler build it
+      probeTool('cmake'),
+      probeTool('c++'),
+      upstreamStatus(),
     ],
   };
 }

@@ -26,6 +26,21 @@ export interface TargetResult {
   elapsedMs: number;
   /** set when the target itself failed (lost host, ssh error): the candidate was not judged */
   hostFailure?: string;
+  /** with --upstream: which upstream the speed entries' vsUpstream were measured against */
+  upstream?: UpstreamInfo;
+}
+
+/** Which upstream ggml a "vs upstream" figure is against, and how it was called. */
+export interface UpstreamInfo {
+  /** 'npm:node-llama-cpp@3.22.1' or the checkout's path */
+  origin: string;
+  commit: string;
+  /** instruction-set flags of the ggml build */
+  flags: string;
+  /** graph (copies of the op in one planned graph) or direct (the function ggml calls) */
+  call: string;
+  how: string;
+  copies: number;
 }
 
 export type LedgerEvent =

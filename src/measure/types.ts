@@ -37,4 +37,15 @@ export interface SpeedResult {
   suspect?: string;
   /** emulated timings (qemu) are never used for a verdict */
   emulated?: boolean;
+  /**
+   * Against the real ggml op (kbench run --upstream), from the same interleaved rounds: upstream time / this
+   * variant's time per round (> 1: faster than upstream), median with a bootstrap CI and a verdict.
+   */
+  vsUpstream?: VsUpstream;
+  upstreamNs?: number[];
+  upstreamMedianNs?: number;
+}
+
+export interface VsUpstream extends Interval {
+  verdict: SpeedVerdict;
 }

@@ -10,7 +10,7 @@ import { protocolHeader } from '../check/rules.js';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import { ALLOWED_HEADERS } from '../build/policy.js';
 import { UsageError } from '../spec/errors.js';
-import { generateGlue } from './glue.js';
+import { generateGlue, type GlueUpstream } from './glue.js';
 import type { Toolchain } from './hosts.js';
 
 /** remote/driver/: the C side of native runs. */
@@ -52,6 +52,18 @@ export interface PlanCase {
   distribution: string;
   /** partition counts checked sequentially (threaded kernels) */
   parts: number[];
+}
+
+/** The upstream variant in a bundle (kbench run --upstream): the adapter, ggml's headers and static libraries. */
+export interface BundleUpstream extends GlueUpstream {
+  adapterPath: string;
+  /** remote/upstream/ (kb_upstream.h, kb_upstream.c) */
+  helperDir: string;
+  /** on the host: ggml include folders and static libraries, in link order */
+  includeDirs: string[];
+  libs: string[];
+  /** instead: a llama.cpp checkout on the host, built there by run.sh (cached on the host) */
+  hostSource?: string;
 }
 
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -101,7 +113,16 @@ export function newNonce(): string {
  * Writes the bundle into `dir` (empty or new) and returns the plan lines' meaning. `nonce` goes into the bundle's
  * `nonce` file, which run.sh reads and removes before building any candidate; the driver's result lines carry it.
  */
-export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[], toolchain: Toolchain, settings: PlanSettings, candidateTimeoutS: number, nonce: string = newNonce()): PlanCase[] {
+export function writeBundle(
+  dir: string,
+  kernel: Kernel,
+  candidates: Candidate[],
+  toolchain: Toolchain,
+  settings: PlanSettings,
+  candidateTimeoutS: number,
+  nonce: string = newNonce(),
+  upstream?: BundleUpstream,
+): PlanCase[] {
   for (const c of candidates) {
     if (!SAFE_NAME.test(c.name)) throw new UsageError(`candidate name '${c.name}': use letters, digits, . _ - only`);
   }
@@ -109,9 +130,14 @@ export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[]
   mkdirSync(join(dir, 'candidates'), { recursive: true });
   for (const f of ['kb_driver.c', 'kb_driver.h', 'run.sh', 'kb_policy.awk']) copyFileSync(join(DRIVER_DIR, f), join(dir, f));
   copyDir(INCLUDE_DIR, join(dir, 'include'));
-  writeFileSync(join(dir, 'kb_glue.c'), generateGlue(kernel.spec));
+  writeFileSync(join(dir, 'kb_glue.c'), generateGlue(kernel.spec, upstream));
   writeFileSync(join(dir, 'kb_protocol.h'), protocolHeader());
   writeFileSync(join(dir, 'nonce'), `${nonce}\n`, { mode: 0o600 });
+  if (upstream) {
+    mkdirSync(join(dir, 'upstream'), { recursive: true });
+    copyFileSync(upstream.adapterPath, join(dir, 'upstream', 'upstream.c'));
+    for (const f of ['kb_upstream.h', 'kb_upstream.c']) copyFileSync(join(upstream.helperDir, f), join(dir, 'upstream', f));
+  }
   copyFileSync(kernel.referencePath, join(dir, 'reference.c'));
   copyFileSync(kernel.baselinePath, join(dir, 'baseline.c'));
   for (const c of candidates) copyFileSync(c.path, join(dir, 'candidates', `${c.name}.c`));
@@ -127,6 +153,7 @@ export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[]
     TIMEOUT_S: String(candidateTimeoutS),
     TIME_PROCESSES: String(settings.processes),
     ALLOWED_HEADERS: ALLOWED_HEADERS.join(' '),
+    ...(upstream?.hostSource ? { UP_SRC: upstream.hostSource } : upstream ? { UP_INCLUDE: upstream.includeDirs.map((d) => `-I${d}`).join(' '), UP_LIBS: upstream.libs.join(' ') } : {}),
   };
   writeFileSync(join(dir, 'build.env'), Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''));
 

@@ -17,7 +17,15 @@ function argument(p: Param, i: number): string {
   return `a[${i}].p`;
 }
 
-export function generateGlue(spec: KernelSpec): string {
+/** The upstream variant built into the driver (kbench run --upstream): how it is called. */
+export interface GlueUpstream {
+  /** graph adapters are called once with ith 0 (ggml runs its own nth threads); direct ones per thread */
+  graph: boolean;
+  /** ops per call of a graph adapter (the driver divides its time by this) */
+  copies: number;
+}
+
+export function generateGlue(spec: KernelSpec, upstream?: GlueUpstream): string {
   const threaded = spec.threads !== undefined;
   const params = cParams(spec).map((p) => p.decl).join(', ');
   const args = spec.params.map(argument).concat(threaded ? ['ith', 'nth'] : []).join(', ');
@@ -42,6 +50,22 @@ export function generateGlue(spec: KernelSpec): string {
       '}',
     );
   }
-  lines.push('const kb_call KB_REF = call_ref, KB_BASE = call_base, KB_CAND = call_cand;', '');
+  lines.push('const kb_call KB_REF = call_ref, KB_BASE = call_base, KB_CAND = call_cand;');
+  if (upstream) {
+    lines.push(
+      'extern int kb_upstream_copies;',
+      `void kb_up_${spec.function}(${params});`,
+      'static void call_up(const kb_arg *a, int ith, int nth) {',
+      ...(threaded ? [] : ['  (void)ith, (void)nth;']),
+      `  kb_upstream_copies = ${upstream.graph ? upstream.copies : 1};`,
+      `  kb_up_${spec.function}(${args});`,
+      '}',
+      `const kb_call KB_UP = call_up;`,
+      `const int KB_UP_GRAPH = ${upstream.graph ? 1 : 0}, KB_UP_COPIES = ${upstream.graph ? upstream.copies : 1};`,
+    );
+  } else {
+    lines.push('const kb_call KB_UP = 0;', 'const int KB_UP_GRAPH = 0, KB_UP_COPIES = 1;');
+  }
+  lines.push('');
   return lines.join('\n');
 }

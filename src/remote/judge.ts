@@ -9,6 +9,7 @@ import { PROTOCOL } from '../check/rules.js';
 import { scrubDiagnostics } from '../build/diagnostics.js';
 import type { CheckVerdict } from '../check/verdict.js';
 import { summarizeSamples } from '../measure/speed.js';
+import { bootstrapMedianCI, median, pairedRatios, speedVerdict } from '../measure/stats.js';
 import type { SpeedOfLight } from '../measure/speed-of-light.js';
 import type { SpeedResult } from '../measure/types.js';
 import type { Kernel } from '../spec/suite.js';
@@ -31,6 +32,8 @@ interface DriverEvent {
   callsPerSample?: number;
   baselineNs?: number[];
   candidateNs?: number[];
+  upstreamNs?: number[];
+  upstreamCopies?: number;
   speedOfLight?: SpeedOfLight;
 }
 
@@ -39,6 +42,8 @@ export interface Judgement {
   speed: SpeedResult[];
   /** set when the harness itself failed on the host (not the candidate's fault) */
   harnessError?: string;
+  /** with --upstream: the upstream variant timed against the baseline in the same rounds (its own result) */
+  upstreamSpeed?: SpeedResult[];
 }
 
 export interface JudgeOptions {
@@ -181,6 +186,7 @@ export function judgeCandidate(kernel: Kernel, cases: PlanCase[], dir: string, o
   }
 
   const speed: SpeedResult[] = [];
+  const upstreamSpeed: SpeedResult[] = [];
   for (const c of cases.filter((x) => x.kind === 'time')) {
     // One `time` line per driver process: their pairs are pooled, and resampled by process (hierarchical bootstrap).
     const timings = events.filter((e) => e.event === 'time' && e.id === c.id);
@@ -195,9 +201,21 @@ export function judgeCandidate(kernel: Kernel, cases: PlanCase[], dir: string, o
       candidateNs: timings.flatMap((t) => t.candidateNs!),
       speedOfLight: fastestSpeedOfLight(timings.flatMap((t) => (t.speedOfLight ? [t.speedOfLight] : []))),
     };
-    speed.push(speedResult(kernel, c, pooled, opts, timings.map((t) => t.baselineNs!.length)));
+    const groups = timings.map((t) => t.baselineNs!.length);
+    const result = speedResult(kernel, c, pooled, opts, groups);
+    if (timings.every((t) => t.upstreamNs?.length === t.candidateNs!.length)) {
+      // The upstream variant was timed in the same rounds: every ratio against it is paired the same way.
+      const upstreamNs = timings.flatMap((t) => t.upstreamNs!);
+      const groupSizes = timings.map((t) => t.candidateNs!.length);
+      result.vsUpstream = vsUpstream(upstreamNs, pooled.candidateNs, opts.seed + c.id, groupSizes, opts);
+      result.upstreamNs = upstreamNs;
+      result.upstreamMedianNs = median(upstreamNs);
+      const up = speedResult(kernel, c, { ...pooled, candidateNs: upstreamNs }, opts, groups);
+      upstreamSpeed.push({ ...up, vsUpstream: { estimate: 1, lo: 1, hi: 1, level: up.speedup.level, verdict: 'no-change' }, upstreamNs, upstreamMedianNs: up.candidateMedianNs });
+    }
+    speed.push(result);
   }
-  return { check: { status: 'pass', calls }, speed };
+  return { check: { status: 'pass', calls }, speed, ...(upstreamSpeed.length ? { upstreamSpeed } : {}) };
 }
 
 function failVerdict(e: DriverEvent, c: PlanCase): CheckVerdict {
@@ -278,4 +296,10 @@ function speedResult(kernel: Kernel, c: PlanCase, e: DriverEvent, opts: JudgeOpt
 function fastestSpeedOfLight(all: SpeedOfLight[]): SpeedOfLight | undefined {
   if (!all.length) return undefined;
   return { footprintBytes: all[0].footprintBytes, readNs: Math.min(...all.map((s) => s.readNs)), peakGflops: Math.max(...all.map((s) => s.peakGflops)) };
+}
+
+/** upstream time / variant time per round, median with a (process-grouped) bootstrap CI and a verdict. */
+function vsUpstream(upstreamNs: number[], variantNs: number[], seed: number, groupSizes: number[], opts: JudgeOptions): NonNullable<SpeedResult['vsUpstream']> {
+  const ci = bootstrapMedianCI(pairedRatios(upstreamNs, variantNs), { seed, groupSizes });
+  return { ...ci, verdict: opts.emulated ? 'no-change' : speedVerdict(ci, opts.noiseFloor) };
 }

@@ -4,11 +4,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/config.js';
-import type { TargetResult } from '../ledger/records.js';
-import type { Kernel } from '../spec/suite.js';
-import { newNonce, writeBundle, type Candidate, type PlanSettings } from './bundle.js';
-import { HostError, type Executor } from './executor.js';
+import type { TargetResult, UpstreamInfo } from '../ledger/records.js';
 import { UsageError } from '../spec/errors.js';
+import { hostUpstreamBundle, upstreamBundle } from '../upstream/native.js';
+import type { Kernel } from '../spec/suite.js';
+import { newNonce, writeBundle, type BundleUpstream, type Candidate, type PlanSettings } from './bundle.js';
+import { HostError, type Executor } from './executor.js';
 import { toolchainFor } from './hosts.js';
 import { judgeCandidate } from './judge.js';
 import { LocalExecutor } from './local.js';
@@ -27,6 +28,13 @@ export interface NativeOptions extends Partial<PlanSettings> {
   executor?: Executor;
   /** keep the local bundle folder (debugging); it is removed otherwise */
   keepBundle?: boolean;
+  /**
+   * Time the real ggml op beside baseline and candidates (a kernel with an upstream adapter): true = the pinned
+   * npm source, a path = a llama.cpp checkout; every speed entry gets vsUpstream and a result 'upstream' is added.
+   */
+  upstream?: string | boolean;
+  /** ops per graph call of a graph adapter (default 16) */
+  upstreamCopies?: number;
 }
 
 export type NativeEvent =
@@ -87,11 +95,17 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
   const toolchain = toolchainFor(host);
   const started = Date.now();
   const bundleDir = mkdtempSync(join(tmpdir(), `kbench-${kernel.name}-`));
-  const executor = opts.executor ?? createExecutor(host);
   const emit = opts.onEvent ?? (() => undefined);
+  let upstream: { bundle: BundleUpstream; info: UpstreamInfo } | undefined;
+  if (opts.upstream && kernel.spec.upstream && !settings.skipTiming) {
+    if (host.executor === 'local') upstream = await upstreamBundle(kernel, opts.upstream, opts.upstreamCopies ?? 16);
+    else if (typeof opts.upstream === 'string') upstream = hostUpstreamBundle(kernel, opts.upstream, opts.upstreamCopies ?? 16, toolchain.cflags.join(' '));
+    else throw new UsageError(`--upstream on host '${host.name}': name a llama.cpp checkout on that host (--upstream DIR, or "ggml" in kbench.config.json); the pinned npm source is built on this machine only`);
+  }
+  const executor = opts.executor ?? createExecutor(host);
   try {
     const nonce = newNonce();
-    const cases = writeBundle(bundleDir, kernel, candidates, toolchain, settings, candidateTimeoutS, nonce);
+    const cases = writeBundle(bundleDir, kernel, candidates, toolchain, settings, candidateTimeoutS, nonce, upstream?.bundle);
     emit({ type: 'start', host: host.name, kernel: kernel.name, candidates: candidates.map((c) => c.name) });
     let toolchainName = `${toolchain.cc} ${toolchain.cflags.join(' ')}`;
     let pending = '';
@@ -101,6 +115,7 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
       pending = lines.pop()!;
       for (const line of lines) {
         const e = parseLine(line);
+        if (e?.event === 'upstream' && upstream && typeof e.commit === 'string') upstream.info.commit = e.commit;
         if (e?.event === 'toolchain') toolchainName = `${e.version || e.cc} ${toolchain.cflags.join(' ')}`;
         if (e?.event === 'candidate') emit({ type: 'stage', host: host.name, kernel: kernel.name, candidate: String(e.name), stage: e.stage === 'run' ? 'run' : 'build' });
       }
@@ -123,7 +138,8 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
       return results;
     }
     const elapsedMs = (Date.now() - started) / Math.max(1, candidates.length);
-    return candidates.map((c) => {
+    let upstreamResult: TargetResult | undefined;
+    const results = candidates.map((c) => {
       const judged = judgeCandidate(kernel, cases, join(bundleDir, 'out', c.name), {
         noiseFloor: opts.noiseFloor ?? NATIVE_DEFAULTS.noiseFloor,
         seed: settings.seed,
@@ -133,10 +149,20 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
       });
       const result: TargetResult = judged.harnessError
         ? hostFailureResult(kernel, c, host, `the driver failed: ${judged.harnessError}`, elapsedMs)
-        : { kernel: kernel.name, candidate: c.name, target: host.name, arch: host.arch, toolchain: toolchainName, sourceSha256: sha256(c.path), check: judged.check, speed: judged.speed, elapsedMs };
+        : { kernel: kernel.name, candidate: c.name, target: host.name, arch: host.arch, toolchain: toolchainName, sourceSha256: sha256(c.path), check: judged.check, speed: judged.speed, elapsedMs, ...(upstream ? { upstream: upstream.info } : {}) };
       emit({ type: 'result', host: host.name, result });
+      // The upstream variant's own result: its rounds against the baseline from the first candidate that has them
+      // (its correctness is `kbench conform`'s business, not the driver's check).
+      if (upstream && !upstreamResult && judged.upstreamSpeed) {
+        upstreamResult = { kernel: kernel.name, candidate: 'upstream', target: host.name, arch: host.arch, toolchain: `ggml ${upstream.info.commit.slice(0, 12)} ${upstream.info.flags}`, sourceSha256: sha256(upstream.bundle.adapterPath), check: { status: 'pass', calls: 0 }, speed: judged.upstreamSpeed, elapsedMs: 0, upstream: upstream.info };
+      }
       return result;
     });
+    if (upstreamResult) {
+      emit({ type: 'result', host: host.name, result: upstreamResult });
+      results.push(upstreamResult);
+    }
+    return results;
   } finally {
     if (!opts.executor) await executor.close();
     if (!opts.keepBundle) rmSync(bundleDir, { recursive: true, force: true });

@@ -27,6 +27,9 @@ export interface ComparisonRow {
   verdict: SpeedVerdict | 'unstable';
   /** why the row cannot be read as a change: the baseline's own move across the runs */
   unstableReason?: string;
+  /** the candidate against upstream ggml within each run (kbench run --upstream), when measured */
+  vsUpstreamA?: { estimate: number; lo: number; hi: number; verdict: string };
+  vsUpstreamB?: { estimate: number; lo: number; hi: number; verdict: string };
 }
 
 export interface Comparison {
@@ -80,6 +83,8 @@ export function compareRuns(a: ReportModel, b: ReportModel, options: CompareOpti
       speedup,
       pValue: mannWhitneyU(sa.timesNs, sb.timesNs).p,
       verdict: speedVerdict(speedup, noiseFloor),
+      ...(sa.vsUpstream ? { vsUpstreamA: sa.vsUpstream } : {}),
+      ...(sb.vsUpstream ? { vsUpstreamB: sb.vsUpstream } : {}),
     });
   }
   markBaselineDrift(rows);

@@ -81,6 +81,8 @@ export interface TimingSeries {
   iterations: number;
   bytesPerCall: number;
   label?: string;
+  /** the candidate against the real ggml op in the same rounds (kbench run --upstream) */
+  vsUpstream?: { estimate: number; lo: number; hi: number; verdict: string };
 }
 
 /**
@@ -91,7 +93,10 @@ export function timingSeries(model: ReportModel): TimingSeries[] {
   const baselines = new Map<string, TimingSeries>();
   const series: TimingSeries[] = [];
   const bytesPerCall = (s: ShapeRow) => s.gbps * s.candidateMedianNs;
-  const label = (s: ShapeRow) => [s.emulated ? 'emulated' : '', s.suspect ? `suspect: ${s.suspect}` : ''].filter(Boolean).join('; ') || undefined;
+  const label = (s: ShapeRow) =>
+    [s.emulated ? 'emulated' : '', s.suspect ? `suspect: ${s.suspect}` : '', s.vsUpstream ? `vs upstream ${s.vsUpstream.estimate.toFixed(2)}x [${s.vsUpstream.lo.toFixed(2)}, ${s.vsUpstream.hi.toFixed(2)}] ${s.vsUpstream.verdict}` : '']
+      .filter(Boolean)
+      .join('; ') || undefined;
   for (const r of timedRows(model))
     for (const s of r.shapes) {
       const where = { kernel: r.kernel, shape: s.shape, target: r.target };
@@ -99,11 +104,11 @@ export function timingSeries(model: ReportModel): TimingSeries[] {
       const pooled = baselines.get(key);
       if (pooled) pooled.timesNs.push(...s.baselineNs);
       else {
-        const base: TimingSeries = { runName: key, ...where, candidate: 'baseline', timesNs: [...s.baselineNs], iterations: s.callsPerSample, bytesPerCall: bytesPerCall(s), label: label(s) };
+        const base: TimingSeries = { runName: key, ...where, candidate: 'baseline', timesNs: [...s.baselineNs], iterations: s.callsPerSample, bytesPerCall: bytesPerCall(s), label: label({ ...s, vsUpstream: undefined }) };
         baselines.set(key, base);
         series.push(base);
       }
-      series.push({ runName: benchmarkName(r, s), ...where, candidate: r.candidate, timesNs: s.candidateNs, iterations: s.callsPerSample, bytesPerCall: bytesPerCall(s), label: label(s) });
+      series.push({ runName: benchmarkName(r, s), ...where, candidate: r.candidate, timesNs: s.candidateNs, iterations: s.callsPerSample, bytesPerCall: bytesPerCall(s), label: label(s), ...(s.vsUpstream && r.candidate !== 'upstream' ? { vsUpstream: s.vsUpstream } : {}) });
     }
   return series;
 }

@@ -77,17 +77,21 @@ function speedSection(model: ReportModel): string {
     return `<figure data-kernel-shape="${esc(title)}"><figcaption>${esc(title)}</figcaption>${forestPlot(title, forest)}</figure>`;
   });
   const withLight = rows.some((r) => r.shapes.some((s) => s.lightShare !== undefined));
+  const withUpstream = rows.some((r) => r.shapes.some((s) => s.vsUpstream));
+  const upstreams = [...new Set(rows.flatMap((r) => (r.upstream ? [`${r.kernel}: ggml ${r.upstream.commit.slice(0, 12)} (${r.upstream.origin}), ${r.upstream.flags}, ${r.upstream.call === 'graph' ? `graph of ${r.upstream.copies} ops` : 'direct call'} — ${r.upstream.how}`] : [])))];
+  const numeric = (withUpstream ? [4, 5, 7, 8, 9, 10, 11] : [4, 6, 7, 8, 9, 10]).slice(0, withLight ? undefined : -1);
   const detail = table(
-    ['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(first.speedup.level)} CI]`, 'verdict', 'baseline/call', 'candidate/call', 'GB/s', 'GFLOP/s', ...(withLight ? ['of light'] : [])],
+    ['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(first.speedup.level)} CI]`, ...(withUpstream ? [`vs upstream [${formatPercent(first.speedup.level)} CI]`] : []), 'verdict', 'baseline/call', 'candidate/call', 'GB/s', 'GFLOP/s', ...(withLight ? ['of light'] : [])],
     rows.flatMap((r) =>
       r.shapes.map((s) => [
         esc(r.kernel), esc(r.candidate), esc(r.target), esc(s.shape), esc(formatSpeedup(s.speedup)),
+        ...(withUpstream ? [s.vsUpstream && r.candidate !== 'upstream' ? `${esc(formatSpeedup(s.vsUpstream))} <span class="verdict ${esc(s.vsUpstream.verdict)}">${esc(s.vsUpstream.verdict)}</span>` : ''] : []),
         `<span class="verdict ${esc(s.verdict)}">${esc(s.verdict)}</span>${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${esc(s.suspect)}` : ''}${r.stability.status === 'unstable' ? ` <span class="unstable" title="${esc(r.stability.reasons.join('; '))}">⚠ unstable</span>` : ''}`,
         esc(formatNs(s.baselineMedianNs)), esc(formatNs(s.candidateMedianNs)), esc(formatFixed(s.gbps, 1)), esc(formatFixed(s.gflops, 2)),
         ...(withLight ? [s.lightShare === undefined ? '' : esc(formatPercent(s.lightShare))] : []),
       ]),
     ),
-    withLight ? [4, 6, 7, 8, 9, 10] : [4, 6, 7, 8, 9],
+    numeric,
   );
   return (
     '<section id="speedup"><h2>Speedup vs baseline</h2>' +
@@ -95,7 +99,9 @@ function speedSection(model: ReportModel): string {
     `The shaded band is the ±${formatPercent(first.noiseFloor)} noise floor: a verdict needs the whole whisker outside it. Hollow dots are emulated timings. ` +
     '<span class="verdict faster">faster</span> · <span class="verdict no-change">no-change</span> · <span class="verdict slower">slower</span></p>' +
     figures.join('') +
-    `<h3>All timings</h3>${detail}</section>`
+    `<h3>All timings</h3>${detail}` +
+    (upstreams.length ? `<p class="note">"vs upstream": upstream time / candidate time in the same interleaved rounds (&gt; 1× is faster than ggml today). Upstream: ${esc(upstreams.join('; '))}.</p>` : '') +
+    '</section>'
   );
 }
 

@@ -31,6 +31,7 @@ function summary(model: ReportModel): string {
 function speedTable(model: ReportModel): string {
   // runs recorded before the speed of light was measured have no such column
   const withLight = timedRows(model).some((r) => r.shapes.some((s) => s.lightShare !== undefined));
+  const withUpstream = timedRows(model).some((r) => r.shapes.some((s) => s.vsUpstream));
   const rows = timedRows(model).flatMap((r) =>
     r.shapes.map((s) => [
       r.kernel,
@@ -38,6 +39,7 @@ function speedTable(model: ReportModel): string {
       r.target,
       s.shape,
       formatSpeedup(s.speedup),
+      ...(withUpstream ? [s.vsUpstream && r.candidate !== 'upstream' ? `${formatSpeedup(s.vsUpstream)} ${s.vsUpstream.verdict}` : ''] : []),
       `${s.verdict}${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${s.suspect}` : ''}${r.stability.status === 'unstable' ? ' ⚠ unstable' : ''}`,
       formatNs(s.baselineMedianNs),
       formatNs(s.candidateMedianNs),
@@ -57,10 +59,34 @@ function speedTable(model: ReportModel): string {
       `A verdict needs the whole CI outside the ±${formatPercent(floor)} noise band.` +
       (withLight ? ' "Of light" is the share of the speed of light measured on the same build: streaming the buffers once, or the peak FMA rate.' : ''),
     '',
-    table(['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(level)} CI]`, 'verdict', 'baseline median', 'candidate median', 'GB/s', 'GFLOP/s', ...(withLight ? ['of light'] : [])], rows),
+    table(['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(level)} CI]`, ...(withUpstream ? [`vs upstream [${formatPercent(level)} CI]`] : []), 'verdict', 'baseline median', 'candidate median', 'GB/s', 'GFLOP/s', ...(withLight ? ['of light'] : [])], rows),
+    ...(withUpstream ? ['', upstreamNote(model)] : []),
     ...(unstable.length ? ['', 'Unstable results (⚠): ' + unstable.map((r) => `${r.candidate} on ${r.target}: ${r.stability.reasons.join('; ')}`).join(' · ')] : []),
   ].join('\n');
 }
+
+/** Which upstream "vs upstream" is against, and the headline: the best candidate against it per kernel and shape. */
+function upstreamNote(model: ReportModel): string {
+  const infos = new Map<string, string>();
+  for (const r of timedRows(model)) {
+    const u = r.upstream;
+    if (u) infos.set(`${r.kernel}`, `${r.kernel}: ggml ${u.commit.slice(0, 12)} (${u.origin}), ${u.flags}, ${u.call === 'graph' ? `graph of ${u.copies} ops` : 'direct call'} — ${u.how}`);
+  }
+  const best = new Map<string, { candidate: string; target: string; v: NonNullable<ShapeRowLike['vsUpstream']> }>();
+  for (const r of timedRows(model)) {
+    if (r.candidate === 'upstream') continue;
+    for (const s of r.shapes) {
+      if (!s.vsUpstream) continue;
+      const key = `${r.kernel} ${s.shape} on ${r.target}`;
+      if (!best.has(key) || best.get(key)!.v.estimate < s.vsUpstream.estimate) best.set(key, { candidate: r.candidate, target: r.target, v: s.vsUpstream });
+    }
+  }
+  const lines = ['"vs upstream" is upstream time / candidate time in the same interleaved rounds (> 1: faster than ggml today). Upstream: ' + [...infos.values()].join('; ') + '.'];
+  for (const [key, b] of best) lines.push(`- best vs upstream, ${key}: ${b.candidate} ${formatSpeedup(b.v)} (${b.v.verdict})`);
+  return lines.join('\n');
+}
+
+type ShapeRowLike = ReportModel['results'][number]['shapes'][number];
 
 function failureTable(model: ReportModel): string {
   const rows = failedRows(model).map((r) => [r.kernel, r.candidate, r.target, r.status, r.reason ?? '']);
@@ -113,6 +139,8 @@ export function renderMarkdown(model: ReportModel): string {
 
 /** `kbench compare`: one row per benchmark both runs timed. */
 export function renderComparisonMarkdown(c: Comparison): string {
+  const withUpstream = c.rows.some((r) => r.vsUpstreamA || r.vsUpstreamB);
+  const up = (v: Comparison['rows'][number]['vsUpstreamA']) => (v ? `${v.estimate.toFixed(2)}×` : '–');
   const rows = c.rows.map((r) => [
     r.kernel,
     r.candidate,
@@ -123,6 +151,7 @@ export function renderComparisonMarkdown(c: Comparison): string {
     formatSpeedup(r.speedup),
     r.pValue < 0.001 ? '< 0.001' : r.pValue.toFixed(3),
     r.verdict,
+    ...(withUpstream ? [`${up(r.vsUpstreamA)} → ${up(r.vsUpstreamB)}`] : []),
   ]);
   const level = formatPercent(c.rows[0]?.speedup.level ?? 0.95);
   const parts = [
@@ -132,7 +161,7 @@ export function renderComparisonMarkdown(c: Comparison): string {
       `a verdict needs the whole CI outside the ±${formatPercent(c.noiseFloor)} noise band.`,
     '',
     rows.length
-      ? table(['kernel', 'candidate', 'shape', 'target', 'median A', 'median B', `B vs A [${level} CI]`, 'p', 'verdict'], rows)
+      ? table(['kernel', 'candidate', 'shape', 'target', 'median A', 'median B', `B vs A [${level} CI]`, 'p', 'verdict', ...(withUpstream ? ['vs upstream A → B'] : [])], rows)
       : 'The runs share no timed benchmark.',
   ];
   const unstable = c.rows.filter((r) => r.candidate === 'baseline' && r.unstableReason);

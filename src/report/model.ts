@@ -4,8 +4,8 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describeVerdict, type CheckStatus } from '../check/verdict.js';
 import { LEDGER_FILE, readLedger } from '../ledger/ledger.js';
-import type { Arch, LedgerEvent, TargetResult } from '../ledger/records.js';
-import type { Interval, SpeedVerdict } from '../measure/types.js';
+import type { Arch, LedgerEvent, TargetResult, UpstreamInfo } from '../ledger/records.js';
+import type { Interval, SpeedVerdict, VsUpstream } from '../measure/types.js';
 import { lightShare } from '../measure/speed-of-light.js';
 import { median, spearman } from '../measure/stats.js';
 import { UsageError } from '../spec/errors.js';
@@ -56,6 +56,9 @@ export interface ShapeRow {
   /** raw per-call times of each interleaved pair (for exports that want every repetition) */
   baselineNs: number[];
   candidateNs: number[];
+  /** against the real ggml op timed in the same rounds (kbench run --upstream) */
+  vsUpstream?: VsUpstream;
+  upstreamMedianNs?: number;
 }
 
 export interface ResultRow extends Pick<TargetResult, 'kernel' | 'candidate' | 'target' | 'arch' | 'toolchain' | 'sourceSha256' | 'elapsedMs'> {
@@ -66,6 +69,8 @@ export interface ResultRow extends Pick<TargetResult, 'kernel' | 'candidate' | '
   shapes: ShapeRow[];
   /** unstable when its baseline drifted from the rest of the run's, or its CI is wide */
   stability: Stability;
+  /** which upstream its vsUpstream figures are against */
+  upstream?: UpstreamInfo;
 }
 
 export interface CorrelationPoint {
@@ -158,6 +163,7 @@ function toResultRow(r: TargetResult): ResultRow {
         ...(lightShare(s) !== undefined ? { lightShare: lightShare(s) } : {}),
         ...(s.suspect ? { suspect: s.suspect } : {}),
         ...(s.emulated ? { emulated: true } : {}),
+        ...(s.vsUpstream ? { vsUpstream: s.vsUpstream, upstreamMedianNs: s.upstreamMedianNs } : {}),
         baselineNs: s.baselineNs,
         candidateNs: s.candidateNs,
       }));
@@ -173,6 +179,7 @@ function toResultRow(r: TargetResult): ResultRow {
     ...(reason ? { reason } : {}),
     shapes,
     stability: stabilityOf([]),
+    ...(r.upstream ? { upstream: r.upstream } : {}),
   };
 }
 

@@ -87,6 +87,15 @@ export const Generator = z.discriminatedUnion('kind', [
         .describe('unmasked elements hold −|i − j| instead of `value`, the query of row r sitting at position r + cols − rows: how llama.cpp fills the KQ mask for ALiBi'),
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal('ties'),
+      max: z.number().positive().describe('largest magnitude; every block holds ±max once'),
+      step: z.number().positive().default(0.5).describe('values are random multiples of step in [−max, max]'),
+      block: z.number().int().positive().default(32).describe('elements per block'),
+    })
+    .strict()
+    .describe('tie-heavy data for quantizers: with max = 127 and step ½, x·127/max is exactly k or k + ½'),
 ]);
 export type Generator = z.infer<typeof Generator>;
 
@@ -117,6 +126,17 @@ export const KernelSpec = z
     tolerance: Tolerance.default({ nmse: 1e-7, atol: 1e-5, rtol: 1e-4 }),
     cost: z.object({ bytes: Expr, flops: Expr }).strict().describe('per call, for GB/s and GFLOP/s'),
     trials: z.number().int().positive().default(2).describe('fresh-input trials per shape and distribution'),
+    upstream: z
+      .object({
+        source: z.string().default('upstream.c').describe('C file in the kernel folder, built against ggml headers and linked with its CPU backend'),
+        call: z
+          .enum(['graph', 'direct'])
+          .describe('graph: one call (ith 0) computes kb_upstream_copies copies of the op with ggml at nth threads; direct: called per thread like any variant'),
+        how: z.string().default('').describe('how ggml is called, shown beside upstream figures'),
+      })
+      .strict()
+      .optional()
+      .describe('how the real ggml op is called (the upstream variant); absent = no upstream variant'),
   })
   .strict();
 export type KernelSpec = z.infer<typeof KernelSpec>;

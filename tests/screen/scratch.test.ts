@@ -1,5 +1,5 @@
 // A `scratch` buffer (rms_norm_mul's t) is a workspace: guard-zoned and poisoned before every call, never compared.
-// The unfused baseline passes using it; a variant that keeps state in it between calls, or writes past it, does not,
+// The unfused variant (candidates/unfused.c) passes using it; a variant that keeps state in it between calls, or writes past it, does not,
 // in the WASM sandbox and in the native driver alike.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ import { tempDir } from '../helpers/fixtures.js';
 import { hasCommand, missing } from '../helpers/require.js';
 
 const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm_mul');
-const baseline = readFileSync(kernel.baselinePath, 'utf8');
+// the unfused variant (the baseline before ggml fused RMS_NORM + MUL) is the one that uses the scratch tensor
+const baseline = readFileSync(join(kernel.dir, 'candidates', 'unfused.c'), 'utf8');
 
 function edited(find: string, replace: string): string {
   expect(baseline.split(find)).toHaveLength(2);

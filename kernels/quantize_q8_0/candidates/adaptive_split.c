@@ -1,5 +1,7 @@
-/* quantize_q8_0 candidate adaptive_split: the seed's change to the thread split, quantizer unchanged
- * (ggml's portable one, as in the baseline). With at least nth rows each thread takes a contiguous range of
+/* quantize_q8_0 candidate adaptive_split: the seed's change to the thread split, with a scalar quantizer (the
+ * arithmetic of ggml's SIMD paths in plain C: q = x * (127/max) rounded to nearest, ties to even). Since the
+ * baseline became ggml's per-architecture SIMD quantizer this candidate is slower than the baseline natively;
+ * candidates/simd.c is the same split with the SIMD quantizer. With at least nth rows each thread takes a contiguous range of
  * whole rows (long sequential streams, no per-row partition arithmetic, and with one row per thread no two
  * threads write the same cache line at a slice boundary); with fewer rows (decode) it falls back to splitting
  * every row by blocks as the baseline does, so every thread still has work. */
@@ -7,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* IEEE half bits, round to nearest even (integer arithmetic on the float's bits; see baseline.c) */
+/* IEEE half bits, round to nearest even (integer arithmetic on the float's bits; see ../baseline.c) */
 static uint16_t half_bits(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
@@ -26,13 +28,6 @@ static uint16_t half_bits(float f) {
     return sign | (uint16_t)((u >> 13) - (112 << 10));
 }
 
-/* roundf (ties away from zero) without a library call or a branch (gcc turned a compare-and-select into a
- * branch that random data mispredicted every other element: 4x slower). Adding the float just below 0.5 then
- * truncating is exact for |v| < 2^23: a true tie v = k + 0.5 reaches k + 1 - 2^-25·…, which rounds up to k + 1. */
-static inline float round_away(float v) {
-    return truncf(v + copysignf(0.49999997f, v));
-}
-
 static void quantize_blocks(const float *x, uint8_t *y, long nblocks) {
     for (long b = 0; b < nblocks; b++, x += 32, y += 34) {
         float amax = 0.0f;
@@ -40,12 +35,15 @@ static void quantize_blocks(const float *x, uint8_t *y, long nblocks) {
             const float a = fabsf(x[j]);
             amax = a > amax ? a : amax; /* not fmaxf(): it may be a library call */
         }
-        const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        const uint16_t h = half_bits(d);
+        const uint16_t h = half_bits(amax / 127.0f);
         y[0] = (uint8_t)(h & 0xff);
         y[1] = (uint8_t)(h >> 8);
-        for (int j = 0; j < 32; j++) y[2 + j] = (uint8_t)(int8_t)round_away(x[j] * id);
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        /* round to nearest even with the 1.5*2^23 trick (|x*id| <= 127, so it is exact), no libm call */
+        for (int k = 0; k < 32; k++) {
+            const float t = x[k] * id + 12582912.0f;
+            y[2 + k] = (uint8_t)(int8_t)(int)(t - 12582912.0f);
+        }
     }
 }
 

@@ -13,8 +13,9 @@ import * as run from './run.js';
 import * as promote from './promote.js';
 import * as calibrate from './calibrate.js';
 import * as newKernel from './new.js';
+import * as upstream from './upstream.js';
 
 export function registerCommands(program: Command): void {
   // hostsSky adds `up`/`down` to the `hosts` command: keep it after hosts.register.
-  for (const register of [screen.register, list.register, doctor.register, report.register, compare.register, newKernel.register, agent.register, runs.register, hosts.register, hostsSky.register, run.register, promote.register, calibrate.register] as ((p: Command) => void)[]) register(program);
+  for (const register of [screen.register, list.register, doctor.register, report.register, compare.register, newKernel.register, agent.register, runs.register, hosts.register, hostsSky.register, run.register, promote.register, calibrate.register, upstream.register] as ((p: Command) => void)[]) register(program);
 }

@@ -1,10 +1,16 @@
 // Terminal rendering shared by `kbench run` and `kbench promote`.
 import { describeVerdict } from '../../check/verdict.js';
-import type { TargetResult } from '../../ledger/records.js';
+import type { TargetResult, UpstreamInfo } from '../../ledger/records.js';
 import { outcomeOf } from '../../remote/outcome.js';
 import { formatNs, formatSpeedup, table, throughputNote } from '../format.js';
 
+/** Which upstream a "vs upstream" is against: commit, origin, flags and how it was called. */
+export function upstreamLabel(u: UpstreamInfo): string {
+  return `ggml ${u.commit.slice(0, 12)} (${u.origin}), ${u.flags}, ${u.call === 'graph' ? `graph of ${u.copies} ops` : 'direct call'}: ${u.how}`;
+}
+
 export function renderNative(results: TargetResult[]): string {
+  const withUpstream = results.some((r) => r.speed.some((s) => s.vsUpstream));
   const rows = results.flatMap((r) => {
     const outcome = outcomeOf(r);
     if (r.hostFailure) return [[r.kernel, r.candidate, r.target, '', outcome, '', '', r.hostFailure.slice(0, 110)]];
@@ -17,9 +23,12 @@ export function renderNative(results: TargetResult[]): string {
       s.shape,
       s.emulated ? 'emulated' : s.suspect ? 'suspect' : s.verdict,
       formatSpeedup(s.speedup.estimate, s.speedup.lo, s.speedup.hi),
+      ...(withUpstream ? [s.vsUpstream && r.candidate !== 'upstream' ? `${formatSpeedup(s.vsUpstream.estimate, s.vsUpstream.lo, s.vsUpstream.hi)} ${s.vsUpstream.verdict}` : '—'] : []),
       formatNs(s.candidateMedianNs),
       throughputNote(s),
     ]);
   });
-  return table(['kernel', 'candidate', 'host', 'shape', 'verdict', 'speedup [95% CI]', 'time/call', 'notes'], rows);
+  const header = ['kernel', 'candidate', 'host', 'shape', 'verdict', 'speedup [95% CI]', ...(withUpstream ? ['vs upstream [95% CI]'] : []), 'time/call', 'notes'];
+  const upstreams = [...new Set(results.flatMap((r) => (r.upstream ? [upstreamLabel(r.upstream)] : [])))];
+  return table(header, rows) + upstreams.map((u) => `upstream: ${u}\n`).join('');
 }

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { resolveKernelsDir } from '../../config/config.js';
+import { loadConfig, resolveKernelsDir } from '../../config/config.js';
 import { LEDGER_FILE, readLedger, runsDir } from '../../ledger/ledger.js';
 import { findHosts } from '../../remote/hosts.js';
 import { DEFAULT_MARGIN, promote } from '../../remote/promote.js';
@@ -30,6 +30,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'nth when timing threaded kernels', integer('--threads', 1))
     .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', integer('--pairs', 9), 21)
     .option('--noise-floor <fraction>', 'speedups within ±this are no-change', fraction('--noise-floor'), 0.02)
+    .option('--upstream [dir]', 'also time the real ggml op beside each candidate ("vs upstream"): the pinned npm source, "ggml" of kbench.config.json, or a llama.cpp checkout DIR (on an ssh host: a checkout there)')
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
@@ -44,7 +45,7 @@ export function register(program: Command): void {
         const summary = await promote(runDir, hosts, {
           kernelsDir: resolveKernelsDir(workDir, g.kernels),
           marginFraction: o.margin,
-          native: { threads: o.threads, pairs: o.pairs, noiseFloor: o.noiseFloor },
+          native: { threads: o.threads, pairs: o.pairs, noiseFloor: o.noiseFloor, ...(o.upstream ? { upstream: typeof o.upstream === 'string' ? o.upstream : (loadConfig(workDir).ggml ?? true) } : {}) },
           signal: controller.signal,
           onEvent: (e) => {
             if (e.type === 'experiment') progress.update(`${e.host}: ${e.kernel}/${e.candidate}${e.attempt > 1 ? ' (retry)' : ''}`);

@@ -1,6 +1,6 @@
 // `kbench run <kernel> --on <host>`: native build, check and timing of the baseline against candidates on one host.
 import type { Command } from 'commander';
-import { resolveKernelsDir } from '../../config/config.js';
+import { loadConfig, resolveKernelsDir, resolveUpstreamSpec } from '../../config/config.js';
 import { findHosts } from '../../remote/hosts.js';
 import { runNativeRecorded } from '../../remote/native-run.js';
 import { selectCandidates } from '../../screen/run.js';
@@ -22,6 +22,9 @@ export function register(program: Command): void {
     .option('--march-native', 'build with -march=native (x86) instead of -mavx2 -mfma')
     .option('--check-only', 'check correctness, do not time')
     .option('--seed <n>', 'seed for inputs and bootstrap', integer('--seed', 0), 1)
+    .option('--upstream [dir]', 'also time the real ggml op (the pinned npm source, "ggml" of kbench.config.json, or a llama.cpp checkout DIR): adds "vs upstream"')
+    .option('--upstream-copies <n>', 'ops per ggml graph call of the upstream variant', integer('--upstream-copies', 1), 16)
+    .addHelpText('after', '\nExamples:\n  kbench run softmax --on local\n  kbench run softmax --on local --upstream\n  kbench run rms_norm --on local --upstream ~/src/llama.cpp')
     .action(async (kernelName: string, o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
@@ -29,6 +32,7 @@ export function register(program: Command): void {
       const [found] = findHosts(workDir, [o.on]);
       const host = o.marchNative ? { ...found, marchNative: true } : found;
       const sources = selectCandidates(kernel, o.candidate, workDir);
+      if (o.upstream && !kernel.spec.upstream) process.stderr.write(`kbench: ${kernel.name} has no upstream adapter (kernel.json "upstream"): timed without "vs upstream"\n`);
       const progress = createProgress({ json: !!g.json });
       const controller = new AbortController();
       const onSigint = () => controller.abort();
@@ -41,6 +45,8 @@ export function register(program: Command): void {
           noiseFloor: o.noiseFloor,
           seed: o.seed,
           skipTiming: !!o.checkOnly,
+          // on a remote host DIR is a checkout there (built there), taken as written
+          ...(o.upstream ? { upstream: host.executor === 'local' ? resolveUpstreamSpec(workDir, o.upstream) : typeof o.upstream === 'string' ? o.upstream : (loadConfig(workDir).ggml ?? true), upstreamCopies: o.upstreamCopies } : {}),
           signal: controller.signal,
           argv: process.argv.slice(2),
           onEvent: (e) => {

@@ -1,0 +1,35 @@
+/* The contract between the upstream harness (kb_up_main.c) and the glue kbench generates per kernel
+ * (kb_up_glue.c, src/upstream/glue.ts): the parameter table and one call wrapper per variant. */
+#ifndef KB_UP_GLUE_H
+#define KB_UP_GLUE_H
+
+#include <stdint.h>
+
+enum kb_kind { KB_IN = 0, KB_OUT = 1, KB_I32 = 2, KB_F32 = 3, KB_SCRATCH = 4 };
+
+typedef struct {
+  const char *name;
+  int kind;
+  int elementBytes;
+} kb_param;
+
+typedef union {
+  void *p;
+  int32_t i;
+  float f;
+} kb_arg;
+
+typedef struct {
+  const char *name;
+  /* 1: one call runs kb_upstream_copies copies of the op at nth threads (an upstream graph adapter) */
+  int graph;
+  /* calls the variant once; non-graph variants run single-threaded (ith 0 of 1) */
+  void (*call)(const kb_arg *args, int nth);
+} kb_variant;
+
+extern const kb_param KB_PARAMS[];
+extern const int KB_NPARAMS;
+extern const kb_variant KB_VARIANTS[];
+extern const int KB_NVARIANTS;
+
+#endif
