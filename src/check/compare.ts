@@ -12,6 +12,13 @@ export interface Mismatch {
   reason: string;
 }
 
+/** Byte index of the first difference, or −1 (memcmp speed when equal, which is the usual case). */
+export function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  if (Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)) return -1;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return a.length;
+}
+
 export function toleranceFor(spec: KernelSpec, buffer: BufferParam): Tolerance {
   return { ...spec.tolerance, ...buffer.tolerance };
 }

@@ -7,6 +7,7 @@ import type { TargetResult } from '../../ledger/records.js';
 import { screenRunJson } from '../../screen/json.js';
 import { createProgress } from '../progress.js';
 import { nonNegative } from '../options.js';
+import { PROTOCOL } from '../../check/rules.js';
 import { formatNs, formatSpeedup, table, throughputNote } from '../format.js';
 
 export function register(program: Command): void {
@@ -17,8 +18,8 @@ export function register(program: Command): void {
     .option('--cc <compiler>', 'WASM compiler: yowasp | clang | emcc (default: first found of emcc, clang, yowasp)')
     .option('--noise-floor <fraction>', 'speedups within ±this are no-change', nonNegative('--noise-floor'), 0.02)
     .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', nonNegative('--pairs'), 11)
-    .option('--sample-ms <ms>', 'target duration of one timed sample', nonNegative('--sample-ms'), 4)
-    .option('--seed <n>', 'seed for inputs and bootstrap', nonNegative('--seed'))
+    .option('--sample-ms <ms>', `minimum duration of one timed batch (a sample is the fastest of ${PROTOCOL.batchesPerSample})`, nonNegative('--sample-ms'), PROTOCOL.minBatchNs / 1e6)
+    .option('--seed <n>', "seed for inputs, the check's random cases and bootstrap (a failure names its case; the same seed repeats it)", nonNegative('--seed'))
     .option('--out <file>', 'also write the JSON result to this file')
     .addHelpText('after', '\nExamples:\n  kbench screen\n  kbench screen rms_norm --candidate vec4 --json\n  kbench screen rms_norm --candidate ./my_rms.c\n  kbench screen --kernels ./my-kernels')
     .action(async (kernels: string[], o, cmd: Command) => {
