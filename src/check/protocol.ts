@@ -51,7 +51,8 @@ function callChecked(
     } catch (e) {
       return { status: 'trap', message: trapMessage(e), ...where };
     }
-    const guard = inst.checkGuards();
+    // this set's guards (precise); damage anywhere else is found by strayWrite, attributed to this set's buffers
+    const guard = inst.checkGuards(set);
     if (guard) return { status: 'out-of-bounds', ...guard, ...where };
     const mutated = mutatedInput(inst, spec, set, inputs, where);
     if (mutated) return mutated;

@@ -225,11 +225,11 @@ export class KernelInstance {
     return this.buffers.filter((b) => b.role === 'out');
   }
 
-  /** Every guard byte must still hold its canary. */
-  checkGuards(): GuardViolation | null {
+  /** Every guard byte (of argument set `set`, or of all) must still hold its canary. */
+  checkGuards(set?: number): GuardViolation | null {
     const heap = this.bytes;
     for (const [index, b] of this.buffers.entries())
-      for (const start of b.addresses) {
+      for (const start of set === undefined ? b.addresses : [b.addresses[set]]) {
         // memcmp first: intact guards are the rule
         if (
           Buffer.from(heap.buffer, start - GUARD_BYTES, GUARD_BYTES).equals(this.zones[index].beforeInMemory) &&
