@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runScreen } from '../../screen/run.js';
@@ -31,6 +32,9 @@ export function register(program: Command): void {
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
+      // A fresh seed per run unless one is given: the check's random cases differ from run to run, and the printed
+      // seed repeats them.
+      const seed: number = o.seed ?? randomInt(2 ** 31);
       try {
         const run = await runScreen({
           workDir,
@@ -41,8 +45,8 @@ export function register(program: Command): void {
           noiseFloor: o.noiseFloor,
           pairs: o.pairs,
           sampleMs: o.sampleMs,
-          seed: o.seed,
-          argv: process.argv.slice(2),
+          seed,
+          argv: o.seed === undefined ? [...process.argv.slice(2), '--seed', String(seed)] : process.argv.slice(2),
           signal: controller.signal,
           onEvent: (e) => {
             if (e.type === 'plan') total = e.total;
@@ -53,7 +57,7 @@ export function register(program: Command): void {
         progress.stop();
         const json = JSON.stringify(screenRunJson(run), null, 2);
         if (o.out) writeFileSync(o.out, json + '\n');
-        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + `\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
+        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + failures(run.results) + `\nseed ${seed} (--seed ${seed} repeats every check case)\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
         if (run.interrupted) {
           process.stderr.write(`kbench: interrupted; the candidate in progress was stopped and left out; finished results are in ${run.dir}\n`);
           process.exitCode = 130;
@@ -63,6 +67,12 @@ export function register(program: Command): void {
         process.off('SIGINT', onSigint);
       }
     });
+}
+
+/** Failed checks in full: the table cuts long lines, and the case a failure names is at the end. */
+function failures(results: TargetResult[]): string {
+  const failed = results.filter((r) => r.check.status !== 'pass');
+  return failed.length ? `\n${failed.map((r) => `${r.kernel}/${r.candidate}: ${describeVerdict(r.check)}`).join('\n')}\n` : '';
 }
 
 function renderScreen(results: TargetResult[]): string {
