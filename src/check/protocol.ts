@@ -39,9 +39,11 @@ function callChecked(
   inst.poisonOutputs(set, poison);
   const outputs = inst.outputs();
   // Each ith runs on outputs poisoned afresh, so that a byte written by two ith shows up even when both write the
-  // same value; what each wrote is gathered in `done` (owner: which ith wrote each byte, −1 none) and put back at the end.
-  const owner = outputs.map((b) => (nth > 1 ? new Int16Array(b.bytes).fill(-1) : new Int16Array(0)));
+  // same value. What they wrote is gathered in `done` (a byte not holding the poison there is taken; owner: by
+  // which ith) and put back at the end. A chunk no earlier ith touched is taken whole (memcpy speed).
+  const owner = outputs.map((b) => new Int16Array(nth > 1 ? b.bytes : 0));
   const done = outputs.map((b) => (nth > 1 ? new Uint8Array(b.bytes).fill(poison) : new Uint8Array(0)));
+  const touched = outputs.map((b) => new Uint8Array(nth > 1 ? Math.ceil(b.bytes / CHUNK) : 0));
   const poisoned = new Uint8Array(CHUNK).fill(poison);
   const poison32 = (poison * 0x01010101) >>> 0;
   for (const ith of partitionOrder(order, nth, rng)) {
@@ -61,17 +63,24 @@ function callChecked(
       const live = inst.view(set, outputs[o].name);
       const own = owner[o];
       const acc = done[o];
-      for (let from = 0; from < live.length; from += CHUNK) {
+      for (let from = 0, c = 0; from < live.length; from += CHUNK, c++) {
         const to = Math.min(live.length, from + CHUNK);
+        const chunk = live.subarray(from, to);
         // memcmp skips the chunks this ith left alone (most of them)
-        if (Buffer.from(live.buffer, live.byteOffset + from, to - from).equals(poisoned.subarray(0, to - from))) continue;
+        if (Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).equals(poisoned.subarray(0, to - from))) continue;
+        if (!touched[o][c]) {
+          touched[o][c] = 1;
+          acc.set(chunk, from);
+          own.fill(ith, from, to);
+          continue;
+        }
         // a word at a time (buffers are 64-byte aligned), bytes only in words this ith touched
         const words = new Uint32Array(live.buffer, live.byteOffset + from, (to - from) >> 2);
         for (let w = 0; w <= words.length; w++) {
           if (w < words.length && words[w] === poison32) continue;
           for (let i = from + 4 * w, end = w < words.length ? i + 4 : to; i < end; i++) {
             if (live[i] === poison) continue;
-            if (own[i] >= 0) return wrongPartition(spec, outputs[o].name, i, `written by both ith=${own[i]} and ith=${ith} of nth=${nth}`, where);
+            if (acc[i] !== poison) return wrongPartition(spec, outputs[o].name, i, `written by both ith=${own[i]} and ith=${ith} of nth=${nth}`, where);
             own[i] = ith;
             acc[i] = live[i];
           }
@@ -175,6 +184,11 @@ export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInst
         return wrongPartition(spec, name, byte, `differs from the first call on the same inputs (other addresses, ${orders[1]} instead of ${orders[0]} partition order): results depend on where buffers live, call order or state kept between calls`, whereB);
     }
 
+    // Bench shapes are large, and their timed samples rewrite inputs in place anyway.
+    if (kase.origin === 'bench') {
+      calls += 2;
+      continue;
+    }
     const perturbed = perturbInputs(spec, shape.env, distribution, inputs, rng, PROTOCOL.perturbedElementsPerSample);
     for (const [name, data] of perturbed) cand.write(1, name, data);
     const whereC = at(nths[1]);
