@@ -171,7 +171,8 @@ export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInst
     } catch (e) {
       return { status: 'trap', message: `reference: ${trapMessage(e)}`, shape: shape.name, distribution };
     }
-    const wrong = compareAll(spec, shape.env, (name) => cand.read(0, name), expected, whereA);
+    const inOrder = (nth: number, order: PartitionOrder) => (nth > 1 ? ` (ith in ${order} order)` : '');
+    const wrong = compareAll(spec, shape.env, (name) => cand.read(0, name), expected, whereA, inOrder(nths[0], orders[0]));
     if (wrong) return wrong;
     const firstOut = readOutputs(cand, 0);
 
@@ -199,7 +200,7 @@ export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInst
     } catch (e) {
       return { status: 'trap', message: `reference: ${trapMessage(e)}`, shape: shape.name, distribution };
     }
-    const stale = compareAll(spec, shape.env, (name) => cand.read(1, name), expected, whereC, ` after ${PROTOCOL.perturbedElementsPerSample} input elements changed at the same addresses (stale outputs replayed?)`);
+    const stale = compareAll(spec, shape.env, (name) => cand.read(1, name), expected, whereC, ` after ${PROTOCOL.perturbedElementsPerSample} input elements changed in place${inOrder(nths[1], orders[2])}: stale outputs or state kept from an earlier call?`);
     if (stale) return stale;
     calls += 3;
   }
