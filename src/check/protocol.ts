@@ -17,8 +17,6 @@ import type { CheckVerdict, Where } from './verdict.js';
 import { PROTOCOL, type PartitionOrder } from './rules.js';
 import { createRng, type Rng } from '../measure/rng.js';
 
-export { firstDifference } from './compare.js';
-export { seedFor } from './inputs.js';
 
 const POISONS = PROTOCOL.poisons;
 const ORDERS = PROTOCOL.partitionOrders;
