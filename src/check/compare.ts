@@ -68,11 +68,12 @@ function withinF32(tol: Tolerance, got: Uint8Array, expected: Uint8Array, count:
   return tol.nmse === undefined || (refSq > 0 ? errSq / refSq : errSq) <= tol.nmse;
 }
 
-function bytesOf(dtype: Dtype): number {
+export function bytesOf(dtype: Dtype): number {
   return dtype === 'f32' || dtype === 'i32' ? 4 : dtype === 'f16' ? 2 : 1;
 }
 
-function reader(dtype: Dtype, bytes: Uint8Array): (i: number) => number {
+/** Reads the element of `dtype` at a byte offset. */
+export function reader(dtype: Dtype, bytes: Uint8Array): (offset: number) => number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {
     case 'f32':

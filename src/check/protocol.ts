@@ -12,7 +12,7 @@ import type { KernelSpec } from '../spec/schema.js';
 import type { Env } from '../spec/expr.js';
 import type { KernelInstance } from '../sandbox/instance.js';
 import { checkCases, generateInputs, partitionOrder, perturbInputs } from './inputs.js';
-import { compareOutput, firstDifference } from './compare.js';
+import { bytesOf, compareOutput, firstDifference, reader } from './compare.js';
 import type { CheckVerdict, Where } from './verdict.js';
 import { PROTOCOL, type PartitionOrder } from './rules.js';
 import { createRng, type Rng } from '../measure/rng.js';
@@ -105,8 +105,7 @@ function wrongPartition(spec: KernelSpec, buffer: string, byte: number, reason: 
 
 function elementIndex(spec: KernelSpec, buffer: string, byte: number): number {
   const p = spec.params.find((q) => q.kind === 'buffer' && q.name === buffer);
-  const size = p?.kind === 'buffer' ? (p.dtype === 'f32' || p.dtype === 'i32' ? 4 : p.dtype === 'f16' ? 2 : 1) : 1;
-  return Math.floor(byte / size);
+  return Math.floor(byte / (p?.kind === 'buffer' ? bytesOf(p.dtype) : 1));
 }
 
 export function trapMessage(e: unknown): string {
@@ -178,9 +177,15 @@ export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInst
     const second = callChecked(cand, spec, 1, inputs, nths[0], orders[1], rng, POISONS[1], whereB);
     if (second) return second;
     for (const [name, bytes] of firstOut) {
-      const byte = firstDifference(cand.view(1, name), bytes);
-      if (byte >= 0)
-        return wrongPartition(spec, name, byte, `differs from the first call on the same inputs (other addresses, ${orders[1]} instead of ${orders[0]} partition order): results depend on where buffers live, call order or state kept between calls`, whereB);
+      const live = cand.read(1, name);
+      const byte = firstDifference(live, bytes);
+      if (byte < 0) continue;
+      const dtype = cand.outputs().find((b) => b.name === name)!.dtype;
+      const at = byte - (byte % bytesOf(dtype));
+      return {
+        status: 'wrong', buffer: name, index: at / bytesOf(dtype), got: reader(dtype, live)(at), expected: reader(dtype, bytes)(at), nmse: NaN, ...whereB,
+        reason: `differs from the first call on the same inputs (other addresses, ${orders[1]} instead of ${orders[0]} partition order): results depend on where buffers live, call order or state kept between calls`,
+      };
     }
 
     // Bench shapes are large, and their timed samples rewrite inputs in place anyway.
