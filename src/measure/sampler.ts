@@ -9,7 +9,7 @@ import type { KernelInstance } from '../sandbox/instance.js';
 import { bufferLayouts, distributionNames, generateInputs, perturbInputs, seedFor, shapeCases } from '../check/inputs.js';
 import { compareAll, referenceOutputs, trapMessage } from '../check/protocol.js';
 import { firstDifference } from '../check/compare.js';
-import type { CheckVerdict, Where } from '../check/verdict.js';
+import { describeVerdict, type CheckVerdict, type Where } from '../check/verdict.js';
 import { PROTOCOL } from '../check/rules.js';
 import { dtypeBytes } from '../spec/dtypes.js';
 import { createRng } from './rng.js';
@@ -38,6 +38,7 @@ export type SamplerResult = { ok: true; shapes: ShapeSamples[] } | { ok: false; 
 
 const MAX_SETS = 4;
 const SKIPPED = 'an element poisoned before a timed call was still poisoned after it (the call was skipped)';
+const baselineFailed = (v: CheckVerdict): CheckVerdict => ({ status: 'trap', message: `the baseline fails a timed call: ${describeVerdict(v)}` });
 
 export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: KernelInstance, ref: KernelInstance, opts: SamplerOptions): SamplerResult {
   const now = opts.now ?? (() => performance.now());
@@ -52,11 +53,14 @@ export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: Kerne
     const sets = Math.max(1, Math.min(MAX_SETS, Math.floor((opts.maxSetBytes ?? 64 << 20) / Math.max(1, setBytes))));
     if (!base.layout(spec, shape.env, sets) || !cand.layout(spec, shape.env, sets) || !ref.layout(spec, shape.env, 1))
       return fail({ status: 'trap', message: 'bench shape does not fit in sandbox memory', shape: shape.name });
+    base.watch();
     cand.watch();
     const inputSets = Array.from({ length: sets }, (_, s) => generateInputs(spec, shape.env, distribution, seedFor(opts.seed, 1000 + si, s)));
     const expected = inputSets.map((inputs) => referenceOutputs(ref, spec, inputs));
-    /** the candidate's outputs for each input set as it stands, once verified against the reference (null: not yet) */
-    const known: (Map<string, Uint8Array> | null)[] = inputSets.map(() => null);
+    // Both variants get the same untimed work between batches (verification touches memory and caches: doing it for
+    // one only would favour the other); only the candidate's failures are verdicts, the baseline's are the suite's.
+    /** each variant's outputs for each input set as it stands, once verified against the reference (null: not yet) */
+    const known = new Map([base, cand].map((inst) => [inst, inputSets.map((): Map<string, Uint8Array> | null => null)]));
     const perturbed = inputSets.map(() => false);
     let rotation = 0;
     const load = (inst: KernelInstance) => {
@@ -69,37 +73,48 @@ export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: Kerne
       return now() - t0;
     };
     /** whether output element `index` of set `s` still holds the poison kb_batch writes before every call */
-    const poisonedAt = (s: number, name: string, index: number) => {
+    const poisonedAt = (inst: KernelInstance, s: number, name: string, index: number) => {
       const size = dtypeBytes(layouts.find((l) => l.name === name)!.dtype);
-      return index >= 0 && cand.view(s, name).subarray(index * size, (index + 1) * size).every((x) => x === 0xff);
+      return index >= 0 && inst.view(s, name).subarray(index * size, (index + 1) * size).every((x) => x === 0xff);
     };
     /** The candidate's outputs after a batch: each set as verified before, or within the tolerances on new inputs. */
-    const verify = (): CheckVerdict | null => {
+    const verify = (inst: KernelInstance): CheckVerdict | null => {
       for (let s = 0; s < sets; s++) {
         const index = (s + rotation) % sets;
-        const before = known[index];
+        const before = known.get(inst)![index];
         if (!before) {
-          const wrong = compareAll(spec, shape.env, (name) => cand.read(s, name), expected[index], where, perturbed[index] ? ` (inputs rewritten at ${PROTOCOL.perturbedElementsPerSample} random positions before this sample)` : '');
-          if (wrong) return wrong.status === 'wrong' && poisonedAt(s, wrong.buffer, wrong.index) ? { ...wrong, reason: SKIPPED } : wrong;
-          known[index] = new Map(cand.outputs().map((b) => [b.name, cand.read(s, b.name)]));
+          const wrong = compareAll(spec, shape.env, (name) => inst.read(s, name), expected[index], where, perturbed[index] ? ` (inputs rewritten at ${PROTOCOL.perturbedElementsPerSample} random positions before this sample)` : '');
+          if (wrong) return wrong.status === 'wrong' && poisonedAt(inst, s, wrong.buffer, wrong.index) ? { ...wrong, reason: SKIPPED } : wrong;
+          known.get(inst)![index] = new Map(inst.outputs().map((b) => [b.name, inst.read(s, b.name)]));
           continue;
         }
         for (const [name, bytes] of before) {
-          const live = cand.view(s, name);
+          const live = inst.view(s, name);
           const byte = firstDifference(live, bytes);
           if (byte < 0) continue;
           const size = dtypeBytes(layouts.find((l) => l.name === name)!.dtype);
           const index = Math.floor(byte / size);
           return {
             status: 'wrong', buffer: name, index, got: NaN, expected: NaN, nmse: NaN, ...where,
-            reason: poisonedAt(s, name, index) ? SKIPPED : 'outputs of a timed call differ from the same call untimed (work skipped or state kept between calls)',
+            reason: poisonedAt(inst, s, name, index) ? SKIPPED : 'outputs of a timed call differ from the same call untimed (work skipped or state kept between calls)',
           };
         }
       }
       return null;
     };
 
-    // Warm-up, and the candidate's outputs on the unchanged inputs verified within the tolerances.
+    /** Inputs unchanged, and all memory the variant does not own. */
+    const untouched = (inst: KernelInstance): CheckVerdict | null => {
+      for (let s = 0; s < sets; s++)
+        for (const [name, data] of inputSets[(s + rotation) % sets]) {
+          const byte = firstDifference(inst.view(s, name), data);
+          if (byte >= 0) return { status: 'input-mutated', buffer: name, index: Math.floor(byte / dtypeBytes(layouts.find((l) => l.name === name)!.dtype)), ...where };
+        }
+      const stray = inst.strayWrite('all');
+      return stray ? { status: 'out-of-bounds', ...stray, ...where } : null;
+    };
+
+    // Warm-up, and each variant's outputs on the unchanged inputs verified within the tolerances.
     for (const [label, inst] of [['baseline', base], ['candidate', cand]] as const) {
       try {
         load(inst);
@@ -108,9 +123,8 @@ export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: Kerne
       } catch (e) {
         return fail({ status: 'trap', message: `${label}: ${trapMessage(e)}`, ...where });
       }
-      if (label === 'baseline') continue;
-      const wrong = verify();
-      if (wrong) return fail(wrong);
+      const wrong = verify(inst);
+      if (wrong) return fail(label === 'candidate' ? wrong : baselineFailed(wrong));
     }
 
     // Batch size: the faster variant takes at least the minimum batch time, unless the slower would then take
@@ -143,7 +157,7 @@ export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: Kerne
       const target = p % sets;
       inputSets[target] = perturbInputs(spec, shape.env, distribution, inputSets[target], rng, PROTOCOL.perturbedElementsPerSample);
       expected[target] = referenceOutputs(ref, spec, inputSets[target]);
-      known[target] = null;
+      for (const k of known.values()) k[target] = null;
       perturbed[target] = true;
       const order = rng.next() < 0.5 ? [base, cand] : [cand, base];
       for (const inst of order) {
@@ -155,18 +169,11 @@ export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: Kerne
           } catch (e) {
             return fail({ status: 'trap', message: trapMessage(e), ...where });
           }
-          const wrong = inst === cand ? verify() : null;
-          if (wrong) return fail(wrong);
+          const wrong = verify(inst);
+          if (wrong) return fail(inst === cand ? wrong : baselineFailed(wrong));
         }
-        if (inst === cand) {
-          for (let s = 0; s < sets; s++)
-            for (const [name, data] of inputSets[(s + rotation) % sets]) {
-              const byte = firstDifference(cand.view(s, name), data);
-              if (byte >= 0) return fail({ status: 'input-mutated', buffer: name, index: Math.floor(byte / dtypeBytes(layouts.find((l) => l.name === name)!.dtype)), ...where });
-            }
-          const stray = cand.strayWrite('all');
-          if (stray) return fail({ status: 'out-of-bounds', ...stray, ...where });
-        }
+        const wrong = untouched(inst);
+        if (wrong) return fail(inst === cand ? wrong : baselineFailed(wrong));
         (inst === base ? baselineNs : candidateNs).push((best * 1e6) / calls);
       }
     }
