@@ -2,8 +2,9 @@
 // and for native hosts (which receive the bytes).
 import { evalExpr, type Env } from '../spec/expr.js';
 import type { BufferParam, Dtype, Generator, KernelSpec, ScalarParam, Shape } from '../spec/schema.js';
+import type { PartitionOrder } from './rules.js';
 import { dtypeBytes } from '../spec/dtypes.js';
-import { createRng } from '../measure/rng.js';
+import { createRng, type Rng } from '../measure/rng.js';
 import { floatToHalf } from './f16.js';
 
 export interface ShapeCase {
@@ -20,6 +21,16 @@ export interface BufferLayout {
   bytes: number;
   param: BufferParam;
 }
+
+export function seedFor(base: number, ...parts: number[]): number {
+  return parts.reduce((s, p) => (Math.imul(s ^ p, 0x9e3779b1) + 0x7f4a7c15) >>> 0, base >>> 0);
+}
+
+/**
+ * A scalar drawn for a random case lives in the case's env under this prefix (no expression can name it), so every
+ * consumer of scalarValues (the WASM layout, the native plan) passes the drawn value.
+ */
+const DRAWN = '@';
 
 export function shapeCases(spec: KernelSpec, set: 'check' | 'bench'): ShapeCase[] {
   return spec.shapes[set].map((shape: Shape) => {
@@ -38,7 +49,174 @@ export function bufferLayouts(spec: KernelSpec, env: Env): BufferLayout[] {
 }
 
 export function scalarValues(spec: KernelSpec, env: Env): { name: string; type: ScalarParam['type']; value: number }[] {
-  return spec.params.flatMap((p) => (p.kind === 'scalar' ? [{ name: p.name, type: p.type, value: evalExpr(p.value, env) }] : []));
+  return spec.params.flatMap((p) => (p.kind === 'scalar' ? [{ name: p.name, type: p.type, value: env[DRAWN + p.name] ?? evalExpr(p.value, env) }] : []));
+}
+
+/** Every residue modulo this of each varying shape variable is covered by the random cases. */
+export const RESIDUES = 64;
+/** thread counts random cases draw from: small ones, primes up to 61 and 64 (often more threads than rows) */
+const NTH_POOL = [1, 2, 3, 4, 5, 6, 7, 8, 11, 13, 16, 17, 19, 23, 29, 31, 32, 37, 41, 43, 47, 53, 59, 61, 64];
+/** offsets from each bench size that random cases take (in units of the variable's multipleOf) */
+const NEAR_BENCH = [-3, -2, -1, 1, 2, 3];
+
+/** One call sequence of the check: a shape, an input distribution and seed, and the partition counts it uses. */
+export interface CheckCase {
+  shape: ShapeCase;
+  distribution: string;
+  seed: number;
+  /** nth of the first two calls (same inputs, other addresses and partition order) and of the call on perturbed inputs */
+  nths: [number, number];
+  origin: 'listed' | 'random' | 'bench';
+}
+
+/**
+ * Every case the check runs, for the WASM sandbox and the native plan alike: the listed check shapes × every
+ * distribution × trials; seeded random cases (shape variables declared in `vary` covering every residue modulo 64
+ * with small sizes and ±1..3 around each bench size, scalars drawn from their declared ranges, nth up to 64); and
+ * every distribution on every bench shape.
+ */
+export function checkCases(spec: KernelSpec, seed: number, trials = spec.trials): CheckCase[] {
+  const dists = distributionNames(spec);
+  const counts = spec.threads?.counts ?? [1];
+  const cases: CheckCase[] = [];
+  for (const [si, shape] of shapeCases(spec, 'check').entries())
+    for (const [di, distribution] of dists.entries())
+      for (let trial = 0; trial < trials; trial++) {
+        // Rotate partitions so that every nth in the spec is exercised on every shape.
+        const turn = (di * trials + trial) * 2;
+        const nths: [number, number] = [counts[turn % counts.length], counts[(turn + 1) % counts.length]];
+        cases.push({ shape, distribution, seed: seedFor(seed, si, di, trial), nths, origin: 'listed' });
+      }
+  const rng = createRng(seedFor(seed, 0x7a11));
+  const nth = () => (spec.threads ? NTH_POOL[Math.floor(rng.next() * NTH_POOL.length)] : 1);
+  for (const [i, shape] of randomShapes(spec, seed).entries())
+    cases.push({ shape, distribution: dists[i % dists.length], seed: seedFor(seed, 3000 + i), nths: [nth(), nth()], origin: 'random' });
+  for (const [bi, shape] of shapeCases(spec, 'bench').entries())
+    for (const [di, distribution] of dists.entries()) {
+      const turn = (bi * dists.length + di) * 2;
+      cases.push({ shape, distribution, seed: seedFor(seed, 2000 + bi, di), nths: [counts[turn % counts.length], counts[(turn + 1) % counts.length]], origin: 'bench' });
+    }
+  return cases;
+}
+
+/** The seeded random shapes of the check, each named by every variable and drawn scalar (e.g. "n=133 rows=3 eps=0.000312"). */
+export function randomShapes(spec: KernelSpec, seed: number): ShapeCase[] {
+  const rng = createRng(seedFor(seed, 0x5eed));
+  const vars = Object.keys(spec.vary);
+  const ranged = spec.params.some((p) => p.kind === 'scalar' && p.range);
+  const perms = vars.map(() => shuffled(RESIDUES, rng));
+  const byName = new Map<string, ShapeCase>();
+  const legal = (env: Env) =>
+    vars.every((name) => {
+      const v = spec.vary[name];
+      return env[name] >= evalExpr(v.min, env) && env[name] <= evalExpr(v.max, env) && env[name] % (v.multipleOf ?? 1) === 0;
+    });
+  const add = (env: Record<string, number>) => {
+    if (!legal(env)) return;
+    drawScalars(spec, env, rng);
+    const c = namedCase(env);
+    if (!byName.has(c.name)) byName.set(c.name, c);
+  };
+  const bases = spec.shapes.check;
+  for (let i = 0; i < (vars.length ? RESIDUES : ranged ? 8 : 0); i++) {
+    const env = shapeEnv(bases[Math.floor(rng.next() * bases.length)]);
+    vars.forEach((name, j) => (env[name] = drawVariable(spec, name, env, perms[j][i], rng)));
+    add(env);
+  }
+  for (const bench of spec.shapes.bench)
+    for (const name of vars)
+      for (const offset of NEAR_BENCH) {
+        const env = shapeEnv(bench);
+        // the other varying variables small, so that cases next to a large bench shape stay cheap
+        for (const other of vars) if (other !== name) env[other] = drawVariable(spec, other, env, 1 + Math.floor(rng.next() * 4), rng);
+        env[name] += offset * (spec.vary[name].multipleOf ?? 1);
+        add(env);
+      }
+  return [...byName.values()];
+}
+
+function shapeEnv(shape: Shape): Record<string, number> {
+  const { name: _name, ...vars } = shape;
+  return { ...(vars as Record<string, number>) };
+}
+
+function namedCase(env: Record<string, number>): ShapeCase {
+  const name = Object.entries(env)
+    .map(([k, v]) => `${k.startsWith(DRAWN) ? k.slice(DRAWN.length) : k}=${v}`)
+    .join(' ');
+  return { name, env };
+}
+
+/** The smallest legal value of a varying variable with the wanted residue (in multiples), or a random legal one. */
+function drawVariable(spec: KernelSpec, name: string, env: Env, residue: number, rng: Rng): number {
+  const v = spec.vary[name];
+  const m = v.multipleOf ?? 1;
+  const lo = Math.ceil(evalExpr(v.min, env) / m);
+  const hi = Math.floor(evalExpr(v.max, env) / m);
+  let units = lo + ((((residue - lo) % RESIDUES) + RESIDUES) % RESIDUES);
+  if (units > hi) units = lo + Math.floor(rng.next() * Math.max(1, hi - lo + 1));
+  return units * m;
+}
+
+/** Scalars with a declared range, drawn to 3 significant digits so that a case's name is exactly its values. */
+function drawScalars(spec: KernelSpec, env: Record<string, number>, rng: Rng): void {
+  for (const p of spec.params) {
+    if (p.kind !== 'scalar' || !p.range) continue;
+    const { min, max, log } = p.range;
+    const u = rng.next();
+    let value = log ? Math.exp(Math.log(min) + u * (Math.log(max) - Math.log(min))) : min + u * (max - min);
+    value = p.type === 'i32' ? Math.round(value) : Number(value.toPrecision(3));
+    value = Math.min(max, Math.max(min, value));
+    // a scalar that is just a shape variable is drawn as that variable, so the name shows it once
+    if (typeof p.value === 'string' && p.value in env) env[p.value] = value;
+    else env[DRAWN + p.name] = value;
+  }
+}
+
+function shuffled(count: number, rng: Rng): number[] {
+  const a = Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/** The order in which the ith of one sequentially emulated call run. */
+export function partitionOrder(order: PartitionOrder, nth: number, rng: Rng): number[] {
+  const ith = Array.from({ length: nth }, (_, i) => i);
+  if (order === 'descending') return ith.reverse();
+  if (order === 'shuffled') return shuffled(nth, rng);
+  return ith;
+}
+
+/**
+ * Copies of `inputs` with `count` elements at fresh random positions rewritten: with a new draw of the element's
+ * generator, or for masks (whose values depend on the position) with the element at another random position of the
+ * buffer. A rewrite that leaves the element as it was is tried again a few times (constant inputs cannot change).
+ */
+export function perturbInputs(spec: KernelSpec, env: Env, distribution: string, inputs: Map<string, Uint8Array>, rng: Rng, count: number): Map<string, Uint8Array> {
+  const out = new Map([...inputs].map(([name, bytes]) => [name, bytes.slice()]));
+  const buffers = bufferLayouts(spec, env).filter((b) => b.role === 'in' && b.elements > 0);
+  if (!buffers.length) return out;
+  for (let k = 0; k < count; k++) {
+    const b = buffers[Math.floor(rng.next() * buffers.length)];
+    const gen = generatorFor(spec, b.name, distribution);
+    const size = dtypeBytes(b.dtype);
+    const live = out.get(b.name)!;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const at = Math.floor(rng.next() * b.elements) * size;
+      const value =
+        gen.kind === 'mask'
+          ? live.slice(Math.floor(rng.next() * b.elements) * size).subarray(0, size)
+          : encode(b.dtype, sampleValues(gen, 1, env, rng.nextU32()));
+      if (!Buffer.from(live.buffer, live.byteOffset + at, size).equals(value)) {
+        live.set(value, at);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 export function distributionNames(spec: KernelSpec): string[] {

@@ -1,78 +1,102 @@
-// The correctness protocol, run inside the sandbox worker: for every check shape × distribution × trial, fresh
-// seeded inputs; candidate → reference → candidate, outputs poisoned before each call (two different poisons, so
-// untouched integer outputs cannot pass either); guard zones and inputs verified after every call; threaded kernels
-// called ith = 0..nth−1 in sequence, every output byte written by exactly one ith.
+// The correctness protocol, run inside the sandbox worker, over every case of checkCases (listed shapes, seeded
+// random shapes, scalars and thread counts, every distribution on the bench shapes). Per case:
+//  A. the candidate on fresh seeded inputs in argument set 0, ascending / descending / shuffled partition order;
+//  R. the reference on the same inputs; A must match it within the tolerances;
+//  B. the same inputs in argument set 1 (other addresses), another partition order: byte-identical to A;
+//  C. a few input elements of set 1 rewritten at random positions, same addresses, a third order: must match the
+//     reference on the new inputs (a content-keyed cache replays stale outputs).
+// Outputs are poisoned before each call (two different poisons, so untouched integer outputs cannot pass either);
+// guards and inputs are verified after every ith of a sequentially emulated call (an input written by one ith and
+// restored by another shows), and all sandbox memory the call does not own after every call.
 import type { KernelSpec } from '../spec/schema.js';
 import type { Env } from '../spec/expr.js';
 import type { KernelInstance } from '../sandbox/instance.js';
-import { distributionNames, generateInputs, shapeCases } from './inputs.js';
-import { compareOutput } from './compare.js';
+import { checkCases, generateInputs, partitionOrder, perturbInputs } from './inputs.js';
+import { bytesOf, compareOutput, firstDifference, reader } from './compare.js';
 import { thrownVerdict, type CheckVerdict, type Where } from './verdict.js';
-import { PROTOCOL } from './rules.js';
+import { PROTOCOL, type PartitionOrder } from './rules.js';
+import { createRng, type Rng } from '../measure/rng.js';
+
 
 const POISONS = PROTOCOL.poisons;
+const ORDERS = PROTOCOL.partitionOrders;
+const CHUNK = 4096;
 
-export function seedFor(base: number, ...parts: number[]): number {
-  return parts.reduce((s, p) => (Math.imul(s ^ p, 0x9e3779b1) + 0x7f4a7c15) >>> 0, base >>> 0);
-}
-
-/** Runs the candidate once (partitioned over nth) and reports the first protocol violation, or null. */
+/** Runs the candidate once on argument set `set` (partitioned over nth, ith in `order`) and reports the first protocol violation, or null. */
 function callChecked(
   inst: KernelInstance,
   spec: KernelSpec,
+  set: number,
   inputs: Map<string, Uint8Array>,
   nth: number,
+  order: PartitionOrder,
+  rng: Rng,
   poison: number,
   where: Where,
 ): CheckVerdict | null {
-  inst.poisonOutputs(0, poison);
+  inst.poisonOutputs(set, poison);
   const outputs = inst.outputs();
-  // owner[i]: the ith that wrote byte i (−1: none yet). Bytes earlier threads wrote are re-poisoned for each later
-  // call (and restored after), so that a thread writing them again shows up even when it writes identical values.
-  const owner = outputs.map((b) => new Int16Array(b.bytes).fill(-1));
-  const saved = outputs.map((b) => new Uint8Array(b.bytes));
-  for (let ith = 0; ith < nth; ith++) {
-    if (nth > 1)
-      outputs.forEach((b, o) => {
-        const live = inst.view(0, b.name);
-        saved[o].set(live);
-        const own = owner[o];
-        for (let i = 0; i < live.length; i++) if (own[i] >= 0) live[i] = poison;
-      });
+  // Each ith runs on outputs poisoned afresh, so that a byte written by two ith shows up even when both write the
+  // same value. What they wrote is gathered in `done` (a byte not holding the poison there is taken; owner: by
+  // which ith) and put back at the end. A chunk no earlier ith touched is taken whole (memcpy speed).
+  const owner = outputs.map((b) => new Int16Array(nth > 1 ? b.bytes : 0));
+  const done = outputs.map((b) => (nth > 1 ? new Uint8Array(b.bytes).fill(poison) : new Uint8Array(0)));
+  const touched = outputs.map((b) => new Uint8Array(nth > 1 ? Math.ceil(b.bytes / CHUNK) : 0));
+  const poisoned = new Uint8Array(CHUNK).fill(poison);
+  const poison32 = (poison * 0x01010101) >>> 0;
+  for (const ith of partitionOrder(order, nth, rng)) {
+    if (nth > 1) outputs.forEach((b) => inst.view(set, b.name).fill(poison));
     try {
-      inst.call(0, ith, nth);
+      inst.call(set, ith, nth);
     } catch (e) {
       return thrownVerdict(e, where);
     }
-    const guard = inst.checkGuards();
+    // this set's guards (precise); damage anywhere else is found by strayWrite, attributed to this set's buffers
+    const guard = inst.checkGuards(set);
     if (guard) return { status: 'out-of-bounds', ...guard, ...where };
+    const mutated = mutatedInput(inst, spec, set, inputs, where);
+    if (mutated) return mutated;
     if (nth === 1) continue;
     for (let o = 0; o < outputs.length; o++) {
-      const live = inst.view(0, outputs[o].name);
+      const live = inst.view(set, outputs[o].name);
       const own = owner[o];
-      const before = saved[o];
-      for (let i = 0; i < live.length; i++) {
-        const earlier = own[i] >= 0;
-        if (live[i] === (earlier ? poison : before[i])) {
-          if (earlier) live[i] = before[i];
-        } else if (earlier) {
-          return wrongPartition(spec, outputs[o].name, i, `written by both ith=${own[i]} and ith=${ith} of nth=${nth}`, where);
-        } else own[i] = ith;
+      const acc = done[o];
+      for (let from = 0, c = 0; from < live.length; from += CHUNK, c++) {
+        const to = Math.min(live.length, from + CHUNK);
+        const chunk = live.subarray(from, to);
+        // memcmp skips the chunks this ith left alone (most of them)
+        if (Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).equals(poisoned.subarray(0, to - from))) continue;
+        if (!touched[o][c]) {
+          touched[o][c] = 1;
+          acc.set(chunk, from);
+          own.fill(ith, from, to);
+          continue;
+        }
+        // a word at a time (buffers are 64-byte aligned), bytes only in words this ith touched
+        const words = new Uint32Array(live.buffer, live.byteOffset + from, (to - from) >> 2);
+        for (let w = 0; w <= words.length; w++) {
+          if (w < words.length && words[w] === poison32) continue;
+          for (let i = from + 4 * w, end = w < words.length ? i + 4 : to; i < end; i++) {
+            if (live[i] === poison) continue;
+            if (acc[i] !== poison) return wrongPartition(spec, outputs[o].name, i, `written by both ith=${own[i]} and ith=${ith} of nth=${nth}`, where);
+            own[i] = ith;
+            acc[i] = live[i];
+          }
+        }
       }
     }
   }
+  if (nth > 1) outputs.forEach((b, o) => inst.view(set, b.name).set(done[o]));
+  const stray = inst.strayWrite(set);
+  return stray ? { status: 'out-of-bounds', ...stray, ...where } : null;
+}
+
+function mutatedInput(inst: KernelInstance, spec: KernelSpec, set: number, inputs: Map<string, Uint8Array>, where: Where): CheckVerdict | null {
   for (const [name, data] of inputs) {
-    const index = firstDifference(inst.view(0, name), data);
+    const index = firstDifference(inst.view(set, name), data);
     if (index >= 0) return { status: 'input-mutated', buffer: name, index: elementIndex(spec, name, index), ...where };
   }
   return null;
-}
-
-/** Byte index of the first difference, or −1 (memcmp speed when equal, which is the usual case). */
-export function firstDifference(a: Uint8Array, b: Uint8Array): number {
-  if (Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)) return -1;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
-  return a.length;
 }
 
 function wrongPartition(spec: KernelSpec, buffer: string, byte: number, reason: string, where: Where): CheckVerdict {
@@ -81,22 +105,22 @@ function wrongPartition(spec: KernelSpec, buffer: string, byte: number, reason: 
 
 function elementIndex(spec: KernelSpec, buffer: string, byte: number): number {
   const p = spec.params.find((q) => q.kind === 'buffer' && q.name === buffer);
-  const size = p?.kind === 'buffer' ? (p.dtype === 'f32' || p.dtype === 'i32' ? 4 : p.dtype === 'f16' ? 2 : 1) : 1;
-  return Math.floor(byte / size);
+  return Math.floor(byte / (p?.kind === 'buffer' ? bytesOf(p.dtype) : 1));
 }
 
-/** Compares every output of the candidate instance (set 0) with the reference's. */
+/** Compares every output of the candidate instance with the reference's. */
 export function compareAll(
   spec: KernelSpec,
   env: Env,
   got: (name: string) => Uint8Array,
   expected: Map<string, Uint8Array>,
   where: Where,
+  note = '',
 ): CheckVerdict | null {
   for (const p of spec.params) {
     if (p.kind !== 'buffer' || p.role !== 'out') continue;
     const m = compareOutput(spec, p, env, got(p.name), expected.get(p.name)!);
-    if (m) return { status: 'wrong', buffer: p.name, ...m, ...where };
+    if (m) return { status: 'wrong', buffer: p.name, ...m, reason: m.reason + note, ...where };
   }
   return null;
 }
@@ -111,41 +135,72 @@ export function referenceOutputs(ref: KernelInstance, spec: KernelSpec, inputs: 
   return new Map(ref.outputs().map((b) => [b.name, ref.read(set, b.name)]));
 }
 
+const readOutputs = (inst: KernelInstance, set: number) => new Map(inst.outputs().map((b) => [b.name, inst.read(set, b.name)]));
+
 export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInstance, seedBase: number): CheckVerdict {
-  const counts = spec.threads?.counts ?? [1];
   let calls = 0;
-  const dists = distributionNames(spec);
-  for (const [si, shape] of shapeCases(spec, 'check').entries()) {
-    if (!cand.layout(spec, shape.env, 1) || !ref.layout(spec, shape.env, 1))
-      return { status: 'trap', message: 'shape does not fit in sandbox memory', shape: shape.name };
-    for (const [di, distribution] of dists.entries()) {
-      for (let trial = 0; trial < spec.trials; trial++) {
-        const inputs = generateInputs(spec, shape.env, distribution, seedFor(seedBase, si, di, trial));
-        for (const [name, data] of inputs) cand.write(0, name, data);
-        // Rotate partitions so that every nth in the spec is exercised on every shape.
-        const turn = (di * spec.trials + trial) * 2;
-        const nths = [counts[turn % counts.length], counts[(turn + 1) % counts.length]];
-        const first = callChecked(cand, spec, inputs, nths[0], POISONS[0], { shape: shape.name, distribution, nth: spec.threads ? nths[0] : undefined });
-        if (first) return first;
-        const firstOut = new Map(cand.outputs().map((b) => [b.name, cand.read(0, b.name)]));
-        let expected: Map<string, Uint8Array>;
-        try {
-          expected = referenceOutputs(ref, spec, inputs);
-        } catch (e) {
-          return thrownVerdict(e, { shape: shape.name, distribution }, 'reference: ');
-        }
-        for (const [k, nth] of nths.entries()) {
-          const where: Where = { shape: shape.name, distribution, nth: spec.threads ? nth : undefined };
-          if (k === 1) {
-            const second = callChecked(cand, spec, inputs, nth, POISONS[1], where);
-            if (second) return second;
-          }
-          const wrong = compareAll(spec, shape.env, (name) => (k === 0 ? firstOut.get(name)! : cand.read(0, name)), expected, where);
-          if (wrong) return wrong;
-          calls++;
-        }
-      }
+  let laidOut = '';
+  for (const [c, kase] of checkCases(spec, seedBase).entries()) {
+    const { shape, distribution, nths } = kase;
+    if (laidOut !== shape.name) {
+      if (!cand.layout(spec, shape.env, 2) || !ref.layout(spec, shape.env, 1))
+        return { status: 'trap', message: 'shape does not fit in sandbox memory', shape: shape.name };
+      cand.watch();
+      laidOut = shape.name;
     }
+    const rng = createRng(kase.seed);
+    const at = (nth: number): Where => ({ shape: shape.name, distribution, nth: spec.threads ? nth : undefined });
+    const inputs = generateInputs(spec, shape.env, distribution, kase.seed);
+    for (const [name, data] of inputs) (cand.write(0, name, data), cand.write(1, name, data));
+    const orders = [0, 1, 2].map((k) => ORDERS[(c + k) % ORDERS.length]);
+
+    const whereA = at(nths[0]);
+    const first = callChecked(cand, spec, 0, inputs, nths[0], orders[0], rng, POISONS[0], whereA);
+    if (first) return first;
+    let expected: Map<string, Uint8Array>;
+    try {
+      expected = referenceOutputs(ref, spec, inputs);
+    } catch (e) {
+      return thrownVerdict(e, { shape: shape.name, distribution }, 'reference: ');
+    }
+    const inOrder = (nth: number, order: PartitionOrder) => (nth > 1 ? ` (ith in ${order} order)` : '');
+    const wrong = compareAll(spec, shape.env, (name) => cand.read(0, name), expected, whereA, inOrder(nths[0], orders[0]));
+    if (wrong) return wrong;
+    const firstOut = readOutputs(cand, 0);
+
+    const whereB = at(nths[0]);
+    const second = callChecked(cand, spec, 1, inputs, nths[0], orders[1], rng, POISONS[1], whereB);
+    if (second) return second;
+    for (const [name, bytes] of firstOut) {
+      const live = cand.read(1, name);
+      const byte = firstDifference(live, bytes);
+      if (byte < 0) continue;
+      const dtype = cand.outputs().find((b) => b.name === name)!.dtype;
+      const at = byte - (byte % bytesOf(dtype));
+      return {
+        status: 'wrong', buffer: name, index: at / bytesOf(dtype), got: reader(dtype, live)(at), expected: reader(dtype, bytes)(at), nmse: NaN, ...whereB,
+        reason: `differs from the first call on the same inputs (other addresses, ${orders[1]} instead of ${orders[0]} partition order): results depend on where buffers live, call order or state kept between calls`,
+      };
+    }
+
+    // Bench shapes are large, and their timed samples rewrite inputs in place anyway.
+    if (kase.origin === 'bench') {
+      calls += 2;
+      continue;
+    }
+    const perturbed = perturbInputs(spec, shape.env, distribution, inputs, rng, PROTOCOL.perturbedElementsPerSample);
+    for (const [name, data] of perturbed) cand.write(1, name, data);
+    const whereC = at(nths[1]);
+    const third = callChecked(cand, spec, 1, perturbed, nths[1], orders[2], rng, POISONS[0], whereC);
+    if (third) return third;
+    try {
+      expected = referenceOutputs(ref, spec, perturbed);
+    } catch (e) {
+      return thrownVerdict(e, { shape: shape.name, distribution }, 'reference: ');
+    }
+    const stale = compareAll(spec, shape.env, (name) => cand.read(1, name), expected, whereC, ` after ${PROTOCOL.perturbedElementsPerSample} input elements changed in place${inOrder(nths[1], orders[2])}: stale outputs or state kept from an earlier call?`);
+    if (stale) return stale;
+    calls += 3;
   }
   return { status: 'pass', calls };
 }

@@ -1,16 +1,22 @@
-// Timed A/B sampling inside the sandbox worker: baseline and candidate interleaved in random order, many calls per
-// sample, input sets rotated between samples (a pointer-keyed cache goes stale), outputs poisoned before and checked
-// after every timed sample (work skipped on repeated calls shows up as poison or stale data).
+// Timed A/B sampling inside the sandbox worker, the native driver's protocol (src/check/rules.ts): baseline and
+// candidate interleaved in random order; a sample is the fastest of PROTOCOL.batchesPerSample batches, each sized so
+// that the faster variant takes at least the minimum batch time; input sets rotated between samples (a pointer-keyed
+// cache goes stale) and rewritten at fresh random positions before every pair (a content-keyed cache goes stale);
+// outputs poisoned before every batch and one element before every call (in kb_batch); the candidate's outputs
+// verified after every batch, its inputs and all sandbox memory it does not own after every sample.
 import type { KernelSpec } from '../spec/schema.js';
 import type { KernelInstance } from '../sandbox/instance.js';
-import { distributionNames, generateInputs, shapeCases, bufferLayouts } from '../check/inputs.js';
-import { compareAll, firstDifference, referenceOutputs, seedFor } from '../check/protocol.js';
-import { thrownVerdict, type CheckVerdict } from '../check/verdict.js';
+import { bufferLayouts, distributionNames, generateInputs, perturbInputs, seedFor, shapeCases } from '../check/inputs.js';
+import { compareAll, referenceOutputs } from '../check/protocol.js';
+import { firstDifference } from '../check/compare.js';
+import { describeVerdict, thrownVerdict, type CheckVerdict, type Where } from '../check/verdict.js';
+import { PROTOCOL } from '../check/rules.js';
+import { dtypeBytes } from '../spec/dtypes.js';
 import { createRng } from './rng.js';
 
 export interface SamplerOptions {
   pairs: number;
-  /** target wall time of one sample (one batch of calls) */
+  /** minimum wall time of one batch of the faster variant (a sample is the fastest of PROTOCOL.batchesPerSample) */
   sampleMs: number;
   seed: number;
   /** upper bound on the bytes of all argument sets of one instance */
@@ -21,6 +27,7 @@ export interface SamplerOptions {
 export interface ShapeSamples {
   shape: string;
   env: Record<string, number>;
+  /** calls per batch */
   callsPerSample: number;
   /** per-call ns of each pair, in pair order */
   baselineNs: number[];
@@ -30,6 +37,8 @@ export interface ShapeSamples {
 export type SamplerResult = { ok: true; shapes: ShapeSamples[] } | { ok: false; verdict: CheckVerdict };
 
 const MAX_SETS = 4;
+const SKIPPED = 'an element poisoned before a timed call was still poisoned after it (the call was skipped)';
+const baselineFailed = (v: CheckVerdict): CheckVerdict => ({ status: 'trap', message: `the baseline fails a timed call: ${describeVerdict(v)}` });
 
 export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: KernelInstance, ref: KernelInstance, opts: SamplerOptions): SamplerResult {
   const now = opts.now ?? (() => performance.now());
@@ -37,74 +46,138 @@ export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: Kerne
   const shapes: ShapeSamples[] = [];
   const distribution = distributionNames(spec)[0];
   for (const [si, shape] of shapeCases(spec, 'bench').entries()) {
-    const setBytes = bufferLayouts(spec, shape.env).reduce((n, b) => n + b.bytes, 0);
+    const where: Where = { shape: shape.name, distribution, phase: 'timed' };
+    const fail = (verdict: CheckVerdict): SamplerResult => ({ ok: false, verdict });
+    const layouts = bufferLayouts(spec, shape.env);
+    const setBytes = layouts.reduce((n, b) => n + b.bytes, 0);
     const sets = Math.max(1, Math.min(MAX_SETS, Math.floor((opts.maxSetBytes ?? 64 << 20) / Math.max(1, setBytes))));
     if (!base.layout(spec, shape.env, sets) || !cand.layout(spec, shape.env, sets) || !ref.layout(spec, shape.env, 1))
-      return { ok: false, verdict: { status: 'trap', message: 'bench shape does not fit in sandbox memory', shape: shape.name } };
+      return fail({ status: 'trap', message: 'bench shape does not fit in sandbox memory', shape: shape.name });
+    base.watch();
+    cand.watch();
     const inputSets = Array.from({ length: sets }, (_, s) => generateInputs(spec, shape.env, distribution, seedFor(opts.seed, 1000 + si, s)));
-    const loadRotated = (inst: KernelInstance, rotation: number) => {
+    const expected = inputSets.map((inputs) => referenceOutputs(ref, spec, inputs));
+    // Both variants get the same untimed work between batches (verification touches memory and caches: doing it for
+    // one only would favour the other); only the candidate's failures are verdicts, the baseline's are the suite's.
+    /** each variant's outputs for each input set as it stands, once verified against the reference (null: not yet) */
+    const known = new Map([base, cand].map((inst) => [inst, inputSets.map((): Map<string, Uint8Array> | null => null)]));
+    const perturbed = inputSets.map(() => false);
+    let rotation = 0;
+    const load = (inst: KernelInstance) => {
       for (let s = 0; s < sets; s++) for (const [name, data] of inputSets[(s + rotation) % sets]) inst.write(s, name, data);
     };
-
-    // Warm-up: validate each variant's outputs for every input set with the tolerances, and remember them:
-    // every later timed sample must reproduce them byte for byte.
-    const golden = new Map<KernelInstance, Map<string, Uint8Array>[]>();
-    const expectedSets = inputSets.map((inputs) => referenceOutputs(ref, spec, inputs));
-    for (const [label, inst] of [['baseline', base], ['candidate', cand]] as const) {
-      try {
-        loadRotated(inst, 0);
-        for (let s = 0; s < sets; s++) inst.poisonOutputs(s);
-        inst.batch(1);
-        inst.batch(1);
-      } catch (e) {
-        return { ok: false, verdict: thrownVerdict(e, { shape: shape.name, distribution, phase: 'timed' }, `${label}: `) };
-      }
-      const outs: Map<string, Uint8Array>[] = [];
-      for (let s = 0; s < sets; s++) {
-        const wrong = compareAll(spec, shape.env, (name) => inst.read(s, name), expectedSets[s], { shape: shape.name, distribution, phase: 'timed' });
-        if (wrong) return { ok: false, verdict: label === 'candidate' ? wrong : { status: 'trap', message: `baseline fails its check on a bench shape`, shape: shape.name } };
-        outs.push(new Map(inst.outputs().map((b) => [b.name, inst.read(s, b.name)])));
-      }
-      golden.set(inst, outs);
-    }
-
     const timeBatch = (inst: KernelInstance, reps: number) => {
       for (let s = 0; s < sets; s++) inst.poisonOutputs(s);
       const t0 = now();
       inst.batch(reps);
       return now() - t0;
     };
-    const single = Math.max(timeBatch(base, 1), timeBatch(cand, 1), 1e-3);
-    const reps = Math.max(1, Math.round(opts.sampleMs / single));
+    /** whether output element `index` of set `s` still holds the poison kb_batch writes before every call */
+    const poisonedAt = (inst: KernelInstance, s: number, name: string, index: number) => {
+      const size = dtypeBytes(layouts.find((l) => l.name === name)!.dtype);
+      return index >= 0 && inst.view(s, name).subarray(index * size, (index + 1) * size).every((x) => x === 0xff);
+    };
+    /** The candidate's outputs after a batch: each set as verified before, or within the tolerances on new inputs. */
+    const verify = (inst: KernelInstance): CheckVerdict | null => {
+      for (let s = 0; s < sets; s++) {
+        const index = (s + rotation) % sets;
+        const before = known.get(inst)![index];
+        if (!before) {
+          const wrong = compareAll(spec, shape.env, (name) => inst.read(s, name), expected[index], where, perturbed[index] ? ` (inputs rewritten at ${PROTOCOL.perturbedElementsPerSample} random positions before this sample)` : '');
+          if (wrong) return wrong.status === 'wrong' && poisonedAt(inst, s, wrong.buffer, wrong.index) ? { ...wrong, reason: SKIPPED } : wrong;
+          known.get(inst)![index] = new Map(inst.outputs().map((b) => [b.name, inst.read(s, b.name)]));
+          continue;
+        }
+        for (const [name, bytes] of before) {
+          const live = inst.view(s, name);
+          const byte = firstDifference(live, bytes);
+          if (byte < 0) continue;
+          const size = dtypeBytes(layouts.find((l) => l.name === name)!.dtype);
+          const index = Math.floor(byte / size);
+          return {
+            status: 'wrong', buffer: name, index, got: NaN, expected: NaN, nmse: NaN, ...where,
+            reason: poisonedAt(inst, s, name, index) ? SKIPPED : 'outputs of a timed call differ from the same call untimed (work skipped or state kept between calls)',
+          };
+        }
+      }
+      return null;
+    };
+
+    /** Inputs unchanged, and all memory the variant does not own. */
+    const untouched = (inst: KernelInstance): CheckVerdict | null => {
+      for (let s = 0; s < sets; s++)
+        for (const [name, data] of inputSets[(s + rotation) % sets]) {
+          const byte = firstDifference(inst.view(s, name), data);
+          if (byte >= 0) return { status: 'input-mutated', buffer: name, index: Math.floor(byte / dtypeBytes(layouts.find((l) => l.name === name)!.dtype)), ...where };
+        }
+      const stray = inst.strayWrite('all');
+      return stray ? { status: 'out-of-bounds', ...stray, ...where } : null;
+    };
+
+    // Warm-up, and each variant's outputs on the unchanged inputs verified within the tolerances.
+    for (const [label, inst] of [['baseline', base], ['candidate', cand]] as const) {
+      try {
+        load(inst);
+        timeBatch(inst, 1);
+        timeBatch(inst, 1);
+      } catch (e) {
+        return fail(thrownVerdict(e, where, `${label}: `));
+      }
+      const wrong = verify(inst);
+      if (wrong) return fail(label === 'candidate' ? wrong : baselineFailed(wrong));
+    }
+
+    // Batch size: the faster variant takes at least the minimum batch time, unless the slower would then take
+    // more than slowestBatchFactor times that (a candidate that skips its work must not stall the run).
+    const minMs = opts.sampleMs;
+    let reps = 1;
+    for (;;) {
+      let tb: number, tc: number;
+      try {
+        tb = timeBatch(base, reps);
+        tc = timeBatch(cand, reps);
+      } catch (e) {
+        return fail(thrownVerdict(e, where));
+      }
+      const fastest = Math.min(tb, tc);
+      const slowest = Math.max(tb, tc);
+      if (fastest >= minMs || slowest >= PROTOCOL.slowestBatchFactor * minMs || reps >= 1 << 24) break;
+      let scale = fastest > 0 ? (minMs / fastest) * 1.2 : 16;
+      const room = slowest > 0 ? (PROTOCOL.slowestBatchFactor * minMs) / slowest : 16;
+      if (scale > room) scale = Math.max(room, 1);
+      reps = Math.max(reps + 1, Math.ceil(reps * Math.min(scale, 16)));
+    }
     const calls = reps * sets;
+
     const baselineNs: number[] = [];
     const candidateNs: number[] = [];
     for (let p = 0; p < opts.pairs; p++) {
-      const rotation = p % sets;
+      rotation = p % sets;
+      // Fresh values at fresh positions of one input set: its reference is recomputed and the candidate re-verified.
+      const target = p % sets;
+      inputSets[target] = perturbInputs(spec, shape.env, distribution, inputSets[target], rng, PROTOCOL.perturbedElementsPerSample);
+      expected[target] = referenceOutputs(ref, spec, inputSets[target]);
+      for (const k of known.values()) k[target] = null;
+      perturbed[target] = true;
       const order = rng.next() < 0.5 ? [base, cand] : [cand, base];
       for (const inst of order) {
-        loadRotated(inst, rotation);
-        let ms: number;
-        try {
-          ms = timeBatch(inst, reps);
-        } catch (e) {
-          return { ok: false, verdict: thrownVerdict(e, { shape: shape.name, distribution, phase: 'timed' }) };
+        load(inst);
+        let best = Infinity;
+        for (let b = 0; b < PROTOCOL.batchesPerSample; b++) {
+          try {
+            best = Math.min(best, timeBatch(inst, reps));
+          } catch (e) {
+            return fail(thrownVerdict(e, where));
+          }
+          const wrong = verify(inst);
+          if (wrong) return fail(inst === cand ? wrong : baselineFailed(wrong));
         }
-        const stale = firstStale(inst, golden.get(inst)!, rotation, sets);
-        if (stale && inst === cand)
-          return { ok: false, verdict: { status: 'wrong', buffer: stale, index: -1, got: NaN, expected: NaN, nmse: NaN, reason: 'outputs of a timed call differ from the same call untimed (work skipped or state kept between calls)', shape: shape.name, distribution, phase: 'timed' } };
-        (inst === base ? baselineNs : candidateNs).push((ms * 1e6) / calls);
+        const wrong = untouched(inst);
+        if (wrong) return fail(inst === cand ? wrong : baselineFailed(wrong));
+        (inst === base ? baselineNs : candidateNs).push((best * 1e6) / calls);
       }
     }
     shapes.push({ shape: shape.name, env: { ...shape.env }, callsPerSample: calls, baselineNs, candidateNs });
   }
   return { ok: true, shapes };
-}
-
-function firstStale(inst: KernelInstance, golden: Map<string, Uint8Array>[], rotation: number, sets: number): string | null {
-  for (let s = 0; s < sets; s++) {
-    const expected = golden[(s + rotation) % sets];
-    for (const [name, bytes] of expected) if (firstDifference(inst.view(s, name), bytes) >= 0) return name;
-  }
-  return null;
 }

@@ -25,6 +25,7 @@ export const SPEED_OF_LIGHT_SPEC: KernelSpec = {
     { name: 'iters', kind: 'scalar', type: 'i32', value: 'iters' },
   ],
   shapes: { check: [{ n: 64, iters: 1 }], bench: [{ n: 64, iters: 1 }] },
+  vary: {},
   inputs: { x: { kind: 'constant', value: 0 } },
   distributions: {},
   tolerance: { nmse: 0, atol: 0, rtol: 0 },

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bufferLayouts, distributionNames, generateInputs, scalarValues, shapeCases, type ShapeCase } from '../check/inputs.js';
+import { bufferLayouts, checkCases, distributionNames, generateInputs, scalarValues, shapeCases, type ShapeCase } from '../check/inputs.js';
 import { protocolHeader } from '../check/rules.js';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import { ALLOWED_HEADERS } from '../build/policy.js';
@@ -165,15 +165,13 @@ export function writeBundle(
   const cases: PlanCase[] = [];
   const lines: string[] = [];
   const timeLines: string[] = [];
-  for (const shape of shapeCases(spec, 'check')) {
-    for (const distribution of distributionNames(spec)) {
-      for (let trial = 0; trial < (settings.trials ?? spec.trials); trial++) {
-        const c: PlanCase = { id: cases.length, kind: 'check', shape, distribution, parts };
-        writeInputs(dir, kernel, c, 0, settings.seed + c.id);
-        lines.push(`check ${c.id} ${checkNth} ${parts.length} ${parts.join(' ')} ${planArgs(kernel, shape)}`.replace(/ +/g, ' '));
-        cases.push(c);
-      }
-    }
+  // The WASM check's cases (listed, seeded random, bench shapes × distributions), each with its own partition counts.
+  for (const k of checkCases(spec, settings.seed, settings.trials ?? spec.trials)) {
+    const caseParts = threaded ? [...new Set([...k.nths, ...parts])].slice(0, 16) : [];
+    const c: PlanCase = { id: cases.length, kind: 'check', shape: k.shape, distribution: k.distribution, parts: caseParts };
+    writeInputs(dir, kernel, c, 0, k.seed);
+    lines.push(`check ${c.id} ${checkNth} ${caseParts.length} ${caseParts.join(' ')} ${planArgs(kernel, k.shape)}`.replace(/ +/g, ' '));
+    cases.push(c);
   }
   const benchShapes = shapeCases(spec, 'bench').filter((s) => settings.benchShapes.length === 0 || settings.benchShapes.includes(s.name));
   for (const shape of settings.skipTiming ? [] : benchShapes) {

@@ -4,6 +4,7 @@ import type { Env } from '../spec/expr.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { bufferLayouts, scalarValues, type BufferLayout } from '../check/inputs.js';
 import { PROTOCOL } from '../check/rules.js';
+import { firstDifference } from '../check/compare.js';
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -14,6 +15,8 @@ interface GuardZones {
   /** canary bytes by distance from the data, walking away from it */
   before: Uint8Array;
   after: Uint8Array;
+  /** `before` as it lies in memory (the byte next to the data last) */
+  beforeInMemory: Uint8Array;
 }
 
 /**
@@ -27,7 +30,7 @@ function guardZones(index: number): GuardZones {
     before[i] = CANARY ^ ((index * 0x3b) & 0xff) ^ ((i * 29) & 0xff);
     after[i] = before[i] ^ 0x55;
   }
-  return { before, after };
+  return { before, after, beforeInMemory: before.slice().reverse() };
 }
 
 /** Distance from the data of the nearest guard byte (from `edge`, one step at a time) not holding its canary, or -1. */
@@ -38,7 +41,7 @@ function nearestBroken(heap: Uint8Array, edge: number, step: 1 | -1, zone: Uint8
 
 interface Exports {
   kb_call(args: number): void;
-  kb_batch(sets: number, nsets: number, reps: number): void;
+  kb_batch(sets: number, nsets: number, reps: number, outElements: number): void;
   kb_heap_base(): number;
 }
 
@@ -65,6 +68,15 @@ export class KernelInstance {
   private slots = 0;
   private sets = 0;
   private threaded = false;
+  /** address of the element counts of the outputs, for kb_batch's one poisoned element per call */
+  private outElements = 0;
+  /**
+   * What every byte from the heap base to the end of memory should hold: host writes go to both, so that after a
+   * call everything but the called set's outputs can be compared with it (a stray write anywhere shows).
+   */
+  private snapshot = new Uint8Array(0);
+  private watching = false;
+  private heapBase = 0;
 
   constructor(module: WebAssembly.Module, maxMemoryBytes: number) {
     // 64 pages covers the module's own declared minimum (the glue links with a 4 MiB initial memory).
@@ -92,7 +104,8 @@ export class KernelInstance {
     this.slots = spec.params.length + (spec.threads ? 2 : 0);
     this.sets = sets;
     this.argsBase = cursor;
-    const end = cursor + sets * this.slots * 4;
+    this.outElements = cursor + sets * this.slots * 4;
+    const end = this.outElements + this.outputs().length * 4;
     const needPages = Math.ceil(end / PAGE) - this.memory.buffer.byteLength / PAGE;
     if (needPages > 0) {
       try {
@@ -125,7 +138,23 @@ export class KernelInstance {
         slot += 4;
       }
     }
+    this.outputs().forEach((b, i) => view.setUint32(this.outElements + 4 * i, b.elements, true));
+    this.heapBase = this.exports.kb_heap_base();
+    this.watching = false;
     return true;
+  }
+
+  /** Starts watching all memory from the heap base for stray writes (see strayWrite); call after layout. */
+  watch(): void {
+    this.watching = true;
+    const live = this.bytes.subarray(this.heapBase);
+    if (this.snapshot.length === live.length) this.snapshot.set(live);
+    else this.snapshot = live.slice();
+  }
+
+  private hostFill(byte: number, start: number, end: number): void {
+    this.bytes.fill(byte, start, end);
+    if (this.watching) this.snapshot.fill(byte, start - this.heapBase, end - this.heapBase);
   }
 
   private buffer(name: string): Placed {
@@ -133,7 +162,9 @@ export class KernelInstance {
   }
 
   write(set: number, name: string, data: Uint8Array): void {
-    this.bytes.set(data, this.buffer(name).addresses[set]);
+    const at = this.buffer(name).addresses[set];
+    this.bytes.set(data, at);
+    if (this.watching) this.snapshot.set(data, at - this.heapBase);
   }
 
   /** A live view of a buffer; take it anew after every call (the module may grow and so move its memory). */
@@ -152,18 +183,59 @@ export class KernelInstance {
    * buffers too, so nothing computed in one call can be read back in the next.
    */
   poisonOutputs(set: number, byte = 0xff): void {
-    for (const b of this.buffers) if (b.role !== 'in') this.bytes.fill(byte, b.addresses[set], b.addresses[set] + b.bytes);
+    for (const b of this.buffers) if (b.role !== 'in') this.hostFill(byte, b.addresses[set], b.addresses[set] + b.bytes);
+  }
+
+  /**
+   * The first byte from the heap base to the end of memory (guards, other argument sets, argument slots, the heap
+   * past the buffers) that changed since the host last wrote it, except the outputs and scratch of `set` ('all': of
+   * every set), attributed to the nearest buffer of that set; null when there is none. The module's data and stack,
+   * below the heap base, change legitimately and are not compared. What the set owns is then taken as the new state.
+   */
+  strayWrite(set: number | 'all'): GuardViolation | null {
+    if (!this.watching) throw new Error('strayWrite before watch()');
+    const live = this.bytes;
+    const owned = this.buffers
+      .filter((b) => b.role !== 'in')
+      .flatMap((b) => (set === 'all' ? b.addresses : [b.addresses[set]]).map((a) => [a - this.heapBase, a - this.heapBase + b.bytes]))
+      .sort((x, y) => x[0] - y[0]);
+    let from = 0;
+    for (const [start, end] of [...owned, [this.snapshot.length, this.snapshot.length]]) {
+      const got = Buffer.from(live.buffer, this.heapBase + from, start - from);
+      const want = Buffer.from(this.snapshot.buffer, from, start - from);
+      if (!got.equals(want)) return this.attribute(this.heapBase + from + firstDifference(got, want), set === 'all' ? 0 : set);
+      from = end;
+    }
+    for (const [start, end] of owned) this.snapshot.set(live.subarray(this.heapBase + start, this.heapBase + end), start);
+    return null;
+  }
+
+  private attribute(address: number, set: number): GuardViolation {
+    let best: GuardViolation = { buffer: this.buffers[0].name, side: 'after', offset: Infinity };
+    for (const b of this.buffers) {
+      const start = b.addresses[set];
+      const v: GuardViolation =
+        address < start ? { buffer: b.name, side: 'before', offset: start - 1 - address } : { buffer: b.name, side: 'after', offset: address - start - b.bytes };
+      if (v.offset >= 0 && v.offset < best.offset) best = v;
+    }
+    return best;
   }
 
   outputs(): BufferLayout[] {
     return this.buffers.filter((b) => b.role === 'out');
   }
 
-  /** Every guard byte must still hold its canary. */
-  checkGuards(): GuardViolation | null {
+  /** Every guard byte (of argument set `set`, or of all) must still hold its canary. */
+  checkGuards(set?: number): GuardViolation | null {
     const heap = this.bytes;
     for (const [index, b] of this.buffers.entries())
-      for (const start of b.addresses) {
+      for (const start of set === undefined ? b.addresses : [b.addresses[set]]) {
+        // memcmp first: intact guards are the rule
+        if (
+          Buffer.from(heap.buffer, start - GUARD_BYTES, GUARD_BYTES).equals(this.zones[index].beforeInMemory) &&
+          Buffer.from(heap.buffer, start + b.bytes, GUARD_BYTES).equals(this.zones[index].after)
+        )
+          continue;
         const before = nearestBroken(heap, start - 1, -1, this.zones[index].before);
         if (before >= 0) return { buffer: b.name, side: 'before', offset: before };
         const after = nearestBroken(heap, start + b.bytes, 1, this.zones[index].after);
@@ -177,17 +249,19 @@ export class KernelInstance {
     this.exports.kb_call(this.argsBase + set * this.slots * 4);
   }
 
-  /** `reps` rounds over every argument set, with (ith, nth) = (0, 1): the timed loop. */
+  /** `reps` rounds over every argument set, with (ith, nth) = (0, 1): the timed loop (one output element poisoned before every call). */
   batch(reps: number): void {
     for (let s = 0; s < this.sets; s++) this.setThread(s, 0, 1);
-    this.exports.kb_batch(this.argsBase, this.sets, reps);
+    this.exports.kb_batch(this.argsBase, this.sets, reps, this.outElements);
   }
 
   private setThread(set: number, ith: number, nth: number): void {
     if (!this.threaded) return;
     const view = new DataView(this.memory.buffer);
     const base = this.argsBase + set * this.slots * 4;
-    view.setInt32(base + (this.slots - 2) * 4, ith, true);
-    view.setInt32(base + (this.slots - 1) * 4, nth, true);
+    for (const [at, value] of [[base + (this.slots - 2) * 4, ith], [base + (this.slots - 1) * 4, nth]]) {
+      view.setInt32(at, value, true);
+      if (this.watching) this.snapshot.set(new Uint8Array(this.memory.buffer, at, 4), at - this.heapBase);
+    }
   }
 }

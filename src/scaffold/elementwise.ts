@@ -22,6 +22,8 @@ export function elementwiseKernel(name: string): KernelFiles {
         { name: 'prefill 64x4096', n: 262144 },
       ],
     },
+    // the check's random cases: every residue of n modulo 64, and the bench sizes ±1..3
+    vary: { n: { min: 1, max: 1 << 20 } },
     inputs: { x: { kind: 'uniform', min: -10, max: 10 } },
     distributions: { uniform: {}, normal: { x: { kind: 'normal', mean: 0, std: 1 } } },
     tolerance: { nmse: 1e-10, atol: 1e-5, rtol: 1e-5 },

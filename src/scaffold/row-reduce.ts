@@ -24,6 +24,8 @@ export function rowReduceKernel(name: string): KernelFiles {
         { name: 'prefill 64x4096', n: 4096, rows: 64 },
       ],
     },
+    // the check's random cases: every residue of n and rows modulo 64, and the bench sizes ±1..3
+    vary: { n: { min: 1, max: 16384 }, rows: { min: 1, max: 64 } },
     inputs: { x: { kind: 'uniform', min: -1, max: 1 } },
     distributions: { uniform: {}, normal: { x: { kind: 'normal', mean: 0, std: 1 } } },
     // A float sum of 4096 terms is off the double reference by ~1e-5 absolute: atol covers rows summing to ~0.

@@ -15,6 +15,7 @@ import { footprintBytes, SPEED_OF_LIGHT_SPEC, type SpeedOfLight } from '../measu
 import { shapeCases } from '../check/inputs.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { AbortError, SpecError, UsageError } from '../spec/errors.js';
+import { PROTOCOL } from '../check/rules.js';
 
 export interface ScreenOptions {
   /** folder holding .kbench/ (cache and runs) */
@@ -25,7 +26,7 @@ export interface ScreenOptions {
   noiseFloor?: number;
   /** interleaved baseline/candidate pairs per bench shape (default 11, at least 9) */
   pairs?: number;
-  /** target duration of one timed sample (default 4 ms) */
+  /** minimum duration of one timed batch (default PROTOCOL.minBatchNs); a sample is the fastest of PROTOCOL.batchesPerSample */
   sampleMs?: number;
   /** wall-clock limit of one sandbox job (default 20 s) */
   jobTimeoutMs?: number;
@@ -226,7 +227,7 @@ export class ScreenSession {
         seed: ctx.seed,
         maxMemoryBytes: this.maxMemory,
         pairs: this.opts.pairs ?? 11,
-        sampleMs: this.opts.sampleMs ?? 4,
+        sampleMs: this.opts.sampleMs ?? PROTOCOL.minBatchNs / 1e6,
       },
       this.opts.jobTimeoutMs ?? 20_000,
       ctx.signal,

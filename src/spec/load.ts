@@ -68,6 +68,20 @@ function checkConsistency(file: string, spec: KernelSpec): void {
     for (const name of Object.keys(gens))
       if (!spec.inputs[name]) fail(`distributions.${dist}.${name}`, `'${name}' is not an input buffer`);
 
+  spec.params.forEach((p, i) => {
+    if (p.kind !== 'scalar' || !p.range) return;
+    if (!(p.range.min <= p.range.max)) fail(`params[${i}].range`, 'min must not exceed max');
+    if (p.range.log && p.range.min <= 0) fail(`params[${i}].range`, 'a log range needs min > 0');
+  });
+  const declared: string[] = [];
+  for (const [name, v] of Object.entries(spec.vary)) {
+    for (const bound of ['min', 'max'] as const) {
+      const unknown = exprVariables(v[bound]).filter((x) => !declared.includes(x) && !spec.shapes.check.every((s) => x in s));
+      if (unknown.length) fail(`vary.${name}.${bound}`, `'${unknown[0]}' is neither declared before '${name}' nor in every check shape`);
+    }
+    declared.push(name);
+  }
+
   const expressions: [string, string | number][] = [
     ...spec.params.map((p, i): [string, string | number] =>
       p.kind === 'buffer' ? [`params[${i}].length`, p.length] : [`params[${i}].value`, p.value],

@@ -58,7 +58,16 @@ const ScalarParam = z
     name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a C identifier'),
     kind: z.literal('scalar'),
     type: z.enum(['i32', 'f32']),
-    value: Expr,
+    value: Expr.describe('the value of listed shapes'),
+    range: z
+      .object({
+        min: z.number(),
+        max: z.number(),
+        log: z.boolean().default(false).describe('draw log-uniformly (min > 0)'),
+      })
+      .strict()
+      .optional()
+      .describe("legal values: the check's random cases draw the scalar from here (3 significant digits)"),
   })
   .strict();
 
@@ -118,6 +127,19 @@ export const KernelSpec = z
       .optional()
       .describe('kernel takes trailing (int ith, int nth) arguments, ggml style'),
     shapes: z.object({ check: z.array(Shape).min(1), bench: z.array(Shape).min(1) }).strict(),
+    vary: z
+      .record(
+        z.string(),
+        z
+          .object({
+            min: Expr.describe('over the listed shape and the variables declared before this one'),
+            max: Expr,
+            multipleOf: z.number().int().positive().optional(),
+          })
+          .strict(),
+      )
+      .default({})
+      .describe('shape variables the check may draw at random (every residue modulo 64, and next to bench sizes); the others come from a listed check shape'),
     inputs: z.record(z.string(), Generator).describe('default generator per input buffer'),
     distributions: z
       .record(z.string(), z.record(z.string(), Generator))

@@ -21,6 +21,9 @@ describe('comparing an output with the reference', () => {
     expect(compareOutput(spec, y, {}, f32([NaN, 1]), f32([0, 1]))?.reason).toBe('NaN where the reference is a number');
     expect(compareOutput(spec, y, {}, f32([Infinity]), f32([-Infinity]))?.reason).toBe('infinity mismatch');
     expect(compareOutput(spec, y, {}, f32([-Infinity, 0]), f32([-Infinity, 0]))).toBeNull();
+    expect(compareOutput(spec, y, {}, f32([NaN, 1]), f32([NaN, 1]))).toBeNull();
+    expect(compareOutput(spec, y, {}, f32([0, 1]), f32([NaN, 1]))?.reason).toBe('a number where the reference is NaN');
+    expect(compareOutput(spec, y, {}, f32([Infinity, 1]), f32([3e38, 1]))?.reason).toBe('infinity mismatch');
   });
 
   it('fails on NMSE alone when every element is inside the elementwise bound', () => {

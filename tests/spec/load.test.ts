@@ -34,6 +34,14 @@ describe('malformed kernel specs give one error naming the file and the field', 
     expect(errorOfText('{ "name": ').message).toMatch(/^kernels\/demo\/kernel\.json: not valid JSON/);
   });
 
+  it('rejects vary bounds over unknown variables and empty or non-positive log scalar ranges', () => {
+    expect(errorOf((s) => (s.vary = { rows: { min: 1, max: 'cols' } })).message).toMatch(/vary\.rows\.max: 'cols' is neither declared before 'rows' nor in every check shape/);
+    expect(parseSpec(FILE, JSON.stringify({ ...valid, vary: { rows: { min: 1, max: 8 }, n: { min: 1, max: 'rows*4' } } })).vary.n.max).toBe('rows*4');
+    const ranged = (range: unknown) => (s: any) => (s.params.push({ name: 'eps', kind: 'scalar', type: 'f32', value: 1e-6, range }), s);
+    expect(errorOf(ranged({ min: 1, max: 0 })).message).toMatch(/params\[4\]\.range: min must not exceed max/);
+    expect(errorOf(ranged({ min: 0, max: 1, log: true })).message).toMatch(/params\[4\]\.range: a log range needs min > 0/);
+  });
+
   it('rejects an unknown dtype', () => {
     expect(errorOf((s) => (s.params[1].dtype = 'f64')).message).toMatch(/^kernels\/demo\/kernel\.json: params\[1\]\.dtype: Invalid option/);
   });

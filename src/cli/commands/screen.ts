@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runScreen } from '../../screen/run.js';
@@ -7,6 +8,7 @@ import type { TargetResult } from '../../ledger/records.js';
 import { screenRunJson } from '../../screen/json.js';
 import { createProgress } from '../progress.js';
 import { nonNegative, seed } from '../options.js';
+import { PROTOCOL } from '../../check/rules.js';
 import { formatNs, formatSpeedup, table, throughputNote } from '../format.js';
 
 export function register(program: Command): void {
@@ -17,8 +19,8 @@ export function register(program: Command): void {
     .option('--cc <compiler>', 'WASM compiler: yowasp | clang | emcc (default: first found of emcc, clang, yowasp)')
     .option('--noise-floor <fraction>', 'speedups within ±this are no-change', nonNegative('--noise-floor'), 0.02)
     .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', nonNegative('--pairs'), 11)
-    .option('--sample-ms <ms>', 'target duration of one timed sample', nonNegative('--sample-ms'), 4)
-    .option('--seed <n>', 'seed for inputs and bootstrap', seed('--seed'))
+    .option('--sample-ms <ms>', `minimum duration of one timed batch (a sample is the fastest of ${PROTOCOL.batchesPerSample})`, nonNegative('--sample-ms'), PROTOCOL.minBatchNs / 1e6)
+    .option('--seed <n>', "seed for inputs, the check's random cases and bootstrap (a failure names its case; the same seed repeats it)", seed('--seed'))
     .option('--out <file>', 'also write the JSON result to this file')
     .addHelpText('after', '\nExamples:\n  kbench screen\n  kbench screen rms_norm --candidate vec4 --json\n  kbench screen rms_norm --candidate ./my_rms.c\n  kbench screen --kernels ./my-kernels')
     .action(async (kernels: string[], o, cmd: Command) => {
@@ -31,6 +33,9 @@ export function register(program: Command): void {
       // kept for the whole command: a second Ctrl-C while the screen stops must not kill it before it prints
       const onSigint = () => controller.abort();
       process.on('SIGINT', onSigint);
+      // A fresh seed per run unless one is given: the check's random cases differ from run to run, and the printed
+      // seed repeats them.
+      const seed: number = o.seed ?? randomInt(2 ** 31);
       try {
         const run = await runScreen({
           workDir,
@@ -41,8 +46,8 @@ export function register(program: Command): void {
           noiseFloor: o.noiseFloor,
           pairs: o.pairs,
           sampleMs: o.sampleMs,
-          seed: o.seed,
-          argv: process.argv.slice(2),
+          seed,
+          argv: o.seed === undefined ? [...process.argv.slice(2), '--seed', String(seed)] : process.argv.slice(2),
           signal: controller.signal,
           onEvent: (e) => {
             if (e.type === 'plan') total = e.total;
@@ -53,7 +58,7 @@ export function register(program: Command): void {
         progress.stop();
         const json = JSON.stringify(screenRunJson(run), null, 2);
         if (o.out) writeFileSync(o.out, json + '\n');
-        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + `\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
+        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + failures(run.results) + `\nseed ${seed} (--seed ${seed} repeats every check case)\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
         const harnessErrors = run.results.filter((r) => r.check.status === 'harness-error');
         for (const r of harnessErrors) process.stderr.write(`kbench: ${r.kernel}/${r.candidate}: ${describeVerdict(r.check)}\n`);
         if (harnessErrors.length) process.exitCode = 1;
@@ -66,6 +71,12 @@ export function register(program: Command): void {
         process.off('SIGINT', onSigint);
       }
     });
+}
+
+/** Failed checks in full: the table cuts long lines, and the case a failure names is at the end. */
+function failures(results: TargetResult[]): string {
+  const failed = results.filter((r) => r.check.status !== 'pass');
+  return failed.length ? `\n${failed.map((r) => `${r.kernel}/${r.candidate}: ${describeVerdict(r.check)}`).join('\n')}\n` : '';
 }
 
 function renderScreen(results: TargetResult[]): string {
