@@ -633,6 +633,45 @@ static void require_same(const kb_slot *s, unsigned char **want, int id, const c
   }
 }
 
+/* ith ascending one after another, as call_sequential, with each output byte owned by the one ith that wrote it
+ * (the WASM check's rule): before each later ith, the bytes earlier ones wrote are re-poisoned (and restored after),
+ * so a second writer shows even when it writes the same value. */
+static void call_sequential_owned(kb_slot *s, int nth, int id, const char *call) {
+  short *owner[KB_MAX_PARAMS] = {0};
+  unsigned char *saved[KB_MAX_PARAMS] = {0};
+  for (int p = 0; p < KB_NPARAMS; p++) {
+    if (KB_PARAMS[p].kind != KB_OUT) continue;
+    owner[p] = malloc(arg_bytes[p] * sizeof(short) + 1), saved[p] = malloc(arg_bytes[p] + 1);
+    if (!owner[p] || !saved[p]) die("out of memory", "partition owners");
+    for (size_t i = 0; i < arg_bytes[p]; i++) owner[p][i] = -1;
+  }
+  for (int ith = 0; ith < nth; ith++) {
+    for (int p = 0; p < KB_NPARAMS; p++) {
+      if (!owner[p]) continue;
+      unsigned char *d = s->buf[p].data;
+      memcpy(saved[p], d, arg_bytes[p]);
+      for (size_t i = 0; i < arg_bytes[p]; i++)
+        if (owner[p][i] >= 0) d[i] = KB_POISON_FIRST;
+    }
+    KB_CAND(s->args, ith, nth);
+    for (int p = 0; p < KB_NPARAMS; p++) {
+      if (!owner[p]) continue;
+      unsigned char *d = s->buf[p].data;
+      for (size_t i = 0; i < arg_bytes[p]; i++) {
+        int earlier = owner[p][i] >= 0;
+        if (d[i] == (earlier ? KB_POISON_FIRST : saved[p][i])) {
+          if (earlier) d[i] = saved[p][i];
+        } else if (earlier) {
+          char why[160];
+          snprintf(why, sizeof why, "written by both ith=%d and ith=%d of nth=%d", owner[p][i], ith, nth);
+          fail_line(id, call, "check", p, i, why);
+        } else owner[p][i] = (short)ith;
+      }
+    }
+  }
+  for (int p = 0; p < KB_NPARAMS; p++) free(owner[p]), free(saved[p]);
+}
+
 /* Writes the outputs of one call; with `same_as`, an output byte-identical to it is not written (the reader
  * falls back to the earlier file), which keeps the repeated candidate calls from multiplying the data shipped. */
 static void slot_save_outputs(const kb_slot *s, int id, const char *call, unsigned char **same_as) {
@@ -731,7 +770,8 @@ static void run_check(FILE *plan, int id) {
     for (int o = 0; o < KB_PARTITION_ORDERS; o++) {
       make_order(partition_orders[o], order, parts[i]);
       slot_poison(&s, KB_POISON_FIRST);
-      call_sequential(KB_CAND, s.args, order, parts[i]);
+      if (o == 0) call_sequential_owned(&s, parts[i], id, call);
+      else call_sequential(KB_CAND, s.args, order, parts[i]);
       slot_verify(&s, pristine, id, call, "check");
       if (o == 0) {
         slot_save_outputs(&s, id, call, first);

@@ -9,7 +9,8 @@
 # 88 the reference or baseline does not define the spec's function.
 set -u
 . ./build.env
-mkdir -p out obj
+# candidates build in obj/cand/: one named "base" or "ref" must not overwrite the harness's objects
+mkdir -p out obj/cand
 
 # The secret the driver stamps on its result lines (kb_driver.c): kept in this shell only and removed from the
 # bundle before any candidate is compiled or run, so a candidate cannot read it from there. It reaches each driver
@@ -134,9 +135,9 @@ fi
 # preprocessor reports what it reads; anything but kb_simd.h and the compiler's own headers is a compile error.
 $CC $CFLAGS -Iinclude -x c -E -v - </dev/null >/dev/null 2>obj/search.log
 check_policy() {
-  $CC $CFLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -E -MD -MF "obj/$1.d" "candidates/$1.c" -o "obj/$1.i" 2>"out/$1/compile.log" || return 1
-  why=$(awk -f kb_policy.awk -v search=obj/search.log -v deps="obj/$1.d" -v pre="obj/$1.i" -v cand="candidates/$1.c" -v own= \
-    -v local=include/kb_simd.h -v idir=include -v allowed="$ALLOWED_HEADERS" obj/search.log "obj/$1.d" "obj/$1.i" 2>&1) && return 0
+  $CC $CFLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -E -MD -MF "obj/cand/$1.d" "candidates/$1.c" -o "obj/cand/$1.i" 2>"out/$1/compile.log" || return 1
+  why=$(awk -f kb_policy.awk -v search=obj/search.log -v deps="obj/cand/$1.d" -v pre="obj/cand/$1.i" -v cand="candidates/$1.c" -v own= \
+    -v local=include/kb_simd.h -v idir=include -v allowed="$ALLOWED_HEADERS" obj/search.log "obj/cand/$1.d" "obj/cand/$1.i" 2>&1) && return 0
   printf 'candidates/%s.c: refused by the include policy: %s\n' "$1" "$why" >"out/$1/compile.log"
   return 1
 }
@@ -144,9 +145,9 @@ check_policy() {
 build_candidate() {
   c=$1
   if ! check_policy "$c" ||
-     ! $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -c "candidates/$c.c" -o "obj/$c.o" 2>"out/$c/compile.log" ||
-     ! localize "obj/$c.o" "kb_cand_$FUNCTION" 2>>"out/$c/compile.log" ||
-     ! $CC $CFLAGS obj/driver.o obj/sol.o obj/glue.o obj/ref.o obj/base.o "obj/$c.o" $UP_OBJS -o "obj/$c.bin" $UP_LINK -lm -lpthread 2>>"out/$c/compile.log"; then
+     ! $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -c "candidates/$c.c" -o "obj/cand/$c.o" 2>"out/$c/compile.log" ||
+     ! localize "obj/cand/$c.o" "kb_cand_$FUNCTION" 2>>"out/$c/compile.log" ||
+     ! $CC $CFLAGS obj/driver.o obj/sol.o obj/glue.o obj/ref.o obj/base.o "obj/cand/$c.o" $UP_OBJS -o "obj/cand/$c.bin" $UP_LINK -lm -lpthread 2>>"out/$c/compile.log"; then
     echo compile-error >"out/$c/status"
   fi
 }
@@ -168,7 +169,7 @@ for c in $CANDIDATES; do
   # driver process writes are capped at 1 GiB (in 512-byte blocks), so a candidate printing forever cannot fill
   # the host's disk before its timeout (SIGXFSZ ends it instead).
   # shellcheck disable=SC2086 # RUNNER and limit are word lists on purpose
-  (ulimit -f 2097152 2>/dev/null; printf '%s\n' "$nonce" | $limit $RUNNER "./obj/$c.bin" plan.txt in "out/$c" 3>"out/$c/results.jsonl" >"out/$c/stdout.txt" 2>"out/$c/stderr.txt")
+  (ulimit -f 2097152 2>/dev/null; printf '%s\n' "$nonce" | $limit $RUNNER "./obj/cand/$c.bin" plan.txt in "out/$c" 3>"out/$c/results.jsonl" >"out/$c/stdout.txt" 2>"out/$c/stderr.txt")
   status=$?
   # Timing runs in several fresh processes: code and data addresses change with each (ASLR), and a layout that
   # happens to favour one side then biases one process's pairs, not the verdict.
@@ -176,7 +177,7 @@ for c in $CANDIDATES; do
   while [ "$status" -eq 0 ] && [ -s plan-time.txt ] && [ "$k" -le "$TIME_PROCESSES" ]; do
     mkdir -p "out/$c/p$k"
     # shellcheck disable=SC2086
-    (ulimit -f 2097152 2>/dev/null; printf '%s\n' "$nonce" | $limit $RUNNER "./obj/$c.bin" plan-time.txt in "out/$c/p$k" 3>"out/$c/p$k/results.jsonl" >>"out/$c/stdout.txt" 2>>"out/$c/stderr.txt")
+    (ulimit -f 2097152 2>/dev/null; printf '%s\n' "$nonce" | $limit $RUNNER "./obj/cand/$c.bin" plan-time.txt in "out/$c/p$k" 3>"out/$c/p$k/results.jsonl" >>"out/$c/stdout.txt" 2>>"out/$c/stderr.txt")
     status=$?
     k=$((k + 1))
   done
