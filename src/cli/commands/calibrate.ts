@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import { calibrate, WINNER_SPEEDUP } from '../../remote/calibrate.js';
 import { DEFAULT_MARGIN } from '../../remote/promote.js';
 import { table } from '../format.js';
-import { fraction } from '../options.js';
+import { addSetting } from '../settings.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('calibrate')
-    .description('WASM-vs-native agreement (Spearman ρ pooled and among native winners, per host and kernel), the native winners the promotion margin would reject, and WASM sessions that disagree')
-    .option('--margin <fraction>', 'promotion margin to evaluate', fraction('--margin'), DEFAULT_MARGIN)
+    .description('WASM-vs-native agreement (Spearman ρ pooled and among native winners, per host and kernel), the native winners the promotion margin would reject, and WASM sessions that disagree');
+  addSetting(cmd, 'margin', DEFAULT_MARGIN, 'the margin to evaluate');
+  cmd
     .action((o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const c = calibrate(process.cwd(), o.margin);

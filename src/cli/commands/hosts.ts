@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { findHosts, listHosts } from '../../remote/hosts.js';
 import { probeHost, type HostProbe } from '../../remote/probe.js';
 import { table } from '../format.js';
+import { EXIT_HOST_UNREACHABLE } from './host-check.js';
 
 function yesNo(v: boolean | undefined): string {
   return v === undefined ? '—' : v ? 'yes' : 'no';
@@ -48,6 +49,7 @@ export function register(program: Command): void {
         p.error ?? 'ok',
       ]);
       process.stdout.write(table(['host', 'machine', 'cores', 'avx2', 'fma', 'neon', 'compiler', 'status'], rows));
-      if (probes.some((p) => p.error)) process.exitCode = 1;
+      // a host problem is not a kbench failure (1): it has its own status, as in run and promote
+      if (probes.some((p) => p.error)) process.exitCode = EXIT_HOST_UNREACHABLE;
     });
 }

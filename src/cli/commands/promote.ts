@@ -5,11 +5,12 @@ import type { Command } from 'commander';
 import { resolveKernelsDir } from '../../config/config.js';
 import { LEDGER_FILE, readLedger, runsDir } from '../../ledger/ledger.js';
 import { findHosts } from '../../remote/hosts.js';
-import { DEFAULT_MARGIN, promote } from '../../remote/promote.js';
+import { DEFAULT_MARGIN, promote, sharedArchHosts } from '../../remote/promote.js';
 import { UsageError } from '../../spec/errors.js';
 import { createProgress } from '../progress.js';
 import { renderNative } from './native-render.js';
-import { fraction, integer } from '../options.js';
+import { EXIT_HOST_UNREACHABLE, unreachableHosts } from './host-check.js';
+import { addSetting } from '../settings.js';
 
 /** The newest run folder whose ledger starts as a screen. */
 function latestScreenRun(workDir: string): string {
@@ -20,31 +21,66 @@ function latestScreenRun(workDir: string): string {
   return join(dir, id);
 }
 
+/** The kernel folder a screen run recorded in its run-start (runs before it was recorded: undefined). */
+function screenKernelsDir(runDir: string): string | undefined {
+  const start = readLedger(join(runDir, LEDGER_FILE)).find((e) => e.type === 'run-start') as { kernelsDir?: unknown } | undefined;
+  return typeof start?.kernelsDir === 'string' && existsSync(start.kernelsDir) ? start.kernelsDir : undefined;
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('promote')
     .description('run the survivors of a WASM screen natively on hosts, in parallel; results go to that run\'s ledger')
     .requiredOption('--on <hosts>', 'comma-separated host names')
-    .option('--run <id>', 'screen run id or folder (default: the latest screen run)')
-    .option('--margin <fraction>', 'promote unless WASM is slower than 1 − margin on every bench shape', fraction('--margin'), DEFAULT_MARGIN)
-    .option('--threads <n>', 'nth when timing threaded kernels', integer('--threads', 1))
-    .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', integer('--pairs', 9), 21)
-    .option('--noise-floor <fraction>', 'speedups within ±this are no-change', fraction('--noise-floor'), 0.02)
+    .option('--run <id>', 'screen run id or folder (default: the latest screen run)');
+  addSetting(cmd, 'margin', DEFAULT_MARGIN);
+  addSetting(cmd, 'threads');
+  addSetting(cmd, 'pairs', 21);
+  addSetting(cmd, 'noiseFloor', 0.02);
+  cmd
+    .option('--every-host', 'run every survivor on every host (default: once per arch, spread over the hosts of that arch)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Hosts of one arch share the work: each survivor runs on one of them. --every-host runs it on each.',
+        'The kernels come from the folder the screen used (recorded in its run), unless --kernels names another.',
+        '',
+        'Examples:',
+        '  kbench promote --on local                       survivors of the latest screen, on this machine',
+        '  kbench promote --on x86a,arm1 --run 20261127-061530-3fa2',
+        '  kbench promote --on x86a,x86b --every-host      compare two x86 machines',
+        '  kbench promote --on local --margin 0.1 --json',
+      ].join('\n'),
+    )
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
       const hosts = findHosts(workDir, String(o.on).split(',').map((s) => s.trim()).filter(Boolean));
       const runDir = o.run ? (existsSync(resolve(workDir, o.run)) ? resolve(workDir, o.run) : join(runsDir(workDir), o.run)) : latestScreenRun(workDir);
       if (!existsSync(join(runDir, LEDGER_FILE))) throw new UsageError(`--run ${o.run}: no such run (${runDir})`);
+      // the suite the screen used, unless --kernels names another
+      const kernelsDir = g.kernels ? resolveKernelsDir(workDir, g.kernels) : (screenKernelsDir(runDir) ?? resolveKernelsDir(workDir));
+      const down = await unreachableHosts(hosts);
+      if (down.length) {
+        for (const line of down) process.stderr.write(`kbench: ${line}\n`);
+        process.stderr.write('kbench: nothing was promoted; leave the host out of --on or bring it up\n');
+        process.exitCode = EXIT_HOST_UNREACHABLE;
+        return;
+      }
+      if (!o.everyHost)
+        for (const [arch, names] of sharedArchHosts(hosts))
+          process.stderr.write(`kbench: ${names.join(', ')} are all ${arch}: each candidate runs on one of them, not on each (--every-host runs it on each)\n`);
       const progress = createProgress({ json: !!g.json });
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
       try {
         const summary = await promote(runDir, hosts, {
-          kernelsDir: resolveKernelsDir(workDir, g.kernels),
+          kernelsDir,
           marginFraction: o.margin,
           native: { threads: o.threads, pairs: o.pairs, noiseFloor: o.noiseFloor },
+          everyHost: !!o.everyHost,
           signal: controller.signal,
           onEvent: (e) => {
             if (e.type === 'experiment') progress.update(`${e.host}: ${e.kernel}/${e.candidate}${e.attempt > 1 ? ' (retry)' : ''}`);

@@ -6,19 +6,20 @@ import { describeVerdict } from '../../check/verdict.js';
 import type { TargetResult } from '../../ledger/records.js';
 import { screenRunJson } from '../../screen/json.js';
 import { createProgress } from '../progress.js';
-import { nonNegative, seed } from '../options.js';
+import { addSetting } from '../settings.js';
 import { formatNs, formatSpeedup, table, throughputNote } from '../format.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('screen [kernels...]')
-    .description('build each candidate to WASM, check it in the sandbox against the reference, and time it against the baseline')
-    .option('-c, --candidate <name|file.c>', 'one candidate of the kernel, or a C file outside the suite')
-    .option('--cc <compiler>', 'WASM compiler: yowasp | clang | emcc (default: first found of emcc, clang, yowasp)')
-    .option('--noise-floor <fraction>', 'speedups within ±this are no-change', nonNegative('--noise-floor'), 0.02)
-    .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', nonNegative('--pairs'), 11)
-    .option('--sample-ms <ms>', 'target duration of one timed sample', nonNegative('--sample-ms'), 4)
-    .option('--seed <n>', 'seed for inputs and bootstrap', seed('--seed'))
+    .description('build each candidate to WASM, check it in the sandbox against the reference, and time it against the baseline');
+  addSetting(cmd, 'candidate');
+  cmd.option('--cc <compiler>', 'WASM compiler: yowasp | clang | emcc (default: first found of emcc, clang, yowasp)');
+  addSetting(cmd, 'noiseFloor', 0.02);
+  addSetting(cmd, 'pairs', 11);
+  addSetting(cmd, 'sampleMs', 4);
+  addSetting(cmd, 'seed');
+  cmd
     .option('--out <file>', 'also write the JSON result to this file')
     .addHelpText('after', '\nExamples:\n  kbench screen\n  kbench screen rms_norm --candidate vec4 --json\n  kbench screen rms_norm --candidate ./my_rms.c\n  kbench screen --kernels ./my-kernels')
     .action(async (kernels: string[], o, cmd: Command) => {
