@@ -9,8 +9,20 @@ export function register(program: Command): void {
   const cmd = program
     .command('calibrate')
     .description('WASM-vs-native agreement (Spearman ρ pooled and among native winners, per host and kernel), the native winners the promotion margin would reject, and WASM sessions that disagree');
-  addSetting(cmd, 'margin', DEFAULT_MARGIN, 'the margin to evaluate');
+  addSetting(cmd, 'margin', DEFAULT_MARGIN, 'here, the margin whose rejections are counted');
   cmd
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Reads every run in .kbench/runs that has both a WASM and a timed native result for a candidate.',
+        '',
+        'Examples:',
+        '  kbench calibrate                                after kbench screen and kbench promote --on <host>',
+        '  kbench calibrate --margin 0.1                   what a tighter margin would have rejected',
+        '  kbench calibrate --json',
+      ].join('\n'),
+    )
     .action((o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const c = calibrate(process.cwd(), o.margin);

@@ -13,6 +13,19 @@ export function register(program: Command): void {
   const hosts = program
     .command('hosts')
     .description('native hosts (kbench.config.json + local + qemu-aarch64) and whether they answer')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit status: 0, also when a host does not answer (the table says so); `hosts check` exits 3 when one does not.',
+        '',
+        'Examples:',
+        '  kbench hosts',
+        '  kbench hosts --json',
+        '  kbench hosts check x86a arm1                    compiler, CPU features and cores',
+        '  kbench hosts up c7i --arch x86 --dry-run        a SkyPilot host (see kbench hosts up --help)',
+      ].join('\n'),
+    )
     .action(async (_o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const all = listHosts(process.cwd());
@@ -33,6 +46,17 @@ export function register(program: Command): void {
   hosts
     .command('check [names...]')
     .description('connect to each host and report its compiler, CPU features (avx2/fma/neon) and cores')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit status 3 when a host does not answer or lacks a CPU feature its build flags need (1 is kept for kbench failing).',
+        '',
+        'Examples:',
+        '  kbench hosts check                              every host',
+        '  kbench hosts check x86a --json',
+      ].join('\n'),
+    )
     .action(async (names: string[], _o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const selected = names.length ? findHosts(process.cwd(), names) : listHosts(process.cwd());
