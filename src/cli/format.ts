@@ -26,3 +26,8 @@ export function throughputNote(s: SpeedResult): string {
   const light = s.emulated ? ' (qemu: no verdict)' : share === undefined ? '' : `, ${Math.round(share * 100)}% of light`;
   return `${formatFixed(s.gbps, 1)} GB/s${light}${s.suspect ? `  SUSPECT: ${s.suspect}` : ''}`;
 }
+
+/** A command's --json output: `schema: "kbench.<name>/1"` first (documented in docs/cli-schemas.md), then its fields. */
+export function jsonOutput(name: string, body: object): string {
+  return JSON.stringify({ schema: `kbench.${name}/1`, ...body }, null, 2) + '\n';
+}

@@ -60,18 +60,34 @@ export type KbenchConfig = z.infer<typeof KbenchConfig> & { file?: string };
 export function loadConfig(workDir: string): KbenchConfig {
   const file = join(workDir, CONFIG_FILE);
   if (!existsSync(file)) return { hosts: [] };
+  const text = readFileSync(file, 'utf8');
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
-    throw new SpecError(file, '', `not valid JSON (${(e as Error).message})`);
+    throw new SpecError(file, '', `not valid JSON: ${jsonErrorWhere(text, (e as Error).message)}`);
   }
   const parsed = KbenchConfig.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new SpecError(file, fieldPath(raw, issue.path), issue.message);
+    // every problem, one a line, so a file with several mistakes is fixed in one pass
+    const issues = parsed.error.issues.map((issue) => `${fieldPath(raw, issue.path) || '(top level)'}: ${issue.message}`);
+    if (issues.length === 1) {
+      const [issue] = parsed.error.issues;
+      throw new SpecError(file, fieldPath(raw, issue.path), issue.message);
+    }
+    throw new SpecError(file, '', `${issues.length} problems:\n${issues.map((i) => `  ${i}`).join('\n')}`);
   }
   return { ...parsed.data, file };
+}
+
+/** JSON.parse's message with the line and column of its position, e.g. "line 3, column 1: Expected double-quoted …". */
+export function jsonErrorWhere(text: string, message: string): string {
+  const at = /at position (\d+)/.exec(message);
+  const offset = at ? Number(at[1]) : /Unexpected end of JSON input/.test(message) ? text.length : undefined;
+  const problem = message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '');
+  if (offset === undefined) return problem;
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${before.at(-1)!.length + 1}: ${problem}`;
 }
 
 /** --kernels beats the config file, which beats the built-in suite. */

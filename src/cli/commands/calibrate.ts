@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { calibrate, WINNER_SPEEDUP } from '../../remote/calibrate.js';
 import { DEFAULT_MARGIN } from '../../remote/promote.js';
-import { table } from '../format.js';
+import { table, jsonOutput } from '../format.js';
 import { addSetting } from '../settings.js';
 
 export function register(program: Command): void {
@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .action((o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const c = calibrate(process.cwd(), o.margin);
-      if (g.json) return void process.stdout.write(JSON.stringify(c, null, 2) + '\n');
+      if (g.json) return void process.stdout.write(jsonOutput('calibrate', c));
       if (!c.hosts.length) return void process.stdout.write(`no candidate has both a WASM and a timed native result yet (${c.runs} runs): run \`kbench screen\` then \`kbench promote --on <host>\`\n`);
       const rho = (x: number) => (Number.isNaN(x) ? '—' : x.toFixed(2));
       const rows = c.hosts.flatMap((h) => [

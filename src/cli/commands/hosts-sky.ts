@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { DEFAULT_INSTANCE, planSkyUp, SKY_PRICES, SkyCommandError, skyDown, skyUp, type CommandRunner } from '../../remote/skypilot.js';
 import { createProgress } from '../progress.js';
 import { nonNegative, wholeMinutes } from '../options.js';
+import { jsonOutput } from '../format.js';
 
 /** A failed `sky` run is not a kbench bug: say what sky said and exit 1, without a stack trace. */
 function reportSkyFailure(e: unknown): void {
@@ -52,7 +53,7 @@ export function register(program: Command, runner?: CommandRunner): void {
         const dry = planSkyUp(process.cwd(), request);
         process.stdout.write(
           g.json
-            ? JSON.stringify({ schema: 'kbench.hosts-up/1', dryRun: true, name, yamlPath: dry.yamlPath, yaml: dry.yaml, command: ['sky', ...dry.args], configEntry: dry.entry }, null, 2) + '\n'
+            ? jsonOutput('hosts-up', { dryRun: true, name, yaml: dry.yamlPath, task: dry.yaml, command: ['sky', ...dry.args], configEntry: dry.entry })
             : `# would write ${dry.yamlPath}:\n${dry.yaml}\n# would run: sky ${dry.args.join(' ')}\n# would add to kbench.config.json: ${JSON.stringify(dry.entry)}\n`,
         );
         return;
@@ -65,7 +66,7 @@ export function register(program: Command, runner?: CommandRunner): void {
         const summary = { name, executor: 'ssh', arch: up.host.arch, instanceType: up.plan.instanceType, spot: up.plan.spot, usdPerHour: up.plan.usdPerHour, yaml: up.yamlPath, config: up.configPath };
         process.stdout.write(
           g.json
-            ? JSON.stringify(summary, null, 2) + '\n'
+            ? jsonOutput('hosts-up', { dryRun: false, ...summary })
             : `host ${name} is up (${up.plan.instanceType}, ${up.host.arch}, $${up.plan.usdPerHour}/h); added to ${up.configPath}\n` +
                 `task: ${up.yamlPath}\ntry: ssh ${name} true && kbench doctor\n`,
         );
@@ -88,7 +89,7 @@ export function register(program: Command, runner?: CommandRunner): void {
         progress.succeed();
         process.stdout.write(
           g.json
-            ? JSON.stringify({ name, removedFromConfig: down.removed, config: down.configPath }, null, 2) + '\n'
+            ? jsonOutput('hosts-down', { name, removedFromConfig: down.removed, config: down.configPath })
             : `host ${name} is down${down.removed ? `; removed from ${down.configPath}` : ` (it was not in ${down.configPath})`}\n`,
         );
       } catch (e) {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { findHosts, listHosts } from '../../remote/hosts.js';
 import { probeHost, type HostProbe } from '../../remote/probe.js';
-import { table } from '../format.js';
+import { table, jsonOutput } from '../format.js';
 import { EXIT_HOST_UNREACHABLE } from './host-check.js';
 
 function yesNo(v: boolean | undefined): string {
@@ -30,7 +30,7 @@ export function register(program: Command): void {
       const g = cmd.optsWithGlobals();
       const all = listHosts(process.cwd());
       const probes = await Promise.all(all.map((h) => probeHost(h)));
-      if (g.json) return void process.stdout.write(JSON.stringify({ hosts: all.map((h, i) => ({ ...h, probe: probes[i] })) }, null, 2) + '\n');
+      if (g.json) return void process.stdout.write(jsonOutput('hosts', { hosts: all.map((h, i) => ({ ...h, probe: probes[i] })) }));
       const rows = all.map((h, i) => [
         h.name,
         h.executor,
@@ -61,7 +61,7 @@ export function register(program: Command): void {
       const g = cmd.optsWithGlobals();
       const selected = names.length ? findHosts(process.cwd(), names) : listHosts(process.cwd());
       const probes: HostProbe[] = await Promise.all(selected.map((h) => probeHost(h, { full: true })));
-      if (g.json) return void process.stdout.write(JSON.stringify({ hosts: probes }, null, 2) + '\n');
+      if (g.json) return void process.stdout.write(jsonOutput('hosts-check', { hosts: probes }));
       const rows = probes.map((p) => [
         p.host,
         p.reachable ? (p.machine ?? '') : 'unreachable',

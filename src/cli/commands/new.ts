@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { resolveKernelsDir } from '../../config/config.js';
 import { BUILTIN_KERNELS_DIR } from '../../spec/suite.js';
 import { scaffoldKernel, TEMPLATES, type TemplateName } from '../../scaffold/kernel-files.js';
+import { jsonOutput } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -32,7 +33,7 @@ export function register(program: Command): void {
       const { dir, files } = scaffoldKernel({ kernelsDir: target, name: kernel, template: o.template as TemplateName });
       process.stdout.write(
         g.json
-          ? JSON.stringify({ kernel, dir, files }, null, 2) + '\n'
+          ? jsonOutput('new', { kernel, dir, files })
           : `created ${dir}\n${files.map((f) => `  ${f}\n`).join('')}next: kbench screen ${kernel}${g.kernels ? ` --kernels ${g.kernels}` : target !== kernelsDir ? ' --kernels kernels' : ''}\n`,
       );
     });

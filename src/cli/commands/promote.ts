@@ -11,6 +11,7 @@ import { createProgress } from '../progress.js';
 import { renderNative } from './native-render.js';
 import { EXIT_HOST_UNREACHABLE, unreachableHosts } from './host-check.js';
 import { addSetting } from '../settings.js';
+import { jsonOutput } from '../format.js';
 
 /** The newest run folder whose ledger starts as a screen. */
 function latestScreenRun(workDir: string): string {
@@ -89,7 +90,7 @@ export function register(program: Command): void {
         });
         progress.stop();
         if (g.json) {
-          process.stdout.write(JSON.stringify({ run: runDir, ...summary }, null, 2) + '\n');
+          process.stdout.write(jsonOutput('promote', { run: runDir, ...summary }));
         } else {
           const rejected = summary.rejected.map((r) => `  ${r.kernel}/${r.candidate}: ${r.reason}`).join('\n');
           process.stdout.write(renderNative(summary.results) + (rejected ? `\nnot promoted:\n${rejected}\n` : '') + `\nresults appended to ${join(runDir, LEDGER_FILE)}\n`);

@@ -9,6 +9,7 @@ import { createProgress } from '../progress.js';
 import { addSetting } from '../settings.js';
 import { renderNative } from './native-render.js';
 import { EXIT_HOST_UNREACHABLE, unreachableHosts } from './host-check.js';
+import { jsonOutput } from '../format.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -75,7 +76,7 @@ export function register(program: Command): void {
           return;
         }
         const { results } = run;
-        process.stdout.write(g.json ? JSON.stringify({ run: run.id, dir: run.dir, results }, null, 2) + '\n' : renderNative(results) + `\nrun ${run.id} saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
+        process.stdout.write(g.json ? jsonOutput('run', { run: run.id, dir: run.dir, results }) : renderNative(results) + `\nrun ${run.id} saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
         if (results.some((r) => r.hostFailure)) process.exitCode = EXIT_HOST_UNREACHABLE; // the host went away mid-run
       } finally {
         progress.stop();

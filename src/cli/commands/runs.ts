@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { listRuns } from '../../agent/runs.js';
-import { table } from '../format.js';
+import { table, jsonOutput } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .action((_o, cmd: Command) => {
       const runs = listRuns(process.cwd());
       if (cmd.optsWithGlobals().json) {
-        process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
+        process.stdout.write(jsonOutput('runs', { runs }));
         return;
       }
       if (!runs.length) {
