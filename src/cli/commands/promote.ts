@@ -9,6 +9,8 @@ import { DEFAULT_MARGIN, promote, sharedArchHosts } from '../../remote/promote.j
 import { UsageError } from '../../spec/errors.js';
 import { createProgress } from '../progress.js';
 import { renderNative } from './native-render.js';
+import { formatSpeedup, summaryLine } from '../format.js';
+import { outcomeOf } from '../../remote/outcome.js';
 import { EXIT_HOST_UNREACHABLE, unreachableHosts } from './host-check.js';
 import { addSetting } from '../settings.js';
 import { jsonOutput } from '../format.js';
@@ -73,6 +75,11 @@ export function register(program: Command): void {
         for (const [arch, names] of sharedArchHosts(hosts))
           process.stderr.write(`kbench: ${names.join(', ')} are all ${arch}: each candidate runs on one of them, not on each (--every-host runs it on each)\n`);
       const progress = createProgress({ json: !!g.json });
+      const perHost = new Map<string, string>();
+      const width = Math.max(...hosts.map((h) => h.name.length));
+      const startedAt = Date.now();
+      let [done, total, note] = [0, 0, ''];
+      progress.start('promoting');
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
@@ -84,8 +91,19 @@ export function register(program: Command): void {
           everyHost: !!o.everyHost,
           signal: controller.signal,
           onEvent: (e) => {
-            if (e.type === 'experiment') progress.update(`${e.host}: ${e.kernel}/${e.candidate}${e.attempt > 1 ? ' (retry)' : ''}`);
-            if (e.type === 'retry') progress.update(`${e.kernel}/${e.candidate}: ${e.from} failed (${e.reason}); retrying on another host of its arch`);
+            // one status line (done/total, elapsed, ETA) and one line per host under it
+            if (e.type === 'plan') total = e.survivors.length;
+            if (e.type === 'experiment') perHost.set(e.host, `${e.kernel}/${e.candidate}${e.attempt > 1 ? ' (retry)' : ''}: starting`);
+            if (e.type === 'stage') perHost.set(e.host, `${e.kernel}/${e.candidate}: ${e.stage === 'build' ? 'building' : 'checking and timing'}`);
+            if (e.type === 'retry') note = ` (${e.kernel}/${e.candidate} failed on ${e.from}; retrying on another host of its arch)`;
+            if (e.type === 'host-down') perHost.set(e.host, `down: ${e.reason.split('\n')[0]}`);
+            if (e.type === 'result' && e.result.candidate !== 'baseline') {
+              done++;
+              const best = e.result.speed.reduce<(typeof e.result.speed)[number] | undefined>((b, s) => (!b || s.speedup.estimate > b.speedup.estimate ? s : b), undefined);
+              perHost.set(e.host, `${e.result.kernel}/${e.result.candidate}: ${best ? formatSpeedup(best.speedup.estimate, best.speedup.lo, best.speedup.hi) : outcomeOf(e.result)}; waiting for the next`);
+            }
+            progress.count(done, total, `candidates promoted${note}`);
+            progress.rows(hosts.map((h) => `${h.name.padEnd(width)}  ${perHost.get(h.name) ?? 'waiting'}`));
           },
         });
         progress.stop();
@@ -93,7 +111,7 @@ export function register(program: Command): void {
           process.stdout.write(jsonOutput('promote', { run: runDir, ...summary }));
         } else {
           const rejected = summary.rejected.map((r) => `  ${r.kernel}/${r.candidate}: ${r.reason}`).join('\n');
-          process.stdout.write(renderNative(summary.results) + (rejected ? `\nnot promoted:\n${rejected}\n` : '') + `\nresults appended to ${join(runDir, LEDGER_FILE)}\n`);
+          process.stdout.write(renderNative(summary.results) + (rejected ? `\nnot promoted:\n${rejected}\n` : '') + `\n${summaryLine(summary.results, Date.now() - startedAt)}\nresults appended to ${join(runDir, LEDGER_FILE)}\n`);
         }
         if (summary.interrupted) {
           process.stderr.write('kbench: interrupted; finished results are in the ledger, nothing left running on the hosts\n');

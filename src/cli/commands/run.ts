@@ -8,6 +8,7 @@ import { findKernel } from '../../spec/suite.js';
 import { createProgress } from '../progress.js';
 import { addSetting } from '../settings.js';
 import { renderNative } from './native-render.js';
+import { summaryLine } from '../format.js';
 import { EXIT_HOST_UNREACHABLE, unreachableHosts } from './host-check.js';
 import { jsonOutput } from '../format.js';
 
@@ -52,6 +53,8 @@ export function register(program: Command): void {
         return;
       }
       const progress = createProgress({ json: !!g.json });
+      const startedAt = Date.now();
+      let done = 0;
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
@@ -66,7 +69,8 @@ export function register(program: Command): void {
           signal: controller.signal,
           argv: process.argv.slice(2),
           onEvent: (e) => {
-            if (e.type === 'stage') progress.update(`${host.name}: ${e.candidate} ${e.stage === 'build' ? 'building' : 'checking and timing'}`);
+            if (e.type === 'result') done++;
+            if (e.type === 'stage') progress.count(done, sources.length + 1, `${host.name}: ${e.candidate} ${e.stage === 'build' ? 'building' : 'checking and timing'}`);
           },
         });
         progress.stop();
@@ -76,7 +80,7 @@ export function register(program: Command): void {
           return;
         }
         const { results } = run;
-        process.stdout.write(g.json ? jsonOutput('run', { run: run.id, dir: run.dir, results }) : renderNative(results) + `\nrun ${run.id} saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
+        process.stdout.write(g.json ? jsonOutput('run', { run: run.id, dir: run.dir, results }) : renderNative(results) + `\n${summaryLine(results, Date.now() - startedAt)}\nrun ${run.id} saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
         if (results.some((r) => r.hostFailure)) process.exitCode = EXIT_HOST_UNREACHABLE; // the host went away mid-run
       } finally {
         progress.stop();

@@ -7,7 +7,7 @@ import type { TargetResult } from '../../ledger/records.js';
 import { screenRunJson } from '../../screen/json.js';
 import { createProgress } from '../progress.js';
 import { addSetting } from '../settings.js';
-import { formatNs, formatSpeedup, table, throughputNote } from '../format.js';
+import { formatNs, formatSpeedup, summaryLine, table, throughputNote } from '../format.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -28,6 +28,8 @@ export function register(program: Command): void {
       const progress = createProgress({ json: !!g.json });
       let done = 0;
       let total = 0;
+      let latest = '';
+      const startedAt = Date.now();
       const controller = new AbortController();
       // kept for the whole command: a second Ctrl-C while the screen stops must not kill it before it prints
       const onSigint = () => controller.abort();
@@ -47,14 +49,19 @@ export function register(program: Command): void {
           signal: controller.signal,
           onEvent: (e) => {
             if (e.type === 'plan') total = e.total;
-            if (e.type === 'result') done++;
-            if (e.type === 'stage') progress.count(done, total, `${e.kernel}/${e.candidate}: ${e.stage === 'compile' ? 'compiling' : e.stage === 'check' ? 'checking' : 'measuring'}`);
+            if (e.type === 'result') {
+              done++;
+              // the current estimate: the last candidate timed, on its best shape
+              const best = e.result.speed.reduce<(typeof e.result.speed)[number] | undefined>((b, s) => (!b || s.speedup.estimate > b.speedup.estimate ? s : b), undefined);
+              if (best) latest = ` (last: ${e.result.candidate} ${formatSpeedup(best.speedup.estimate, best.speedup.lo, best.speedup.hi)})`;
+            }
+            if (e.type === 'stage') progress.count(done, total, `${e.kernel}/${e.candidate}: ${e.stage === 'compile' ? 'compiling' : e.stage === 'check' ? 'checking' : 'measuring'}${latest}`);
           },
         });
         progress.stop();
         const json = JSON.stringify(screenRunJson(run), null, 2);
         if (o.out) writeFileSync(o.out, json + '\n');
-        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + `\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
+        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + `\n${summaryLine(run.results, Date.now() - startedAt)}\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
         const harnessErrors = run.results.filter((r) => r.check.status === 'harness-error');
         for (const r of harnessErrors) process.stderr.write(`kbench: ${r.kernel}/${r.candidate}: ${describeVerdict(r.check)}\n`);
         if (harnessErrors.length) process.exitCode = 1;
