@@ -5,6 +5,11 @@ import { resolveKernelsDir } from '../../config/config.js';
 import { describeVerdict } from '../../check/verdict.js';
 import type { TargetResult } from '../../ledger/records.js';
 import { screenRunJson } from '../../screen/json.js';
+import { selectCandidates } from '../../screen/run.js';
+import { watchScreen } from '../../screen/watch.js';
+import { findKernel } from '../../spec/suite.js';
+import { UsageError } from '../../spec/errors.js';
+import { basename } from 'node:path';
 import { createProgress } from '../progress.js';
 import { addSetting } from '../settings.js';
 import { formatNs, formatSpeedup, summaryLine, table, throughputNote } from '../format.js';
@@ -21,10 +26,15 @@ export function register(program: Command): void {
   addSetting(cmd, 'seed');
   cmd
     .option('--out <file>', 'also write the JSON result to this file')
-    .addHelpText('after', '\nExamples:\n  kbench screen\n  kbench screen rms_norm --candidate vec4 --json\n  kbench screen rms_norm --candidate ./my_rms.c\n  kbench screen --kernels ./my-kernels')
+    .option('--watch', 'one kernel and --candidate: screen again each time the candidate file is saved (warm compiler, baseline checked once; nothing saved); Ctrl-C ends it')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kbench screen\n  kbench screen rms_norm --candidate vec4 --json\n  kbench screen rms_norm --candidate ./my_rms.c\n  kbench screen rms_norm --candidate ./my_rms.c --watch\n  kbench screen --kernels ./my-kernels',
+    )
     .action(async (kernels: string[], o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
+      if (o.watch) return watchCommand(kernels, o, !!g.json, resolveKernelsDir(workDir, g.kernels));
       const progress = createProgress({ json: !!g.json });
       let done = 0;
       let total = 0;
@@ -91,4 +101,52 @@ function renderScreen(results: TargetResult[]): string {
     ]);
   });
   return table(['kernel', 'candidate', 'shape', 'verdict', 'speedup [95% CI]', 'time/call', 'notes'], rows);
+}
+
+/** --watch: rounds on stdout as they come (one JSON line each with --json: kbench.screen-watch/1). */
+async function watchCommand(kernels: string[], o: Record<string, unknown>, json: boolean, kernelsDir: string): Promise<void> {
+  if (kernels.length !== 1 || typeof o.candidate !== 'string') throw new UsageError('--watch: name one kernel and the candidate to watch (--candidate name|file.c)');
+  if (o.out) throw new UsageError('--watch: --out is for a recorded screen; a watch saves nothing');
+  const kernel = findKernel(kernelsDir, kernels[0]);
+  const [candidate] = selectCandidates(kernel, o.candidate, process.cwd());
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.on('SIGINT', onSigint);
+  const progress = createProgress({ json });
+  const say = (text: string) => (progress.stop(), process.stdout.write(text));
+  try {
+    progress.start(`${kernel.name}: building the reference and baseline, checking the baseline`);
+    const { rounds } = await watchScreen({
+      workDir: process.cwd(),
+      kernel,
+      path: candidate.path!,
+      cc: o.cc as string | undefined,
+      noiseFloor: o.noiseFloor as number,
+      pairs: o.pairs as number,
+      sampleMs: o.sampleMs as number,
+      seed: o.seed as number | undefined,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'stage' && e.candidate !== 'baseline') progress.update(`${e.kernel}/${e.candidate}: ${e.stage === 'compile' ? 'compiling' : e.stage === 'check' ? 'checking' : 'measuring'}`);
+      },
+      onBaseline: (r) => {
+        if (r.check.status !== 'pass') say(json ? '' : `baseline: ${describeVerdict(r.check)}\n`);
+        progress.start(`${kernel.name}/${candidate.name}`);
+      },
+      onRound: ({ round, result, elapsedMs }) => {
+        say(
+          json
+            ? JSON.stringify({ schema: 'kbench.screen-watch/1', round, elapsedMs, result }) + '\n'
+            : `\nround ${round} (${new Date().toLocaleTimeString()}):\n${renderScreen([result])}${summaryLine([result], elapsedMs)}\nwatching ${candidate.path} (Ctrl-C to stop)\n`,
+        );
+        progress.start(`waiting for ${basename(candidate.path!)} to change`);
+      },
+    });
+    progress.stop();
+    if (!json) process.stderr.write(`kbench: watch stopped after ${rounds} round${rounds === 1 ? '' : 's'}\n`);
+    process.exitCode = 130;
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSigint);
+  }
 }
