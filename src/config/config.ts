@@ -4,6 +4,7 @@ import { join, resolve, dirname } from 'node:path';
 import { z } from 'zod';
 import { SpecError } from '../spec/errors.js';
 import { BUILTIN_KERNELS_DIR } from '../spec/suite.js';
+import { jsonErrorWhere, problemList } from '../spec/json-errors.js';
 
 export const CONFIG_FILE = 'kbench.config.json';
 
@@ -75,19 +76,9 @@ export function loadConfig(workDir: string): KbenchConfig {
       const [issue] = parsed.error.issues;
       throw new SpecError(file, fieldPath(raw, issue.path), issue.message);
     }
-    throw new SpecError(file, '', `${issues.length} problems:\n${issues.map((i) => `  ${i}`).join('\n')}`);
+    throw new SpecError(file, '', problemList(issues));
   }
   return { ...parsed.data, file };
-}
-
-/** JSON.parse's message with the line and column of its position, e.g. "line 3, column 1: Expected double-quoted …". */
-export function jsonErrorWhere(text: string, message: string): string {
-  const at = /at position (\d+)/.exec(message);
-  const offset = at ? Number(at[1]) : /Unexpected end of JSON input/.test(message) ? text.length : undefined;
-  const problem = message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '');
-  if (offset === undefined) return problem;
-  const before = text.slice(0, offset).split('\n');
-  return `line ${before.length}, column ${before.at(-1)!.length + 1}: ${problem}`;
 }
 
 /** --kernels beats the config file, which beats the built-in suite. */
