@@ -44,8 +44,8 @@ describe('one meaning per flag', () => {
     [['--seed', '-1'], /--seed: expected a whole number in \[0, 4294967295\]/],
   ])('screen refuses %j as run does (exit 2, nothing saved)', async (flag, message) => {
     const cwd = tempDir('kbench-flags-');
-    for (const command of ['screen', 'run']) {
-      const out = await kbench(cwd, command, 'rms_norm', ...flag);
+    for (const command of [['screen', 'rms_norm'], ['run', 'rms_norm'], ['promote', '--on', 'local']]) {
+      const out = await kbench(cwd, ...command, ...flag);
       expect(out.code, command).toBe(2);
       expect(out.stderr, command).toMatch(message);
     }

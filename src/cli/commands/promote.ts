@@ -39,7 +39,9 @@ export function register(program: Command): void {
   addSetting(cmd, 'margin', DEFAULT_MARGIN);
   addSetting(cmd, 'threads');
   addSetting(cmd, 'pairs', 21);
+  addSetting(cmd, 'sampleMs', 0.5);
   addSetting(cmd, 'noiseFloor', 0.02);
+  addSetting(cmd, 'seed', 1);
   cmd
     .option('--every-host', 'run every survivor on every host (default: once per arch, spread over the hosts of that arch)')
     .addHelpText(
@@ -87,7 +89,7 @@ export function register(program: Command): void {
         const summary = await promote(runDir, hosts, {
           kernelsDir,
           marginFraction: o.margin,
-          native: { threads: o.threads, pairs: o.pairs, noiseFloor: o.noiseFloor },
+          native: { threads: o.threads, pairs: o.pairs, minSampleMs: o.sampleMs, noiseFloor: o.noiseFloor, seed: o.seed },
           everyHost: !!o.everyHost,
           signal: controller.signal,
           onEvent: (e) => {
