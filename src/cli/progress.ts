@@ -94,7 +94,7 @@ export function createProgress(options: ProgressOptions = {}): Progress {
   const clear = () => '\r\x1b[2K' + '\x1b[1A\x1b[2K'.repeat(drawn - 1);
   const draw = () => {
     // a count's elapsed time and ETA move with the clock, so they are recomputed on every frame
-    if (counting) detail = `${formatBar(counting.done, counting.total)} ${formatEta(counting.done, counting.total, now() - startedAt)}${counting.text ? ` ${counting.text}` : ''}`;
+    if (counting) detail = `${formatBar(counting.done, counting.total, 10)} ${formatEta(counting.done, counting.total, now() - startedAt)}${counting.text ? ` ${counting.text}` : ''}`;
     const lines = [`${paint(36, FRAMES[frame])} ${line(label, detail)}`, ...extra.map((l) => `  ${fit(l)}`)];
     stream.write(clear() + lines.join('\n'));
     drawn = lines.length;

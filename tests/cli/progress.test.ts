@@ -73,10 +73,10 @@ describe('progress', () => {
     const { writes, stream } = fakeStream(true, 120);
     const p = createProgress({ stream, env: { NO_COLOR: '1' }, now: () => t });
     p.count(0, 4, 'a');
-    expect(writes.at(-1)).toBe('\r\x1b[2K⠋ [--------------------] 0/4 0.0 s a');
+    expect(writes.at(-1)).toBe('\r\x1b[2K⠋ [----------] 0/4 0.0 s a');
     t = 30_000;
     p.count(1, 4, 'b');
-    expect(writes.at(-1)).toBe('\r\x1b[2K⠋ [#####---------------] 1/4 30 s, ETA 1 min 30 s b');
+    expect(writes.at(-1)).toBe('\r\x1b[2K⠋ [###-------] 1/4 30 s, ETA 1 min 30 s b');
     p.stop();
     expect(formatDuration(125_000)).toBe('2 min 05 s');
     expect(formatEta(4, 4, 2_000)).toBe('2.0 s');
