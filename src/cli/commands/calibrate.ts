@@ -1,7 +1,6 @@
 // `kbench calibrate`: how well WASM speedups predicted native ones, per host, over every run so far.
 import type { Command } from 'commander';
 import { calibrate, WINNER_SPEEDUP } from '../../remote/calibrate.js';
-import { DEFAULT_MARGIN } from '../../remote/promote.js';
 import { table, jsonOutput } from '../format.js';
 import { addSetting } from '../settings.js';
 
@@ -9,7 +8,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('calibrate')
     .description('WASM-vs-native agreement (Spearman ρ pooled and among native winners, per host and kernel), the native winners the promotion margin would reject, and WASM sessions that disagree');
-  addSetting(cmd, 'margin', DEFAULT_MARGIN, 'here, the margin whose rejections are counted');
+  addSetting(cmd, 'margin', 'here, the margin whose rejections are counted');
   cmd
     .addHelpText(
       'after',

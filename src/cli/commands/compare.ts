@@ -9,7 +9,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('compare <runA> <runB>')
     .description('compare two runs benchmark by benchmark: ratio of median times with a bootstrap CI and a Mann–Whitney p-value');
-  addSetting(cmd, 'noiseFloor', 0.02);
+  addSetting(cmd, 'noiseFloor');
   cmd
     .addHelpText(
       'after',

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { resolveKernelsDir } from '../../config/config.js';
 import { LEDGER_FILE, readLedger, runsDir } from '../../ledger/ledger.js';
 import { findHosts } from '../../remote/hosts.js';
-import { DEFAULT_MARGIN, promote, sharedArchHosts } from '../../remote/promote.js';
+import { promote, sharedArchHosts } from '../../remote/promote.js';
 import { UsageError } from '../../spec/errors.js';
 import { createProgress } from '../progress.js';
 import { renderNative } from './native-render.js';
@@ -36,12 +36,12 @@ export function register(program: Command): void {
     .description('run the survivors of a WASM screen natively on hosts, in parallel; results go to that run\'s ledger')
     .requiredOption('--on <hosts>', 'comma-separated host names')
     .option('--run <id>', 'screen run id or folder (default: the latest screen run)');
-  addSetting(cmd, 'margin', DEFAULT_MARGIN);
+  addSetting(cmd, 'margin');
   addSetting(cmd, 'threads');
-  addSetting(cmd, 'pairs', 21);
-  addSetting(cmd, 'sampleMs', 0.5);
-  addSetting(cmd, 'noiseFloor', 0.02);
-  addSetting(cmd, 'seed', 1);
+  addSetting(cmd, 'pairs');
+  addSetting(cmd, 'sampleMs');
+  addSetting(cmd, 'noiseFloor');
+  addSetting(cmd, 'seed');
   cmd
     .option('--every-host', 'run every survivor on every host (default: once per arch, spread over the hosts of that arch)')
     .addHelpText(

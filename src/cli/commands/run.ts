@@ -19,10 +19,10 @@ export function register(program: Command): void {
     .option('--on <host>', 'host name (local, qemu-aarch64, or one of kbench.config.json)', 'local');
   addSetting(cmd, 'candidate');
   addSetting(cmd, 'threads');
-  addSetting(cmd, 'pairs', 21);
-  addSetting(cmd, 'sampleMs', 0.5);
-  addSetting(cmd, 'noiseFloor', 0.02);
-  addSetting(cmd, 'seed', 1);
+  addSetting(cmd, 'pairs');
+  addSetting(cmd, 'sampleMs');
+  addSetting(cmd, 'noiseFloor');
+  addSetting(cmd, 'seed');
   cmd
     .option('--march-native', 'build with -march=native (x86) instead of -mavx2 -mfma')
     .option('--check-only', 'check correctness, do not time')

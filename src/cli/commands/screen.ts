@@ -20,9 +20,9 @@ export function register(program: Command): void {
     .description('build each candidate to WASM, check it in the sandbox against the reference, and time it against the baseline');
   addSetting(cmd, 'candidate');
   cmd.option('--cc <compiler>', 'WASM compiler: yowasp | clang | emcc (default: first found of emcc, clang, yowasp)');
-  addSetting(cmd, 'noiseFloor', 0.02);
-  addSetting(cmd, 'pairs', 11);
-  addSetting(cmd, 'sampleMs', 4);
+  addSetting(cmd, 'noiseFloor');
+  addSetting(cmd, 'pairs');
+  addSetting(cmd, 'sampleMs');
   addSetting(cmd, 'seed');
   cmd
     .option('--out <file>', 'also write the JSON result to this file')
