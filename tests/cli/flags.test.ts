@@ -159,6 +159,19 @@ describe('kbench hosts up', () => {
     expect(out.stderr).toMatch(/host name 'x86-': SkyPilot cluster names start with a letter, end with a letter or digit/);
   });
 
+  it('exits 3 when sky fails, saying what sky said and where the task stays', async () => {
+    const cwd = tempDir('kbench-flags-');
+    mkdirSync(join(cwd, 'bin'));
+    writeFileSync(join(cwd, 'bin', 'sky'), '#!/bin/sh\necho "sky: no AWS credentials" >&2\nexit 1\n', { mode: 0o755 });
+    const out = await promisify(execFile)(process.execPath, [CLI, 'hosts', 'up', 'c7i', '--arch', 'x86'], { cwd, env: { PATH: `${join(cwd, 'bin')}:/usr/bin:/bin` } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(out.code).toBe(3);
+    expect(out.stderr).toMatch(/sky launch -c c7i .* failed \(exit 1\):\nsky: no AWS credentials\nthe task stays in .*c7i\.yaml/);
+    expect(existsSync(join(cwd, 'kbench.config.json'))).toBe(false);
+  });
+
   it('leaves no task YAML behind when sky is missing', async () => {
     const cwd = tempDir('kbench-flags-');
     const out = await promisify(execFile)(process.execPath, [CLI, 'hosts', 'up', 'c7i', '--arch', 'x86'], { cwd, env: { PATH: join(cwd, 'no-bin') } }).then(

@@ -3,14 +3,15 @@
 import type { Command } from 'commander';
 import { DEFAULT_INSTANCE, planSkyUp, SKY_PRICES, SkyCommandError, skyDown, skyUp, type CommandRunner } from '../../remote/skypilot.js';
 import { createProgress } from '../progress.js';
+import { EXIT_HOST_UNREACHABLE } from './host-check.js';
 import { nonNegative, wholeMinutes } from '../options.js';
 import { jsonOutput } from '../format.js';
 
-/** A failed `sky` run is not a kbench bug: say what sky said and exit 1, without a stack trace. */
+/** A failed `sky` run is not a kbench bug (1): say what sky said and exit 3, as for a host that cannot be used. */
 function reportSkyFailure(e: unknown): void {
   if (!(e instanceof SkyCommandError)) throw e;
   process.stderr.write(`kbench: ${e.message}\n`);
-  process.exitCode = 1;
+  process.exitCode = EXIT_HOST_UNREACHABLE;
 }
 
 const PRICE_LINES = Object.entries(SKY_PRICES.instances).map(([type, i]) => `  ${type.padEnd(11)} ${i.arch.padEnd(8)} $${i.usdPerHour}/h  ${i.note}`);
