@@ -9,11 +9,10 @@ import { promote, sharedArchHosts } from '../../remote/promote.js';
 import { UsageError } from '../../spec/errors.js';
 import { createProgress } from '../progress.js';
 import { renderNative } from './native-render.js';
-import { formatSpeedup, summaryLine } from '../format.js';
+import { formatSpeedup, jsonOutput, summaryLine } from '../format.js';
 import { outcomeOf } from '../../remote/outcome.js';
 import { EXIT_HOST_UNREACHABLE, unreachableHosts } from './host-check.js';
 import { addSetting } from '../settings.js';
-import { jsonOutput } from '../format.js';
 
 /** The newest run folder whose ledger starts as a screen. */
 function latestScreenRun(workDir: string): string {

@@ -8,9 +8,8 @@ import { findKernel } from '../../spec/suite.js';
 import { createProgress } from '../progress.js';
 import { addSetting } from '../settings.js';
 import { renderNative } from './native-render.js';
-import { summaryLine } from '../format.js';
+import { jsonOutput, summaryLine } from '../format.js';
 import { EXIT_HOST_UNREACHABLE, unreachableHosts } from './host-check.js';
-import { jsonOutput } from '../format.js';
 
 export function register(program: Command): void {
   const cmd = program
