@@ -4,6 +4,7 @@ import { join, resolve, dirname } from 'node:path';
 import { z } from 'zod';
 import { SpecError } from '../spec/errors.js';
 import { BUILTIN_KERNELS_DIR } from '../spec/suite.js';
+import { jsonErrorWhere, problemList } from '../spec/json-errors.js';
 
 export const CONFIG_FILE = 'kbench.config.json';
 
@@ -61,16 +62,22 @@ export type KbenchConfig = z.infer<typeof KbenchConfig> & { file?: string };
 export function loadConfig(workDir: string): KbenchConfig {
   const file = join(workDir, CONFIG_FILE);
   if (!existsSync(file)) return { hosts: [] };
+  const text = readFileSync(file, 'utf8');
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
-    throw new SpecError(file, '', `not valid JSON (${(e as Error).message})`);
+    throw new SpecError(file, '', `not valid JSON: ${jsonErrorWhere(text, (e as Error).message)}`);
   }
   const parsed = KbenchConfig.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new SpecError(file, fieldPath(raw, issue.path), issue.message);
+    // every problem, one a line, so a file with several mistakes is fixed in one pass
+    const issues = parsed.error.issues.map((issue) => `${fieldPath(raw, issue.path) || '(top level)'}: ${issue.message}`);
+    if (issues.length === 1) {
+      const [issue] = parsed.error.issues;
+      throw new SpecError(file, fieldPath(raw, issue.path), issue.message);
+    }
+    throw new SpecError(file, '', problemList(issues));
   }
   return { ...parsed.data, file };
 }

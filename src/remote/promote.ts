@@ -33,6 +33,8 @@ export interface PromoteOptions {
   onEvent?: (event: PromoteEvent) => void;
   /** environment for executors (KBENCH_SSH_CONFIG); tests set it */
   env?: NodeJS.ProcessEnv;
+  /** run every survivor on every host, not once per arch spread over that arch's hosts */
+  everyHost?: boolean;
 }
 
 export interface Experiment {
@@ -82,8 +84,15 @@ export function screenResults(runDir: string): TargetResult[] {
 }
 
 /** An emulator checks correctness only, so it must not take a real host's share of the work. */
-function groupOf(host: HostConfig): string {
+function archGroup(host: HostConfig): string {
   return toolchainFor(host).emulated ? `${host.arch} (emulated)` : host.arch;
+}
+
+/** Hosts that share an arch group, and so share (not each run) its experiments unless `everyHost`: arch → names. */
+export function sharedArchHosts(hosts: HostConfig[]): Map<string, string[]> {
+  const byGroup = new Map<string, string[]>();
+  for (const h of hosts) byGroup.set(archGroup(h), [...(byGroup.get(archGroup(h)) ?? []), h.name]);
+  return new Map([...byGroup].filter(([, names]) => names.length > 1));
 }
 
 /**
@@ -93,6 +102,7 @@ function groupOf(host: HostConfig): string {
 export async function promote(runDir: string, hosts: HostConfig[], opts: PromoteOptions): Promise<PromoteSummary> {
   if (!hosts.length) throw new UsageError('promote: name at least one host (--on)');
   const emit = opts.onEvent ?? (() => undefined);
+  const groupOf = (host: HostConfig) => (opts.everyHost ? `host ${host.name}` : archGroup(host));
   const ledger = new Ledger(runDir);
   const rejected: PromoteSummary['rejected'] = [];
   const queue: Experiment[] = [];

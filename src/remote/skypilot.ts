@@ -1,8 +1,8 @@
 // Native hosts on demand through SkyPilot: write a task YAML from remote/skypilot-task.yaml, `sky launch` it,
 // and declare the cluster in kbench.config.json as an ssh host (SkyPilot puts the cluster name in ~/.ssh/config).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { CONFIG_FILE, HostConfig, KbenchConfig } from '../config/config.js';
@@ -52,10 +52,15 @@ export interface SkyHostPlan {
   cores?: number;
 }
 
+/** What `sky launch -c` accepts as a cluster name (sky.utils.common_utils.check_cluster_name_is_valid). */
+export const SKY_CLUSTER_NAME = /^[a-zA-Z]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+
 /** Validates a request against the price table; every bad input is one UsageError naming the flag. */
 export function planSkyHost(req: SkyHostRequest): SkyHostPlan {
   const name = HostConfig.safeParse({ name: req.name, executor: 'ssh', arch: 'x86_64' });
   if (!name.success) throw new UsageError(`host name '${req.name}': ${name.error.issues[0].message}`);
+  if (!SKY_CLUSTER_NAME.test(req.name))
+    throw new UsageError(`host name '${req.name}': SkyPilot cluster names start with a letter, end with a letter or digit, and hold only letters, digits, - _ .`);
   if (req.arch !== 'x86' && req.arch !== 'arm') throw new UsageError(`--arch: expected x86 or arm, got '${req.arch}'`);
   const arch = req.arch === 'arm' ? 'aarch64' : 'x86_64';
   const instanceType = req.instanceType ?? DEFAULT_INSTANCE[req.arch];
@@ -128,9 +133,10 @@ export class SkyCommandError extends Error {
   constructor(
     readonly args: string[],
     readonly result: CommandResult,
+    note?: string,
   ) {
     const tail = (result.stderr || result.stdout).trim().split('\n').slice(-8).join('\n');
-    super(`\`sky ${args.join(' ')}\` failed (exit ${result.code})${tail ? `:\n${tail}` : ''}`);
+    super(`\`sky ${args.join(' ')}\` failed (exit ${result.code})${tail ? `:\n${tail}` : ''}${note ? `\n${note}` : ''}`);
   }
 }
 
@@ -141,20 +147,41 @@ export interface SkyUpResult {
   configPath: string;
 }
 
-/** Writes .kbench/sky/<name>.yaml, launches the cluster (detached), then declares it in kbench.config.json. */
-export async function skyUp(workDir: string, req: SkyHostRequest, run: CommandRunner = spawnRunner()): Promise<SkyUpResult> {
+export interface SkyUpPlan {
+  plan: SkyHostPlan;
+  yamlPath: string;
+  /** the task YAML as it would be written */
+  yaml: string;
+  /** sky's arguments */
+  args: string[];
+  /** the kbench.config.json entry it would add */
+  entry: { name: string; executor: 'ssh'; arch: HostConfig['arch']; usdPerHour: number; cores?: number };
+}
+
+/** Everything `skyUp` would do, without doing it (`kbench hosts up --dry-run`). */
+export function planSkyUp(workDir: string, req: SkyHostRequest): SkyUpPlan {
   const plan = planSkyHost(req);
   const existing = readRawConfig(workDir).hosts?.find((h) => h.name === plan.name);
   if (existing && existing.executor !== 'ssh') throw new UsageError(`${CONFIG_FILE}: host '${plan.name}' already exists with executor ${existing.executor}; pick another name`);
-  const dir = join(workDir, '.kbench', 'sky');
-  mkdirSync(dir, { recursive: true });
-  const yamlPath = join(dir, `${plan.name}.yaml`);
-  writeFileSync(yamlPath, renderSkyTask(plan));
-  const args = ['launch', '-c', plan.name, yamlPath, '-d', '-y'];
-  const result = await runSky(run, args);
-  if (result.code !== 0) throw new SkyCommandError(args, result);
+  const yamlPath = join(workDir, '.kbench', 'sky', `${plan.name}.yaml`);
   // Only the fields that matter are written; the schema's defaults stay implicit in the file.
-  const entry = { name: plan.name, executor: 'ssh', arch: plan.arch, usdPerHour: plan.usdPerHour, ...(plan.cores ? { cores: plan.cores } : {}) };
+  const entry = { name: plan.name, executor: 'ssh' as const, arch: plan.arch, usdPerHour: plan.usdPerHour, ...(plan.cores ? { cores: plan.cores } : {}) };
+  return { plan, yamlPath, yaml: renderSkyTask(plan), args: ['launch', '-c', plan.name, yamlPath, '-d', '-y'], entry };
+}
+
+/** Writes .kbench/sky/<name>.yaml, launches the cluster (detached), then declares it in kbench.config.json. */
+export async function skyUp(workDir: string, req: SkyHostRequest, run: CommandRunner = spawnRunner()): Promise<SkyUpResult> {
+  const { plan, yamlPath, yaml, args, entry } = planSkyUp(workDir, req);
+  mkdirSync(dirname(yamlPath), { recursive: true });
+  writeFileSync(yamlPath, yaml);
+  let result: CommandResult;
+  try {
+    result = await runSky(run, args);
+  } catch (e) {
+    rmSync(yamlPath, { force: true }); // sky is missing: nothing was launched, so no task is left behind
+    throw e;
+  }
+  if (result.code !== 0) throw new SkyCommandError(args, result, `the task stays in ${yamlPath} for \`sky launch\` by hand`);
   const host = HostConfig.parse(entry);
   const configPath = updateConfigHosts(workDir, (hosts) => [...hosts.filter((h) => h.name !== plan.name), entry]);
   return { plan, yamlPath, host, configPath };

@@ -14,6 +14,9 @@ const NICE_TICKS = [0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4,
 interface LogScale {
   x: (v: number) => number;
   ticks: number[];
+  /** the axis' ends: values outside are drawn at the edge, with a marker */
+  lo: number;
+  hi: number;
 }
 
 /** Maps [lo, hi] (padded to include the noise band) onto [from, to] pixels, logarithmically. */
@@ -27,7 +30,19 @@ function logScale(values: number[], from: number, to: number): LogScale {
   // 1× always gets its tick; others only where their labels do not collide with a kept one.
   const ticks = [1];
   for (const t of NICE_TICKS) if (t >= lo && t <= hi && ticks.every((k) => Math.abs(x(k) - x(t)) >= MIN_TICK_GAP_PX)) ticks.push(t);
-  return { x, ticks: ticks.sort((p, q) => p - q) };
+  return { x, ticks: ticks.sort((p, q) => p - q), lo, hi };
+}
+
+/**
+ * The values one speedup axis must show, shared by every forest plot of a report so panels compare by eye: every
+ * estimate, and the CI bounds up to 4× beyond the estimates' range (a wider whisker runs past the edge, marked).
+ */
+export function sharedSpeedupDomain(speedups: { estimate: number; lo: number; hi: number }[]): number[] {
+  const est = speedups.map((s) => s.estimate).filter((v) => Number.isFinite(v) && v > 0);
+  if (!est.length) return [];
+  const [minE, maxE] = [Math.min(...est), Math.max(...est)];
+  const bounds = speedups.flatMap((s) => [s.lo, s.hi]).filter((v) => Number.isFinite(v) && v > 0);
+  return [...est, ...bounds.map((v) => Math.min(Math.max(v, minE / 4), maxE * 4))];
 }
 
 /** 1×, 1.5×, 32×: ticks are round numbers, so no trailing zeros. */
@@ -49,16 +64,21 @@ export interface ForestRow {
   shape: ShapeRow;
 }
 
-/** One dot-and-whisker row per candidate × target on one kernel and shape, over the noise band around 1×. */
-export function forestPlot(title: string, rows: ForestRow[]): string {
-  const width = 760;
+/**
+ * One dot-and-whisker row per candidate × target on one kernel and shape, over the noise band around 1×, with the
+ * numbers written at the right (not only on hover). `domain` (sharedSpeedupDomain) gives every panel the same axis.
+ */
+export function forestPlot(title: string, rows: ForestRow[], domain?: number[]): string {
+  const width = 860;
   const left = 210;
-  const right = width - 20;
+  const right = width - 170;
   const rowHeight = 24;
   const top = 10;
   const bottom = top + rows.length * rowHeight;
   const noiseFloor = rows[0]?.shape.noiseFloor ?? 0.02;
-  const scale = logScale(rows.flatMap((r) => [r.shape.speedup.lo, r.shape.speedup.hi, r.shape.speedup.estimate]), left, right);
+  const scale = logScale(domain?.length ? domain : rows.flatMap((r) => [r.shape.speedup.lo, r.shape.speedup.hi, r.shape.speedup.estimate]), left, right);
+  // a whisker that runs past the axis ends in an arrowhead at the edge
+  const past = (x: number, y: number, dir: -1 | 1) => `<path class="past-axis" d="M${(x + dir * 7).toFixed(1)} ${y} L${x.toFixed(1)} ${y - 5} L${x.toFixed(1)} ${y + 5} Z"/>`;
   const band = [scale.x(1 / (1 + noiseFloor)), scale.x(1 + noiseFloor)];
   const body = rows
     .map(({ row, shape }, i) => {
@@ -69,7 +89,10 @@ export function forestPlot(title: string, rows: ForestRow[]): string {
         `<g class="ci-row ${esc(shape.verdict)}" data-candidate="${esc(row.candidate)}" data-target="${esc(row.target)}"><title>${esc(tip)}</title>` +
         `<text class="label" x="${left - 8}" y="${y + 4}" text-anchor="end">${esc(row.candidate)} · ${esc(row.target)}</text>` +
         `<line class="whisker" x1="${scale.x(s.lo).toFixed(1)}" x2="${scale.x(s.hi).toFixed(1)}" y1="${y}" y2="${y}"/>` +
-        `<circle class="dot${shape.emulated ? ' emulated' : ''}" cx="${scale.x(s.estimate).toFixed(1)}" cy="${y}" r="5"/></g>`
+        (s.lo < scale.lo ? past(left, y, -1) : '') +
+        (s.hi > scale.hi ? past(right, y, 1) : '') +
+        `<circle class="dot${shape.emulated ? ' emulated' : ''}" cx="${scale.x(s.estimate).toFixed(1)}" cy="${y}" r="5"/>` +
+        `<text class="value" x="${width - 4}" y="${y + 4}" text-anchor="end">${esc(formatSpeedup(s))}</text></g>`
       );
     })
     .join('');

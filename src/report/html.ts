@@ -1,7 +1,7 @@
 // HTML report: one self-contained file (inline CSS and SVG, no script, no network, system fonts), light and
 // dark by prefers-color-scheme.
 import { failedRows, timedRows, type ReportModel } from './model.js';
-import { costChart, esc, forestPlot, scatterPlot, timelineChart, type ForestRow } from './charts.js';
+import { costChart, esc, forestPlot, scatterPlot, sharedSpeedupDomain, timelineChart, type ForestRow } from './charts.js';
 import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
 
@@ -19,15 +19,17 @@ h1 { font-size: 1.5rem; margin: 0 0 4px; } h2 { font-size: 1.15rem; margin: 32px
 .meta, .note { color: var(--muted); margin: 4px 0; }
 code { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; margin: 8px 0; }
-th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; white-space: nowrap; }
-td.wrap { white-space: normal; } .table { overflow-x: auto; }
-th { color: var(--muted); font-weight: 600; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--line); vertical-align: top; white-space: nowrap; }
+td.wrap { white-space: normal; min-width: 9em; } .table { overflow-x: auto; }
+th { color: var(--muted); font-weight: 600; white-space: normal; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .scatters { display: flex; flex-wrap: wrap; gap: 24px; } figure { margin: 8px 0; } figcaption { color: var(--muted); font-size: 13px; }
 svg.chart { display: block; max-width: 100%; font-size: 12px; }
 svg text { fill: var(--fg); } svg text.tick, svg text.axis { fill: var(--muted); font-size: 11px; }
 svg .grid { stroke: var(--line); } svg .unity { stroke: var(--muted); stroke-dasharray: 3 3; } svg .band { fill: var(--band); }
 svg .diagonal { stroke: var(--muted); stroke-dasharray: 2 4; }
 svg .whisker { stroke-width: 2; } svg .ci-row .whisker { stroke: currentColor; } svg .ci-row .dot { fill: currentColor; }
+svg .past-axis { fill: currentColor; } svg text.value { font-size: 11px; font-variant-numeric: tabular-nums; }
+.headline { font-size: 1.1rem; margin: 10px 0; }
 svg .ci-row .dot.emulated { fill: var(--bg); stroke: currentColor; stroke-width: 2; }
 .faster, .kept { color: var(--faster); } .slower, .failed { color: var(--slower); } .no-change, .discarded { color: var(--same); } .pending { color: var(--pending); }
 svg .experiment rect { fill: currentColor; } svg .point { fill: var(--accent); fill-opacity: .8; } svg .cost-bar rect { fill: var(--accent); }
@@ -47,16 +49,39 @@ function header(model: ReportModel): string {
   return (
     `<header><h1>kbench ${esc(run.kind)} report</h1><p class="meta"><code>${esc(run.id)}</code> · ${esc(facts.join(' · '))}</p>` +
     (run.argv?.length ? `<p class="meta">Command: <code>kbench ${esc(run.argv.join(' '))}</code></p>` : '') +
+    headline(model) +
     (targets ? `<p class="meta">Targets: ${esc(targets)}</p>` : '') +
     (run.stability.status === 'unstable' ? `<p class="warning"><strong>Unstable run.</strong> ${esc(run.stability.reasons.join('; '))}. ${esc(UNSTABLE_ADVICE)}</p>` : '') +
     '</header>'
   );
 }
 
-/** Cells are HTML already; `numeric` columns align right, the last column (reasons, hypotheses) may wrap. */
-function table(header: string[], rows: string[][], numeric: number[] = []): string {
+/** Who won, first: the best timed candidate with its CI, shape and target, and the verdicts counted. */
+function headline(model: ReportModel): string {
+  const rows = timedRows(model);
+  const counts = new Map<string, number>();
+  let best: { kernel: string; candidate: string; target: string; shape: ReportModel['results'][number]['shapes'][number] } | undefined;
+  for (const r of rows)
+    for (const s of r.shapes) {
+      if (s.suspect || s.emulated) continue;
+      counts.set(s.verdict, (counts.get(s.verdict) ?? 0) + 1);
+      if (!best || s.speedup.estimate > best.shape.speedup.estimate) best = { kernel: r.kernel, candidate: r.candidate, target: r.target, shape: s };
+    }
+  const failed = failedRows(model).length;
+  const tally = [...['faster', 'no-change', 'slower'].map((v) => `${counts.get(v) ?? 0} ${v}`), ...(failed ? [`${failed} failed`] : [])].join(' · ');
+  const winner = best
+    ? `Best: <strong>${esc(`${best.kernel}/${best.candidate}`)}</strong> <span class="verdict ${esc(best.shape.verdict)}">${esc(formatSpeedup(best.shape.speedup))}</span> vs baseline on ${esc(best.shape.shape)} (${esc(best.target)}, ${esc(best.shape.verdict)})`
+    : 'No candidate was timed.';
+  return `<p class="headline">${winner}<br><span class="meta">${esc(tally)} (timings per shape and target)</span></p>`;
+}
+
+/**
+ * Cells are HTML already; `numeric` columns align right; `wrap` columns (default the last: reasons, hypotheses) may
+ * wrap, so a long note never pushes the table past the page.
+ */
+function table(header: string[], rows: string[][], numeric: number[] = [], wrap: number[] = [header.length - 1]): string {
   const head = header.map((h) => `<th>${esc(h)}</th>`).join('');
-  const cls = (i: number) => (numeric.includes(i) ? ' class="num"' : i === header.length - 1 ? ' class="wrap"' : '');
+  const cls = (i: number) => (numeric.includes(i) ? ' class="num"' : wrap.includes(i) ? ' class="wrap"' : '');
   const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${c}</td>`).join('')}</tr>`).join('');
   return `<div class="table"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
@@ -71,10 +96,11 @@ function speedSection(model: ReportModel): string {
       const key = `${row.kernel} · ${shape.shape}`;
       groups.set(key, [...(groups.get(key) ?? []), { row, shape }]);
     }
-  // Candidates stay together so each one's targets read as a block.
+  // Candidates stay together so each one's targets read as a block; one axis for every panel.
+  const domain = sharedSpeedupDomain(rows.flatMap((r) => r.shapes.map((s) => s.speedup)));
   const figures = [...groups].map(([title, forest]) => {
     forest.sort((a, b) => a.row.candidate.localeCompare(b.row.candidate));
-    return `<figure data-kernel-shape="${esc(title)}"><figcaption>${esc(title)}</figcaption>${forestPlot(title, forest)}</figure>`;
+    return `<figure data-kernel-shape="${esc(title)}"><figcaption>${esc(title)}</figcaption>${forestPlot(title, forest, domain)}</figure>`;
   });
   const withLight = rows.some((r) => r.shapes.some((s) => s.lightShare !== undefined));
   const withUpstream = rows.some((r) => r.shapes.some((s) => s.vsUpstream));
@@ -92,11 +118,13 @@ function speedSection(model: ReportModel): string {
       ]),
     ),
     numeric,
+    [withUpstream ? 6 : 5], // the verdict, with any suspect or unstable note
   );
   return (
     '<section id="speedup"><h2>Speedup vs baseline</h2>' +
     `<p class="note">Median of paired baseline/candidate time ratios (&gt; 1× is faster) with its ${formatPercent(first.speedup.level)} bootstrap CI. ` +
-    `The shaded band is the ±${formatPercent(first.noiseFloor)} noise floor: a verdict needs the whole whisker outside it. Hollow dots are emulated timings. ` +
+    `The shaded band is the ±${formatPercent(first.noiseFloor)} noise floor: a verdict needs the whole whisker outside it. Hollow dots are emulated timings; ` +
+    'every panel shares one axis, and an arrowhead marks a whisker that runs past it. ' +
     '<span class="verdict faster">faster</span> · <span class="verdict no-change">no-change</span> · <span class="verdict slower">slower</span></p>' +
     figures.join('') +
     `<h3>All timings</h3>${detail}` +

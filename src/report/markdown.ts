@@ -138,6 +138,8 @@ export function renderMarkdown(model: ReportModel): string {
 }
 
 /** `kbench compare`: one row per benchmark both runs timed. */
+const UNMATCHED_SHOWN = 10;
+
 export function renderComparisonMarkdown(c: Comparison): string {
   const withUpstream = c.rows.some((r) => r.vsUpstreamA || r.vsUpstreamB);
   const up = (v: Comparison['rows'][number]['vsUpstreamA']) => (v ? `${v.estimate.toFixed(2)}×` : '–');
@@ -166,7 +168,11 @@ export function renderComparisonMarkdown(c: Comparison): string {
   ];
   const unstable = c.rows.filter((r) => r.candidate === 'baseline' && r.unstableReason);
   for (const r of unstable) parts.push('', `Warning: ${r.kernel} on ${r.shape}, ${r.target}: ${r.unstableReason}; its rows are marked unstable, not a change.`);
-  if (c.onlyInA.length) parts.push('', `Only in ${c.runA}: ${c.onlyInA.join(', ')}`);
-  if (c.onlyInB.length) parts.push('', `Only in ${c.runB}: ${c.onlyInB.join(', ')}`);
+  // one benchmark a line, at most UNMATCHED_SHOWN of them: a long list must not become one 4 kB line
+  const unmatched = (run: string, names: string[]) =>
+    names.length
+      ? ['', `Only in ${run} (${names.length}):`, ...names.slice(0, UNMATCHED_SHOWN).map((n) => `- ${n}`), ...(names.length > UNMATCHED_SHOWN ? [`- … and ${names.length - UNMATCHED_SHOWN} more (--json lists them all)`] : [])]
+      : [];
+  parts.push(...unmatched(c.runA, c.onlyInA), ...unmatched(c.runB, c.onlyInB));
   return parts.join('\n') + '\n';
 }

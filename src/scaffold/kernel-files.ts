@@ -1,7 +1,8 @@
 // `kbench new`: a kernel folder that validates and passes `kbench screen` as soon as it is written, made from
 // one of the templates (elementwise, row-reduce) and a NOTES.md to fill in.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseSpec } from '../spec/load.js';
 import { UsageError } from '../spec/errors.js';
 import { elementwiseKernel } from './elementwise.js';
@@ -9,6 +10,9 @@ import { rowReduceKernel } from './row-reduce.js';
 
 /** relative path in the kernel folder → content */
 export type KernelFiles = Record<string, string>;
+
+/** The JSON Schema of kernel.json in this kbench's package. */
+export const KERNEL_SCHEMA = fileURLToPath(new URL('../../schema/kernel.schema.json', import.meta.url));
 
 export const TEMPLATES = { elementwise: elementwiseKernel, 'row-reduce': rowReduceKernel } as const;
 export type TemplateName = keyof typeof TEMPLATES;
@@ -49,6 +53,9 @@ export function scaffoldKernel({ kernelsDir, name, template = 'elementwise' }: S
   const dir = resolve(kernelsDir, name);
   if (existsSync(dir)) throw new UsageError(`${dir} already exists; pick another name or remove it`);
   const files: KernelFiles = { ...TEMPLATES[template](name), 'NOTES.md': notes(name, template) };
+  // $schema first, relative to the folder, so an editor validates and completes kernel.json against this kbench
+  const $schema = relative(dir, KERNEL_SCHEMA).split(sep).join('/');
+  files['kernel.json'] = JSON.stringify({ $schema, ...JSON.parse(files['kernel.json']) }, null, 2) + '\n';
   // The template must produce a valid spec; checking before writing leaves no half-made folder behind.
   parseSpec(join(dir, 'kernel.json'), files['kernel.json']);
   for (const [rel, content] of Object.entries(files)) {

@@ -67,7 +67,7 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
   }
   try {
     ledger = new Ledger(resolve(runsDir(opts.workDir), id));
-    ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'screen', id, at: new Date().toISOString(), argv: opts.argv, machine: machineFacts({ toolchain: session.toolchain.description }) });
+    ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'screen', id, at: new Date().toISOString(), argv: opts.argv, kernelsDir: resolve(opts.kernelsDir), machine: machineFacts({ toolchain: session.toolchain.description }) });
   } catch (e) {
     await session.close(); // the compiler may still be warming: the process must not exit under it
     throw e;

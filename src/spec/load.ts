@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { KernelSpec, type Generator } from './schema.js';
 import { evalExpr, exprVariables } from './expr.js';
 import { SpecError } from './errors.js';
+import { jsonErrorWhere, problemList } from './json-errors.js';
 import { dtypeBytes } from './dtypes.js';
 
 /** The most memory a WASM build can address (its --max-memory): one shape's buffers must fit in it. */
@@ -17,12 +18,13 @@ export function parseSpec(file: string, text: string): KernelSpec {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new SpecError(file, '', `not valid JSON (${(e as Error).message})`);
+    throw new SpecError(file, '', `not valid JSON: ${jsonErrorWhere(text, (e as Error).message)}`);
   }
   const parsed = KernelSpec.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new SpecError(file, fieldPath(issue.path), issue.message);
+    const [issue, ...more] = parsed.error.issues;
+    if (!more.length) throw new SpecError(file, fieldPath(issue.path), issue.message);
+    throw new SpecError(file, '', problemList(parsed.error.issues.map((i) => `${fieldPath(i.path) || '(top level)'}: ${i.message}`)));
   }
   checkConsistency(file, parsed.data);
   return parsed.data;

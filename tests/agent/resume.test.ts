@@ -100,9 +100,10 @@ describe('kill -9 mid-run, then --resume', () => {
     expect(report).toContain(`| **API total** | 6 requests (1 unanswered, charged an upper-bound estimate) | $${total.toFixed(4)} |`);
 
     const listed = await kbench(['runs', '--json'], workDir, {}).done;
-    expect(JSON.parse(listed.stdout)).toEqual([
-      expect.objectContaining({ id, kind: 'agent', kernel: 'rms_norm', status: 'done', experiments: 2, landed: 2, costUsd: expect.closeTo(total, 10) }),
-    ]);
+    expect(JSON.parse(listed.stdout)).toEqual({
+      schema: 'kbench.runs/1',
+      runs: [expect.objectContaining({ id, kind: 'agent', kernel: 'rms_norm', status: 'done', experiments: 2, landed: 2, costUsd: expect.closeTo(total, 10) })],
+    });
   }, 180_000);
 
   it('refuses to start without ANTHROPIC_API_KEY (exit 2)', async () => {

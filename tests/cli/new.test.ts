@@ -40,6 +40,10 @@ describe('kbench new', () => {
       ['foo_rows', 'simd', 'pass', 2],
     ]);
 
+    // the run remembers its suite, so `kbench promote` finds these kernels without --kernels
+    const start = JSON.parse(readFileSync(join(run.dir, 'ledger.jsonl'), 'utf8').split('\n')[0]);
+    expect(start).toMatchObject({ type: 'run-start', kind: 'screen', kernelsDir: join(work, 'k') });
+
     const gbench = await kbench('report', run.id, '--format', 'gbench');
     expect(gbench.code).toBe(0);
     const doc = JSON.parse(gbench.stdout);

@@ -98,7 +98,7 @@ describe('kbench screen from the command line', () => {
     expect(badCand.stderr).toMatch(/--candidate nope: not a candidate of rms_norm/);
     const badFlag = await kbench(['screen', '--pairs', 'many'], cwd);
     expect(badFlag.code).toBe(2);
-    expect(badFlag.stderr).toMatch(/--pairs: expected a non-negative number, got 'many'/);
+    expect(badFlag.stderr).toMatch(/--pairs: expected a whole number ≥ 9, got 'many'/);
     expect((await kbench(['screen', '--cc', 'tcc'], cwd)).stderr).toMatch(/--cc: unknown compiler 'tcc'/);
   });
 

@@ -1,6 +1,7 @@
 // kbench.config.json: hosts are validated with errors that name the file, the host and the field; the implicit
 // hosts exist; each host gets the build flags of its arch.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,8 +28,22 @@ describe('kbench.config.json hosts', () => {
     expect(() => loadConfig(workDirWith({ hosts: [{ name: 'q', executor: 'qemu-aarch64', arch: 'x86_64' }] }))).toThrow(/executor qemu-aarch64 needs arch "aarch64"/);
   });
 
-  it('says when the file is not JSON', () => {
-    expect(() => loadConfig(workDirWith('{ hosts: ['))).toThrow(/kbench\.config\.json: not valid JSON/);
+  it('says when the file is not JSON, with the line and column', () => {
+    expect(() => loadConfig(workDirWith('{ hosts: ['))).toThrow(/kbench\.config\.json: not valid JSON: line 1, column 3: Expected property name/);
+    expect(() => loadConfig(workDirWith('{\n  "hosts": [],\n}\n'))).toThrow(/not valid JSON: line 3, column 1: Expected double-quoted property name$/);
+    expect(() => loadConfig(workDirWith('{\n  "hosts": [\n'))).toThrow(/not valid JSON: line 3, column 1: Unexpected end of JSON input/);
+  });
+
+  it('lists every problem, not only the first', () => {
+    const dir = workDirWith({ kernels: 3, hosts: [{ name: 'x86a', executor: 'ssh', arch: 'x86' }, { name: 'arm1', executor: 'ftp', arch: 'aarch64' }] });
+    const message = (() => {
+      try {
+        loadConfig(dir);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(message).toMatch(/kbench\.config\.json: 3 problems:\n {2}kernels: .*\n {2}hosts\[0\]\(x86a\)\.arch: .*\n {2}hosts\[1\]\(arm1\)\.executor: /);
   });
 
   it('always has local and qemu-aarch64, and a declared host can replace them', () => {
@@ -55,5 +70,18 @@ describe('build flags per host', () => {
     const qemu = toolchainFor(HostConfig.parse({ name: 'q', executor: 'qemu-aarch64', arch: 'aarch64' }));
     expect(qemu).toMatchObject({ cc: 'aarch64-linux-gnu-gcc', cflags: ['-O3', '-march=armv8-a'], emulated: true });
     expect(qemu.runner).toBe('qemu-aarch64 -L /usr/aarch64-linux-gnu');
+  });
+});
+
+describe('the JSON Schema of kbench.config.json', () => {
+  it('is committed up to date with the zod schema (npm run schema rewrites it)', async () => {
+    const { configJsonSchema } = await import('../../src/config/json-schema.js');
+    const committed = JSON.parse(readFileSync(fileURLToPath(new URL('../../schema/kbench.config.schema.json', import.meta.url)), 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
+  });
+
+  it('is what a config may name as $schema', () => {
+    const dir = workDirWith({ $schema: './node_modules/kbench/schema/kbench.config.schema.json', hosts: [] });
+    expect(loadConfig(dir).hosts).toEqual([]);
   });
 });

@@ -42,7 +42,17 @@ describe('comparing two runs', () => {
     expect(c.rows.map((r) => r.name)).toEqual(['rms_norm/baseline/decode 1x4096/wasm', 'rms_norm/baseline/prefill 64x4096/wasm']);
     expect(c.onlyInA).toContain('rms_norm/vec4/decode 1x4096/wasm');
     expect(c.onlyInB).toContain('rms_norm/acc4/prefill 64x4096/c7g');
-    expect(renderComparisonMarkdown(c)).toMatch(/Only in 20261127-070000-c3d4: .*acc4/);
+    expect(renderComparisonMarkdown(c)).toMatch(/Only in 20261127-070000-c3d4 \(\d+\):\n(- .*\n)*- rms_norm\/acc4\//);
+  });
+
+  it('lists unmatched benchmarks one a line, at most 10, never one long line', () => {
+    const c = compareRuns(loadReportModel(SCREEN_RUN), loadReportModel(AGENT_RUN));
+    const many = { ...c, onlyInA: Array.from({ length: 200 }, (_, i) => `k/cand${i}/decode 1x4096/wasm`) };
+    const text = renderComparisonMarkdown(many);
+    expect(Math.max(...text.split('\n').map((l) => l.length))).toBeLessThan(400);
+    expect(text).toContain('Only in');
+    expect(text).toContain('- k/cand9/decode 1x4096/wasm\n- … and 190 more (--json lists them all)');
+    expect(text).not.toContain('cand10/');
   });
 });
 

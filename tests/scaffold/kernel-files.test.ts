@@ -29,6 +29,13 @@ describe('scaffolding a kernel', () => {
     expect(readFileSync(join(dir, 'NOTES.md'), 'utf8')).toMatch(/^# foo\n/);
   });
 
+  it('names the JSON Schema of kernel.json as $schema, by a path from the folder that reaches it', () => {
+    const { dir } = scaffoldKernel({ kernelsDir: kernelsDir(), name: 'foo' });
+    const spec = JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8'));
+    expect(Object.keys(spec)[0]).toBe('$schema');
+    expect(JSON.parse(readFileSync(join(dir, spec.$schema), 'utf8')).title).toMatch(/kbench kernel spec/);
+  });
+
   it('refuses a name that is not a C identifier, an unknown template, and an existing folder', () => {
     const root = kernelsDir();
     expect(() => scaffoldKernel({ kernelsDir: root, name: 'Foo-1' })).toThrow(/kernel name 'Foo-1'/);

@@ -30,8 +30,17 @@ describe('malformed kernel specs give one error naming the file and the field', 
     expect(parseSpec(FILE, JSON.stringify(valid)).name).toBe('scale_rows');
   });
 
-  it('rejects text that is not JSON', () => {
-    expect(errorOfText('{ "name": ').message).toMatch(/^kernels\/demo\/kernel\.json: not valid JSON/);
+  it('rejects text that is not JSON, naming the line and column', () => {
+    expect(errorOfText('{ "name": ').message).toMatch(/^kernels\/demo\/kernel\.json: not valid JSON: line 1, column 11: Unexpected end of JSON input/);
+    expect(errorOfText('{\n  "name": "x",\n  "params": [1,]\n}').message).toMatch(/not valid JSON: line 3, column 16: /);
+  });
+
+  it('lists every schema problem, not only the first', () => {
+    const message = errorOf((s) => {
+      s.params[1].dtype = 'f64';
+      s.params[0].dtype = 'f65';
+    }).message;
+    expect(message).toMatch(/^kernels\/demo\/kernel\.json: 2 problems:\n {2}params\[0\]\.dtype: .*\n {2}params\[1\]\.dtype: /);
   });
 
   it('rejects vary bounds over unknown variables and empty or non-positive log scalar ranges', () => {

@@ -1,19 +1,31 @@
 // `kbench calibrate`: how well WASM speedups predicted native ones, per host, over every run so far.
 import type { Command } from 'commander';
 import { calibrate, WINNER_SPEEDUP } from '../../remote/calibrate.js';
-import { DEFAULT_MARGIN } from '../../remote/promote.js';
-import { table } from '../format.js';
-import { fraction } from '../options.js';
+import { table, jsonOutput } from '../format.js';
+import { addSetting } from '../settings.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('calibrate')
-    .description('WASM-vs-native agreement (Spearman ρ pooled and among native winners, per host and kernel), the native winners the promotion margin would reject, and WASM sessions that disagree')
-    .option('--margin <fraction>', 'promotion margin to evaluate', fraction('--margin'), DEFAULT_MARGIN)
+    .description('WASM-vs-native agreement (Spearman ρ pooled and among native winners, per host and kernel), the native winners the promotion margin would reject, and WASM sessions that disagree');
+  addSetting(cmd, 'margin', 'here, the margin whose rejections are counted');
+  cmd
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Reads every run in .kbench/runs that has both a WASM and a timed native result for a candidate.',
+        '',
+        'Examples:',
+        '  kbench calibrate                                after kbench screen and kbench promote --on <host>',
+        '  kbench calibrate --margin 0.1                   what a tighter margin would have rejected',
+        '  kbench calibrate --json',
+      ].join('\n'),
+    )
     .action((o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const c = calibrate(process.cwd(), o.margin);
-      if (g.json) return void process.stdout.write(JSON.stringify(c, null, 2) + '\n');
+      if (g.json) return void process.stdout.write(jsonOutput('calibrate', c));
       if (!c.hosts.length) return void process.stdout.write(`no candidate has both a WASM and a timed native result yet (${c.runs} runs): run \`kbench screen\` then \`kbench promote --on <host>\`\n`);
       const rho = (x: number) => (Number.isNaN(x) ? '—' : x.toFixed(2));
       const rows = c.hosts.flatMap((h) => [

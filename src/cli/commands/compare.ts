@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import { compareRuns } from '../../report/compare.js';
 import { loadReportModel, resolveRunDir } from '../../report/index.js';
 import { renderComparisonMarkdown } from '../../report/markdown.js';
-import { nonNegative } from '../options.js';
+import { addSetting } from '../settings.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('compare <runA> <runB>')
-    .description('compare two runs benchmark by benchmark: ratio of median times with a bootstrap CI and a Mann–Whitney p-value')
-    .option('--noise-floor <fraction>', 'ratios within ±this are no-change', nonNegative('--noise-floor'), 0.02)
+    .description('compare two runs benchmark by benchmark: ratio of median times with a bootstrap CI and a Mann–Whitney p-value');
+  addSetting(cmd, 'noiseFloor');
+  cmd
     .addHelpText(
       'after',
       [

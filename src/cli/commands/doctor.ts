@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { runDoctor } from '../../doctor/doctor.js';
-import { table } from '../format.js';
+import { table, jsonOutput } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  kbench doctor\n  kbench doctor --json')
     .action((_o, cmd: Command) => {
       const report = runDoctor();
-      if (cmd.optsWithGlobals().json) return void process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      if (cmd.optsWithGlobals().json) return void process.stdout.write(jsonOutput('doctor', report));
       const out = [
         `node ${report.node} on ${report.platform}/${report.arch}, ${report.cores} × ${report.cpuModel}`,
         `CPU features: ${report.cpuFeatures.join(' ') || 'none of interest found'}`,

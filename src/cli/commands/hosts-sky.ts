@@ -1,15 +1,17 @@
 // `kbench hosts up|down`: native hosts on demand through SkyPilot. Adds to the `hosts` command of hosts.ts
 // (or creates it when that file is not registered).
 import type { Command } from 'commander';
-import { DEFAULT_INSTANCE, SKY_PRICES, SkyCommandError, skyDown, skyUp, type CommandRunner } from '../../remote/skypilot.js';
+import { DEFAULT_INSTANCE, planSkyUp, SKY_PRICES, SkyCommandError, skyDown, skyUp, type CommandRunner } from '../../remote/skypilot.js';
 import { createProgress } from '../progress.js';
+import { EXIT_HOST_UNREACHABLE } from './host-check.js';
 import { nonNegative, wholeMinutes } from '../options.js';
+import { jsonOutput } from '../format.js';
 
-/** A failed `sky` run is not a kbench bug: say what sky said and exit 1, without a stack trace. */
+/** A failed `sky` run is not a kbench bug (1): say what sky said and exit 3, as for a host that cannot be used. */
 function reportSkyFailure(e: unknown): void {
   if (!(e instanceof SkyCommandError)) throw e;
   process.stderr.write(`kbench: ${e.message}\n`);
-  process.exitCode = 1;
+  process.exitCode = EXIT_HOST_UNREACHABLE;
 }
 
 const PRICE_LINES = Object.entries(SKY_PRICES.instances).map(([type, i]) => `  ${type.padEnd(11)} ${i.arch.padEnd(8)} $${i.usdPerHour}/h  ${i.note}`);
@@ -27,6 +29,7 @@ export function register(program: Command, runner?: CommandRunner): void {
     .option('--autostop <minutes>', 'stop the VM after this many idle minutes', wholeMinutes('--autostop'), 30)
     .option('--infra <infra>', 'SkyPilot infra', 'aws')
     .option('--usd-per-hour <usd>', 'price for an instance type missing from the table', nonNegative('--usd-per-hour'))
+    .option('--dry-run', 'print the task YAML, the sky command and the config entry; launch and write nothing')
     .addHelpText(
       'after',
       [
@@ -38,6 +41,7 @@ export function register(program: Command, runner?: CommandRunner): void {
         '{name, executor: "ssh", arch, usdPerHour, cores} to kbench.config.json. Needs `pip install "skypilot[aws]"`.',
         '',
         'Examples:',
+        '  kbench hosts up c7i --arch x86 --dry-run',
         '  kbench hosts up c7i --arch x86',
         '  kbench hosts up graviton --arch arm --spot --autostop 20',
         '  kbench hosts up zen4 --arch x86 --instance-type c7a.xlarge',
@@ -45,19 +49,25 @@ export function register(program: Command, runner?: CommandRunner): void {
     )
     .action(async (name: string, o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
+      const request = { name, arch: o.arch, instanceType: o.instanceType, spot: !!o.spot, autostopMinutes: o.autostop, infra: o.infra, usdPerHour: o.usdPerHour };
+      if (o.dryRun) {
+        const dry = planSkyUp(process.cwd(), request);
+        process.stdout.write(
+          g.json
+            ? jsonOutput('hosts-up', { dryRun: true, name, yaml: dry.yamlPath, task: dry.yaml, command: ['sky', ...dry.args], configEntry: dry.entry })
+            : `# would write ${dry.yamlPath}:\n${dry.yaml}\n# would run: sky ${dry.args.join(' ')}\n# would add to kbench.config.json: ${JSON.stringify(dry.entry)}\n`,
+        );
+        return;
+      }
       const progress = createProgress({ json: !!g.json });
       progress.start(`launching ${name} with SkyPilot (a few minutes)`);
       try {
-        const up = await skyUp(
-          process.cwd(),
-          { name, arch: o.arch, instanceType: o.instanceType, spot: !!o.spot, autostopMinutes: o.autostop, infra: o.infra, usdPerHour: o.usdPerHour },
-          runner,
-        );
+        const up = await skyUp(process.cwd(), request, runner);
         progress.succeed(`${up.plan.instanceType}${up.plan.spot ? ' (spot)' : ''}, $${up.plan.usdPerHour}/h`);
         const summary = { name, executor: 'ssh', arch: up.host.arch, instanceType: up.plan.instanceType, spot: up.plan.spot, usdPerHour: up.plan.usdPerHour, yaml: up.yamlPath, config: up.configPath };
         process.stdout.write(
           g.json
-            ? JSON.stringify(summary, null, 2) + '\n'
+            ? jsonOutput('hosts-up', { dryRun: false, ...summary })
             : `host ${name} is up (${up.plan.instanceType}, ${up.host.arch}, $${up.plan.usdPerHour}/h); added to ${up.configPath}\n` +
                 `task: ${up.yamlPath}\ntry: ssh ${name} true && kbench doctor\n`,
         );
@@ -80,7 +90,7 @@ export function register(program: Command, runner?: CommandRunner): void {
         progress.succeed();
         process.stdout.write(
           g.json
-            ? JSON.stringify({ name, removedFromConfig: down.removed, config: down.configPath }, null, 2) + '\n'
+            ? jsonOutput('hosts-down', { name, removedFromConfig: down.removed, config: down.configPath })
             : `host ${name} is down${down.removed ? `; removed from ${down.configPath}` : ` (it was not in ${down.configPath})`}\n`,
         );
       } catch (e) {

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { findHosts, listHosts } from '../../remote/hosts.js';
 import { probeHost, type HostProbe } from '../../remote/probe.js';
-import { table } from '../format.js';
+import { table, jsonOutput } from '../format.js';
+import { EXIT_HOST_UNREACHABLE } from './host-check.js';
 
 function yesNo(v: boolean | undefined): string {
   return v === undefined ? '—' : v ? 'yes' : 'no';
@@ -12,11 +13,24 @@ export function register(program: Command): void {
   const hosts = program
     .command('hosts')
     .description('native hosts (kbench.config.json + local + qemu-aarch64) and whether they answer')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit status: 0, also when a host does not answer (the table says so); `hosts check` exits 3 when one does not.',
+        '',
+        'Examples:',
+        '  kbench hosts',
+        '  kbench hosts --json',
+        '  kbench hosts check x86a arm1                    compiler, CPU features and cores',
+        '  kbench hosts up c7i --arch x86 --dry-run        a SkyPilot host (see kbench hosts up --help)',
+      ].join('\n'),
+    )
     .action(async (_o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const all = listHosts(process.cwd());
       const probes = await Promise.all(all.map((h) => probeHost(h)));
-      if (g.json) return void process.stdout.write(JSON.stringify({ hosts: all.map((h, i) => ({ ...h, probe: probes[i] })) }, null, 2) + '\n');
+      if (g.json) return void process.stdout.write(jsonOutput('hosts', { hosts: all.map((h, i) => ({ ...h, probe: probes[i] })) }));
       const rows = all.map((h, i) => [
         h.name,
         h.executor,
@@ -32,11 +46,22 @@ export function register(program: Command): void {
   hosts
     .command('check [names...]')
     .description('connect to each host and report its compiler, CPU features (avx2/fma/neon) and cores')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit status 3 when a host does not answer or lacks a CPU feature its build flags need (1 is kept for kbench failing).',
+        '',
+        'Examples:',
+        '  kbench hosts check                              every host',
+        '  kbench hosts check x86a --json',
+      ].join('\n'),
+    )
     .action(async (names: string[], _o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const selected = names.length ? findHosts(process.cwd(), names) : listHosts(process.cwd());
       const probes: HostProbe[] = await Promise.all(selected.map((h) => probeHost(h, { full: true })));
-      if (g.json) return void process.stdout.write(JSON.stringify({ hosts: probes }, null, 2) + '\n');
+      if (g.json) return void process.stdout.write(jsonOutput('hosts-check', { hosts: probes }));
       const rows = probes.map((p) => [
         p.host,
         p.reachable ? (p.machine ?? '') : 'unreachable',
@@ -48,6 +73,7 @@ export function register(program: Command): void {
         p.error ?? 'ok',
       ]);
       process.stdout.write(table(['host', 'machine', 'cores', 'avx2', 'fma', 'neon', 'compiler', 'status'], rows));
-      if (probes.some((p) => p.error)) process.exitCode = 1;
+      // a host problem is not a kbench failure (1): it has its own status, as in run and promote
+      if (probes.some((p) => p.error)) process.exitCode = EXIT_HOST_UNREACHABLE;
     });
 }

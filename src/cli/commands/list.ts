@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadSuite } from '../../spec/suite.js';
 import { resolveKernelsDir } from '../../config/config.js';
 import { shapeCases } from '../../check/inputs.js';
-import { table } from '../format.js';
+import { table, jsonOutput } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -23,7 +23,7 @@ export function register(program: Command): void {
         benchShapes: shapeCases(k.spec, 'bench').map((s) => s.name),
         distributions: Object.keys(k.spec.distributions),
       }));
-      if (g.json) return void process.stdout.write(JSON.stringify({ kernelsDir: dir, kernels }, null, 2) + '\n');
+      if (g.json) return void process.stdout.write(jsonOutput('list', { kernelsDir: dir, kernels }));
       process.stdout.write(
         `kernels in ${dir}\n\n` +
           table(

@@ -1,7 +1,10 @@
 // `kbench new <kernel>`: scaffold a kernel folder that `kbench screen` passes right away.
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { resolveKernelsDir } from '../../config/config.js';
+import { BUILTIN_KERNELS_DIR } from '../../spec/suite.js';
 import { scaffoldKernel, TEMPLATES, type TemplateName } from '../../scaffold/kernel-files.js';
+import { jsonOutput } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -13,7 +16,9 @@ export function register(program: Command): void {
       [
         '',
         'Templates: elementwise (y = x * scale + shift) or row-reduce (y[r] = sum of row r, split across threads).',
-        'The folder goes into --kernels, else the "kernels" folder of kbench.config.json, else the built-in suite.',
+        'The folder goes into --kernels, else the "kernels" folder of kbench.config.json, else ./kernels of the',
+        'current directory (never the installed package\'s built-in suite). Screen it with the same --kernels, or set',
+        '"kernels" in kbench.config.json.',
         '',
         'Examples:',
         '  kbench new gelu --kernels ./kernels && kbench screen gelu --kernels ./kernels',
@@ -22,11 +27,14 @@ export function register(program: Command): void {
     )
     .action((kernel: string, o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
-      const { dir, files } = scaffoldKernel({ kernelsDir: resolveKernelsDir(process.cwd(), g.kernels), name: kernel, template: o.template as TemplateName });
+      const kernelsDir = resolveKernelsDir(process.cwd(), g.kernels);
+      // outside a project the built-in suite is the installed package: a new kernel goes to ./kernels instead
+      const target = kernelsDir === BUILTIN_KERNELS_DIR ? resolve('kernels') : kernelsDir;
+      const { dir, files } = scaffoldKernel({ kernelsDir: target, name: kernel, template: o.template as TemplateName });
       process.stdout.write(
         g.json
-          ? JSON.stringify({ kernel, dir, files }, null, 2) + '\n'
-          : `created ${dir}\n${files.map((f) => `  ${f}\n`).join('')}next: kbench screen ${kernel}${g.kernels ? ` --kernels ${g.kernels}` : ''}\n`,
+          ? jsonOutput('new', { kernel, dir, files })
+          : `created ${dir}\n${files.map((f) => `  ${f}\n`).join('')}next: kbench screen ${kernel}${g.kernels ? ` --kernels ${g.kernels}` : target !== kernelsDir ? ' --kernels kernels' : ''}\n`,
       );
     });
 }

@@ -5,11 +5,14 @@ import type { Command } from 'commander';
 import { loadConfig, resolveKernelsDir } from '../../config/config.js';
 import { LEDGER_FILE, readLedger, runsDir } from '../../ledger/ledger.js';
 import { findHosts } from '../../remote/hosts.js';
-import { DEFAULT_MARGIN, promote } from '../../remote/promote.js';
+import { promote, sharedArchHosts } from '../../remote/promote.js';
 import { UsageError } from '../../spec/errors.js';
 import { createProgress } from '../progress.js';
 import { renderNative } from './native-render.js';
-import { fraction, integer } from '../options.js';
+import { formatSpeedup, jsonOutput, summaryLine } from '../format.js';
+import { outcomeOf } from '../../remote/outcome.js';
+import { EXIT_HOST_UNREACHABLE, unreachableHosts } from './host-check.js';
+import { addSetting } from '../settings.js';
 
 /** The newest run folder whose ledger starts as a screen. */
 function latestScreenRun(workDir: string): string {
@@ -20,44 +23,97 @@ function latestScreenRun(workDir: string): string {
   return join(dir, id);
 }
 
+/** The kernel folder a screen run recorded in its run-start (runs before it was recorded: undefined). */
+function screenKernelsDir(runDir: string): string | undefined {
+  const start = readLedger(join(runDir, LEDGER_FILE)).find((e) => e.type === 'run-start') as { kernelsDir?: unknown } | undefined;
+  return typeof start?.kernelsDir === 'string' && existsSync(start.kernelsDir) ? start.kernelsDir : undefined;
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('promote')
     .description('run the survivors of a WASM screen natively on hosts, in parallel; results go to that run\'s ledger')
     .requiredOption('--on <hosts>', 'comma-separated host names')
-    .option('--run <id>', 'screen run id or folder (default: the latest screen run)')
-    .option('--margin <fraction>', 'promote unless WASM is slower than 1 − margin on every bench shape', fraction('--margin'), DEFAULT_MARGIN)
-    .option('--threads <n>', 'nth when timing threaded kernels', integer('--threads', 1))
-    .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', integer('--pairs', 9), 21)
-    .option('--noise-floor <fraction>', 'speedups within ±this are no-change', fraction('--noise-floor'), 0.02)
+    .option('--run <id>', 'screen run id or folder (default: the latest screen run)');
+  addSetting(cmd, 'margin');
+  addSetting(cmd, 'threads');
+  addSetting(cmd, 'pairs');
+  addSetting(cmd, 'sampleMs');
+  addSetting(cmd, 'noiseFloor');
+  addSetting(cmd, 'seed');
+  cmd
     .option('--upstream [dir]', 'also time the real ggml op beside each candidate ("vs upstream"): the pinned npm source, "ggml" of kbench.config.json, or a llama.cpp checkout DIR (on an ssh host: a checkout there)')
+    .option('--every-host', 'run every survivor on every host (default: once per arch, spread over the hosts of that arch)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Hosts of one arch share the work: each survivor runs on one of them. --every-host runs it on each.',
+        'The kernels come from the folder the screen used (recorded in its run), unless --kernels names another.',
+        '',
+        'Examples:',
+        '  kbench promote --on local                       survivors of the latest screen, on this machine',
+        '  kbench promote --on x86a,arm1 --run 20261127-061530-3fa2',
+        '  kbench promote --on x86a,x86b --every-host      compare two x86 machines',
+        '  kbench promote --on local --margin 0.1 --json',
+      ].join('\n'),
+    )
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
       const hosts = findHosts(workDir, String(o.on).split(',').map((s) => s.trim()).filter(Boolean));
       const runDir = o.run ? (existsSync(resolve(workDir, o.run)) ? resolve(workDir, o.run) : join(runsDir(workDir), o.run)) : latestScreenRun(workDir);
       if (!existsSync(join(runDir, LEDGER_FILE))) throw new UsageError(`--run ${o.run}: no such run (${runDir})`);
+      // the suite the screen used, unless --kernels names another
+      const kernelsDir = g.kernels ? resolveKernelsDir(workDir, g.kernels) : (screenKernelsDir(runDir) ?? resolveKernelsDir(workDir));
+      const down = await unreachableHosts(hosts);
+      if (down.length) {
+        for (const line of down) process.stderr.write(`kbench: ${line}\n`);
+        process.stderr.write('kbench: nothing was promoted; leave the host out of --on or bring it up\n');
+        process.exitCode = EXIT_HOST_UNREACHABLE;
+        return;
+      }
+      if (!o.everyHost)
+        for (const [arch, names] of sharedArchHosts(hosts))
+          process.stderr.write(`kbench: ${names.join(', ')} are all ${arch}: each candidate runs on one of them, not on each (--every-host runs it on each)\n`);
       const progress = createProgress({ json: !!g.json });
+      const perHost = new Map<string, string>();
+      const width = Math.max(...hosts.map((h) => h.name.length));
+      const startedAt = Date.now();
+      let [done, total, note] = [0, 0, ''];
+      progress.start('promoting');
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
       try {
         const summary = await promote(runDir, hosts, {
-          kernelsDir: resolveKernelsDir(workDir, g.kernels),
+          kernelsDir,
           marginFraction: o.margin,
-          native: { threads: o.threads, pairs: o.pairs, noiseFloor: o.noiseFloor, ...(o.upstream ? { upstream: typeof o.upstream === 'string' ? o.upstream : (loadConfig(workDir).ggml ?? true) } : {}) },
+          native: { threads: o.threads, pairs: o.pairs, minSampleMs: o.sampleMs, noiseFloor: o.noiseFloor, seed: o.seed, ...(o.upstream ? { upstream: typeof o.upstream === 'string' ? o.upstream : (loadConfig(workDir).ggml ?? true) } : {}) },
+          everyHost: !!o.everyHost,
           signal: controller.signal,
           onEvent: (e) => {
-            if (e.type === 'experiment') progress.update(`${e.host}: ${e.kernel}/${e.candidate}${e.attempt > 1 ? ' (retry)' : ''}`);
-            if (e.type === 'retry') progress.update(`${e.kernel}/${e.candidate}: ${e.from} failed (${e.reason}); retrying on another host of its arch`);
+            // one status line (done/total, elapsed, ETA) and one line per host under it
+            if (e.type === 'plan') total = e.survivors.length;
+            if (e.type === 'experiment') perHost.set(e.host, `${e.kernel}/${e.candidate}${e.attempt > 1 ? ' (retry)' : ''}: starting`);
+            if (e.type === 'stage') perHost.set(e.host, `${e.kernel}/${e.candidate}: ${e.stage === 'build' ? 'building' : 'checking and timing'}`);
+            if (e.type === 'retry') note = ` (${e.kernel}/${e.candidate} failed on ${e.from}; retrying on another host of its arch)`;
+            if (e.type === 'host-down') perHost.set(e.host, `down: ${e.reason.split('\n')[0]}`);
+            if (e.type === 'result' && e.result.candidate !== 'baseline') {
+              done++;
+              const best = e.result.speed.reduce<(typeof e.result.speed)[number] | undefined>((b, s) => (!b || s.speedup.estimate > b.speedup.estimate ? s : b), undefined);
+              perHost.set(e.host, `${e.result.kernel}/${e.result.candidate}: ${best ? formatSpeedup(best.speedup.estimate, best.speedup.lo, best.speedup.hi) : outcomeOf(e.result)}; waiting for the next`);
+            }
+            progress.count(done, total, `candidates promoted${note}`);
+            progress.rows(hosts.map((h) => `${h.name.padEnd(width)}  ${perHost.get(h.name) ?? 'waiting'}`));
           },
         });
         progress.stop();
         if (g.json) {
-          process.stdout.write(JSON.stringify({ run: runDir, ...summary }, null, 2) + '\n');
+          process.stdout.write(jsonOutput('promote', { run: runDir, ...summary }));
         } else {
           const rejected = summary.rejected.map((r) => `  ${r.kernel}/${r.candidate}: ${r.reason}`).join('\n');
-          process.stdout.write(renderNative(summary.results) + (rejected ? `\nnot promoted:\n${rejected}\n` : '') + `\nresults appended to ${join(runDir, LEDGER_FILE)}\n`);
+          process.stdout.write(renderNative(summary.results) + (rejected ? `\nnot promoted:\n${rejected}\n` : '') + `\n${summaryLine(summary.results, Date.now() - startedAt)}\nresults appended to ${join(runDir, LEDGER_FILE)}\n`);
         }
         if (summary.interrupted) {
           process.stderr.write('kbench: interrupted; finished results are in the ledger, nothing left running on the hosts\n');

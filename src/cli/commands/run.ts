@@ -6,25 +6,43 @@ import { runNativeRecorded } from '../../remote/native-run.js';
 import { selectCandidates } from '../../screen/run.js';
 import { findKernel } from '../../spec/suite.js';
 import { createProgress } from '../progress.js';
-import { fraction, integer } from '../options.js';
+import { addSetting } from '../settings.js';
+import { integer } from '../options.js';
 import { renderNative } from './native-render.js';
+import { jsonOutput, summaryLine } from '../format.js';
+import { EXIT_HOST_UNREACHABLE, unreachableHosts } from './host-check.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('run <kernel>')
     .description('build, check and time the baseline against candidates natively on one host')
-    .requiredOption('--on <host>', 'host name (local, qemu-aarch64, or one of kbench.config.json)')
-    .option('-c, --candidate <name|file.c>', 'one candidate of the kernel, or a C file outside the suite')
-    .option('--threads <n>', 'nth when timing threaded kernels', integer('--threads', 1))
-    .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', integer('--pairs', 9), 21)
-    .option('--sample-ms <ms>', 'minimum duration of one timed batch (a sample is the best of 5)', Number, 0.5)
-    .option('--noise-floor <fraction>', 'speedups within ±this are no-change', fraction('--noise-floor'), 0.02)
+    .option('--on <host>', 'host name (local, qemu-aarch64, or one of kbench.config.json)', 'local');
+  addSetting(cmd, 'candidate');
+  addSetting(cmd, 'threads');
+  addSetting(cmd, 'pairs');
+  addSetting(cmd, 'sampleMs');
+  addSetting(cmd, 'noiseFloor');
+  addSetting(cmd, 'seed');
+  cmd
     .option('--march-native', 'build with -march=native (x86) instead of -mavx2 -mfma')
     .option('--check-only', 'check correctness, do not time')
-    .option('--seed <n>', 'seed for inputs and bootstrap', integer('--seed', 0), 1)
     .option('--upstream [dir]', 'also time the real ggml op (the pinned npm source, "ggml" of kbench.config.json, or a llama.cpp checkout DIR): adds "vs upstream"')
     .option('--upstream-copies <n>', 'ops per ggml graph call of the upstream variant', integer('--upstream-copies', 1), 16)
-    .addHelpText('after', '\nExamples:\n  kbench run softmax --on local\n  kbench run softmax --on local --upstream\n  kbench run rms_norm --on local --upstream ~/src/llama.cpp')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'The host is probed first: one that does not answer stops the command (exit 3) before anything is saved.',
+        '',
+        'Examples:',
+        '  kbench run rms_norm                             every candidate on this machine (--on local)',
+        '  kbench run softmax --on x86a -c vec8 --json',
+        '  kbench run rms_norm -c ./my_rms.c --check-only --on qemu-aarch64',
+        '  kbench run my_kernel --kernels ./kernels --pairs 31',
+        '  kbench run softmax --upstream                   beside the real ggml op ("vs upstream")',
+        '  kbench run rms_norm --upstream ~/src/llama.cpp  your own llama.cpp checkout',
+      ].join('\n'),
+    )
     .action(async (kernelName: string, o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
@@ -33,7 +51,15 @@ export function register(program: Command): void {
       const host = o.marchNative ? { ...found, marchNative: true } : found;
       const sources = selectCandidates(kernel, o.candidate, workDir);
       if (o.upstream && !kernel.spec.upstream) process.stderr.write(`kbench: ${kernel.name} has no upstream adapter (kernel.json "upstream"): timed without "vs upstream"\n`);
+      const [down] = await unreachableHosts([host]);
+      if (down) {
+        process.stderr.write(`kbench: ${down}; nothing was run or saved\n`);
+        process.exitCode = EXIT_HOST_UNREACHABLE;
+        return;
+      }
       const progress = createProgress({ json: !!g.json });
+      const startedAt = Date.now();
+      let done = 0;
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
@@ -50,7 +76,8 @@ export function register(program: Command): void {
           signal: controller.signal,
           argv: process.argv.slice(2),
           onEvent: (e) => {
-            if (e.type === 'stage') progress.update(`${host.name}: ${e.candidate} ${e.stage === 'build' ? 'building' : 'checking and timing'}`);
+            if (e.type === 'result') done++;
+            if (e.type === 'stage') progress.count(done, sources.length + 1, `${host.name}: ${e.candidate} ${e.stage === 'build' ? 'building' : 'checking and timing'}`);
           },
         });
         progress.stop();
@@ -60,8 +87,8 @@ export function register(program: Command): void {
           return;
         }
         const { results } = run;
-        process.stdout.write(g.json ? JSON.stringify({ run: run.id, dir: run.dir, results }, null, 2) + '\n' : renderNative(results) + `\nrun ${run.id} saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
-        if (results.some((r) => r.hostFailure)) process.exitCode = 1;
+        process.stdout.write(g.json ? jsonOutput('run', { run: run.id, dir: run.dir, results }) : renderNative(results) + `\n${summaryLine(results, Date.now() - startedAt)}\nrun ${run.id} saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
+        if (results.some((r) => r.hostFailure)) process.exitCode = EXIT_HOST_UNREACHABLE; // the host went away mid-run
       } finally {
         progress.stop();
         process.off('SIGINT', onSigint);

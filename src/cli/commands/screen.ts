@@ -6,29 +6,41 @@ import { resolveKernelsDir } from '../../config/config.js';
 import { describeVerdict } from '../../check/verdict.js';
 import type { TargetResult } from '../../ledger/records.js';
 import { screenRunJson } from '../../screen/json.js';
+import { selectCandidates } from '../../screen/run.js';
+import { watchScreen } from '../../screen/watch.js';
+import { findKernel } from '../../spec/suite.js';
+import { UsageError } from '../../spec/errors.js';
+import { basename } from 'node:path';
 import { createProgress } from '../progress.js';
-import { nonNegative, seed } from '../options.js';
-import { PROTOCOL } from '../../check/rules.js';
-import { formatNs, formatSpeedup, table, throughputNote } from '../format.js';
+import { addSetting } from '../settings.js';
+import { formatNs, formatSpeedup, summaryLine, table, throughputNote } from '../format.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('screen [kernels...]')
-    .description('build each candidate to WASM, check it in the sandbox against the reference, and time it against the baseline')
-    .option('-c, --candidate <name|file.c>', 'one candidate of the kernel, or a C file outside the suite')
-    .option('--cc <compiler>', 'WASM compiler: yowasp | clang | emcc (default: first found of emcc, clang, yowasp)')
-    .option('--noise-floor <fraction>', 'speedups within ±this are no-change', nonNegative('--noise-floor'), 0.02)
-    .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', nonNegative('--pairs'), 11)
-    .option('--sample-ms <ms>', `minimum duration of one timed batch (a sample is the fastest of ${PROTOCOL.batchesPerSample})`, nonNegative('--sample-ms'), PROTOCOL.minBatchNs / 1e6)
-    .option('--seed <n>', "seed for inputs, the check's random cases and bootstrap (a failure names its case; the same seed repeats it)", seed('--seed'))
+    .description('build each candidate to WASM, check it in the sandbox against the reference, and time it against the baseline');
+  addSetting(cmd, 'candidate');
+  cmd.option('--cc <compiler>', 'WASM compiler: yowasp | clang | emcc (default: first found of emcc, clang, yowasp)');
+  addSetting(cmd, 'noiseFloor');
+  addSetting(cmd, 'pairs');
+  addSetting(cmd, 'sampleMs');
+  addSetting(cmd, 'seed', "also picks the check's random cases (a failure names its case; the same seed repeats it); default: a fresh seed per run, printed");
+  cmd
     .option('--out <file>', 'also write the JSON result to this file')
-    .addHelpText('after', '\nExamples:\n  kbench screen\n  kbench screen rms_norm --candidate vec4 --json\n  kbench screen rms_norm --candidate ./my_rms.c\n  kbench screen --kernels ./my-kernels')
+    .option('--watch', 'one kernel and --candidate: screen again each time the candidate file is saved (warm compiler, baseline checked once; nothing saved); Ctrl-C ends it')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kbench screen\n  kbench screen rms_norm --candidate vec4 --json\n  kbench screen rms_norm --candidate ./my_rms.c\n  kbench screen rms_norm --candidate ./my_rms.c --watch\n  kbench screen --kernels ./my-kernels',
+    )
     .action(async (kernels: string[], o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
+      if (o.watch) return watchCommand(kernels, o, !!g.json, resolveKernelsDir(workDir, g.kernels));
       const progress = createProgress({ json: !!g.json });
       let done = 0;
       let total = 0;
+      let latest = '';
+      const startedAt = Date.now();
       const controller = new AbortController();
       // kept for the whole command: a second Ctrl-C while the screen stops must not kill it before it prints
       const onSigint = () => controller.abort();
@@ -51,14 +63,19 @@ export function register(program: Command): void {
           signal: controller.signal,
           onEvent: (e) => {
             if (e.type === 'plan') total = e.total;
-            if (e.type === 'result') done++;
-            if (e.type === 'stage') progress.count(done, total, `${e.kernel}/${e.candidate}: ${e.stage === 'compile' ? 'compiling' : e.stage === 'check' ? 'checking' : 'measuring'}`);
+            if (e.type === 'result') {
+              done++;
+              // the current estimate: the last candidate timed, on its best shape
+              const best = e.result.speed.reduce<(typeof e.result.speed)[number] | undefined>((b, s) => (!b || s.speedup.estimate > b.speedup.estimate ? s : b), undefined);
+              if (best) latest = ` (last: ${e.result.candidate} ${formatSpeedup(best.speedup.estimate, best.speedup.lo, best.speedup.hi)})`;
+            }
+            if (e.type === 'stage') progress.count(done, total, `${e.kernel}/${e.candidate}: ${e.stage === 'compile' ? 'compiling' : e.stage === 'check' ? 'checking' : 'measuring'}${latest}`);
           },
         });
         progress.stop();
         const json = JSON.stringify(screenRunJson(run), null, 2);
         if (o.out) writeFileSync(o.out, json + '\n');
-        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + failures(run.results) + `\nseed ${seed} (--seed ${seed} repeats every check case)\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
+        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + failures(run.results) + `\n${summaryLine(run.results, Date.now() - startedAt)}\nseed ${seed} (--seed ${seed} repeats every check case)\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
         const harnessErrors = run.results.filter((r) => r.check.status === 'harness-error');
         for (const r of harnessErrors) process.stderr.write(`kbench: ${r.kernel}/${r.candidate}: ${describeVerdict(r.check)}\n`);
         if (harnessErrors.length) process.exitCode = 1;
@@ -94,4 +111,52 @@ function renderScreen(results: TargetResult[]): string {
     ]);
   });
   return table(['kernel', 'candidate', 'shape', 'verdict', 'speedup [95% CI]', 'time/call', 'notes'], rows);
+}
+
+/** --watch: rounds on stdout as they come (one JSON line each with --json: kbench.screen-watch/1). */
+async function watchCommand(kernels: string[], o: Record<string, unknown>, json: boolean, kernelsDir: string): Promise<void> {
+  if (kernels.length !== 1 || typeof o.candidate !== 'string') throw new UsageError('--watch: name one kernel and the candidate to watch (--candidate name|file.c)');
+  if (o.out) throw new UsageError('--watch: --out is for a recorded screen; a watch saves nothing');
+  const kernel = findKernel(kernelsDir, kernels[0]);
+  const [candidate] = selectCandidates(kernel, o.candidate, process.cwd());
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.on('SIGINT', onSigint);
+  const progress = createProgress({ json });
+  const say = (text: string) => (progress.stop(), process.stdout.write(text));
+  try {
+    progress.start(`${kernel.name}: building the reference and baseline, checking the baseline`);
+    const { rounds } = await watchScreen({
+      workDir: process.cwd(),
+      kernel,
+      path: candidate.path!,
+      cc: o.cc as string | undefined,
+      noiseFloor: o.noiseFloor as number,
+      pairs: o.pairs as number,
+      sampleMs: o.sampleMs as number,
+      seed: o.seed as number | undefined,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'stage' && e.candidate !== 'baseline') progress.update(`${e.kernel}/${e.candidate}: ${e.stage === 'compile' ? 'compiling' : e.stage === 'check' ? 'checking' : 'measuring'}`);
+      },
+      onBaseline: (r) => {
+        if (r.check.status !== 'pass') say(json ? '' : `baseline: ${describeVerdict(r.check)}\n`);
+        progress.start(`${kernel.name}/${candidate.name}`);
+      },
+      onRound: ({ round, result, elapsedMs }) => {
+        say(
+          json
+            ? JSON.stringify({ schema: 'kbench.screen-watch/1', round, elapsedMs, result }) + '\n'
+            : `\nround ${round} (${new Date().toLocaleTimeString()}):\n${renderScreen([result])}${summaryLine([result], elapsedMs)}\nwatching ${candidate.path} (Ctrl-C to stop)\n`,
+        );
+        progress.start(`waiting for ${basename(candidate.path!)} to change`);
+      },
+    });
+    progress.stop();
+    if (!json) process.stderr.write(`kbench: watch stopped after ${rounds} round${rounds === 1 ? '' : 's'}\n`);
+    process.exitCode = 130;
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSigint);
+  }
 }
