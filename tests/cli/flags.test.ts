@@ -57,7 +57,7 @@ describe('one meaning per flag', () => {
     const help = async (...args: string[]) => (await kbench(cwd, ...args, '--help')).stdout.replace(/\s+/g, ' ');
     const screen = await help('screen');
     const run = await help('run');
-    expect(screen).toMatch(/--sample-ms <ms> minimum duration of one timed batch in ms, > 0; a sample is the fastest of 5 batches \(default: 4\)/);
+    expect(screen).toMatch(/--sample-ms <ms> minimum duration of one timed batch in ms, > 0; a sample is the fastest of 5 batches \(default: 0.5\)/);
     expect(run).toMatch(/--sample-ms <ms> minimum duration of one timed batch in ms, > 0; a sample is the fastest of 5 batches \(default: 0.5\)/);
     expect(screen).toMatch(/--pairs <n> .*coarse filter and takes 11.* \(default: 11\)/);
     expect(run).toMatch(/--pairs <n> .*coarse filter and takes 11.* \(default: 21\)/);
