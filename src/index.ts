@@ -2,7 +2,7 @@
 export { KernelSpec, type BufferParam, type ScalarParam, type Generator, type Tolerance, type Dtype } from './spec/schema.js';
 export { loadSpec, parseSpec } from './spec/load.js';
 export { loadSuite, loadKernel, findKernel, BUILTIN_KERNELS_DIR, INCLUDE_DIR, type Kernel } from './spec/suite.js';
-export { UsageError, SpecError } from './spec/errors.js';
+export { KbenchError, UsageError, SpecError, AbortError, HostError, EXIT, exitCodeOf, isAbort } from './errors.js';
 export { kernelJsonSchema } from './spec/json-schema.js';
 export { loadConfig, resolveKernelsDir, type KbenchConfig, type HostConfig } from './config/config.js';
 export { probeToolchains, resolveToolchain, type Toolchain, type ToolchainKind } from './build/toolchain.js';

@@ -7,7 +7,7 @@ import type { HostConfig } from '../config/config.js';
 import { Ledger, LEDGER_FILE, newRunId, readLedger, runsDir } from '../ledger/ledger.js';
 import { LEDGER_SCHEMA, type LedgerEvent } from '../ledger/records.js';
 import { findHosts } from '../remote/hosts.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import { findKernel, INCLUDE_DIR } from '../spec/suite.js';
 import { Budget, TIME_LIMIT, type Limits } from './budget.js';
 import { ApiFailure, ApiGate, type MessagesApi } from './client.js';

@@ -9,7 +9,7 @@ import { bufferLayouts, distributionNames, generateInputs, scalarValues, shapeCa
 import { protocolHeader } from '../check/rules.js';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import { ALLOWED_HEADERS } from '../build/policy.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import { generateGlue } from './glue.js';
 import type { Toolchain } from './hosts.js';
 

@@ -2,7 +2,7 @@
 // qemu-aarch64 emulator under its own name), and the build settings each one gets.
 import { arch as nodeArch } from 'node:os';
 import { HostConfig, loadConfig } from '../config/config.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 
 export const LOCAL_HOST = 'local';
 export const QEMU_HOST = 'qemu-aarch64';

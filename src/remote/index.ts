@@ -5,6 +5,5 @@ export { calibrate, type Calibration, type HostCalibration, type CalibrationPoin
 export { probeHost, type HostProbe } from './probe.js';
 export { outcomeOf, bestSpeedup, meanSpeedup, type Outcome } from './outcome.js';
 export { listHosts, findHosts, toolchainFor, LOCAL_HOST, QEMU_HOST, type Toolchain } from './hosts.js';
-export { HostError, type Executor, type ExecOptions, type ExecResult } from './executor.js';
-export { AbortError } from '../spec/errors.js';
+export { type Executor, type ExecOptions, type ExecResult } from './executor.js';
 export type { Candidate } from './bundle.js';

@@ -8,7 +8,7 @@ import { writeRunReports } from '../report/index.js';
 import type { CandidateSource } from '../screen/session.js';
 import type { HostConfig } from '../config/config.js';
 import type { Kernel } from '../spec/suite.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import { runNative, type NativeOptions } from './native.js';
 
 export interface NativeRun {

@@ -111,8 +111,7 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
       if (run.exitCode !== 0) throw new HostError(host.name, `the run failed (status ${run.exitCode ?? run.signal}): ${run.stderr.trim().split('\n').pop() ?? ''}`);
     } catch (e) {
       if (!(e instanceof HostError)) throw e;
-      const reason = e.message.slice(host.name.length + 2);
-      const results = candidates.map((c) => hostFailureResult(kernel, c, host, reason, Date.now() - started));
+      const results = candidates.map((c) => hostFailureResult(kernel, c, host, e.reason, Date.now() - started));
       for (const result of results) emit({ type: 'result', host: host.name, result });
       return results;
     }

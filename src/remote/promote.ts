@@ -6,7 +6,7 @@ import type { HostConfig } from '../config/config.js';
 import { Ledger, readLedger, LEDGER_FILE } from '../ledger/ledger.js';
 import { writeRunReports } from '../report/index.js';
 import type { TargetResult } from '../ledger/records.js';
-import { UsageError } from '../spec/errors.js';
+import { isAbort, UsageError } from '../errors.js';
 import { findKernel, type Kernel } from '../spec/suite.js';
 import type { Candidate } from './bundle.js';
 import type { Executor } from './executor.js';
@@ -159,7 +159,7 @@ export async function promote(runDir: string, hosts: HostConfig[], opts: Promote
     try {
       [result] = await runNative(x.kernel, [x.candidate], host, { ...opts.native, signal: opts.signal, onEvent: emit, executor: executors.get(host.name) });
     } catch (e) {
-      if ((e as Error).name !== 'AbortError') throw e;
+      if (!isAbort(e)) throw e;
       queue.push(x);
       return;
     }

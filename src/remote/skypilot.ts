@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { CONFIG_FILE, HostConfig, KbenchConfig } from '../config/config.js';
-import { SpecError, UsageError } from '../spec/errors.js';
+import { KbenchError, SpecError, UsageError } from '../errors.js';
 
 export const SKY_TASK_TEMPLATE = fileURLToPath(new URL('../../remote/skypilot-task.yaml', import.meta.url));
 
@@ -124,7 +124,9 @@ async function runSky(run: CommandRunner, args: string[]): Promise<CommandResult
 }
 
 /** A sky command that ran but failed: exit 1 with the tail of its output. */
-export class SkyCommandError extends Error {
+/** A failed `sky` run is not a kbench bug: the CLI says what sky said and exits 1, without a stack trace. */
+export class SkyCommandError extends KbenchError {
+  readonly exitCode = 1;
   constructor(
     readonly args: string[],
     readonly result: CommandResult,

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LEDGER_FILE, runsDir } from '../ledger/ledger.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import { renderGbench } from './gbench.js';
 import { renderHtml } from './html.js';
 import { renderJson } from './json.js';

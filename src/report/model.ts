@@ -8,7 +8,7 @@ import type { Arch, LedgerEvent, TargetResult } from '../ledger/records.js';
 import type { Interval, SpeedVerdict } from '../measure/types.js';
 import { lightShare } from '../measure/speed-of-light.js';
 import { median, spearman } from '../measure/stats.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import { baselineDriftReason, machineReasons, stabilityOf, wideCiReason, type LoadSnapshot, type Stability } from '../measure/stability.js';
 import { formatNs } from './format.js';
 import { readAgentActivity, type AgentActivity } from './agent-events.js';

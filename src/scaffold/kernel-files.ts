@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseSpec } from '../spec/load.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import { elementwiseKernel } from './elementwise.js';
 import { rowReduceKernel } from './row-reduce.js';
 

@@ -6,7 +6,7 @@ import { Ledger, newRunId, runsDir } from '../ledger/ledger.js';
 import { LEDGER_SCHEMA, type TargetResult } from '../ledger/records.js';
 import { loadSnapshot, machineFacts } from '../ledger/machine.js';
 import { findKernel, loadSuite, type Kernel } from '../spec/suite.js';
-import { UsageError } from '../spec/errors.js';
+import { isAbort, UsageError } from '../errors.js';
 import { writeRunReports } from '../report/index.js';
 import { ScreenSession, type CandidateSource, type ScreenOptions } from './session.js';
 
@@ -60,7 +60,7 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
     }
   } catch (e) {
     // an interrupted preparation still leaves an (empty, interrupted) run behind, like any other Ctrl-C
-    if ((e as Error).name !== 'AbortError') {
+    if (!isAbort(e)) {
       await session.close();
       throw e;
     }
@@ -87,7 +87,7 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
       try {
         record(await session.screenCandidate(kernel, candidate, { bench, signal: opts.signal }), candidate.source);
       } catch (e) {
-        if ((e as Error).name === 'AbortError') break; // the candidate in progress is left out, not half-judged
+        if (isAbort(e)) break; // the candidate in progress is left out, not half-judged
         throw e;
       }
     }

@@ -14,7 +14,7 @@ import { summarizeSamples } from '../measure/speed.js';
 import { footprintBytes, SPEED_OF_LIGHT_SPEC, type SpeedOfLight } from '../measure/speed-of-light.js';
 import { shapeCases } from '../check/inputs.js';
 import type { KernelSpec } from '../spec/schema.js';
-import { AbortError, SpecError, UsageError } from '../spec/errors.js';
+import { AbortError, SpecError, UsageError } from '../errors.js';
 
 export interface ScreenOptions {
   /** folder holding .kbench/ (cache and runs) */

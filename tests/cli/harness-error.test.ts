@@ -29,7 +29,6 @@ describe('kbench screen with a harness error', () => {
     } finally {
       out.mockRestore();
       err.mockRestore();
-      process.exitCode = undefined;
     }
     expect(JSON.parse(stdout).results[1].check.status).toBe('harness-error');
     expect(stderr).toMatch(/kbench: rms_norm\/vec4: harness-error .*RangeError: rng seed/);

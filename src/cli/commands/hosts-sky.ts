@@ -1,16 +1,10 @@
 // `kbench hosts up|down`: native hosts on demand through SkyPilot. Adds to the `hosts` command of hosts.ts
 // (or creates it when that file is not registered).
 import type { Command } from 'commander';
-import { DEFAULT_INSTANCE, SKY_PRICES, SkyCommandError, skyDown, skyUp, type CommandRunner } from '../../remote/skypilot.js';
+import { DEFAULT_INSTANCE, SKY_PRICES, skyDown, skyUp, type CommandRunner } from '../../remote/skypilot.js';
 import { createProgress } from '../progress.js';
 import { nonNegative, wholeMinutes } from '../options.js';
 
-/** A failed `sky` run is not a kbench bug: say what sky said and exit 1, without a stack trace. */
-function reportSkyFailure(e: unknown): void {
-  if (!(e instanceof SkyCommandError)) throw e;
-  process.stderr.write(`kbench: ${e.message}\n`);
-  process.exitCode = 1;
-}
 
 const PRICE_LINES = Object.entries(SKY_PRICES.instances).map(([type, i]) => `  ${type.padEnd(11)} ${i.arch.padEnd(8)} $${i.usdPerHour}/h  ${i.note}`);
 
@@ -63,7 +57,7 @@ export function register(program: Command, runner?: CommandRunner): void {
         );
       } catch (e) {
         progress.fail();
-        reportSkyFailure(e);
+        throw e; // a SkyCommandError exits 1 with what sky said (main), without a stack trace
       }
     });
 
@@ -85,7 +79,7 @@ export function register(program: Command, runner?: CommandRunner): void {
         );
       } catch (e) {
         progress.fail();
-        reportSkyFailure(e);
+        throw e; // a SkyCommandError exits 1 with what sky said (main), without a stack trace
       }
     });
 }

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { findHosts, listHosts } from '../../remote/hosts.js';
 import { probeHost, type HostProbe } from '../../remote/probe.js';
 import { table } from '../format.js';
+import { exits } from '../exit.js';
+import { EXIT } from '../../errors.js';
 
 function yesNo(v: boolean | undefined): string {
   return v === undefined ? '—' : v ? 'yes' : 'no';
@@ -32,7 +34,7 @@ export function register(program: Command): void {
   hosts
     .command('check [names...]')
     .description('connect to each host and report its compiler, CPU features (avx2/fma/neon) and cores')
-    .action(async (names: string[], _o, cmd: Command) => {
+    .action(exits(async (names: string[], _o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const selected = names.length ? findHosts(process.cwd(), names) : listHosts(process.cwd());
       const probes: HostProbe[] = await Promise.all(selected.map((h) => probeHost(h, { full: true })));
@@ -48,6 +50,6 @@ export function register(program: Command): void {
         p.error ?? 'ok',
       ]);
       process.stdout.write(table(['host', 'machine', 'cores', 'avx2', 'fma', 'neon', 'compiler', 'status'], rows));
-      if (probes.some((p) => p.error)) process.exitCode = 1;
-    });
+      return probes.some((p) => p.error) ? EXIT.internal : EXIT.ok;
+    }));
 }

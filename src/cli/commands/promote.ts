@@ -6,10 +6,12 @@ import { resolveKernelsDir } from '../../config/config.js';
 import { LEDGER_FILE, readLedger, runsDir } from '../../ledger/ledger.js';
 import { findHosts } from '../../remote/hosts.js';
 import { DEFAULT_MARGIN, promote } from '../../remote/promote.js';
-import { UsageError } from '../../spec/errors.js';
+import { UsageError } from '../../errors.js';
 import { createProgress } from '../progress.js';
 import { renderNative } from './native-render.js';
 import { fraction, integer } from '../options.js';
+import { exits } from '../exit.js';
+import { EXIT } from '../../errors.js';
 
 /** The newest run folder whose ledger starts as a screen. */
 function latestScreenRun(workDir: string): string {
@@ -30,7 +32,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'nth when timing threaded kernels', integer('--threads', 1))
     .option('--pairs <n>', 'interleaved baseline/candidate pairs per bench shape (≥ 9)', integer('--pairs', 9), 21)
     .option('--noise-floor <fraction>', 'speedups within ±this are no-change', fraction('--noise-floor'), 0.02)
-    .action(async (o, cmd: Command) => {
+    .action(exits(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
       const hosts = findHosts(workDir, String(o.on).split(',').map((s) => s.trim()).filter(Boolean));
@@ -60,11 +62,11 @@ export function register(program: Command): void {
         }
         if (summary.interrupted) {
           process.stderr.write('kbench: interrupted; finished results are in the ledger, nothing left running on the hosts\n');
-          process.exitCode = 130;
+          return EXIT.aborted;
         }
       } finally {
         progress.stop();
         process.off('SIGINT', onSigint);
       }
-    });
+    }));
 }

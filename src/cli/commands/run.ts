@@ -8,6 +8,8 @@ import { findKernel } from '../../spec/suite.js';
 import { createProgress } from '../progress.js';
 import { fraction, integer } from '../options.js';
 import { renderNative } from './native-render.js';
+import { exits } from '../exit.js';
+import { EXIT } from '../../errors.js';
 
 export function register(program: Command): void {
   program
@@ -22,7 +24,7 @@ export function register(program: Command): void {
     .option('--march-native', 'build with -march=native (x86) instead of -mavx2 -mfma')
     .option('--check-only', 'check correctness, do not time')
     .option('--seed <n>', 'seed for inputs and bootstrap', integer('--seed', 0), 1)
-    .action(async (kernelName: string, o, cmd: Command) => {
+    .action(exits(async (kernelName: string, o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
       const kernel = findKernel(resolveKernelsDir(workDir, g.kernels), kernelName);
@@ -50,15 +52,14 @@ export function register(program: Command): void {
         progress.stop();
         if (run.interrupted) {
           process.stderr.write(`kbench: interrupted; nothing left running on the host; finished results are in ${run.dir}\n`);
-          process.exitCode = 130;
-          return;
+          return EXIT.aborted;
         }
         const { results } = run;
         process.stdout.write(g.json ? JSON.stringify({ run: run.id, dir: run.dir, results }, null, 2) + '\n' : renderNative(results) + `\nrun ${run.id} saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
-        if (results.some((r) => r.hostFailure)) process.exitCode = 1;
+        return results.some((r) => r.hostFailure) ? EXIT.internal : EXIT.ok;
       } finally {
         progress.stop();
         process.off('SIGINT', onSigint);
       }
-    });
+    }));
 }

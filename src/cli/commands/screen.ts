@@ -8,6 +8,8 @@ import { screenRunJson } from '../../screen/json.js';
 import { createProgress } from '../progress.js';
 import { nonNegative, seed } from '../options.js';
 import { formatNs, formatSpeedup, table, throughputNote } from '../format.js';
+import { exits } from '../exit.js';
+import { EXIT } from '../../errors.js';
 
 export function register(program: Command): void {
   program
@@ -21,7 +23,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for inputs and bootstrap', seed('--seed'))
     .option('--out <file>', 'also write the JSON result to this file')
     .addHelpText('after', '\nExamples:\n  kbench screen\n  kbench screen rms_norm --candidate vec4 --json\n  kbench screen rms_norm --candidate ./my_rms.c\n  kbench screen --kernels ./my-kernels')
-    .action(async (kernels: string[], o, cmd: Command) => {
+    .action(exits(async (kernels: string[], o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
       const progress = createProgress({ json: !!g.json });
@@ -56,16 +58,16 @@ export function register(program: Command): void {
         process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + `\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
         const harnessErrors = run.results.filter((r) => r.check.status === 'harness-error');
         for (const r of harnessErrors) process.stderr.write(`kbench: ${r.kernel}/${r.candidate}: ${describeVerdict(r.check)}\n`);
-        if (harnessErrors.length) process.exitCode = 1;
         if (run.interrupted) {
           process.stderr.write(`kbench: interrupted; the candidate in progress was stopped and left out; finished results are in ${run.dir}\n`);
-          process.exitCode = 130;
+          return EXIT.aborted;
         }
+        return harnessErrors.length ? EXIT.internal : EXIT.ok;
       } finally {
         progress.stop();
         process.off('SIGINT', onSigint);
       }
-    });
+    }));
 }
 
 function renderScreen(results: TargetResult[]): string {
