@@ -4,12 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/config.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { LedgerEvent } from '../ledger/records.js';
+import type { RecordedEvent } from '../ledger/records.js';
 import type { Kernel } from '../spec/suite.js';
 import type { Budget } from './budget.js';
 import type { ApiGate } from './client.js';
 import type { ConversationSetup, ConversationState } from './conversation.js';
-import type { AgentConfigEvent, AgentEvent, AgentProgress } from './events.js';
+import type { AgentConfigEvent, AgentProgress } from './events.js';
 import type { NamedLocks } from './locks.js';
 import type { Root } from './research-tools.js';
 import type { ExperimentRunner } from './runner.js';
@@ -35,15 +35,14 @@ export interface RunContext {
   onEvent: (e: AgentProgress) => void;
 }
 
-export function record(ctx: RunContext, event: AgentEvent | LedgerEvent): void {
+export function record(ctx: RunContext, event: RecordedEvent): void {
   recordEvent(ctx.ledger, ctx.state, ctx.onEvent, event);
 }
 
-export function recordEvent(ledger: Ledger, state: RunState, onEvent: (e: AgentProgress) => void, agentEvent: AgentEvent | LedgerEvent): void {
-  const event = agentEvent as LedgerEvent;
+export function recordEvent(ledger: Ledger, state: RunState, onEvent: (e: AgentProgress) => void, event: RecordedEvent): void {
   ledger.append(event);
   applyEvent(state, event);
-  onEvent(event as AgentProgress);
+  onEvent(event);
 }
 
 export function now(): string {

@@ -2,7 +2,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLedger, runsDir, LEDGER_FILE } from '../ledger/ledger.js';
-import type { TargetResult } from '../ledger/records.js';
 import { meanSpeedup } from './judge.js';
 import { meanCumulative } from './lineage.js';
 import { replay } from './state.js';
@@ -39,9 +38,9 @@ function summarizeRun(id: string, file: string): RunSummary {
   } catch (e) {
     return { id, kind: '?', kernel: '?', startedAt: null, status: `unreadable: ${(e as Error).message}`, experiments: 0, landed: null, bestSpeedup: null, costUsd: 0 };
   }
-  const start = events.find((e) => e.type === 'run-start') as { kind?: string; at?: string } | undefined;
-  const end = [...events].reverse().find((e) => e.type === 'run-end') as { status?: string } | undefined;
-  const results = events.filter((e) => e.type === 'result').map((e) => (e as { result: TargetResult }).result);
+  const start = events.find((e) => e.type === 'run-start');
+  const end = [...events].reverse().find((e) => e.type === 'run-end');
+  const results = events.flatMap((e) => (e.type === 'result' ? [e.result] : []));
   const s = replay(events);
   const kind = start?.kind ?? '?';
   const base = { id, kind, startedAt: start?.at ?? null, status: end?.status ?? 'unfinished', costUsd: s.apiUsd + s.hostsUsd };

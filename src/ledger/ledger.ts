@@ -3,7 +3,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, truncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { LedgerEvent } from './records.js';
+import { toLedgerEvent, type LedgerEvent, type RecordedEvent } from './records.js';
 
 export const LEDGER_FILE = 'ledger.jsonl';
 
@@ -25,7 +25,7 @@ export class Ledger {
     dropTornTail(this.file);
   }
 
-  append(event: LedgerEvent): void {
+  append(event: RecordedEvent): void {
     appendFileSync(this.file, JSON.stringify(event) + '\n');
   }
 
@@ -44,6 +44,7 @@ export class Ledger {
   }
 }
 
+/** The events of a ledger file, an unknown type as an `unknown` event; [] when there is no file. */
 export function readLedger(file: string): LedgerEvent[] {
   if (!existsSync(file)) return [];
   const lines = readFileSync(file, 'utf8').split('\n');
@@ -51,7 +52,7 @@ export function readLedger(file: string): LedgerEvent[] {
   lines.forEach((line, i) => {
     if (!line.trim()) return;
     try {
-      events.push(JSON.parse(line) as LedgerEvent);
+      events.push(toLedgerEvent(JSON.parse(line) as Record<string, unknown>));
     } catch (e) {
       // Only the last line may be torn (killed mid-append); anything else is corruption worth reporting.
       if (i !== lines.length - 1) throw new Error(`${file}:${i + 1}: corrupt ledger line (${(e as Error).message})`);

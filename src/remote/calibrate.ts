@@ -74,7 +74,7 @@ function allResults(workDir: string): { every: RunResult[]; results: TargetResul
   for (const run of runs) {
     for (const e of readLedger(join(dir, run, LEDGER_FILE))) {
       if (e.type !== 'result') continue;
-      const r = (e as { result: TargetResult }).result;
+      const r = e.result;
       every.push({ run, result: r });
       latest.set(`${r.target}\0${r.kernel}\0${r.candidate}\0${r.sourceSha256}`, r);
     }

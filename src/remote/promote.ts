@@ -75,7 +75,7 @@ export function screenResults(runDir: string): TargetResult[] {
   const latest = new Map<string, TargetResult>();
   for (const e of readLedger(file)) {
     if (e.type !== 'result') continue;
-    const r = (e as { result: TargetResult }).result;
+    const r = e.result;
     if (r.target === 'wasm') latest.set(`${r.kernel}/${r.candidate}`, r);
   }
   return [...latest.values()];

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describeVerdict, type CheckStatus } from '../check/verdict.js';
 import { LEDGER_FILE, readLedger } from '../ledger/ledger.js';
-import type { Arch, LedgerEvent, TargetResult } from '../ledger/records.js';
+import { AGENT_EVENT_TYPES, type Arch, type LedgerEvent, type TargetResult } from '../ledger/records.js';
 import type { Interval, SpeedVerdict } from '../measure/types.js';
 import { lightShare } from '../measure/speed-of-light.js';
 import { median, spearman } from '../measure/stats.js';
@@ -98,8 +98,6 @@ export interface ReportModel {
   otherEvents: Record<string, number>;
 }
 
-/** Agent event types (src/agent/events.ts) the report reads or knows to skip; any other type is counted, never fatal. */
-const AGENT_EVENTS = new Set(['agent-config', 'research', 'hypothesis', 'candidate', 'screen', 'promotion', 'verdict', 'cost', 'request', 'champion', 'error', 'stop']);
 
 /** Accepts a run folder or a ledger.jsonl path. */
 export function loadReportModel(path: string): ReportModel {
@@ -116,18 +114,18 @@ export function buildReportModel(events: LedgerEvent[], fallbackId = 'run'): Rep
   let run: RunInfo = { id: fallbackId, kind: 'unknown', status: 'running', stability: stabilityOf([]) };
   for (const event of events) {
     if (event.type === 'run-start') {
-      const e = event as Extract<LedgerEvent, { type: 'run-start' }>;
-      const start = e.machine?.load as LoadSnapshot | undefined;
-      run = { ...run, id: e.id ?? fallbackId, kind: e.kind, startedAt: e.at, argv: e.argv, machine: e.machine, ...(start ? { load: { start } } : {}) };
+      const start = event.machine?.load;
+      run = { ...run, id: event.id ?? fallbackId, kind: event.kind, startedAt: event.at, argv: event.argv, machine: event.machine, ...(start ? { load: { start } } : {}) };
     } else if (event.type === 'run-end') {
-      const e = event as Extract<LedgerEvent, { type: 'run-end' }>;
-      run = { ...run, endedAt: e.at, status: e.status, reason: e.reason, ...(e.machine?.load ? { load: { ...run.load, end: e.machine.load } } : {}) };
+      run = { ...run, endedAt: event.at, status: event.status, reason: event.reason, ...(event.machine?.load ? { load: { ...run.load, end: event.machine.load } } : {}) };
     } else if (event.type === 'result') {
-      const row = toResultRow((event as Extract<LedgerEvent, { type: 'result' }>).result);
+      const row = toResultRow(event.result);
       const key = `${row.kernel}\0${row.candidate}\0${row.target}`;
       byKey.delete(key); // re-insert so a retry lands in the order it happened
       byKey.set(key, row);
-    } else if (!(run.kind === 'agent' && AGENT_EVENTS.has(event.type))) {
+    } else if (event.type === 'unknown') {
+      otherEvents[event.originalType] = (otherEvents[event.originalType] ?? 0) + 1;
+    } else if (event.type !== 'promote-end' && !(run.kind === 'agent' && AGENT_EVENT_TYPES.has(event.type))) {
       otherEvents[event.type] = (otherEvents[event.type] ?? 0) + 1;
     }
   }

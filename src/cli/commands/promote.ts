@@ -17,7 +17,7 @@ import { EXIT } from '../../errors.js';
 function latestScreenRun(workDir: string): string {
   const dir = runsDir(workDir);
   const ids = existsSync(dir) ? readdirSync(dir).sort().reverse() : [];
-  const id = ids.find((i) => readLedger(join(dir, i, LEDGER_FILE)).some((e) => e.type === 'run-start' && (e as { kind?: string }).kind === 'screen'));
+  const id = ids.find((i) => readLedger(join(dir, i, LEDGER_FILE)).some((e) => e.type === 'run-start' && e.kind === 'screen'));
   if (!id) throw new UsageError(`no screen run in ${dir}: run \`kbench screen\` first, or pass --run <id>`);
   return join(dir, id);
 }
