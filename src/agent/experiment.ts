@@ -129,7 +129,7 @@ async function promote(ctx: RunContext, h: Hypothesis, chosen: CandidateState): 
   const source = readFileSync(path, 'utf8');
   // each host's result (and its cost) is recorded as it arrives, not when the slowest host is done
   const onHost = (result: TargetResult) => {
-    record(ctx, { type: 'result', at: now(), result, hypothesis: h.id });
+    ctx.recorder.result(result, h.id);
     chargeHost(ctx, result, name);
   };
   const reference = championSource(ctx);
@@ -194,7 +194,7 @@ async function submit(ctx: RunContext, h: Hypothesis, source: string): Promise<T
     const revision = mine.length;
     const name = `${h.id}-r${revision}`;
     const file = `candidates/${name}.c`;
-    ctx.ledger.writeFile(file, source);
+    ctx.recorder.writeFile(file, source);
     record(ctx, { type: 'candidate', at: now(), candidate: name, hypothesis: h.id, revision, file, sourceSha256: sha });
     c = ctx.state.candidates.get(name)!;
   }
@@ -204,7 +204,7 @@ async function submit(ctx: RunContext, h: Hypothesis, source: string): Promise<T
     const result = await ctx.locks.with(['wasm'], async () => {
       const reference = championSource(ctx);
       const r = await ctx.runner.screen(ctx.kernel, candidate, reference);
-      record(ctx, { type: 'result', at: now(), result: r, hypothesis: h.id });
+      ctx.recorder.result(r, h.id);
       return { r, reference: reference?.name ?? null };
     });
     const outcome = screenOutcome(result.r);

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/config.js';
-import type { Ledger } from '../ledger/ledger.js';
+import type { RunRecorder } from '../ledger/recorder.js';
 import type { RecordedEvent } from '../ledger/records.js';
 import type { Kernel } from '../spec/suite.js';
 import type { Budget } from './budget.js';
@@ -22,7 +22,8 @@ export interface RunContext {
   config: AgentConfigEvent;
   hosts: HostConfig[];
   roots: Root[];
-  ledger: Ledger;
+  /** the run's one writer; it folds every event into `state` and shows it (see runAgent) */
+  recorder: RunRecorder;
   state: RunState;
   budget: Budget;
   gate: ApiGate;
@@ -36,13 +37,15 @@ export interface RunContext {
 }
 
 export function record(ctx: RunContext, event: RecordedEvent): void {
-  recordEvent(ctx.ledger, ctx.state, ctx.onEvent, event);
+  ctx.recorder.event(event);
 }
 
-export function recordEvent(ledger: Ledger, state: RunState, onEvent: (e: AgentProgress) => void, event: RecordedEvent): void {
-  ledger.append(event);
-  applyEvent(state, event);
-  onEvent(event);
+/** What the recorder does after each append: the state folds it, then the live view shows it. */
+export function foldInto(state: RunState, onEvent: (e: AgentProgress) => void): (event: RecordedEvent) => void {
+  return (event) => {
+    applyEvent(state, event);
+    onEvent(event);
+  };
 }
 
 export function now(): string {
@@ -79,6 +82,6 @@ export function conversationSetup(ctx: RunContext, tools: ConversationSetup['too
     system: ctx.system,
     tools,
     maxTokens: ctx.maxTokens,
-    save: (state) => ctx.ledger.writeFile(conversationFile(state.id), JSON.stringify(state)),
+    save: (state) => ctx.recorder.writeFile(conversationFile(state.id), JSON.stringify(state)),
   };
 }

@@ -1,10 +1,11 @@
 // Promotion: the survivors of a WASM screen run natively on the named hosts, in parallel (one experiment per host
-// at a time, the rest queued). Every result is appended to the screen run's ledger as it arrives.
+// at a time, the rest queued). Every result is appended to the screen run's ledger as it arrives; the caller
+// rewrites the screen's reports afterwards (the CLI does).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/config.js';
-import { Ledger, readLedger, LEDGER_FILE } from '../ledger/ledger.js';
-import { writeRunReports } from '../report/index.js';
+import { readLedger, LEDGER_FILE } from '../ledger/ledger.js';
+import { RunRecorder } from '../ledger/recorder.js';
 import type { TargetResult } from '../ledger/records.js';
 import { isAbort, UsageError } from '../errors.js';
 import { findKernel, type Kernel } from '../spec/suite.js';
@@ -93,7 +94,7 @@ function groupOf(host: HostConfig): string {
 export async function promote(runDir: string, hosts: HostConfig[], opts: PromoteOptions): Promise<PromoteSummary> {
   if (!hosts.length) throw new UsageError('promote: name at least one host (--on)');
   const emit = opts.onEvent ?? (() => undefined);
-  const ledger = new Ledger(runDir);
+  const recorder = new RunRecorder(runDir);
   const rejected: PromoteSummary['rejected'] = [];
   const queue: Experiment[] = [];
   const groups = [...new Set(hosts.map(groupOf))];
@@ -121,7 +122,7 @@ export async function promote(runDir: string, hosts: HostConfig[], opts: Promote
   const executors = new Map<string, Executor>(hosts.map((h) => [h.name, createExecutor(h, opts.env)]));
   const record = (result: TargetResult) => {
     results.push(result);
-    ledger.append({ type: 'result', at: new Date().toISOString(), result });
+    recorder.result(result);
   };
 
   // A host takes the next experiment of its arch it has not failed; after a host failure the experiment goes back
@@ -183,8 +184,6 @@ export async function promote(runDir: string, hosts: HostConfig[], opts: Promote
     const reason = `no host of ${x.group} left (${x.failedOn.length ? `failed on ${x.failedOn.join(', ')}` : 'all down'})`;
     rejected.push({ kernel: x.kernel.name, candidate: x.candidate.name, reason });
   }
-  ledger.append({ type: 'promote-end', at: new Date().toISOString(), status: interrupted ? 'interrupted' : 'done', hosts: hosts.map((h) => h.name) });
-  // The screen's reports are rewritten so they show the native results beside the WASM ones.
-  writeRunReports(runDir);
+  recorder.event({ type: 'promote-end', at: new Date().toISOString(), status: interrupted ? 'interrupted' : 'done', hosts: hosts.map((h) => h.name) });
   return { results, rejected, interrupted };
 }

@@ -12,9 +12,14 @@ const result = (candidate: string, check: TargetResult['check']): TargetResult =
 vi.mock('../../src/screen/run.js', async (actual) => ({
   ...(await actual<typeof import('../../src/screen/run.js')>()),
   runScreen: async (): Promise<ScreenRun> => ({
-    id: 'r', dir: '/tmp/r', toolchain: 'yowasp', interrupted: false, reports: { markdownPath: '/tmp/r/report.md', htmlPath: '/tmp/r/report.html' },
+    id: 'r', dir: '/tmp/r', toolchain: 'yowasp', interrupted: false,
     results: [result('baseline', { status: 'pass', calls: 1 }), result('vec4', { status: 'harness-error', message: 'RangeError: rng seed must be a safe integer' })],
   }),
+}));
+
+vi.mock('../../src/report/index.js', async (actual) => ({
+  ...(await actual<typeof import('../../src/report/index.js')>()),
+  writeRunReports: () => ({ markdownPath: '/tmp/r/report.md', htmlPath: '/tmp/r/report.html' }),
 }));
 
 describe('kbench screen with a harness error', () => {

@@ -12,6 +12,7 @@ import { renderNative } from './native-render.js';
 import { fraction, integer } from '../options.js';
 import { exits } from '../exit.js';
 import { EXIT } from '../../errors.js';
+import { writeRunReports } from '../../report/index.js';
 
 /** The newest run folder whose ledger starts as a screen. */
 function latestScreenRun(workDir: string): string {
@@ -54,6 +55,8 @@ export function register(program: Command): void {
           },
         });
         progress.stop();
+        // the screen's reports are rewritten so they show the native results beside the WASM ones
+        writeRunReports(runDir);
         if (g.json) {
           process.stdout.write(JSON.stringify({ run: runDir, ...summary }, null, 2) + '\n');
         } else {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { resolveKernelsDir } from '../../config/config.js';
 import { findHosts } from '../../remote/hosts.js';
 import { runNativeRecorded } from '../../remote/native-run.js';
+import { writeRunReports } from '../../report/index.js';
 import { selectCandidates } from '../../screen/run.js';
 import { findKernel } from '../../spec/suite.js';
 import { createProgress } from '../progress.js';
@@ -50,12 +51,13 @@ export function register(program: Command): void {
           },
         });
         progress.stop();
+        const reports = writeRunReports(run.dir);
         if (run.interrupted) {
           process.stderr.write(`kbench: interrupted; nothing left running on the host; finished results are in ${run.dir}\n`);
           return EXIT.aborted;
         }
         const { results } = run;
-        process.stdout.write(g.json ? JSON.stringify({ run: run.id, dir: run.dir, results }, null, 2) + '\n' : renderNative(results) + `\nrun ${run.id} saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
+        process.stdout.write(g.json ? JSON.stringify({ run: run.id, dir: run.dir, results }, null, 2) + '\n' : renderNative(results) + `\nrun ${run.id} saved in ${run.dir}\nreport: ${reports.htmlPath}\n`);
         return results.some((r) => r.hostFailure) ? EXIT.internal : EXIT.ok;
       } finally {
         progress.stop();

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runScreen } from '../../screen/run.js';
+import { writeRunReports } from '../../report/index.js';
 import { resolveKernelsDir } from '../../config/config.js';
 import { describeVerdict } from '../../check/verdict.js';
 import type { TargetResult } from '../../ledger/records.js';
@@ -53,9 +54,10 @@ export function register(program: Command): void {
           },
         });
         progress.stop();
-        const json = JSON.stringify(screenRunJson(run), null, 2);
+        const reports = writeRunReports(run.dir);
+        const json = JSON.stringify(screenRunJson(run, reports), null, 2);
         if (o.out) writeFileSync(o.out, json + '\n');
-        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + `\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
+        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + `\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${reports.htmlPath}\n`);
         const harnessErrors = run.results.filter((r) => r.check.status === 'harness-error');
         for (const r of harnessErrors) process.stderr.write(`kbench: ${r.kernel}/${r.candidate}: ${describeVerdict(r.check)}\n`);
         if (run.interrupted) {
