@@ -1,7 +1,5 @@
 // `kbench runs`: one line per run folder, computed from its ledger (agent runs and screen/promote runs alike).
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { readLedger, runsDir, LEDGER_FILE } from '../ledger/ledger.js';
+import { listRunFolders, readLedger } from '../ledger/ledger.js';
 import { meanSpeedup } from './judge.js';
 import { meanCumulative } from './lineage.js';
 import { replay } from './state.js';
@@ -23,12 +21,7 @@ export interface RunSummary {
 }
 
 export function listRuns(workDir: string): RunSummary[] {
-  const root = runsDir(workDir);
-  if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .filter((id) => existsSync(join(root, id, LEDGER_FILE)))
-    .sort()
-    .map((id) => summarizeRun(id, join(root, id, LEDGER_FILE)));
+  return listRunFolders(workDir).map((run) => summarizeRun(run.id, run.ledgerFile));
 }
 
 function summarizeRun(id: string, file: string): RunSummary {

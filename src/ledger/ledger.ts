@@ -1,6 +1,6 @@
 // Append-only JSONL ledger: written line by line as results arrive, read back tolerating a torn last line
 // (a run killed mid-write must still resume).
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, renameSync, truncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { toLedgerEvent, type LedgerEvent, type RecordedEvent } from './records.js';
@@ -9,6 +9,22 @@ export const LEDGER_FILE = 'ledger.jsonl';
 
 export function runsDir(workDir: string): string {
   return join(workDir, '.kbench', 'runs');
+}
+
+export interface RunFolder {
+  id: string;
+  dir: string;
+  ledgerFile: string;
+}
+
+/** The one walker of .kbench/runs: every run folder that holds a ledger, oldest first (run ids sort by time). */
+export function listRunFolders(workDir: string): RunFolder[] {
+  const root = runsDir(workDir);
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .sort()
+    .map((id) => ({ id, dir: join(root, id), ledgerFile: join(root, id, LEDGER_FILE) }))
+    .filter((run) => existsSync(run.ledgerFile));
 }
 
 /** e.g. 20261127-061530-3fa2: sortable by time, unique enough for one machine. */

@@ -7,7 +7,8 @@ import { LEDGER_FILE, readLedger } from '../ledger/ledger.js';
 import { AGENT_EVENT_TYPES, type Arch, type LedgerEvent, type TargetResult } from '../ledger/records.js';
 import type { Interval, SpeedVerdict } from '../measure/types.js';
 import { lightShare } from '../measure/speed-of-light.js';
-import { median, spearman } from '../measure/stats.js';
+import { median } from '../measure/stats.js';
+import { agreementRho, pairWithWasm, type AgreementPoint, type TimedSource } from '../measure/agreement.js';
 import { UsageError } from '../errors.js';
 import { baselineDriftReason, machineReasons, stabilityOf, wideCiReason, type LoadSnapshot, type Stability } from '../measure/stability.js';
 import { formatNs } from './format.js';
@@ -68,13 +69,7 @@ export interface ResultRow extends Pick<TargetResult, 'kernel' | 'candidate' | '
   stability: Stability;
 }
 
-export interface CorrelationPoint {
-  kernel: string;
-  candidate: string;
-  shape: string;
-  wasmSpeedup: number;
-  nativeSpeedup: number;
-}
+export type CorrelationPoint = AgreementPoint;
 
 /** WASM speedups against one native target's: does the cheap screen rank candidates like the real host? */
 export interface Correlation {
@@ -206,23 +201,15 @@ function collectTargets(results: ResultRow[]): TargetInfo[] {
   return [...seen.values()].sort((a, b) => Number(b.name === 'wasm') - Number(a.name === 'wasm'));
 }
 
-/** Pairs each native (non-emulated) speedup with the WASM speedup of the same kernel, candidate and shape. */
+const timedSource = (r: ResultRow): TimedSource => ({ ...r, shapes: r.shapes.map((s) => ({ shape: s.shape, speedup: s.speedup.estimate, emulated: s.emulated })) });
+
+/** Per native target, its speedups paired with the WASM screen's (measure/agreement.ts, as calibrate does). */
 function correlate(results: ResultRow[], targets: TargetInfo[]): Correlation[] {
-  const wasm = new Map<string, number>();
-  for (const r of results)
-    if (r.target === 'wasm') for (const s of r.shapes) wasm.set(`${r.kernel}\0${r.candidate}\0${s.shape}`, s.speedup.estimate);
+  const wasm = results.filter((r) => r.target === 'wasm').map(timedSource);
   const correlations: Correlation[] = [];
   for (const t of targets.filter((t) => t.name !== 'wasm')) {
-    const points: CorrelationPoint[] = [];
-    for (const r of results.filter((r) => r.target === t.name))
-      for (const s of r.shapes) {
-        const w = wasm.get(`${r.kernel}\0${r.candidate}\0${s.shape}`);
-        if (w !== undefined && !s.emulated)
-          points.push({ kernel: r.kernel, candidate: r.candidate, shape: s.shape, wasmSpeedup: w, nativeSpeedup: s.speedup.estimate });
-      }
-    if (points.length === 0) continue;
-    const rho = points.length >= 3 ? spearman(points.map((p) => p.wasmSpeedup), points.map((p) => p.nativeSpeedup)) : null;
-    correlations.push({ target: t.name, arch: t.arch, points, spearmanRho: rho === null || Number.isNaN(rho) ? null : rho });
+    const points = pairWithWasm(wasm, results.filter((r) => r.target === t.name).map(timedSource));
+    if (points.length) correlations.push({ target: t.name, arch: t.arch, points, spearmanRho: agreementRho(points) });
   }
   return correlations;
 }

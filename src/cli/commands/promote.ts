@@ -1,9 +1,9 @@
 // `kbench promote --on a,b [--run <id>]`: survivors of a screen run natively on those hosts, in parallel.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolveKernelsDir } from '../../config/config.js';
-import { LEDGER_FILE, readLedger, runsDir } from '../../ledger/ledger.js';
+import { LEDGER_FILE, listRunFolders, readLedger, runsDir } from '../../ledger/ledger.js';
 import { findHosts } from '../../remote/hosts.js';
 import { DEFAULT_MARGIN, promote } from '../../remote/promote.js';
 import { UsageError } from '../../errors.js';
@@ -16,11 +16,11 @@ import { writeRunReports } from '../../report/index.js';
 
 /** The newest run folder whose ledger starts as a screen. */
 function latestScreenRun(workDir: string): string {
-  const dir = runsDir(workDir);
-  const ids = existsSync(dir) ? readdirSync(dir).sort().reverse() : [];
-  const id = ids.find((i) => readLedger(join(dir, i, LEDGER_FILE)).some((e) => e.type === 'run-start' && e.kind === 'screen'));
-  if (!id) throw new UsageError(`no screen run in ${dir}: run \`kbench screen\` first, or pass --run <id>`);
-  return join(dir, id);
+  const run = listRunFolders(workDir)
+    .reverse()
+    .find((r) => readLedger(r.ledgerFile).some((e) => e.type === 'run-start' && e.kind === 'screen'));
+  if (!run) throw new UsageError(`no screen run in ${runsDir(workDir)}: run \`kbench screen\` first, or pass --run <id>`);
+  return run.dir;
 }
 
 export function register(program: Command): void {
