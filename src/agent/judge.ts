@@ -5,6 +5,7 @@ import { wasmRejection } from '../remote/promote.js';
 import type { ScreenOutcome } from './events.js';
 import { lightShare } from '../measure/speed-of-light.js';
 import type { Interval } from '../measure/types.js';
+import { formatNs, formatSpeedup } from '../report/format.js';
 
 const DIAGNOSTIC_MAX_LINES = 40;
 const DIAGNOSTIC_MAX_CHARS = 3000;
@@ -74,13 +75,12 @@ const BASELINE: Reference = { label: 'the baseline', name: 'baseline' };
 export function formatSpeeds(r: TargetResult, ref: Reference = BASELINE): string {
   return r.speed
     .map((s) => {
-      const ci = `[${s.speedup.lo.toFixed(3)}, ${s.speedup.hi.toFixed(3)}]`;
       const suspect = s.suspect ? ` SUSPECT: ${s.suspect}` : '';
       const share = lightShare(s);
       const light = share === undefined ? '' : `, ${Math.round(share * 100)}% of the measured speed of light`;
       const total = ref.overBaseline?.(r.target, s.shape, s.speedup);
-      const overall = total ? `; ${total.estimate.toFixed(3)}× [${total.lo.toFixed(3)}, ${total.hi.toFixed(3)}] over the original baseline` : '';
-      return `- ${s.shape}: speedup ${s.speedup.estimate.toFixed(3)}× ${ci} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (${ref.name} ${s.baselineMedianNs.toFixed(0)} ns, candidate ${s.candidateMedianNs.toFixed(0)} ns${light})${overall}${suspect}`;
+      const overall = total ? `; ${formatSpeedup(total, 3)} over the original baseline` : '';
+      return `- ${s.shape}: speedup ${formatSpeedup(s.speedup, 3)} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (${ref.name} ${formatNs(s.baselineMedianNs)}, candidate ${formatNs(s.candidateMedianNs)}${light})${overall}${suspect}`;
     })
     .join('\n');
 }
@@ -102,6 +102,6 @@ export function summarizeResult(r: TargetResult): string {
   if (r.check.status !== 'pass') return describeVerdict(r.check);
   if (r.speed.length === 0) return 'pass (not timed)';
   return r.speed
-    .map((s) => `${s.shape}: ${s.speedup.estimate.toFixed(3)}× [${s.speedup.lo.toFixed(3)}, ${s.speedup.hi.toFixed(3)}] ${s.verdict}`)
+    .map((s) => `${s.shape}: ${formatSpeedup(s.speedup, 3)} ${s.verdict}`)
     .join('; ');
 }

@@ -3,7 +3,8 @@
 import type { TargetResult } from '../ledger/records.js';
 import type { ChampionEvent } from './events.js';
 import { summarizeResult } from './judge.js';
-import { formatInterval, meanCumulative } from './lineage.js';
+import { formatSpeedup } from '../report/format.js';
+import { meanCumulative } from './lineage.js';
 import { measuredFigures } from './memory.js';
 import { candidatesOf, type RunState } from './state.js';
 
@@ -51,7 +52,7 @@ function lineageSection(s: RunState): string[] {
     );
     for (const f of c.figures)
       out.push(
-        `| ${f.target} | ${f.shape} | ${formatInterval(f.step)} | ${f.cumulative ? `${formatInterval(f.cumulative)} (${Math.round(f.cumulative.level * 100)}%)` : '–'} | ${f.medianNs.toFixed(0)} | ${f.lightShare === undefined ? '–' : `${Math.round(f.lightShare * 100)}%`} |`,
+        `| ${f.target} | ${f.shape} | ${formatSpeedup(f.step, 3)} | ${f.cumulative ? `${formatSpeedup(f.cumulative, 3)} (${Math.round(f.cumulative.level * 100)}%)` : '–'} | ${f.medianNs.toFixed(0)} | ${f.lightShare === undefined ? '–' : `${Math.round(f.lightShare * 100)}%`} |`,
       );
     out.push('');
   });

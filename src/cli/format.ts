@@ -1,24 +1,14 @@
-// Plain-text tables for the terminal (the only place besides report/ that renders).
+// Terminal output helpers; tables and numbers come from report/table.ts and report/format.ts, as in the reports.
 import { lightShare } from '../measure/speed-of-light.js';
 import type { SpeedResult } from '../measure/types.js';
 import { formatFixed } from '../report/format.js';
+import { renderTable } from '../report/table.js';
 
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+  return renderTable('text', header, rows);
 }
 
-export function formatNs(ns: number): string {
-  if (typeof ns !== 'number' || !Number.isFinite(ns)) return '—';
-  if (ns < 1e3) return `${ns.toFixed(0)} ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(2)} µs`;
-  return `${(ns / 1e6).toFixed(2)} ms`;
-}
-
-export function formatSpeedup(estimate: number, lo: number, hi: number): string {
-  return `${formatFixed(estimate, 2)}× [${formatFixed(lo, 2)}, ${formatFixed(hi, 2)}]`;
-}
+export { formatNs, formatSpeedup } from '../report/format.js';
 
 /** "12.5 GB/s, 57% of light", with what makes the timing not count (emulation, a suspect result). */
 export function throughputNote(s: SpeedResult): string {

@@ -4,6 +4,7 @@ import { failedRows, timedRows, type ReportModel } from './model.js';
 import { costChart, esc, forestPlot, scatterPlot, timelineChart, type ForestRow } from './charts.js';
 import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
+import { renderTable } from './table.js';
 
 const STYLE = `
 :root { color-scheme: light dark; --bg: #fff; --fg: #1d1f23; --muted: #5f6670; --line: #d9dce1; --band: #eceff3;
@@ -53,12 +54,9 @@ function header(model: ReportModel): string {
   );
 }
 
-/** Cells are HTML already; `numeric` columns align right, the last column (reasons, hypotheses) may wrap. */
+/** Cells are HTML already (escaped by the caller). */
 function table(header: string[], rows: string[][], numeric: number[] = []): string {
-  const head = header.map((h) => `<th>${esc(h)}</th>`).join('');
-  const cls = (i: number) => (numeric.includes(i) ? ' class="num"' : i === header.length - 1 ? ' class="wrap"' : '');
-  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${c}</td>`).join('')}</tr>`).join('');
-  return `<div class="table"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+  return renderTable('html', header, rows, { numeric });
 }
 
 function speedSection(model: ReportModel): string {

@@ -1,16 +1,12 @@
 // Markdown report: the facts of a run as tables, ready to paste into a pull-request description.
 import type { Comparison } from './compare.js';
+import { renderTable } from './table.js';
 import { failedRows, timedRows, type ReportModel } from './model.js';
 import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
 
-function cell(value: string | number): string {
-  return String(value).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-
 function table(header: string[], rows: (string | number)[][]): string {
-  const line = (cells: (string | number)[]) => `| ${cells.map(cell).join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+  return renderTable('markdown', header, rows);
 }
 
 function summary(model: ReportModel): string {

@@ -69,7 +69,7 @@ describe('keep or discard', () => {
   it('tells the model how close it came to the speed of light, and does not promote a suspect timing', () => {
     const r = target('wasm', [[2, 'faster']]);
     r.speed[0] = { ...r.speed[0], candidateMedianNs: 1000, speedOfLight: { footprintBytes: 32768, readNs: 600, peakGflops: 30 } };
-    expect(screenFeedback(r, 1)).toContain('candidate 1000 ns, 60% of the measured speed of light)');
+    expect(screenFeedback(r, 1)).toContain('candidate 1.00 µs, 60% of the measured speed of light)');
     r.speed[0].suspect = '0.1 µs per call is over 3× faster than reading its 32.0 KiB of buffers once';
     expect(screenOutcome(r)).toBe('suspect');
     expect(screenFeedback(r, 1)).toMatch(/^check passed, but not promoted \(its WASM timing on s0 is past the speed of light: 0\.1 µs/);

@@ -16,7 +16,7 @@ export function renderNative(results: TargetResult[]): string {
       r.target,
       s.shape,
       s.emulated ? 'emulated' : s.suspect ? 'suspect' : s.verdict,
-      formatSpeedup(s.speedup.estimate, s.speedup.lo, s.speedup.hi),
+      formatSpeedup(s.speedup),
       formatNs(s.candidateMedianNs),
       throughputNote(s),
     ]);

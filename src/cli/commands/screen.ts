@@ -81,7 +81,7 @@ function renderScreen(results: TargetResult[]): string {
       r.candidate,
       s.shape,
       s.verdict,
-      formatSpeedup(s.speedup.estimate, s.speedup.lo, s.speedup.hi),
+      formatSpeedup(s.speedup),
       formatNs(s.candidateMedianNs),
       throughputNote(s),
     ]);
