@@ -18,7 +18,7 @@ import { NamedLocks } from './locks.js';
 import { loadPrices, priceFor } from './prices.js';
 import { loadPrompt } from './prompts.js';
 import { writeRunReport } from '../report/index.js';
-import { bestCandidateFile, bestFileName, renderReport } from './report.js';
+import { bestCandidateFile, bestFileName, renderAgentReport } from './report.js';
 import { runResearch } from './research.js';
 import { makeRoots } from './research-tools.js';
 import { foldInto, now, record, type RunContext } from './run-context.js';
@@ -242,7 +242,7 @@ function finish(ctx: RunContext, status: AgentOutcome['status']): AgentOutcome {
     const source = readFileSync(join(ctx.dir, s.candidates.get(champion.candidate)!.event.file), 'utf8');
     bestPath = ctx.recorder.writeFile(bestFileName(ctx.kernel.name), bestCandidateFile(s, ctx.kernel.name, source, champion));
   }
-  const report = renderReport(s, { kernel: ctx.kernel.name, stopReason, bestFile: champion ? bestFileName(ctx.kernel.name) : undefined });
+  const report = renderAgentReport(s, { kernel: ctx.kernel.name, stopReason, bestFile: champion ? bestFileName(ctx.kernel.name) : undefined });
   const reportPath = ctx.recorder.writeFile('report.md', report);
   ctx.recorder.end(status, stopReason ?? undefined);
   // The charts (timeline, cost, speedups per target) come from the shared report model of the ledger.

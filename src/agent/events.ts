@@ -56,7 +56,7 @@ export interface CandidateEvent {
 }
 
 /** The WASM screen of one candidate, summarized; the full TargetResult is the `result` event before it. */
-export interface ScreenEvent {
+export interface AgentScreenEvent {
   type: 'screen';
   at: string;
   candidate: string;
@@ -185,7 +185,7 @@ export type AgentEvent =
   | ResearchEvent
   | HypothesisEvent
   | CandidateEvent
-  | ScreenEvent
+  | AgentScreenEvent
   | PromotionEvent
   | BaselineEvent
   | ChampionEvent

@@ -3,26 +3,25 @@
 // discarded by the native verdict against the champion (by the WASM verdict, labelled as such, when the run has
 // no hosts). A kept candidate becomes the champion. The verdict event ends the experiment: a resumed run never
 // redoes it.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TargetResult } from '../ledger/records.js';
+import { sha256, type TargetResult } from '../ledger/records.js';
 import { converse, type ToolHandler, type ToolOutcome } from './conversation.js';
 import { describeRoots } from './context.js';
 import type { Hypothesis } from './events.js';
-import { decide, meanSpeedup, screenFeedback, screenOutcome, summarizeResult, type Decision } from './judge.js';
+import { decide, pooledMeanSpeedup, screenFeedback, screenOutcome, summarizeResult, type Decision } from './decision.js';
 import { championFigures } from './lineage.js';
 import { championSection, experimentMemory, measuredFigures, nativeFeedback, referenceNamed, timingConditions } from './memory.js';
 import { costOfHostTime } from './prices.js';
 import { renderPrompt } from './prompts.js';
 import { readTool, unknownTool } from './research.js';
 import { conversationSetup, now, openConversation, record, type RunContext } from './run-context.js';
-import type { CandidateSource } from './runner.js';
+import type { SavedCandidate } from './runner.js';
 import { candidatesOf, championOf, type CandidateState } from './state.js';
 import { EXPERIMENT_TOOLS, isToolName, parseToolInput, toolDefinitions } from './tools.js';
 
 /** The current champion as a source to time against, or undefined while it is the original baseline. */
-function championSource(ctx: RunContext): CandidateSource | undefined {
+function championSource(ctx: RunContext): SavedCandidate | undefined {
   const c = championOf(ctx.state);
   const state = c && ctx.state.candidates.get(c.candidate);
   if (!state) return undefined;
@@ -86,7 +85,7 @@ function revisionsLeft(ctx: RunContext, h: Hypothesis): number {
 
 function bestSurvivor(candidates: CandidateState[]): CandidateState | undefined {
   const survivors = candidates.filter((c) => c.wasm && screenOutcome(c.wasm) === 'survivor');
-  return survivors.sort((a, b) => (meanSpeedup([b.wasm!]) ?? 0) - (meanSpeedup([a.wasm!]) ?? 0))[0];
+  return survivors.sort((a, b) => (pooledMeanSpeedup([b.wasm!]) ?? 0) - (pooledMeanSpeedup([a.wasm!]) ?? 0))[0];
 }
 
 /** The verdict; a kept candidate becomes the champion, its figures chained to the lineage. */
@@ -186,7 +185,7 @@ function experimentConversation(ctx: RunContext, h: Hypothesis) {
 async function submit(ctx: RunContext, h: Hypothesis, source: string): Promise<ToolOutcome> {
   const maxRevisions = ctx.config.maxRevisions;
   const mine = candidatesOf(ctx.state, h.id);
-  const sha = createHash('sha256').update(source).digest('hex');
+  const sha = sha256(source);
   // The same source again (a resubmission, or the tool re-run after a crash) is screened once.
   let c = mine.find((x) => x.event.sourceSha256 === sha);
   if (!c) {

@@ -2,7 +2,7 @@
 // way), and best-<kernel>.c: the final champion, ready for kernels/<name>/candidates/.
 import type { TargetResult } from '../ledger/records.js';
 import type { ChampionEvent } from './events.js';
-import { summarizeResult } from './judge.js';
+import { summarizeResult } from './decision.js';
 import { formatSpeedup } from '../report/format.js';
 import { meanCumulative } from './lineage.js';
 import { measuredFigures } from './memory.js';
@@ -63,7 +63,7 @@ function nativeCell(results: TargetResult[]): string {
   return results.map((r) => `${r.target}: ${summarizeResult(r)}`).join('<br>') || '';
 }
 
-export function renderReport(s: RunState, opts: { kernel: string; stopReason: string | null; bestFile?: string }): string {
+export function renderAgentReport(s: RunState, opts: { kernel: string; stopReason: string | null; bestFile?: string }): string {
   const cfg = s.config;
   const out: string[] = [];
   out.push(`# kbench agent: ${opts.kernel} (run ${s.id})`, '');

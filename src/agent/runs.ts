@@ -1,6 +1,6 @@
 // `kbench runs`: one line per run folder, computed from its ledger (agent runs and screen/promote runs alike).
 import { listRunFolders, readLedger } from '../ledger/ledger.js';
-import { meanSpeedup } from './judge.js';
+import { pooledMeanSpeedup } from './decision.js';
 import { meanCumulative } from './lineage.js';
 import { replay } from './state.js';
 
@@ -47,7 +47,7 @@ function summarizeRun(id: string, file: string): RunSummary {
     return { ...base, kernel: s.config?.kernel ?? (kernels.join(',') || '?'), experiments: s.verdicts.size, landed: kept.length, bestSpeedup: best > 0 ? best : null };
   }
   const judged = results.filter((r) => r.candidate !== 'baseline');
-  const speeds = judged.map((r) => meanSpeedup([r]) ?? 0);
+  const speeds = judged.map((r) => pooledMeanSpeedup([r]) ?? 0);
   const best = Math.max(0, ...speeds);
   return { ...base, kernel: kernels.join(',') || '?', experiments: new Set(judged.map((r) => `${r.kernel}/${r.candidate}`)).size, landed: null, bestSpeedup: best > 0 ? best : null };
 }

@@ -2,11 +2,11 @@
 // appended) and on --resume (all events read back), so a resumed run cannot disagree with the one that died.
 import type { LedgerEvent, TargetResult } from '../ledger/records.js';
 import type { CostBreakdown } from './prices.js';
-import type { AgentConfigEvent, ChampionEvent, CostEvent, CandidateEvent, Hypothesis, ResearchEvent, ScreenEvent, PromotionEvent, RequestEvent, VerdictEvent } from './events.js';
+import type { AgentConfigEvent, ChampionEvent, CostEvent, CandidateEvent, Hypothesis, ResearchEvent, AgentScreenEvent, PromotionEvent, RequestEvent, VerdictEvent } from './events.js';
 
 export interface CandidateState {
   event: CandidateEvent;
-  screen?: ScreenEvent;
+  screen?: AgentScreenEvent;
   wasm?: TargetResult;
   /** native results by host */
   native: TargetResult[];

@@ -1,5 +1,6 @@
 // What a run leaves behind: one JSON object per line in .kbench/runs/<id>/ledger.jsonl.
 // Screens, promotions and agent runs all write this one format; reports read it.
+import { createHash } from 'node:crypto';
 import type { CheckVerdict } from '../check/verdict.js';
 import type { SpeedResult } from '../measure/types.js';
 import type { LoadSnapshot } from '../measure/stability.js';
@@ -8,6 +9,11 @@ import type { MachineFacts } from './machine.js';
 import type { AgentEvent } from '../agent/events.js';
 
 export const LEDGER_SCHEMA = 'kbench.ledger/1';
+
+/** The hex sha256 of a candidate's source as built: TargetResult.sourceSha256, and the key calibrate pairs by. */
+export function sha256(content: string | Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
+}
 
 export type Arch = 'wasm32' | 'x86_64' | 'aarch64';
 

@@ -11,7 +11,8 @@ import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import { ALLOWED_HEADERS } from '../build/policy.js';
 import { UsageError } from '../errors.js';
 import { generateGlue } from './glue.js';
-import type { Toolchain } from './hosts.js';
+import { shellQuote } from './ssh.js';
+import type { NativeToolchain } from './hosts.js';
 
 /** remote/driver/: the C side of native runs. */
 export const DRIVER_DIR = fileURLToPath(new URL('../../remote/driver', import.meta.url));
@@ -56,10 +57,6 @@ export interface PlanCase {
 
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
 function f32Bits(value: number): string {
   const view = new DataView(new ArrayBuffer(4));
   view.setFloat32(0, value, true);
@@ -101,7 +98,7 @@ export function newNonce(): string {
  * Writes the bundle into `dir` (empty or new) and returns the plan lines' meaning. `nonce` goes into the bundle's
  * `nonce` file, which run.sh reads and removes before building any candidate; the driver's result lines carry it.
  */
-export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[], toolchain: Toolchain, settings: PlanSettings, candidateTimeoutS: number, nonce: string = newNonce()): PlanCase[] {
+export function writeBundle(dir: string, kernel: Kernel, candidates: Candidate[], toolchain: NativeToolchain, settings: PlanSettings, candidateTimeoutS: number, nonce: string = newNonce()): PlanCase[] {
   for (const c of candidates) {
     if (!SAFE_NAME.test(c.name)) throw new UsageError(`candidate name '${c.name}': use letters, digits, . _ - only`);
   }

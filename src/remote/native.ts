@@ -1,10 +1,9 @@
 // One native run: a kernel's baseline and candidates on one host → one TargetResult per candidate.
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/config.js';
-import type { TargetResult } from '../ledger/records.js';
+import { sha256, type TargetResult } from '../ledger/records.js';
 import type { Kernel } from '../spec/suite.js';
 import { newNonce, writeBundle, type Candidate, type PlanSettings } from './bundle.js';
 import { HostError, type Executor } from './executor.js';
@@ -43,9 +42,6 @@ export function createExecutor(host: HostConfig, env: NodeJS.ProcessEnv = proces
   return host.executor === 'ssh' ? new SshExecutor(host, env) : new LocalExecutor(host);
 }
 
-function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
 
 /** What a host failure looks like in the ledger: the candidate was not judged. */
 export function hostFailureResult(kernel: Kernel, candidate: Candidate, host: HostConfig, reason: string, elapsedMs: number): TargetResult {
@@ -55,7 +51,7 @@ export function hostFailureResult(kernel: Kernel, candidate: Candidate, host: Ho
     target: host.name,
     arch: host.arch,
     toolchain: '',
-    sourceSha256: sha256(candidate.path),
+    sourceSha256: sha256(readFileSync(candidate.path)),
     check: { status: 'trap', message: `not judged: ${reason}` },
     speed: [],
     elapsedMs,
@@ -126,7 +122,7 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
       });
       const result: TargetResult = judged.harnessError
         ? hostFailureResult(kernel, c, host, `the driver failed: ${judged.harnessError}`, elapsedMs)
-        : { kernel: kernel.name, candidate: c.name, target: host.name, arch: host.arch, toolchain: toolchainName, sourceSha256: sha256(c.path), check: judged.check, speed: judged.speed, elapsedMs };
+        : { kernel: kernel.name, candidate: c.name, target: host.name, arch: host.arch, toolchain: toolchainName, sourceSha256: sha256(readFileSync(c.path)), check: judged.check, speed: judged.speed, elapsedMs };
       emit({ type: 'result', host: host.name, result });
       return result;
     });

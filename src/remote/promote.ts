@@ -36,7 +36,7 @@ export interface PromoteOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface Experiment {
+export interface PromotionJob {
   kernel: Kernel;
   candidate: Candidate;
   /** hosts of one group share the group's experiments: an arch, with emulators a group of their own */
@@ -96,7 +96,7 @@ export async function promote(runDir: string, hosts: HostConfig[], opts: Promote
   const emit = opts.onEvent ?? (() => undefined);
   const recorder = new RunRecorder(runDir);
   const rejected: PromoteSummary['rejected'] = [];
-  const queue: Experiment[] = [];
+  const queue: PromotionJob[] = [];
   const groups = [...new Set(hosts.map(groupOf))];
   const kernels = new Map<string, Kernel>();
   for (const r of screenResults(runDir)) {
@@ -154,7 +154,7 @@ export async function promote(runDir: string, hosts: HostConfig[], opts: Promote
       }
     }
   };
-  const attempt = async (host: HostConfig, x: Experiment) => {
+  const attempt = async (host: HostConfig, x: PromotionJob) => {
     emit({ type: 'experiment', kernel: x.kernel.name, candidate: x.candidate.name, host: host.name, attempt: x.failedOn.length + 1 });
     let result: TargetResult;
     try {

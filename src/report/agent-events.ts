@@ -6,7 +6,7 @@ import type { ResultRow } from './model.js';
 
 export type ExperimentOutcome = 'kept' | 'discarded' | 'failed' | 'pending';
 
-export interface Experiment {
+export interface ExperimentRow {
   /** null when the hypothesis never produced a candidate that compiled into an experiment */
   candidate: string | null;
   hypothesisId?: string;
@@ -40,14 +40,14 @@ export interface AgentActivity {
   /** why the run stopped taking new work (budget, limits), when it said so */
   stopReason?: string;
   errors: string[];
-  experiments: Experiment[];
+  experiments: ExperimentRow[];
   /** `estimatedRequests`: requests never answered (a crash, the time limit), charged an upper-bound estimate */
   cost: { totalUsd: number; byCategory: CostItem[]; estimatedRequests: number };
 }
 
 export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): AgentActivity {
   const titles = new Map<string, string>();
-  const experiments: Experiment[] = [];
+  const experiments: ExperimentRow[] = [];
   const costs = new Map<string, CostItem>();
   const errors: string[] = [];
   const lineage: LineageStep[] = [];
@@ -64,7 +64,7 @@ export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): 
         hypothesisOf.set(e.candidate, e.hypothesis);
         // A revision replaces the experiment of its hypothesis: the timeline shows one mark per hypothesis tried.
         const i = experiments.findIndex((x) => x.hypothesisId === e.hypothesis && x.outcome === 'pending');
-        const x: Experiment = { candidate: e.candidate, hypothesisId: e.hypothesis, hypothesis: title(titles, e.hypothesis), startedAt: e.at, outcome: 'pending' };
+        const x: ExperimentRow = { candidate: e.candidate, hypothesisId: e.hypothesis, hypothesis: title(titles, e.hypothesis), startedAt: e.at, outcome: 'pending' };
         if (i >= 0) experiments[i] = { ...x, startedAt: experiments[i].startedAt };
         else experiments.push(x);
         break;

@@ -1,13 +1,13 @@
 // A runner that judges candidates by a marker in their source, for tests about the loop and its limits
 // (the real stages are exercised in agent-loop.test.ts). A source's speed is absolute, so a candidate timed
 // against a champion gets the ratio of the two: stacked wins multiply as they would on a real machine.
-import type { CandidateSource, ExperimentRunner } from '../../src/agent/runner.js';
+import type { SavedCandidate, ExperimentRunner } from '../../src/agent/runner.js';
 import type { TargetResult } from '../../src/ledger/records.js';
 import type { Kernel } from '../../src/spec/suite.js';
 import type { HostConfig } from '../../src/config/config.js';
 
 /** Speeds are relative to the original baseline's 1000 ns per call; `ref` is the reference's speed. */
-function result(kernel: Kernel, c: CandidateSource, target: string, speeds: { own: number; ref: number } | null): TargetResult {
+function result(kernel: Kernel, c: SavedCandidate, target: string, speeds: { own: number; ref: number } | null): TargetResult {
   const speedup = speeds && speeds.own / speeds.ref;
   const speed =
     speeds === null || speedup === null
@@ -56,11 +56,11 @@ function nativeSpeedOf(source: string): number | null {
 
 /** Logs `screen <candidate>` / `confirm <candidate>`, with ` vs <champion>` when timed against one. */
 export function fakeRunner(log: string[] = []): ExperimentRunner {
-  const judge = (c: CandidateSource, ref?: CandidateSource, speed = speedOf) => {
+  const judge = (c: SavedCandidate, ref?: SavedCandidate, speed = speedOf) => {
     const own = speed(c.source);
     return own === null ? null : { own, ref: ref ? speed(ref.source)! : 1 };
   };
-  const vs = (ref?: CandidateSource) => (ref ? ` vs ${ref.name}` : '');
+  const vs = (ref?: SavedCandidate) => (ref ? ` vs ${ref.name}` : '');
   return {
     screen: async (kernel, c, ref) => (log.push(`screen ${c.name}${vs(ref)}`), result(kernel, c, 'wasm', judge(c, ref))),
     confirm: async (kernel, c, hosts: HostConfig[], _signal, ref) => (log.push(`confirm ${c.name}${vs(ref)}`), hosts.map((h) => result(kernel, c, h.name, judge(c, ref, nativeSpeedOf)))),

@@ -19,7 +19,7 @@ export function screenOutcome(r: TargetResult): ScreenOutcome {
 }
 
 /** Geometric mean of the point speedups over all shapes (and targets); undefined without timings. */
-export function meanSpeedup(results: TargetResult[]): number | undefined {
+export function pooledMeanSpeedup(results: TargetResult[]): number | undefined {
   const ests = results.flatMap((r) => r.speed.map((s) => s.speedup.estimate)).filter((x) => x > 0);
   if (ests.length === 0) return undefined;
   return Math.exp(ests.reduce((a, x) => a + Math.log(x), 0) / ests.length);
@@ -40,7 +40,7 @@ export function decide(results: TargetResult[]): Decision {
   if (bad) return { decision: 'discarded', reason: `${bad.target}: ${describeVerdict(bad.check)}` };
   // emulated timings (qemu) and implausible ones (faster than the speed of light) are evidence of nothing
   const trusted = (r: TargetResult) => r.speed.filter((s) => !s.emulated && !s.suspect);
-  const speedup = meanSpeedup(judged.map((r) => ({ ...r, speed: trusted(r) })));
+  const speedup = pooledMeanSpeedup(judged.map((r) => ({ ...r, speed: trusted(r) })));
   const slower = judged.flatMap((r) => trusted(r).filter((s) => s.verdict === 'slower').map((s) => `${r.target} ${s.shape}`));
   const faster = judged.flatMap((r) => trusted(r).filter((s) => s.verdict === 'faster').map((s) => `${r.target} ${s.shape}`));
   const lost = results.filter((r) => r.hostFailure).map((r) => r.target);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, meanSpeedup, screenFeedback, screenOutcome, trimDiagnostic } from '../../src/agent/judge.js';
+import { decide, pooledMeanSpeedup, screenFeedback, screenOutcome, trimDiagnostic } from '../../src/agent/decision.js';
 import type { TargetResult } from '../../src/ledger/records.js';
 import type { SpeedVerdict } from '../../src/measure/types.js';
 
@@ -79,7 +79,7 @@ describe('keep or discard', () => {
     expect(screenOutcome(target('wasm', [[0.6, 'slower'], [0.7, 'slower']]))).toBe('slower');
     expect(screenOutcome(target('wasm', [[0.8, 'slower'], [0.9, 'slower']]))).toBe('survivor');
     expect(screenOutcome(target('wasm', [[2, 'faster']], { check: { status: 'compile-error', diagnostic: 'x' } }))).toBe('failed');
-    expect(meanSpeedup([target('wasm', [])])).toBeUndefined();
+    expect(pooledMeanSpeedup([target('wasm', [])])).toBeUndefined();
   });
 });
 
