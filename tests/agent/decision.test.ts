@@ -2,33 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { decide, pooledMeanSpeedup, screenFeedback, screenOutcome, trimDiagnostic } from '../../src/agent/decision.js';
 import type { TargetResult } from '../../src/ledger/records.js';
 import type { SpeedVerdict } from '../../src/measure/types.js';
+import { speedResult, targetResult } from '../helpers/results.js';
 
 function target(name: string, verdicts: [number, SpeedVerdict][], extra: Partial<TargetResult> = {}): TargetResult {
-  return {
-    kernel: 'k',
-    candidate: 'c',
-    target: name,
-    arch: 'x86_64',
-    toolchain: 'cc',
-    sourceSha256: '',
-    check: { status: 'pass', calls: 1 },
-    speed: verdicts.map(([x, verdict], i) => ({
-      shape: `s${i}`,
-      ratios: [x],
-      baselineNs: [1],
-      candidateNs: [1 / x],
-      speedup: { estimate: x, lo: x - 0.1, hi: x + 0.1, level: 0.95 },
-      verdict,
-      noiseFloor: 0.02,
-      callsPerSample: 1,
-      candidateMedianNs: 1,
-      baselineMedianNs: 1,
-      gbps: 1,
-      gflops: 1,
-    })),
-    elapsedMs: 1,
-    ...extra,
-  };
+  const speed = verdicts.map(([x, verdict], i) => speedResult(x, i, { verdict, speedup: { estimate: x, lo: x - 0.1, hi: x + 0.1, level: 0.95 } }));
+  return targetResult({ target: name, arch: 'x86_64', sourceSha256: '', speed, ...extra });
 }
 
 describe('keep or discard', () => {

@@ -5,6 +5,7 @@ import type { SavedCandidate, ExperimentRunner } from '../../src/agent/runner.js
 import type { TargetResult } from '../../src/ledger/records.js';
 import type { Kernel } from '../../src/spec/suite.js';
 import type { HostConfig } from '../../src/config/config.js';
+import { speedResult, targetResult } from '../helpers/results.js';
 
 /** Speeds are relative to the original baseline's 1000 ns per call; `ref` is the reference's speed. */
 function result(kernel: Kernel, c: SavedCandidate, target: string, speeds: { own: number; ref: number } | null): TargetResult {
@@ -12,33 +13,27 @@ function result(kernel: Kernel, c: SavedCandidate, target: string, speeds: { own
   const speed =
     speeds === null || speedup === null
       ? []
-      : kernel.spec.shapes.bench.map((s, i) => ({
-          shape: s.name ?? `shape ${i}`,
-          ratios: [speedup],
-          baselineNs: [1000 / speeds.ref],
-          candidateNs: [1000 / speeds.own],
-          speedup: { estimate: speedup, lo: speedup * 0.95, hi: speedup * 1.05, level: 0.95 },
-          verdict: speedup > 1.05 ? ('faster' as const) : speedup < 0.95 ? ('slower' as const) : ('no-change' as const),
-          noiseFloor: 0.02,
-          callsPerSample: 1,
-          candidateMedianNs: 1000 / speeds.own,
-          baselineMedianNs: 1000 / speeds.ref,
-          gbps: 1,
-          gflops: 1,
-          // streaming the buffers once takes 500 ns: the baseline is at 50% of the speed of light
-          speedOfLight: { footprintBytes: 4096, readNs: 500, peakGflops: 10 },
-        }));
-  return {
+      : kernel.spec.shapes.bench.map((s, i) =>
+          speedResult(speedup, i, {
+            shape: s.name ?? `shape ${i}`,
+            baselineNs: [1000 / speeds.ref],
+            candidateNs: [1000 / speeds.own],
+            speedup: { estimate: speedup, lo: speedup * 0.95, hi: speedup * 1.05, level: 0.95 },
+            candidateMedianNs: 1000 / speeds.own,
+            baselineMedianNs: 1000 / speeds.ref,
+            // streaming the buffers once takes 500 ns: the baseline is at 50% of the speed of light
+            speedOfLight: { footprintBytes: 4096, readNs: 500, peakGflops: 10 },
+          }),
+        );
+  return targetResult({
     kernel: kernel.name,
     candidate: c.name,
     target,
-    arch: target === 'wasm' ? 'wasm32' : 'x86_64',
     toolchain: 'fake',
-    sourceSha256: '0'.repeat(64),
     check: speeds === null ? { status: 'compile-error', diagnostic: 'fake.c:1:1: error: marked broken' } : { status: 'pass', calls: 1 },
     speed,
     elapsedMs: 1800_000,
-  };
+  });
 }
 
 /** The source's speed: `SPEED=<x>` → x; `FAST` → 1.5; `BROKEN` → null (compile error); anything else → 1.0. */

@@ -3,10 +3,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ScreenRun } from '../../src/screen/run.js';
 import type { TargetResult } from '../../src/ledger/records.js';
+import { targetResult } from '../helpers/results.js';
 
-const result = (candidate: string, check: TargetResult['check']): TargetResult => ({
-  kernel: 'rms_norm', candidate, target: 'wasm', arch: 'wasm32', toolchain: 'yowasp', sourceSha256: 'a'.repeat(64), check, speed: [], elapsedMs: 1,
-});
+const result = (candidate: string, check: TargetResult['check']): TargetResult =>
+  targetResult({ kernel: 'rms_norm', candidate, toolchain: 'yowasp', sourceSha256: 'a'.repeat(64), check });
 
 // the sandbox is real elsewhere (tests/screen/harness-error.test.ts); here only what the command makes of it
 vi.mock('../../src/screen/run.js', async (actual) => ({
