@@ -17,8 +17,8 @@ import { chargeHost, runExperiment } from './experiment.js';
 import { NamedLocks } from './locks.js';
 import { loadPrices, priceFor } from './prices.js';
 import { loadPrompt } from './prompts.js';
-import { writeRunReport } from '../report/index.js';
-import { bestCandidateFile, bestFileName, renderAgentReport } from './report.js';
+import { writeRunReports } from '../report/index.js';
+import { bestCandidateFile, bestFileName } from './best-candidate.js';
 import { runResearch } from './research.js';
 import { makeRoots } from './research-tools.js';
 import { foldInto, now, record, type RunContext } from './run-context.js';
@@ -242,10 +242,8 @@ function finish(ctx: RunContext, status: AgentOutcome['status']): AgentOutcome {
     const source = readFileSync(join(ctx.dir, s.candidates.get(champion.candidate)!.event.file), 'utf8');
     bestPath = ctx.recorder.writeFile(bestFileName(ctx.kernel.name), bestCandidateFile(s, ctx.kernel.name, source, champion));
   }
-  const report = renderAgentReport(s, { kernel: ctx.kernel.name, stopReason, bestFile: champion ? bestFileName(ctx.kernel.name) : undefined });
-  const reportPath = ctx.recorder.writeFile('report.md', report);
   ctx.recorder.end(status, stopReason ?? undefined);
-  // The charts (timeline, cost, speedups per target) come from the shared report model of the ledger.
-  const htmlPath = writeRunReport(ctx.dir, 'html');
+  // written once the run has ended, by the same renderer as every other run's (report.md and report.html)
+  const { markdownPath: reportPath, htmlPath } = writeRunReports(ctx.dir);
   return { id: ctx.id, dir: ctx.dir, reportPath, htmlPath, bestPath, stopReason, status, apiUsd: s.apiUsd, hostsUsd: s.hostsUsd, kept: s.champions.length };
 }

@@ -40,6 +40,8 @@ export interface RunState {
   /** wall time and cost per host */
   hostTime: Map<string, { durationMs: number; costUsd: number }>;
   stops: string[];
+  /** why this session stopped taking new work, if it said so (cleared by each run-start: a resume starts afresh) */
+  sessionStop?: string;
   errors: string[];
   /** every run-start of this run: 1 + the number of resumes */
   sessions: number;
@@ -109,6 +111,7 @@ export function applyEvent(s: RunState, e: LedgerEvent): void {
       s.id ??= e.id;
       s.argv ??= e.argv;
       s.sessions++;
+      s.sessionStop = undefined;
       break;
     case 'agent-config':
       s.config = e;
@@ -162,6 +165,7 @@ export function applyEvent(s: RunState, e: LedgerEvent): void {
       break;
     case 'stop':
       s.stops.push(e.reason);
+      s.sessionStop = e.reason;
       break;
     case 'error':
       s.errors.push(e.message);

@@ -13,6 +13,7 @@ import { UsageError } from '../errors.js';
 import { baselineDriftReason, machineReasons, stabilityOf, wideCiReason, type LoadSnapshot, type Stability } from '../measure/stability.js';
 import { formatNs } from './format.js';
 import { readAgentActivity, type AgentActivity } from './agent-events.js';
+import { replay, type RunState } from '../agent/state.js';
 
 export const REPORT_SCHEMA = 'kbench.report/1';
 
@@ -89,6 +90,8 @@ export interface ReportModel {
   results: ResultRow[];
   correlations: Correlation[];
   agent?: AgentActivity;
+  /** an agent run's own fold of its events (agent/state.ts): what its Markdown report adds; not part of the JSON */
+  agentState?: RunState;
   /** event types this report does not render, with their counts */
   otherEvents: Record<string, number>;
 }
@@ -128,8 +131,9 @@ export function buildReportModel(events: LedgerEvent[], fallbackId = 'run'): Rep
   const results = [...byKey.values()];
   judgeStability(run, results);
   const targets = collectTargets(results);
-  const agent = run.kind === 'agent' ? readAgentActivity(events, results) : undefined;
-  return { schema: REPORT_SCHEMA, run, targets, results, correlations: correlate(results, targets), agent, otherEvents };
+  if (run.kind !== 'agent') return { schema: REPORT_SCHEMA, run, targets, results, correlations: correlate(results, targets), otherEvents };
+  const agent = readAgentActivity(events, results);
+  return { schema: REPORT_SCHEMA, run, targets, results, correlations: correlate(results, targets), agent, otherEvents, agentState: replay(events) };
 }
 
 function toResultRow(r: TargetResult): ResultRow {
