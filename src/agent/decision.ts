@@ -1,7 +1,7 @@
 // Turning results into decisions and into the text the model reads. Pure functions over TargetResult.
 import { describeVerdict } from '../check/verdict.js';
 import type { TargetResult } from '../ledger/records.js';
-import { wasmRejection } from '../remote/promote.js';
+import { wasmRejection } from '../remote/outcome.js';
 import type { ScreenOutcome } from './events.js';
 import { lightShare } from '../measure/speed-of-light.js';
 import type { Interval } from '../measure/types.js';

@@ -6,7 +6,7 @@ import { listRunFolders, readLedger } from '../ledger/ledger.js';
 import type { TargetResult } from '../ledger/records.js';
 import { agreementRho, pairWithWasm, type AgreementPoint, type TimedSource } from '../measure/agreement.js';
 import { outcomeOf } from './outcome.js';
-import { DEFAULT_MARGIN, wasmRejection } from './promote.js';
+import { DEFAULT_MARGIN, wasmRejection } from './outcome.js';
 
 export type CalibrationPoint = AgreementPoint;
 
