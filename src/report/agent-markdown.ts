@@ -3,11 +3,11 @@
 import type { TargetResult } from '../ledger/records.js';
 import { summarizeResult } from '../agent/decision.js';
 import { formatSpeedup } from './format.js';
+import { renderTable } from './table.js';
 import { measuredFigures } from '../agent/memory.js';
 import { candidatesOf, type RunState } from '../agent/state.js';
 
 const usd = (x: number) => `$${x.toFixed(4)}`;
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** What an experiment cost: its conversation's requests and its candidates' host time. */
 function experimentCost(s: RunState, hypothesis: string): { apiUsd: number; hostsUsd: number } {
@@ -32,14 +32,20 @@ function lineageSection(s: RunState): string[] {
       '',
       `Cost of the experiment: ${usd(cost.apiUsd + cost.hostsUsd)} (API ${usd(cost.apiUsd)}, hosts ${usd(cost.hostsUsd)}).`,
       '',
-      '| target | shape | this step (95% CI) | cumulative over the baseline | ns/call | % of light |',
-      '|---|---|---|---|---|---|',
+      renderTable(
+        'markdown',
+        ['target', 'shape', 'this step (95% CI)', 'cumulative over the baseline', 'ns/call', '% of light'],
+        c.figures.map((f) => [
+          f.target,
+          f.shape,
+          formatSpeedup(f.step, 3),
+          f.cumulative ? `${formatSpeedup(f.cumulative, 3)} (${Math.round(f.cumulative.level * 100)}%)` : '–',
+          f.medianNs.toFixed(0),
+          f.lightShare === undefined ? '–' : `${Math.round(f.lightShare * 100)}%`,
+        ]),
+      ),
+      '',
     );
-    for (const f of c.figures)
-      out.push(
-        `| ${f.target} | ${f.shape} | ${formatSpeedup(f.step, 3)} | ${f.cumulative ? `${formatSpeedup(f.cumulative, 3)} (${Math.round(f.cumulative.level * 100)}%)` : '–'} | ${f.medianNs.toFixed(0)} | ${f.lightShare === undefined ? '–' : `${Math.round(f.lightShare * 100)}%`} |`,
-      );
-    out.push('');
   });
   return out;
 }
@@ -80,9 +86,8 @@ export function agentIntro(s: RunState, opts: { bestFile?: string }): string {
     if (v) out.push(`- verdict: ${v.reason}${v.speedup ? ` (geometric-mean speedup ${v.speedup.toFixed(3)}× over ${v.reference ?? 'the baseline'})` : ''}`);
     const cands = candidatesOf(s, h.id);
     if (cands.length) {
-      out.push('', '| candidate | WASM screen | native |', '|---|---|---|');
-      for (const c of cands)
-        out.push(`| ${c.event.candidate} | ${cell(c.wasm ? summarizeResult(c.wasm) : 'not screened')} | ${cell(nativeCell(c.native))} |`);
+      const rows = cands.map((c) => [c.event.candidate, c.wasm ? summarizeResult(c.wasm) : 'not screened', nativeCell(c.native)]);
+      out.push('', renderTable('markdown', ['candidate', 'WASM screen', 'native'], rows));
     }
     out.push('');
   }
@@ -97,16 +102,19 @@ export function agentIntro(s: RunState, opts: { bestFile?: string }): string {
 export function agentCost(s: RunState): string {
   const out: string[] = [];
   const a = s.api;
-  out.push('## Cost', '', '| item | amount | USD |', '|---|---|---|');
-  out.push(`| API input | ${a.tokens.input} tokens | ${usd(a.breakdown.inputUsd)} |`);
-  out.push(`| API output | ${a.tokens.output} tokens | ${usd(a.breakdown.outputUsd)} |`);
-  out.push(`| API cache writes | ${a.tokens.cacheWrite} tokens | ${usd(a.breakdown.cacheWriteUsd)} |`);
-  out.push(`| API cache reads | ${a.tokens.cacheRead} tokens | ${usd(a.breakdown.cacheReadUsd)} |`);
-  out.push(`| web searches | ${a.webSearches} | ${usd(a.breakdown.webSearchUsd)} |`);
   const estimated = a.estimated ? ` (${a.estimated} unanswered, charged an upper-bound estimate)` : '';
-  out.push(`| **API total** | ${a.requests} requests${estimated} | ${usd(s.apiUsd)} |`);
-  for (const [host, t] of s.hostTime) out.push(`| host ${host} | ${(t.durationMs / 1000).toFixed(1)} s | ${usd(t.costUsd)} |`);
-  out.push(`| **hosts total** | | ${usd(s.hostsUsd)} |`, `| **total** | | ${usd(s.apiUsd + s.hostsUsd)} |`, '');
+  const rows = [
+    ['API input', `${a.tokens.input} tokens`, usd(a.breakdown.inputUsd)],
+    ['API output', `${a.tokens.output} tokens`, usd(a.breakdown.outputUsd)],
+    ['API cache writes', `${a.tokens.cacheWrite} tokens`, usd(a.breakdown.cacheWriteUsd)],
+    ['API cache reads', `${a.tokens.cacheRead} tokens`, usd(a.breakdown.cacheReadUsd)],
+    ['web searches', a.webSearches, usd(a.breakdown.webSearchUsd)],
+    ['**API total**', `${a.requests} requests${estimated}`, usd(s.apiUsd)],
+    ...[...s.hostTime].map(([host, t]) => [`host ${host}`, `${(t.durationMs / 1000).toFixed(1)} s`, usd(t.costUsd)]),
+    ['**hosts total**', '', usd(s.hostsUsd)],
+    ['**total**', '', usd(s.apiUsd + s.hostsUsd)],
+  ];
+  out.push('## Cost', '', renderTable('markdown', ['item', 'amount', 'USD'], rows), '');
   if (a.estimated)
     out.push(
       `${a.estimated} request(s) were in flight when the run was stopped or killed and never answered: each is counted as max_tokens of output plus its prompt's size / 3 in tokens at the cache-write price, more than it can have cost.`,

@@ -1,5 +1,5 @@
 // The plan is the contract between TypeScript (remote/bundle.ts writes it) and C (kb_driver.c reads it with
-// fscanf): a golden copy catches any change to either side's idea of a line. KBENCH_UPDATE_GOLDEN=1 rewrites it.
+// fscanf): a golden copy catches any change to either side's idea of a line. UPDATE_GOLDEN=1 rewrites it.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ function bundle(kernelName: string): { dir: string; params: number } {
 
 function matchGolden(actual: string, name: string): void {
   const file = join(GOLDEN, name);
-  if (process.env.KBENCH_UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, actual);
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, actual);
   expect(actual).toBe(readFileSync(file, 'utf8'));
 }
 
