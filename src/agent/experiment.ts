@@ -66,7 +66,7 @@ export async function runExperiment(ctx: RunContext, h: Hypothesis): Promise<voi
  */
 async function nativeStep(ctx: RunContext, h: Hypothesis, c: CandidateState, conversation: ExperimentConversation): Promise<'settled' | 'revise' | 'stopped'> {
   const complete = c.promoted && ctx.hosts.every((host) => c.native.some((r) => r.target === host.name));
-  const results = complete ? c.native : await promote(ctx, h, c);
+  const results = complete ? c.native : await confirmNatively(ctx, h, c);
   if (!results) return 'stopped';
   const d = decide(results);
   const left = revisionsLeft(ctx, h);
@@ -120,8 +120,8 @@ export function chargeHost(ctx: RunContext, result: TargetResult, candidate: str
   record(ctx, { type: 'cost', at: now(), category: 'hosts', costUsd, totalUsd: ctx.budget.spentUsd, host: result.target, durationMs: result.elapsedMs, candidate });
 }
 
-/** Native runs on every host against the current champion; the caller holds the host locks. Null when interrupted. */
-async function promote(ctx: RunContext, h: Hypothesis, chosen: CandidateState): Promise<TargetResult[] | null> {
+/** Native runs against the current champion (once per arch among the hosts); the caller holds the host locks. Null when interrupted. */
+async function confirmNatively(ctx: RunContext, h: Hypothesis, chosen: CandidateState): Promise<TargetResult[] | null> {
   if (ctx.budget.stopReason()) return null;
   const name = chosen.event.candidate;
   const path = join(ctx.dir, chosen.event.file);

@@ -93,12 +93,8 @@ export type LedgerEvent = RunStartEvent | ResultEvent | RunEndEvent | PromoteEnd
 /** What a stage may append: everything but the parse-time stand-in. */
 export type RecordedEvent = Exclude<LedgerEvent, UnknownEvent>;
 
-/** Every recorded type, checked against the union at compile time: a new event type must be named here. */
-const RECORDED_TYPES: Record<RecordedEvent['type'], true> = {
-  'run-start': true,
-  result: true,
-  'run-end': true,
-  'promote-end': true,
+/** The events an agent run adds (src/agent/events.ts), checked against AgentEvent: a report of another kind counts them as not shown. */
+const AGENT_TYPES: Record<AgentEvent['type'], true> = {
   'agent-config': true,
   research: true,
   hypothesis: true,
@@ -113,11 +109,10 @@ const RECORDED_TYPES: Record<RecordedEvent['type'], true> = {
   error: true,
   stop: true,
 };
+export const AGENT_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(AGENT_TYPES));
 
-/** The events an agent run adds (src/agent/events.ts): a report of another kind counts them as not shown. */
-export const AGENT_EVENT_TYPES: ReadonlySet<string> = new Set<AgentEvent['type']>([
-  'agent-config', 'research', 'hypothesis', 'candidate', 'screen', 'promotion', 'baseline', 'champion', 'verdict', 'cost', 'request', 'error', 'stop',
-]);
+/** Every recorded type, checked against the union at compile time: a new event type must be named here. */
+const RECORDED_TYPES: Record<RecordedEvent['type'], true> = { 'run-start': true, result: true, 'run-end': true, 'promote-end': true, ...AGENT_TYPES };
 
 /** One parsed ledger line as a LedgerEvent: a known type as it is, any other as UnknownEvent. */
 export function toLedgerEvent(line: Record<string, unknown>): LedgerEvent {
