@@ -1,4 +1,4 @@
-// Report formats by name, and the call a run makes at its end to leave report.md and report.html behind.
+// Report formats by name, and the call that leaves report.md and report.html behind once a run has ended.
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LEDGER_FILE, listRunFolders, runsDir } from '../ledger/ledger.js';
@@ -40,9 +40,8 @@ export function writeRunReport(runDir: string, format: ReportFormat, model: Repo
 }
 
 /**
- * Writes report.md and report.html into a run folder. Screen, promote and agent runs call this after their
- * run-end event, so the reports show how the run ended (an agent that writes its own report.md calls
- * `writeRunReport(dir, 'html')` instead).
+ * Writes report.md and report.html into a run folder, once, at the edge: the CLI after a screen, native run or
+ * promotion, and the agent after its run-end event, so the reports show how the run ended. Stages never render.
  */
 export function writeRunReports(runDir: string): { markdownPath: string; htmlPath: string } {
   const model = loadReportModel(runDir);
