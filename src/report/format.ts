@@ -27,6 +27,11 @@ export function formatSpeedup(s: Interval, digits = 2): string {
   return `${formatRatio(s.estimate, digits)} [${formatFixed(s.lo, digits)}, ${formatFixed(s.hi, digits)}]`;
 }
 
+/** Cost to a hundredth of a cent, for itemized bills where small amounts must add up visibly. */
+export function formatUsdPrecise(usd: number): string {
+  return `$${usd.toFixed(4)}`;
+}
+
 export function formatUsd(usd: number): string {
   return usd < 0.01 && usd > 0 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
 }
