@@ -2,12 +2,12 @@
 // hard limits, everything in the ledger as it happens, and --resume from that ledger after any crash.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { hostname } from 'node:os';
 import type { HostConfig } from '../config/config.js';
-import { Ledger, LEDGER_FILE, newRunId, readLedger, runsDir } from '../ledger/ledger.js';
-import { LEDGER_SCHEMA, type LedgerEvent } from '../ledger/records.js';
+import { LEDGER_FILE, newRunId, readLedger, runsDir } from '../ledger/ledger.js';
+import type { LedgerEvent } from '../ledger/records.js';
+import { RunRecorder } from '../ledger/recorder.js';
 import { findHosts } from '../remote/hosts.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import { findKernel, INCLUDE_DIR } from '../spec/suite.js';
 import { Budget, TIME_LIMIT, type Limits } from './budget.js';
 import { ApiFailure, ApiGate, type MessagesApi } from './client.js';
@@ -17,11 +17,11 @@ import { chargeHost, runExperiment } from './experiment.js';
 import { NamedLocks } from './locks.js';
 import { loadPrices, priceFor } from './prices.js';
 import { loadPrompt } from './prompts.js';
-import { writeRunReport } from '../report/index.js';
-import { bestCandidateFile, bestFileName, renderReport } from './report.js';
+import { writeRunReports } from '../report/index.js';
+import { bestCandidateFile, bestFileName } from './best-candidate.js';
 import { runResearch } from './research.js';
 import { makeRoots } from './research-tools.js';
-import { now, record, recordEvent, type RunContext } from './run-context.js';
+import { foldInto, now, record, type RunContext } from './run-context.js';
 import type { ExperimentRunner } from './runner.js';
 import { championOf, replay } from './state.js';
 
@@ -80,18 +80,18 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   const runner = await opts.openRunner(opts.workDir);
 
   const stop = stopSignal(opts.signal, settings.limits.maxMinutes);
-  const ledger = new Ledger(dir);
   const onEvent = opts.onEvent ?? (() => {});
+  const recorder = new RunRecorder(dir, foldInto(state, onEvent));
   const budget = new Budget(settings.limits, state.apiUsd + state.hostsUsd, opts.nowMs ?? Date.now, stop.signal);
-  const recordApi = (e: CostEvent | RequestEvent) => recordEvent(ledger, state, onEvent, e);
+  const recordApi = (e: CostEvent | RequestEvent) => recorder.event(e);
   const ctx: RunContext = {
     id,
-    dir: ledger.dir,
+    dir: recorder.dir,
     kernel,
     config: { type: 'agent-config', at: now(), ...settings },
     hosts,
     roots,
-    ledger,
+    recorder,
     state,
     budget,
     gate: new ApiGate(opts.api, settings.model, price, prices.webSearchPer1000Usd, budget, recordApi, stop.signal),
@@ -103,12 +103,11 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
     maxTokens: opts.maxTokens ?? 16_000,
     onEvent,
   };
-  const machine = { hostname: hostname(), platform: process.platform, arch: process.arch, node: process.version };
-  record(ctx, { type: 'run-start', schema: LEDGER_SCHEMA, kind: 'agent', id, at: now(), argv: opts.argv, machine });
+  recorder.start('agent', id, { argv: opts.argv });
   record(ctx, ctx.config);
   // requests a crash left without an answer (nor a cost): charged their upper-bound estimate now
   for (const r of [...state.unanswered.values()]) ctx.gate.chargeUnanswered(r);
-  onEvent({ type: 'status', at: now(), text: `run ${id} (${ledger.dir}); after a crash: kbench agent --resume ${id}` });
+  onEvent({ type: 'status', at: now(), text: `run ${id} (${recorder.dir}); after a crash: kbench agent --resume ${id}` });
 
   let status: AgentOutcome['status'] = 'done';
   try {
@@ -241,12 +240,10 @@ function finish(ctx: RunContext, status: AgentOutcome['status']): AgentOutcome {
   let bestPath: string | undefined;
   if (champion) {
     const source = readFileSync(join(ctx.dir, s.candidates.get(champion.candidate)!.event.file), 'utf8');
-    bestPath = ctx.ledger.writeFile(bestFileName(ctx.kernel.name), bestCandidateFile(s, ctx.kernel.name, source, champion));
+    bestPath = ctx.recorder.writeFile(bestFileName(ctx.kernel.name), bestCandidateFile(s, ctx.kernel.name, source, champion));
   }
-  const report = renderReport(s, { kernel: ctx.kernel.name, stopReason, bestFile: champion ? bestFileName(ctx.kernel.name) : undefined });
-  const reportPath = ctx.ledger.writeFile('report.md', report);
-  record(ctx, { type: 'run-end', at: now(), status, ...(stopReason ? { reason: stopReason } : {}) });
-  // The charts (timeline, cost, speedups per target) come from the shared report model of the ledger.
-  const htmlPath = writeRunReport(ctx.dir, 'html');
+  ctx.recorder.end(status, stopReason ?? undefined);
+  // written once the run has ended, by the same renderer as every other run's (report.md and report.html)
+  const { markdownPath: reportPath, htmlPath } = writeRunReports(ctx.dir);
   return { id: ctx.id, dir: ctx.dir, reportPath, htmlPath, bestPath, stopReason, status, apiUsd: s.apiUsd, hostsUsd: s.hostsUsd, kept: s.champions.length };
 }

@@ -3,7 +3,7 @@
 // Retries and timeouts are the SDK's.
 import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import type { Budget } from './budget.js';
 import { costOfUsage, type ModelPrice, type UsageCounts } from './prices.js';
 import type { CostEvent, RequestEvent } from './events.js';

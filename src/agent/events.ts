@@ -1,6 +1,7 @@
-// The agent's ledger events (besides run-start / result / run-end from ledger/records.ts). Each is appended
+// The agent's ledger events (besides run-start / result / run-end from ledger/records.ts, whose LedgerEvent
+// union closes over these). Each is appended
 // as it happens; resume and report.md are computed from these alone.
-import type { TargetResult } from '../ledger/records.js';
+import type { RecordedEvent, TargetResult } from '../ledger/records.js';
 import type { Interval } from '../measure/types.js';
 import type { CostBreakdown, UsageCounts } from './prices.js';
 
@@ -55,7 +56,7 @@ export interface CandidateEvent {
 }
 
 /** The WASM screen of one candidate, summarized; the full TargetResult is the `result` event before it. */
-export interface ScreenEvent {
+export interface AgentScreenEvent {
   type: 'screen';
   at: string;
   candidate: string;
@@ -184,7 +185,7 @@ export type AgentEvent =
   | ResearchEvent
   | HypothesisEvent
   | CandidateEvent
-  | ScreenEvent
+  | AgentScreenEvent
   | PromotionEvent
   | BaselineEvent
   | ChampionEvent
@@ -192,8 +193,7 @@ export type AgentEvent =
   | CostEvent
   | RequestEvent
   | ErrorEvent
-  | StopEvent
-  | { type: 'result'; at: string; result: TargetResult; hypothesis?: string };
+  | StopEvent;
 
 /** What the CLI shows live: every ledger event, plus progress that is not worth persisting. */
-export type AgentProgress = AgentEvent | { type: 'status'; at: string; text: string };
+export type AgentProgress = RecordedEvent | { type: 'status'; at: string; text: string };

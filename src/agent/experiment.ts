@@ -3,26 +3,25 @@
 // discarded by the native verdict against the champion (by the WASM verdict, labelled as such, when the run has
 // no hosts). A kept candidate becomes the champion. The verdict event ends the experiment: a resumed run never
 // redoes it.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TargetResult } from '../ledger/records.js';
+import { sha256, type TargetResult } from '../ledger/records.js';
 import { converse, type ToolHandler, type ToolOutcome } from './conversation.js';
 import { describeRoots } from './context.js';
 import type { Hypothesis } from './events.js';
-import { decide, meanSpeedup, screenFeedback, screenOutcome, summarizeResult, type Decision } from './judge.js';
+import { decide, pooledMeanSpeedup, screenFeedback, screenOutcome, summarizeResult, type Decision } from './decision.js';
 import { championFigures } from './lineage.js';
 import { championSection, experimentMemory, measuredFigures, nativeFeedback, referenceNamed, timingConditions } from './memory.js';
 import { costOfHostTime } from './prices.js';
 import { renderPrompt } from './prompts.js';
 import { readTool, unknownTool } from './research.js';
 import { conversationSetup, now, openConversation, record, type RunContext } from './run-context.js';
-import type { CandidateSource } from './runner.js';
+import type { SavedCandidate } from './runner.js';
 import { candidatesOf, championOf, type CandidateState } from './state.js';
 import { EXPERIMENT_TOOLS, isToolName, parseToolInput, toolDefinitions } from './tools.js';
 
 /** The current champion as a source to time against, or undefined while it is the original baseline. */
-function championSource(ctx: RunContext): CandidateSource | undefined {
+function championSource(ctx: RunContext): SavedCandidate | undefined {
   const c = championOf(ctx.state);
   const state = c && ctx.state.candidates.get(c.candidate);
   if (!state) return undefined;
@@ -67,7 +66,7 @@ export async function runExperiment(ctx: RunContext, h: Hypothesis): Promise<voi
  */
 async function nativeStep(ctx: RunContext, h: Hypothesis, c: CandidateState, conversation: ExperimentConversation): Promise<'settled' | 'revise' | 'stopped'> {
   const complete = c.promoted && ctx.hosts.every((host) => c.native.some((r) => r.target === host.name));
-  const results = complete ? c.native : await promote(ctx, h, c);
+  const results = complete ? c.native : await confirmNatively(ctx, h, c);
   if (!results) return 'stopped';
   const d = decide(results);
   const left = revisionsLeft(ctx, h);
@@ -86,7 +85,7 @@ function revisionsLeft(ctx: RunContext, h: Hypothesis): number {
 
 function bestSurvivor(candidates: CandidateState[]): CandidateState | undefined {
   const survivors = candidates.filter((c) => c.wasm && screenOutcome(c.wasm) === 'survivor');
-  return survivors.sort((a, b) => (meanSpeedup([b.wasm!]) ?? 0) - (meanSpeedup([a.wasm!]) ?? 0))[0];
+  return survivors.sort((a, b) => (pooledMeanSpeedup([b.wasm!]) ?? 0) - (pooledMeanSpeedup([a.wasm!]) ?? 0))[0];
 }
 
 /** The verdict; a kept candidate becomes the champion, its figures chained to the lineage. */
@@ -121,15 +120,15 @@ export function chargeHost(ctx: RunContext, result: TargetResult, candidate: str
   record(ctx, { type: 'cost', at: now(), category: 'hosts', costUsd, totalUsd: ctx.budget.spentUsd, host: result.target, durationMs: result.elapsedMs, candidate });
 }
 
-/** Native runs on every host against the current champion; the caller holds the host locks. Null when interrupted. */
-async function promote(ctx: RunContext, h: Hypothesis, chosen: CandidateState): Promise<TargetResult[] | null> {
+/** Native runs against the current champion (once per arch among the hosts); the caller holds the host locks. Null when interrupted. */
+async function confirmNatively(ctx: RunContext, h: Hypothesis, chosen: CandidateState): Promise<TargetResult[] | null> {
   if (ctx.budget.stopReason()) return null;
   const name = chosen.event.candidate;
   const path = join(ctx.dir, chosen.event.file);
   const source = readFileSync(path, 'utf8');
   // each host's result (and its cost) is recorded as it arrives, not when the slowest host is done
   const onHost = (result: TargetResult) => {
-    record(ctx, { type: 'result', at: now(), result, hypothesis: h.id });
+    ctx.recorder.result(result, h.id);
     chargeHost(ctx, result, name);
   };
   const reference = championSource(ctx);
@@ -186,7 +185,7 @@ function experimentConversation(ctx: RunContext, h: Hypothesis) {
 async function submit(ctx: RunContext, h: Hypothesis, source: string): Promise<ToolOutcome> {
   const maxRevisions = ctx.config.maxRevisions;
   const mine = candidatesOf(ctx.state, h.id);
-  const sha = createHash('sha256').update(source).digest('hex');
+  const sha = sha256(source);
   // The same source again (a resubmission, or the tool re-run after a crash) is screened once.
   let c = mine.find((x) => x.event.sourceSha256 === sha);
   if (!c) {
@@ -194,7 +193,7 @@ async function submit(ctx: RunContext, h: Hypothesis, source: string): Promise<T
     const revision = mine.length;
     const name = `${h.id}-r${revision}`;
     const file = `candidates/${name}.c`;
-    ctx.ledger.writeFile(file, source);
+    ctx.recorder.writeFile(file, source);
     record(ctx, { type: 'candidate', at: now(), candidate: name, hypothesis: h.id, revision, file, sourceSha256: sha });
     c = ctx.state.candidates.get(name)!;
   }
@@ -204,7 +203,7 @@ async function submit(ctx: RunContext, h: Hypothesis, source: string): Promise<T
     const result = await ctx.locks.with(['wasm'], async () => {
       const reference = championSource(ctx);
       const r = await ctx.runner.screen(ctx.kernel, candidate, reference);
-      record(ctx, { type: 'result', at: now(), result: r, hypothesis: h.id });
+      ctx.recorder.result(r, h.id);
       return { r, reference: reference?.name ?? null };
     });
     const outcome = screenOutcome(result.r);

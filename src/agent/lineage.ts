@@ -52,9 +52,6 @@ export function championFigures(judged: { result: TargetResult; reference: strin
   );
 }
 
-export function formatInterval(i: Interval): string {
-  return `${i.estimate.toFixed(3)}× [${i.lo.toFixed(3)}, ${i.hi.toFixed(3)}]`;
-}
 
 /** Geometric mean of the cumulative point speedups of a champion (over all its targets and shapes). */
 export function meanCumulative(c: ChampionEvent): number | undefined {

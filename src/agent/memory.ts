@@ -8,9 +8,10 @@ import { lightShare } from '../measure/speed-of-light.js';
 import type { SpeedResult } from '../measure/types.js';
 import { toolchainFor } from '../remote/hosts.js';
 import type { Kernel } from '../spec/suite.js';
-import type { Decision, Reference } from './judge.js';
-import { formatSpeeds } from './judge.js';
-import { formatInterval, overBaseline } from './lineage.js';
+import type { Decision, Reference } from './decision.js';
+import { formatSpeeds } from './decision.js';
+import { formatSpeedup } from '../report/format.js';
+import { overBaseline } from './lineage.js';
 import { championOf, type RunState } from './state.js';
 
 /** The table keeps the newest rows and cuts long cells: it grows with the run, the transcripts never enter it. */
@@ -91,7 +92,7 @@ export function championSection(s: RunState, source: string | undefined): string
   if (!c || source === undefined) return 'The current champion is the original baseline (in the kernel context): nothing has been kept yet.';
   const h = s.hypotheses.find((x) => x.id === c.hypothesis);
   const steps = s.champions.map((x) => x.candidate).join(' → ');
-  const figures = c.figures.map((f) => `- ${f.target} ${f.shape}: ${f.cumulative ? formatInterval(f.cumulative) : '?'} over the baseline (this step ${formatInterval(f.step)}), ${pct(f.lightShare)} of light`);
+  const figures = c.figures.map((f) => `- ${f.target} ${f.shape}: ${f.cumulative ? formatSpeedup(f.cumulative, 3) : '?'} over the baseline (this step ${formatSpeedup(f.step, 3)}), ${pct(f.lightShare)} of light`);
   return [
     `The current champion is ${c.candidate} (hypothesis ${c.hypothesis}: ${h?.title ?? '?'}), kept on its ${c.basis === 'native' ? 'native' : 'WASM'} verdict; lineage: baseline → ${steps}.`,
     ...figures,
@@ -108,7 +109,7 @@ function speedCell(r: TargetResult | undefined, ref: Reference): string {
   return r.speed
     .map((sp) => {
       const total = ref.overBaseline?.(r.target, sp.shape, sp.speedup);
-      return `${sp.shape} ${formatInterval(sp.speedup)}${total ? ` = ${total.estimate.toFixed(2)}× over baseline` : ''}, ${pct(lightShare(sp))} light${sp.suspect ? ' SUSPECT' : ''}`;
+      return `${sp.shape} ${formatSpeedup(sp.speedup, 3)}${total ? ` = ${total.estimate.toFixed(2)}× over baseline` : ''}, ${pct(lightShare(sp))} light${sp.suspect ? ' SUSPECT' : ''}`;
     })
     .join('; ');
 }

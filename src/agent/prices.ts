@@ -3,7 +3,7 @@
 // multiples of the input price, server-side web searches per request.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 
 export const DEFAULT_MODEL = 'claude-sonnet-5-5';
 

@@ -1,19 +1,25 @@
 // The agent's runner over the real stages: one long-lived ScreenSession (the compiler warms once per run) for
-// the WASM screen, and runNative on every host in parallel for confirmation.
+// the WASM screen, and the native scheduler (remote/schedule.ts) for confirmation.
 import type { HostConfig } from '../config/config.js';
-import { runNative } from '../remote/native.js';
+import { AbortError } from '../errors.js';
+import { jobsFor, runScheduled } from '../remote/schedule.js';
 import { ScreenSession } from '../screen/session.js';
 import type { Kernel } from '../spec/suite.js';
-import { againstReference, type CandidateSource, type ExperimentRunner } from './runner.js';
+import { againstReference, type SavedCandidate, type ExperimentRunner } from './runner.js';
 
 export function openRealRunner(workDir: string): ExperimentRunner {
   const session = ScreenSession.open({ workDir });
   return {
     // without the run folder path, diagnostics name the file `<candidate>.c`: shorter for the model, no local paths
-    screen: (kernel: Kernel, candidate: CandidateSource, reference?: CandidateSource) =>
+    screen: (kernel: Kernel, candidate: SavedCandidate, reference?: SavedCandidate) =>
       session.screenCandidate(againstReference(kernel, reference), { name: candidate.name, source: candidate.source }),
-    confirm: (kernel: Kernel, candidate: CandidateSource, hosts: HostConfig[], signal: AbortSignal, reference?: CandidateSource) =>
-      Promise.all(hosts.map(async (host) => (await runNative(againstReference(kernel, reference), [{ name: candidate.name, path: candidate.path }], host, { signal }))[0])),
+    // the same scheduler as `kbench promote`: once per arch among the hosts, retried once on another host of it
+    confirm: async (kernel: Kernel, candidate: SavedCandidate, hosts: HostConfig[], signal: AbortSignal, reference?: SavedCandidate) => {
+      const jobs = jobsFor([{ kernel: againstReference(kernel, reference), candidate: { name: candidate.name, path: candidate.path } }], hosts);
+      const { results } = await runScheduled(jobs, hosts, { signal });
+      if (signal.aborted) throw new AbortError(); // an interrupted confirmation is no verdict
+      return results;
+    },
     close: () => session.close(),
   };
 }

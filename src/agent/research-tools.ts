@@ -4,7 +4,7 @@
 // one call cannot flood the context (or the bill).
 import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 
 export const READ_LIMIT_CHARS = 48_000;
 export const GREP_LIMIT_MATCHES = 150;

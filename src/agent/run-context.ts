@@ -3,13 +3,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/config.js';
-import type { Ledger } from '../ledger/ledger.js';
-import type { LedgerEvent } from '../ledger/records.js';
+import type { RunRecorder } from '../ledger/recorder.js';
+import type { RecordedEvent } from '../ledger/records.js';
 import type { Kernel } from '../spec/suite.js';
 import type { Budget } from './budget.js';
 import type { ApiGate } from './client.js';
 import type { ConversationSetup, ConversationState } from './conversation.js';
-import type { AgentConfigEvent, AgentEvent, AgentProgress } from './events.js';
+import type { AgentConfigEvent, AgentProgress } from './events.js';
 import type { NamedLocks } from './locks.js';
 import type { Root } from './research-tools.js';
 import type { ExperimentRunner } from './runner.js';
@@ -22,7 +22,8 @@ export interface RunContext {
   config: AgentConfigEvent;
   hosts: HostConfig[];
   roots: Root[];
-  ledger: Ledger;
+  /** the run's one writer; it folds every event into `state` and shows it (see runAgent) */
+  recorder: RunRecorder;
   state: RunState;
   budget: Budget;
   gate: ApiGate;
@@ -35,15 +36,16 @@ export interface RunContext {
   onEvent: (e: AgentProgress) => void;
 }
 
-export function record(ctx: RunContext, event: AgentEvent | LedgerEvent): void {
-  recordEvent(ctx.ledger, ctx.state, ctx.onEvent, event);
+export function record(ctx: RunContext, event: RecordedEvent): void {
+  ctx.recorder.event(event);
 }
 
-export function recordEvent(ledger: Ledger, state: RunState, onEvent: (e: AgentProgress) => void, agentEvent: AgentEvent | LedgerEvent): void {
-  const event = agentEvent as LedgerEvent;
-  ledger.append(event);
-  applyEvent(state, event);
-  onEvent(event as AgentProgress);
+/** What the recorder does after each append: the state folds it, then the live view shows it. */
+export function foldInto(state: RunState, onEvent: (e: AgentProgress) => void): (event: RecordedEvent) => void {
+  return (event) => {
+    applyEvent(state, event);
+    onEvent(event);
+  };
 }
 
 export function now(): string {
@@ -80,6 +82,6 @@ export function conversationSetup(ctx: RunContext, tools: ConversationSetup['too
     system: ctx.system,
     tools,
     maxTokens: ctx.maxTokens,
-    save: (state) => ctx.ledger.writeFile(conversationFile(state.id), JSON.stringify(state)),
+    save: (state) => ctx.recorder.writeFile(conversationFile(state.id), JSON.stringify(state)),
   };
 }

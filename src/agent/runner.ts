@@ -5,7 +5,7 @@ import type { HostConfig } from '../config/config.js';
 import type { TargetResult } from '../ledger/records.js';
 import type { Kernel } from '../spec/suite.js';
 
-export interface CandidateSource {
+export interface SavedCandidate {
   name: string;
   source: string;
   /** the file in the run folder (native stages ship files) */
@@ -18,9 +18,9 @@ export interface CandidateSource {
  */
 export interface ExperimentRunner {
   /** WASM build, sandboxed check and rough speed against the reference. A bad candidate is a verdict, not a throw. */
-  screen(kernel: Kernel, candidate: CandidateSource, reference?: CandidateSource): Promise<TargetResult>;
+  screen(kernel: Kernel, candidate: SavedCandidate, reference?: SavedCandidate): Promise<TargetResult>;
   /** Native build, check and timing on each host; one result per host (hostFailure set when a host was lost). */
-  confirm(kernel: Kernel, candidate: CandidateSource, hosts: HostConfig[], signal: AbortSignal, reference?: CandidateSource): Promise<TargetResult[]>;
+  confirm(kernel: Kernel, candidate: SavedCandidate, hosts: HostConfig[], signal: AbortSignal, reference?: SavedCandidate): Promise<TargetResult[]>;
   close(): Promise<void>;
 }
 
@@ -29,6 +29,6 @@ export interface ExperimentRunner {
  * in the baseline's place. The screen session keys its baseline build by kernel folder, so the folder is given
  * the champion's path too (it is only a key there; native bundles copy the baseline by path).
  */
-export function againstReference(kernel: Kernel, reference: CandidateSource | undefined): Kernel {
+export function againstReference(kernel: Kernel, reference: SavedCandidate | undefined): Kernel {
   return reference ? { ...kernel, baselinePath: reference.path, dir: reference.path } : kernel;
 }

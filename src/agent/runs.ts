@@ -1,9 +1,6 @@
 // `kbench runs`: one line per run folder, computed from its ledger (agent runs and screen/promote runs alike).
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { readLedger, runsDir, LEDGER_FILE } from '../ledger/ledger.js';
-import type { TargetResult } from '../ledger/records.js';
-import { meanSpeedup } from './judge.js';
+import { listRunFolders, readLedger } from '../ledger/ledger.js';
+import { pooledMeanSpeedup } from './decision.js';
 import { meanCumulative } from './lineage.js';
 import { replay } from './state.js';
 
@@ -24,12 +21,7 @@ export interface RunSummary {
 }
 
 export function listRuns(workDir: string): RunSummary[] {
-  const root = runsDir(workDir);
-  if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .filter((id) => existsSync(join(root, id, LEDGER_FILE)))
-    .sort()
-    .map((id) => summarizeRun(id, join(root, id, LEDGER_FILE)));
+  return listRunFolders(workDir).map((run) => summarizeRun(run.id, run.ledgerFile));
 }
 
 function summarizeRun(id: string, file: string): RunSummary {
@@ -39,9 +31,9 @@ function summarizeRun(id: string, file: string): RunSummary {
   } catch (e) {
     return { id, kind: '?', kernel: '?', startedAt: null, status: `unreadable: ${(e as Error).message}`, experiments: 0, landed: null, bestSpeedup: null, costUsd: 0 };
   }
-  const start = events.find((e) => e.type === 'run-start') as { kind?: string; at?: string } | undefined;
-  const end = [...events].reverse().find((e) => e.type === 'run-end') as { status?: string } | undefined;
-  const results = events.filter((e) => e.type === 'result').map((e) => (e as { result: TargetResult }).result);
+  const start = events.find((e) => e.type === 'run-start');
+  const end = [...events].reverse().find((e) => e.type === 'run-end');
+  const results = events.flatMap((e) => (e.type === 'result' ? [e.result] : []));
   const s = replay(events);
   const kind = start?.kind ?? '?';
   const base = { id, kind, startedAt: start?.at ?? null, status: end?.status ?? 'unfinished', costUsd: s.apiUsd + s.hostsUsd };
@@ -55,7 +47,7 @@ function summarizeRun(id: string, file: string): RunSummary {
     return { ...base, kernel: s.config?.kernel ?? (kernels.join(',') || '?'), experiments: s.verdicts.size, landed: kept.length, bestSpeedup: best > 0 ? best : null };
   }
   const judged = results.filter((r) => r.candidate !== 'baseline');
-  const speeds = judged.map((r) => meanSpeedup([r]) ?? 0);
+  const speeds = judged.map((r) => pooledMeanSpeedup([r]) ?? 0);
   const best = Math.max(0, ...speeds);
   return { ...base, kernel: kernels.join(',') || '?', experiments: new Set(judged.map((r) => `${r.kernel}/${r.candidate}`)).size, landed: null, bestSpeedup: best > 0 ? best : null };
 }

@@ -2,23 +2,11 @@
 // appended) and on --resume (all events read back), so a resumed run cannot disagree with the one that died.
 import type { LedgerEvent, TargetResult } from '../ledger/records.js';
 import type { CostBreakdown } from './prices.js';
-import type {
-  AgentConfigEvent,
-  BaselineEvent,
-  ChampionEvent,
-  CostEvent,
-  CandidateEvent,
-  Hypothesis,
-  ResearchEvent,
-  ScreenEvent,
-  PromotionEvent,
-  RequestEvent,
-  VerdictEvent,
-} from './events.js';
+import type { AgentConfigEvent, ChampionEvent, CostEvent, CandidateEvent, Hypothesis, ResearchEvent, AgentScreenEvent, PromotionEvent, RequestEvent, VerdictEvent } from './events.js';
 
 export interface CandidateState {
   event: CandidateEvent;
-  screen?: ScreenEvent;
+  screen?: AgentScreenEvent;
   wasm?: TargetResult;
   /** native results by host */
   native: TargetResult[];
@@ -52,6 +40,8 @@ export interface RunState {
   /** wall time and cost per host */
   hostTime: Map<string, { durationMs: number; costUsd: number }>;
   stops: string[];
+  /** why this session stopped taking new work, if it said so (cleared by each run-start: a resume starts afresh) */
+  sessionStop?: string;
   errors: string[];
   /** every run-start of this run: 1 + the number of resumes */
   sessions: number;
@@ -116,31 +106,29 @@ function addCost(s: RunState, e: CostEvent): void {
 }
 
 export function applyEvent(s: RunState, e: LedgerEvent): void {
-  const ev = e as Record<string, unknown> & { type: string };
-  switch (ev.type) {
+  switch (e.type) {
     case 'run-start':
-      s.id ??= ev.id as string;
-      s.argv ??= ev.argv as string[] | undefined;
+      s.id ??= e.id;
+      s.argv ??= e.argv;
       s.sessions++;
+      s.sessionStop = undefined;
       break;
     case 'agent-config':
-      s.config = ev as unknown as AgentConfigEvent;
+      s.config = e;
       break;
     case 'research':
-      s.research = ev as unknown as ResearchEvent;
+      s.research = e;
       break;
     case 'hypothesis': {
-      const { type: _t, at: _a, ...h } = ev as unknown as Hypothesis & { type: string; at: string };
+      const { type: _t, at: _a, ...h } = e;
       s.hypotheses = s.hypotheses.filter((x) => x.id !== h.id).concat(h).sort((a, b) => a.rank - b.rank);
       break;
     }
-    case 'candidate': {
-      const c = ev as unknown as CandidateEvent;
-      s.candidates.set(c.candidate, { event: c, native: [], promoted: false });
+    case 'candidate':
+      s.candidates.set(e.candidate, { event: e, native: [], promoted: false });
       break;
-    }
     case 'result': {
-      const r = ev.result as TargetResult;
+      const r = e.result;
       const c = s.candidates.get(r.candidate);
       if (!c) break;
       if (r.target === 'wasm') c.wasm = r;
@@ -148,46 +136,39 @@ export function applyEvent(s: RunState, e: LedgerEvent): void {
       break;
     }
     case 'screen': {
-      const sc = ev as unknown as ScreenEvent;
-      const c = s.candidates.get(sc.candidate);
-      if (c) c.screen = sc;
+      const c = s.candidates.get(e.candidate);
+      if (c) c.screen = e;
       break;
     }
     case 'promotion': {
-      const p = ev as unknown as PromotionEvent;
-      s.promotions.set(p.hypothesis, p);
+      s.promotions.set(e.hypothesis, e);
       // a promotion started again (after a resume) replaces the partial results of the lost one
-      const c = s.candidates.get(p.candidate);
-      if (c) Object.assign(c, { native: [], promoted: true, nativeReference: p.reference ?? null });
+      const c = s.candidates.get(e.candidate);
+      if (c) Object.assign(c, { native: [], promoted: true, nativeReference: e.reference ?? null });
       break;
     }
-    case 'verdict': {
-      const v = ev as unknown as VerdictEvent;
-      s.verdicts.set(v.hypothesis, v);
+    case 'verdict':
+      s.verdicts.set(e.hypothesis, e);
       break;
-    }
-    case 'request': {
-      const r = ev as unknown as RequestEvent;
-      if (r.error) s.unanswered.delete(r.request);
-      else s.unanswered.set(r.request, r);
+    case 'request':
+      if (e.error) s.unanswered.delete(e.request);
+      else s.unanswered.set(e.request, e);
       break;
-    }
-    case 'baseline': {
-      const r = (ev as unknown as BaselineEvent).result;
-      s.baselines.set(r.target, r);
+    case 'baseline':
+      s.baselines.set(e.result.target, e.result);
       break;
-    }
     case 'champion':
-      s.champions.push(ev as unknown as ChampionEvent);
+      s.champions.push(e);
       break;
     case 'cost':
-      addCost(s, ev as unknown as CostEvent);
+      addCost(s, e);
       break;
     case 'stop':
-      s.stops.push(ev.reason as string);
+      s.stops.push(e.reason);
+      s.sessionStop = e.reason;
       break;
     case 'error':
-      s.errors.push(ev.message as string);
+      s.errors.push(e.message);
       break;
   }
 }

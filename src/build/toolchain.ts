@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 
 export const TOOLCHAIN_KINDS = ['emcc', 'clang', 'yowasp'] as const;
 export type ToolchainKind = (typeof TOOLCHAIN_KINDS)[number];

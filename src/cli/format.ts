@@ -1,26 +1,16 @@
-// Plain-text tables for the terminal (the only place besides report/ that renders).
+// Terminal output helpers; tables and numbers come from report/table.ts and report/format.ts, as in the reports.
 import { lightShare } from '../measure/speed-of-light.js';
 import type { SpeedResult } from '../measure/types.js';
 import type { TargetResult } from '../ledger/records.js';
 import { formatDuration } from './progress.js';
-import { formatFixed } from '../report/format.js';
+import { formatFixed, formatSpeedup } from '../report/format.js';
+import { renderTable } from '../report/table.js';
 
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+  return renderTable('text', header, rows);
 }
 
-export function formatNs(ns: number): string {
-  if (typeof ns !== 'number' || !Number.isFinite(ns)) return '—';
-  if (ns < 1e3) return `${ns.toFixed(0)} ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(2)} µs`;
-  return `${(ns / 1e6).toFixed(2)} ms`;
-}
-
-export function formatSpeedup(estimate: number, lo: number, hi: number): string {
-  return `${formatFixed(estimate, 2)}× [${formatFixed(lo, 2)}, ${formatFixed(hi, 2)}]`;
-}
+export { formatNs, formatSpeedup } from '../report/format.js';
 
 /** "12.5 GB/s, 57% of light", with what makes the timing not count (emulation, a suspect result). */
 export function throughputNote(s: SpeedResult): string {
@@ -46,7 +36,7 @@ export function summaryLine(results: TargetResult[], elapsedMs: number): string 
   for (const r of judged) for (const s of r.speed) if (!s.suspect && !s.emulated && Number.isFinite(s.speedup.estimate) && (!best || s.speedup.estimate > best.s.speedup.estimate)) best = { r, s };
   const where = (r: TargetResult) => (r.target === 'wasm' ? '' : ` on host ${r.target}`);
   const winner = best
-    ? `best: ${best.r.kernel}/${best.r.candidate} ${formatSpeedup(best.s.speedup.estimate, best.s.speedup.lo, best.s.speedup.hi)} vs baseline on ${best.s.shape}${where(best.r)} (${best.s.verdict})`
+    ? `best: ${best.r.kernel}/${best.r.candidate} ${formatSpeedup(best.s.speedup)} vs baseline on ${best.s.shape}${where(best.r)} (${best.s.verdict})`
     : 'nothing timed';
   return `${judged.length} candidate${judged.length === 1 ? '' : 's'} in ${formatDuration(elapsedMs)}, ${faster} faster; ${winner}`;
 }

@@ -1,8 +1,9 @@
 // The CLI edge: parse, call the programmatic API, print. Exit 0 when it ran, 1 on an internal failure,
-// 2 on usage or spec errors.
+// 2 on usage or spec errors, 130 when stopped: commands return their code, errors are mapped here and only here.
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../spec/errors.js';
+import { EXIT, exitCodeOf, KbenchError } from '../errors.js';
 import { registerCommands } from './commands/index.js';
+import { takeExitCode } from './exit.js';
 import { readFileSync } from 'node:fs';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -16,16 +17,14 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
   registerCommands(program);
+  takeExitCode(true);
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return takeExitCode();
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof UsageError) {
-      process.stderr.write(`kbench: ${e.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`kbench: internal error: ${(e as Error).stack ?? e}\n`);
-    return 1;
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    const code = exitCodeOf(e);
+    process.stderr.write(e instanceof KbenchError ? `kbench: ${e.message}\n` : `kbench: internal error: ${(e as Error).stack ?? e}\n`);
+    return code;
   }
 }

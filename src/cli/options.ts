@@ -1,5 +1,5 @@
 // Numeric option parsers for commander: each turns a bad value into one UsageError (exit 2) naming the flag.
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 
 function numberOption(flag: string, ok: (n: number) => boolean, expectation: string) {
   return (v: string): number => {

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { z } from 'zod';
-import { SpecError } from '../spec/errors.js';
+import { SpecError } from '../errors.js';
 import { BUILTIN_KERNELS_DIR } from '../spec/suite.js';
 import { jsonErrorWhere, problemList } from '../spec/json-errors.js';
 

@@ -1,14 +1,30 @@
 // Append-only JSONL ledger: written line by line as results arrive, read back tolerating a torn last line
 // (a run killed mid-write must still resume).
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, renameSync, truncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { LedgerEvent } from './records.js';
+import { toLedgerEvent, type LedgerEvent, type RecordedEvent } from './records.js';
 
 export const LEDGER_FILE = 'ledger.jsonl';
 
 export function runsDir(workDir: string): string {
   return join(workDir, '.kbench', 'runs');
+}
+
+export interface RunFolder {
+  id: string;
+  dir: string;
+  ledgerFile: string;
+}
+
+/** The one walker of .kbench/runs: every run folder that holds a ledger, oldest first (run ids sort by time). */
+export function listRunFolders(workDir: string): RunFolder[] {
+  const root = runsDir(workDir);
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .sort()
+    .map((id) => ({ id, dir: join(root, id), ledgerFile: join(root, id, LEDGER_FILE) }))
+    .filter((run) => existsSync(run.ledgerFile));
 }
 
 /** e.g. 20261127-061530-3fa2: sortable by time, unique enough for one machine. */
@@ -25,7 +41,7 @@ export class Ledger {
     dropTornTail(this.file);
   }
 
-  append(event: LedgerEvent): void {
+  append(event: RecordedEvent): void {
     appendFileSync(this.file, JSON.stringify(event) + '\n');
   }
 
@@ -44,6 +60,7 @@ export class Ledger {
   }
 }
 
+/** The events of a ledger file, an unknown type as an `unknown` event; [] when there is no file. */
 export function readLedger(file: string): LedgerEvent[] {
   if (!existsSync(file)) return [];
   const lines = readFileSync(file, 'utf8').split('\n');
@@ -51,7 +68,7 @@ export function readLedger(file: string): LedgerEvent[] {
   lines.forEach((line, i) => {
     if (!line.trim()) return;
     try {
-      events.push(JSON.parse(line) as LedgerEvent);
+      events.push(toLedgerEvent(JSON.parse(line) as Record<string, unknown>));
     } catch (e) {
       // Only the last line may be torn (killed mid-append); anything else is corruption worth reporting.
       if (i !== lines.length - 1) throw new Error(`${file}:${i + 1}: corrupt ledger line (${(e as Error).message})`);

@@ -4,7 +4,21 @@ import { readFileSync } from 'node:fs';
 import { arch, cpus, hostname, loadavg, platform } from 'node:os';
 import type { LoadSnapshot } from '../measure/stability.js';
 
-export function machineFacts(extra: Record<string, unknown> = {}): Record<string, unknown> {
+/** The facts of run-start's `machine`; old ledgers may lack any of them, and stages add their own (toolchain, host). */
+export interface MachineFacts {
+  hostname?: string;
+  platform?: string;
+  arch?: string;
+  cpus?: number;
+  cpuModel?: string;
+  mhz?: number;
+  loadAvg?: number[];
+  node?: string;
+  load?: LoadSnapshot;
+  [extra: string]: unknown;
+}
+
+export function machineFacts(extra: Record<string, unknown> = {}): MachineFacts {
   const cpu = cpus();
   return {
     hostname: hostname(),

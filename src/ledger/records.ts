@@ -1,10 +1,19 @@
 // What a run leaves behind: one JSON object per line in .kbench/runs/<id>/ledger.jsonl.
 // Screens, promotions and agent runs all write this one format; reports read it.
+import { createHash } from 'node:crypto';
 import type { CheckVerdict } from '../check/verdict.js';
 import type { SpeedResult } from '../measure/types.js';
 import type { LoadSnapshot } from '../measure/stability.js';
+import type { MachineFacts } from './machine.js';
+// The agent's vocabulary is its own (agent/events.ts); the ledger only closes the union over it.
+import type { AgentEvent } from '../agent/events.js';
 
 export const LEDGER_SCHEMA = 'kbench.ledger/1';
+
+/** The hex sha256 of a candidate's source as built: TargetResult.sourceSha256, and the key calibrate pairs by. */
+export function sha256(content: string | Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
+}
 
 export type Arch = 'wasm32' | 'x86_64' | 'aarch64';
 
@@ -43,9 +52,88 @@ export interface UpstreamInfo {
   copies: number;
 }
 
-export type LedgerEvent =
-  | { type: 'run-start'; schema: typeof LEDGER_SCHEMA; kind: 'screen' | 'run' | 'promote' | 'agent'; id: string; at: string; argv?: string[]; machine?: Record<string, unknown> }
-  | { type: 'result'; at: string; result: TargetResult }
-  | { type: 'run-end'; at: string; status: 'done' | 'interrupted' | 'failed'; reason?: string; machine?: { load?: LoadSnapshot } }
-  // Agent runs add their own event types (research, hypothesis, candidate, cost, error …) with a `type` and `at`.
-  | { type: string; at: string; [key: string]: unknown };
+export type RunKind = 'screen' | 'run' | 'promote' | 'agent';
+
+/** Opens a run (again, on every agent --resume): what ran, how it was asked for, and the machine it ran on. */
+export interface RunStartEvent {
+  type: 'run-start';
+  schema: typeof LEDGER_SCHEMA;
+  kind: RunKind;
+  id: string;
+  at: string;
+  argv?: string[];
+  /** the kernels folder a screen used, so `promote` finds the same suite */
+  kernelsDir?: string;
+  machine?: MachineFacts;
+}
+
+/** One candidate on one target; an agent run names the hypothesis it belongs to. */
+export interface ResultEvent {
+  type: 'result';
+  at: string;
+  result: TargetResult;
+  hypothesis?: string;
+}
+
+export interface RunEndEvent {
+  type: 'run-end';
+  at: string;
+  status: 'done' | 'interrupted' | 'failed';
+  reason?: string;
+  machine?: { load?: LoadSnapshot };
+}
+
+/** Closes a promotion appended to a screen's ledger: which hosts ran its survivors, and whether it finished. */
+export interface PromoteEndEvent {
+  type: 'promote-end';
+  at: string;
+  status: 'done' | 'interrupted';
+  hosts: string[];
+}
+
+/** An event of a type this version does not know (a newer kbench wrote it): kept, counted, never fatal. */
+export interface UnknownEvent {
+  type: 'unknown';
+  at: string;
+  /** the type the line carried */
+  originalType: string;
+  /** the whole line as parsed */
+  fields: Record<string, unknown>;
+}
+
+/**
+ * Every line a ledger holds. Stages append the recorded kinds; an unknown type read from disk becomes
+ * UnknownEvent at parse time (readLedger), so readers switch on `type` without casts.
+ */
+export type LedgerEvent = RunStartEvent | ResultEvent | RunEndEvent | PromoteEndEvent | AgentEvent | UnknownEvent;
+
+/** What a stage may append: everything but the parse-time stand-in. */
+export type RecordedEvent = Exclude<LedgerEvent, UnknownEvent>;
+
+/** The events an agent run adds (src/agent/events.ts), checked against AgentEvent: a report of another kind counts them as not shown. */
+const AGENT_TYPES: Record<AgentEvent['type'], true> = {
+  'agent-config': true,
+  research: true,
+  hypothesis: true,
+  candidate: true,
+  screen: true,
+  promotion: true,
+  baseline: true,
+  champion: true,
+  verdict: true,
+  cost: true,
+  request: true,
+  error: true,
+  stop: true,
+};
+export const AGENT_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(AGENT_TYPES));
+
+/** Every recorded type, checked against the union at compile time: a new event type must be named here. */
+const RECORDED_TYPES: Record<RecordedEvent['type'], true> = { 'run-start': true, result: true, 'run-end': true, 'promote-end': true, ...AGENT_TYPES };
+
+/** One parsed ledger line as a LedgerEvent: a known type as it is, any other as UnknownEvent. */
+export function toLedgerEvent(line: Record<string, unknown>): LedgerEvent {
+  const type = typeof line.type === 'string' ? line.type : '';
+  if (Object.hasOwn(RECORDED_TYPES, type)) return line as unknown as RecordedEvent;
+  return { type: 'unknown', at: typeof line.at === 'string' ? line.at : '', originalType: type || '(none)', fields: line };
+}

@@ -87,14 +87,9 @@ export interface BootstrapOptions {
 /** CI of the median of xs; the estimate is the sample median. */
 export function bootstrapMedianCI(xs: readonly number[], { seed, level = 0.95, resamples = 2000, groupSizes }: BootstrapOptions): Interval {
   const n = xs.length;
-  if (n === 0) throw new RangeError('bootstrapMedianCI needs at least one sample');
-  if (!xs.every(Number.isFinite)) throw new RangeError('bootstrapMedianCI samples must be finite numbers');
-  if (!(level > 0 && level < 1)) throw new RangeError(`bootstrap level must be in (0, 1), got ${level}`);
-  if (!(Number.isInteger(resamples) && resamples >= 1)) throw new RangeError(`bootstrap resamples must be a positive integer, got ${resamples}`);
+  checkBootstrap('bootstrapMedianCI', xs, level, resamples);
   const groups = groupSizes && groupSizes.length >= 2 ? groupStarts(groupSizes, n) : [{ start: 0, size: n }];
-  const rng = createRng(seed);
-  // nextU32 * k < 2^53, so the product is exact and the index uniform up to k / 2^32 bias.
-  const pick = (k: number) => Math.floor((rng.nextU32() * k) / 4294967296);
+  const pick = uniformPicker(seed);
   const medians = new Float64Array(resamples);
   const resample: number[] = [];
   for (let r = 0; r < resamples; r++) {
@@ -105,9 +100,42 @@ export function bootstrapMedianCI(xs: readonly number[], { seed, level = 0.95, r
     }
     medians[r] = interpolate(Float64Array.from(resample).sort(), 0.5);
   }
-  medians.sort();
+  return percentileInterval(medians, median(xs), level);
+}
+
+/**
+ * CI of median(a) / median(b) for two independent samples (different sessions, maybe different machines: nothing
+ * pairs them), each side resampled on its own; the same percentile rule and generator as bootstrapMedianCI.
+ */
+export function bootstrapRatioOfMediansCI(a: readonly number[], b: readonly number[], { seed, level = 0.95, resamples = 2000 }: Omit<BootstrapOptions, 'groupSizes'>): Interval {
+  checkBootstrap('bootstrapRatioOfMediansCI', a, level, resamples);
+  checkBootstrap('bootstrapRatioOfMediansCI', b, level, resamples);
+  const pick = uniformPicker(seed);
+  const draw = (xs: readonly number[]) => interpolate(Float64Array.from(xs, () => xs[pick(xs.length)]).sort(), 0.5);
+  const ratios = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) ratios[r] = draw(a) / draw(b);
+  return percentileInterval(ratios, median(a) / median(b), level);
+}
+
+function checkBootstrap(what: string, xs: readonly number[], level: number, resamples: number): void {
+  if (xs.length === 0) throw new RangeError(`${what} needs at least one sample`);
+  if (!xs.every(Number.isFinite)) throw new RangeError(`${what} samples must be finite numbers`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`bootstrap level must be in (0, 1), got ${level}`);
+  if (!(Number.isInteger(resamples) && resamples >= 1)) throw new RangeError(`bootstrap resamples must be a positive integer, got ${resamples}`);
+}
+
+/** A uniform index in [0, k) from a seeded generator. */
+function uniformPicker(seed: number): (k: number) => number {
+  const rng = createRng(seed);
+  // nextU32 * k < 2^53, so the product is exact and the index uniform up to k / 2^32 bias.
+  return (k) => Math.floor((rng.nextU32() * k) / 4294967296);
+}
+
+/** The percentile interval of bootstrap statistics (sorted in place), around the sample's own estimate. */
+function percentileInterval(stats: Float64Array, estimate: number, level: number): Interval {
+  stats.sort();
   const tail = (1 - level) / 2;
-  return { estimate: median(xs), lo: interpolate(medians, tail), hi: interpolate(medians, 1 - tail), level };
+  return { estimate, lo: interpolate(stats, tail), hi: interpolate(stats, 1 - tail), level };
 }
 
 function groupStarts(sizes: readonly number[], n: number): { start: number; size: number }[] {

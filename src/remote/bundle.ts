@@ -9,9 +9,10 @@ import { bufferLayouts, checkCases, distributionNames, generateInputs, scalarVal
 import { protocolHeader } from '../check/rules.js';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import { ALLOWED_HEADERS } from '../build/policy.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import { generateGlue, type GlueUpstream } from './glue.js';
-import type { Toolchain } from './hosts.js';
+import { shellQuote } from './ssh.js';
+import type { NativeToolchain } from './hosts.js';
 
 /** remote/driver/: the C side of native runs. */
 export const DRIVER_DIR = fileURLToPath(new URL('../../remote/driver', import.meta.url));
@@ -68,10 +69,6 @@ export interface BundleUpstream extends GlueUpstream {
 
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
 function f32Bits(value: number): string {
   const view = new DataView(new ArrayBuffer(4));
   view.setFloat32(0, value, true);
@@ -117,7 +114,7 @@ export function writeBundle(
   dir: string,
   kernel: Kernel,
   candidates: Candidate[],
-  toolchain: Toolchain,
+  toolchain: NativeToolchain,
   settings: PlanSettings,
   candidateTimeoutS: number,
   nonce: string = newNonce(),

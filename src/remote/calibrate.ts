@@ -2,21 +2,13 @@
 // speedups (pooled, and among the native winners, where ranking is what promotion needs), the native winners the
 // promotion margin would have thrown away, and per WASM session its false rejects and whether its figures for
 // sources screened before agree with the earlier sessions'.
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { LEDGER_FILE, readLedger, runsDir } from '../ledger/ledger.js';
+import { listRunFolders, readLedger } from '../ledger/ledger.js';
 import type { TargetResult } from '../ledger/records.js';
-import { spearman } from '../measure/stats.js';
+import { agreementRho, pairWithWasm, type AgreementPoint, type TimedSource } from '../measure/agreement.js';
 import { outcomeOf } from './outcome.js';
-import { DEFAULT_MARGIN, wasmRejection } from './promote.js';
+import { DEFAULT_MARGIN, wasmRejection } from './outcome.js';
 
-export interface CalibrationPoint {
-  kernel: string;
-  candidate: string;
-  shape: string;
-  wasmSpeedup: number;
-  nativeSpeedup: number;
-}
+export type CalibrationPoint = AgreementPoint;
 
 export interface HostCalibration {
   host: string;
@@ -66,16 +58,14 @@ interface RunResult {
 
 /** Every result of every run under .kbench/runs, in run order, and the latest per target and candidate source. */
 function allResults(workDir: string): { every: RunResult[]; results: TargetResult[]; runs: number } {
-  const dir = runsDir(workDir);
-  if (!existsSync(dir)) return { every: [], results: [], runs: 0 };
   const every: RunResult[] = [];
   const latest = new Map<string, TargetResult>();
-  const runs = readdirSync(dir).sort().filter((id) => existsSync(join(dir, id, LEDGER_FILE)));
+  const runs = listRunFolders(workDir);
   for (const run of runs) {
-    for (const e of readLedger(join(dir, run, LEDGER_FILE))) {
+    for (const e of readLedger(run.ledgerFile)) {
       if (e.type !== 'result') continue;
-      const r = (e as { result: TargetResult }).result;
-      every.push({ run, result: r });
+      const r = e.result;
+      every.push({ run: run.id, result: r });
       latest.set(`${r.target}\0${r.kernel}\0${r.candidate}\0${r.sourceSha256}`, r);
     }
   }
@@ -83,8 +73,10 @@ function allResults(workDir: string): { every: RunResult[]; results: TargetResul
 }
 
 function rho(points: CalibrationPoint[]): number {
-  return points.length >= 3 ? spearman(points.map((p) => p.wasmSpeedup), points.map((p) => p.nativeSpeedup)) : NaN;
+  return agreementRho(points) ?? NaN;
 }
+
+const timedSource = (r: TargetResult): TimedSource => ({ ...r, shapes: r.speed.map((s) => ({ shape: s.shape, speedup: s.speedup.estimate, emulated: s.emulated })) });
 
 const winning = (p: CalibrationPoint) => p.nativeSpeedup > WINNER_SPEEDUP;
 
@@ -147,10 +139,7 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
         const w = wasm.get(key(r));
         if (!w || w.check.status !== 'pass' || !w.speed.length) continue;
         candidates++;
-        for (const s of r.speed) {
-          const ws = w.speed.find((x) => x.shape === s.shape);
-          if (ws) points.push({ kernel: r.kernel, candidate: r.candidate, shape: s.shape, wasmSpeedup: ws.speedup.estimate, nativeSpeedup: s.speedup.estimate });
-        }
+        points.push(...pairWithWasm([timedSource(w)], [timedSource(r)]));
         if (outcomeOf(r) !== 'faster' && outcomeOf(r) !== 'mixed') continue;
         winners++;
         const wasmBest = Math.max(...w.speed.map((x) => x.speedup.estimate));

@@ -1,7 +1,9 @@
 // One interface for every way of running a bundle: on this machine (local, qemu-aarch64) or over ssh.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { HostConfig } from '../config/config.js';
-import { AbortError } from '../spec/errors.js';
+import { AbortError, HostError } from '../errors.js';
+
+export { HostError };
 
 export interface ExecResult {
   exitCode: number | null;
@@ -33,15 +35,6 @@ export interface Executor {
   close(): Promise<void>;
 }
 
-/** The host could not be used (unreachable, lost, refused, timed out): the candidate was not judged. */
-export class HostError extends Error {
-  constructor(
-    readonly host: string,
-    message: string,
-  ) {
-    super(`${host}: ${message}`);
-  }
-}
 
 export interface Spawned {
   /** kills everything the spawn started (process groups) */

@@ -2,7 +2,7 @@
 // qemu-aarch64 emulator under its own name), and the build settings each one gets.
 import { arch as nodeArch } from 'node:os';
 import { HostConfig, loadConfig } from '../config/config.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 
 export const LOCAL_HOST = 'local';
 export const QEMU_HOST = 'qemu-aarch64';
@@ -31,7 +31,7 @@ export function findHosts(workDir: string, names: string[]): HostConfig[] {
 }
 
 /** How a host builds: compiler, flags, CPU features the flags need, and a runner prefix (the emulator). */
-export interface Toolchain {
+export interface NativeToolchain {
   cc: string;
   cflags: string[];
   /** cpuinfo flag names the build needs; the host refuses the run when one is missing */
@@ -42,7 +42,7 @@ export interface Toolchain {
   emulated: boolean;
 }
 
-export function toolchainFor(host: HostConfig): Toolchain {
+export function toolchainFor(host: HostConfig): NativeToolchain {
   if (host.executor === 'qemu-aarch64') {
     return {
       cc: host.cc ?? 'aarch64-linux-gnu-gcc',

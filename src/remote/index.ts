@@ -4,7 +4,6 @@ export { promote, screenResults, wasmRejection, DEFAULT_MARGIN, type PromoteOpti
 export { calibrate, type Calibration, type HostCalibration, type CalibrationPoint } from './calibrate.js';
 export { probeHost, type HostProbe } from './probe.js';
 export { outcomeOf, bestSpeedup, meanSpeedup, type Outcome } from './outcome.js';
-export { listHosts, findHosts, toolchainFor, LOCAL_HOST, QEMU_HOST, type Toolchain } from './hosts.js';
-export { HostError, type Executor, type ExecOptions, type ExecResult } from './executor.js';
-export { AbortError } from '../spec/errors.js';
+export { listHosts, findHosts, toolchainFor, LOCAL_HOST, QEMU_HOST, type NativeToolchain } from './hosts.js';
+export { type Executor, type ExecOptions, type ExecResult } from './executor.js';
 export type { Candidate } from './bundle.js';

@@ -1,15 +1,14 @@
 // `kbench run`: a native run of a kernel's candidates on one host, recorded like a screen (its own run folder with
-// ledger, sources and reports), so report, compare and calibrate read it the same way.
+// ledger and sources; the CLI adds the reports), so report, compare and calibrate read it the same way.
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Ledger, newRunId, runsDir } from '../ledger/ledger.js';
-import { LEDGER_SCHEMA, type TargetResult } from '../ledger/records.js';
-import { loadSnapshot, machineFacts } from '../ledger/machine.js';
-import { writeRunReports } from '../report/index.js';
+import { newRunId, runsDir } from '../ledger/ledger.js';
+import type { TargetResult } from '../ledger/records.js';
+import { RunRecorder } from '../ledger/recorder.js';
 import type { CandidateSource } from '../screen/session.js';
 import type { HostConfig } from '../config/config.js';
 import type { Kernel } from '../spec/suite.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import { runNative, type NativeOptions } from './native.js';
 
 export interface NativeRun {
@@ -17,7 +16,6 @@ export interface NativeRun {
   dir: string;
   results: TargetResult[];
   interrupted: boolean;
-  reports: { markdownPath: string; htmlPath: string };
 }
 
 export async function runNativeRecorded(
@@ -30,29 +28,29 @@ export async function runNativeRecorded(
   if (!sources.length) throw new UsageError(`${kernel.name} has no candidates (add .c files to ${resolve(kernel.dir, 'candidates')})`);
   const candidates = sources.map((c) => ({ name: c.name, path: c.path ?? resolve(kernel.dir, 'candidates', `${c.name}.c`) }));
   const id = newRunId();
-  const ledger = new Ledger(resolve(runsDir(workDir), id));
-  ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'run', id, at: new Date().toISOString(), argv: opts.argv, machine: machineFacts({ host: host.name }) });
-  for (const c of sources) ledger.writeFile(`sources/${kernel.name}/${c.name}.c`, c.source);
+  const recorder = new RunRecorder(resolve(runsDir(workDir), id));
+  recorder.start('run', id, { argv: opts.argv, machine: { host: host.name } });
+  for (const c of sources) recorder.source(kernel.name, c.name, c.source);
   let results: TargetResult[] = [];
   let interrupted = false;
   try {
     results = await runNative(kernel, candidates, host, {
       ...opts,
       onEvent: (e) => {
-        if (e.type === 'result') ledger.append({ type: 'result', at: new Date().toISOString(), result: e.result });
+        if (e.type === 'result') recorder.result(e.result);
         opts.onEvent?.(e);
       },
     });
-    ledger.append({ type: 'run-end', at: new Date().toISOString(), machine: { load: loadSnapshot() }, status: 'done' });
+    recorder.end('done');
   } catch (e) {
     // a spec error found on the host (the baseline lacks the function) leaves no run behind, as in the screen
     if (e instanceof UsageError) {
-      rmSync(ledger.dir, { recursive: true, force: true });
+      rmSync(recorder.dir, { recursive: true, force: true });
       throw e;
     }
     interrupted = !!opts.signal?.aborted;
-    ledger.append({ type: 'run-end', at: new Date().toISOString(), machine: { load: loadSnapshot() }, status: interrupted ? 'interrupted' : 'failed', reason: (e as Error).message });
+    recorder.end(interrupted ? 'interrupted' : 'failed', (e as Error).message);
     if (!interrupted) throw e;
   }
-  return { id, dir: ledger.dir, results, interrupted, reports: writeRunReports(ledger.dir) };
+  return { id, dir: recorder.dir, results, interrupted };
 }

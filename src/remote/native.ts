@@ -1,11 +1,10 @@
 // One native run: a kernel's baseline and candidates on one host → one TargetResult per candidate.
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/config.js';
-import type { TargetResult, UpstreamInfo } from '../ledger/records.js';
-import { UsageError } from '../spec/errors.js';
+import { sha256, type TargetResult, type UpstreamInfo } from '../ledger/records.js';
+import { UsageError } from '../errors.js';
 import { hostUpstreamBundle, upstreamBundle } from '../upstream/native.js';
 import type { Kernel } from '../spec/suite.js';
 import { newNonce, writeBundle, type BundleUpstream, type Candidate, type PlanSettings } from './bundle.js';
@@ -53,9 +52,6 @@ export function createExecutor(host: HostConfig, env: NodeJS.ProcessEnv = proces
   return host.executor === 'ssh' ? new SshExecutor(host, env) : new LocalExecutor(host);
 }
 
-function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
 
 /** What a host failure looks like in the ledger: the candidate was not judged. */
 export function hostFailureResult(kernel: Kernel, candidate: Candidate, host: HostConfig, reason: string, elapsedMs: number): TargetResult {
@@ -65,7 +61,7 @@ export function hostFailureResult(kernel: Kernel, candidate: Candidate, host: Ho
     target: host.name,
     arch: host.arch,
     toolchain: '',
-    sourceSha256: sha256(candidate.path),
+    sourceSha256: sha256(readFileSync(candidate.path)),
     check: { status: 'trap', message: `not judged: ${reason}` },
     speed: [],
     elapsedMs,
@@ -132,8 +128,7 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
       if (run.exitCode !== 0) throw new HostError(host.name, `the run failed (status ${run.exitCode ?? run.signal}): ${run.stderr.trim().split('\n').pop() ?? ''}`);
     } catch (e) {
       if (!(e instanceof HostError)) throw e;
-      const reason = e.message.slice(host.name.length + 2);
-      const results = candidates.map((c) => hostFailureResult(kernel, c, host, reason, Date.now() - started));
+      const results = candidates.map((c) => hostFailureResult(kernel, c, host, e.reason, Date.now() - started));
       for (const result of results) emit({ type: 'result', host: host.name, result });
       return results;
     }
@@ -149,7 +144,7 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
       });
       const result: TargetResult = judged.harnessError
         ? hostFailureResult(kernel, c, host, `the driver failed: ${judged.harnessError}`, elapsedMs)
-        : { kernel: kernel.name, candidate: c.name, target: host.name, arch: host.arch, toolchain: toolchainName, sourceSha256: sha256(c.path), check: judged.check, speed: judged.speed, elapsedMs, ...(upstream ? { upstream: upstream.info } : {}) };
+        : { kernel: kernel.name, candidate: c.name, target: host.name, arch: host.arch, toolchain: toolchainName, sourceSha256: sha256(readFileSync(c.path)), check: judged.check, speed: judged.speed, elapsedMs, ...(upstream ? { upstream: upstream.info } : {}) };
       emit({ type: 'result', host: host.name, result });
       // The upstream variant's own result: its rounds against the baseline from the first candidate that has them
       // (its correctness is `kbench conform`'s business, not the driver's check).

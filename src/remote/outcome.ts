@@ -43,3 +43,20 @@ export function meanSpeedup(result: TargetResult): number {
   if (!result.speed.length) return NaN;
   return Math.exp(result.speed.reduce((sum, s) => sum + Math.log(s.speedup.estimate), 0) / result.speed.length);
 }
+
+/**
+ * WASM rank-correlates with native AVX2 only at ρ ≈ 0.5–0.84, so the screen only rejects what it finds clearly
+ * slow: a candidate goes on unless even its best bench shape is more than this fraction slower in WASM.
+ */
+export const DEFAULT_MARGIN = 0.25;
+
+/** Why the screen result stops a candidate here, or undefined when it goes on to native hosts. */
+export function wasmRejection(result: TargetResult, marginFraction = DEFAULT_MARGIN): string | undefined {
+  if (result.hostFailure) return `not screened: ${result.hostFailure}`;
+  if (result.check.status !== 'pass') return `failed the WASM check (${result.check.status})`;
+  const suspect = result.speed.find((s) => s.suspect);
+  if (suspect) return `its WASM timing on ${suspect.shape} is past the speed of light: ${suspect.suspect}`;
+  const best = bestSpeedup(result);
+  if (best < 1 - marginFraction) return `WASM speedup ${best.toFixed(3)} on its best shape is below ${(1 - marginFraction).toFixed(2)} (margin ${marginFraction})`;
+  return undefined;
+}

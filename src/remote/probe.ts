@@ -75,7 +75,7 @@ export async function probeHost(host: HostConfig, { full = false, timeoutMs = 20
     };
   } catch (e) {
     if (!(e instanceof HostError)) throw e;
-    return { ...base, reachable: false, error: e.message.slice(host.name.length + 2), latencyMs: Date.now() - started };
+    return { ...base, reachable: false, error: e.reason, latencyMs: Date.now() - started };
   } finally {
     await executor.close();
   }

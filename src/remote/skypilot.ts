@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { CONFIG_FILE, HostConfig, KbenchConfig } from '../config/config.js';
-import { SpecError, UsageError } from '../spec/errors.js';
+import { EXIT, KbenchError, SpecError, UsageError } from '../errors.js';
 
 export const SKY_TASK_TEMPLATE = fileURLToPath(new URL('../../remote/skypilot-task.yaml', import.meta.url));
 
@@ -128,8 +128,9 @@ async function runSky(run: CommandRunner, args: string[]): Promise<CommandResult
   }
 }
 
-/** A sky command that ran but failed: exit 1 with the tail of its output. */
-export class SkyCommandError extends Error {
+/** A failed `sky` run is not a kbench bug (1): the CLI says what sky said and exits 3, as for a host it cannot use. */
+export class SkyCommandError extends KbenchError {
+  readonly exitCode = EXIT.host;
   constructor(
     readonly args: string[],
     readonly result: CommandResult,

@@ -1,13 +1,12 @@
-// What an agent run adds to a report: the experiment timeline, the champion lineage and the cost breakdown. The agent writes its
-// own event types into the ledger (src/agent/events.ts); this reads them leniently: a missing field degrades a
-// row, never the report.
+// What an agent run adds to a report: the experiment timeline, the champion lineage and the cost breakdown, folded
+// from the agent's typed ledger events (src/agent/events.ts).
 import type { LedgerEvent } from '../ledger/records.js';
 import type { Interval } from '../measure/types.js';
 import type { ResultRow } from './model.js';
 
 export type ExperimentOutcome = 'kept' | 'discarded' | 'failed' | 'pending';
 
-export interface Experiment {
+export interface ExperimentRow {
   /** null when the hypothesis never produced a candidate that compiled into an experiment */
   candidate: string | null;
   hypothesisId?: string;
@@ -41,24 +40,14 @@ export interface AgentActivity {
   /** why the run stopped taking new work (budget, limits), when it said so */
   stopReason?: string;
   errors: string[];
-  experiments: Experiment[];
+  experiments: ExperimentRow[];
   /** `estimatedRequests`: requests never answered (a crash, the time limit), charged an upper-bound estimate */
   cost: { totalUsd: number; byCategory: CostItem[]; estimatedRequests: number };
 }
 
-const OUTCOMES = new Set<ExperimentOutcome>(['kept', 'discarded', 'failed']);
-
-function text(e: Record<string, unknown>, key: string): string | undefined {
-  return typeof e[key] === 'string' && e[key] ? (e[key] as string) : undefined;
-}
-
-function amount(e: Record<string, unknown>, key: string): number | undefined {
-  return typeof e[key] === 'number' && Number.isFinite(e[key]) ? (e[key] as number) : undefined;
-}
-
 export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): AgentActivity {
   const titles = new Map<string, string>();
-  const experiments: Experiment[] = [];
+  const experiments: ExperimentRow[] = [];
   const costs = new Map<string, CostItem>();
   const errors: string[] = [];
   const lineage: LineageStep[] = [];
@@ -66,47 +55,45 @@ export function readAgentActivity(events: LedgerEvent[], results: ResultRow[]): 
   const experimentUsd = new Map<string, number>();
   let estimatedRequests = 0;
   let stopReason: string | undefined;
-  for (const event of events) {
-    const e = event as Record<string, unknown>;
-    if (event.type === 'hypothesis') {
-      const id = text(e, 'id') ?? `h${titles.size + 1}`;
-      titles.set(id, text(e, 'title') ?? id);
-    } else if (event.type === 'candidate') {
-      const candidate = text(e, 'candidate');
-      const hypothesisId = text(e, 'hypothesis');
-      if (candidate && hypothesisId) hypothesisOf.set(candidate, hypothesisId);
-      // A revision replaces the experiment of its hypothesis: the timeline shows one mark per hypothesis tried.
-      const i = experiments.findIndex((x) => hypothesisId !== undefined && x.hypothesisId === hypothesisId && x.outcome === 'pending');
-      const x: Experiment = { candidate: candidate ?? null, hypothesisId, hypothesis: title(titles, hypothesisId), startedAt: event.at, outcome: 'pending' };
-      if (i >= 0) experiments[i] = { ...x, startedAt: experiments[i].startedAt };
-      else experiments.push(x);
-    } else if (event.type === 'verdict') {
-      const outcome = text(e, 'decision') as ExperimentOutcome | undefined;
-      if (!outcome || !OUTCOMES.has(outcome)) continue;
-      const candidate = text(e, 'candidate') ?? null;
-      const hypothesisId = text(e, 'hypothesis');
-      const decided = { outcome, decidedAt: event.at, reason: text(e, 'reason') };
-      const x = experiments.find((x) => x.outcome === 'pending' && (candidate ? x.candidate === candidate : x.hypothesisId === hypothesisId));
-      if (x) Object.assign(x, decided);
-      else experiments.push({ candidate, hypothesisId, hypothesis: title(titles, hypothesisId), startedAt: event.at, ...decided });
-    } else if (event.type === 'cost') {
-      const costUsd = amount(e, 'costUsd');
-      if (costUsd === undefined) continue;
-      const category = text(e, 'category') ?? 'other';
-      const item = costs.get(category) ?? { category, costUsd: 0, events: 0 };
-      costs.set(category, { category, costUsd: item.costUsd + costUsd, events: item.events + 1 });
-      const hypothesisId = category === 'hosts' ? hypothesisOf.get(text(e, 'candidate') ?? '') : /^experiment-(.+)$/.exec(text(e, 'conversation') ?? '')?.[1];
-      if (hypothesisId) experimentUsd.set(hypothesisId, (experimentUsd.get(hypothesisId) ?? 0) + costUsd);
-      if (e.estimated === true) estimatedRequests++;
-    } else if (event.type === 'champion') {
-      const candidate = text(e, 'candidate');
-      if (!candidate) continue;
-      const figures = Array.isArray(e.figures) ? (e.figures as LineageStep['figures']).filter((f) => f && typeof f.step?.estimate === 'number') : [];
-      lineage.push({ candidate, previous: text(e, 'previous') ?? null, hypothesisId: text(e, 'hypothesis'), figures, costUsd: 0 });
-    } else if (event.type === 'error') {
-      errors.push(text(e, 'message') ?? 'error');
-    } else if (event.type === 'stop') {
-      stopReason = text(e, 'reason');
+  for (const e of events) {
+    switch (e.type) {
+      case 'hypothesis':
+        titles.set(e.id || `h${titles.size + 1}`, e.title || e.id);
+        break;
+      case 'candidate': {
+        hypothesisOf.set(e.candidate, e.hypothesis);
+        // A revision replaces the experiment of its hypothesis: the timeline shows one mark per hypothesis tried.
+        const i = experiments.findIndex((x) => x.hypothesisId === e.hypothesis && x.outcome === 'pending');
+        const x: ExperimentRow = { candidate: e.candidate, hypothesisId: e.hypothesis, hypothesis: title(titles, e.hypothesis), startedAt: e.at, outcome: 'pending' };
+        if (i >= 0) experiments[i] = { ...x, startedAt: experiments[i].startedAt };
+        else experiments.push(x);
+        break;
+      }
+      case 'verdict': {
+        const decided = { outcome: e.decision, decidedAt: e.at, reason: e.reason || undefined };
+        const x = experiments.find((x) => x.outcome === 'pending' && (e.candidate ? x.candidate === e.candidate : x.hypothesisId === e.hypothesis));
+        if (x) Object.assign(x, decided);
+        else experiments.push({ candidate: e.candidate ?? null, hypothesisId: e.hypothesis, hypothesis: title(titles, e.hypothesis), startedAt: e.at, ...decided });
+        break;
+      }
+      case 'cost': {
+        if (!Number.isFinite(e.costUsd)) break;
+        const item = costs.get(e.category) ?? { category: e.category, costUsd: 0, events: 0 };
+        costs.set(e.category, { category: e.category, costUsd: item.costUsd + e.costUsd, events: item.events + 1 });
+        const hypothesisId = e.category === 'hosts' ? hypothesisOf.get(e.candidate) : /^experiment-(.+)$/.exec(e.conversation)?.[1];
+        if (hypothesisId) experimentUsd.set(hypothesisId, (experimentUsd.get(hypothesisId) ?? 0) + e.costUsd);
+        if (e.category === 'tokens' && e.estimated) estimatedRequests++;
+        break;
+      }
+      case 'champion':
+        lineage.push({ candidate: e.candidate, previous: e.previous ?? null, hypothesisId: e.hypothesis, figures: (e.figures ?? []).filter((f) => typeof f?.step?.estimate === 'number'), costUsd: 0 });
+        break;
+      case 'error':
+        errors.push(e.message || 'error');
+        break;
+      case 'stop':
+        stopReason = e.reason || undefined;
+        break;
     }
   }
   // An experiment without a verdict event whose candidate failed its check is still a failure worth showing.

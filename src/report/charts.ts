@@ -1,6 +1,6 @@
 // Inline SVG charts for the HTML report: plain strings, no script and no network, styled by CSS classes so
 // the page's light and dark palettes apply. Ratios are drawn on log axes (2× and 0.5× sit equally far from 1×).
-import type { Experiment, CostItem } from './agent-events.js';
+import type { ExperimentRow, CostItem } from './agent-events.js';
 import type { Correlation, ResultRow, ShapeRow } from './model.js';
 import { formatRatio, formatRho, formatSpeedup, formatUsd } from './format.js';
 
@@ -146,7 +146,7 @@ export function scatterPlot(c: Correlation): string {
 }
 
 /** One lane per experiment from its first candidate to its verdict, coloured by outcome. */
-export function timelineChart(experiments: Experiment[], runStart: string, runEnd: string | undefined): string {
+export function timelineChart(experiments: ExperimentRow[], runStart: string, runEnd: string | undefined): string {
   const width = 760;
   const left = 210;
   const right = width - 20;

@@ -1,7 +1,6 @@
 // Two runs side by side, benchmark by benchmark (the same names as the Google Benchmark export): the ratio of
 // median times with a bootstrap CI, and the Mann–Whitney U p-value google/benchmark's compare.py reports.
-import { createRng } from '../measure/rng.js';
-import { mannWhitneyU, median, speedVerdict } from '../measure/stats.js';
+import { bootstrapRatioOfMediansCI, mannWhitneyU, median, speedVerdict } from '../measure/stats.js';
 import type { Interval, SpeedVerdict } from '../measure/types.js';
 import { timingSeries } from './gbench.js';
 import type { ReportModel } from './model.js';
@@ -50,17 +49,6 @@ export interface CompareOptions {
   seed?: number;
 }
 
-// The runs are not paired (different sessions, maybe different machines), so each side is resampled on its own:
-// percentile bootstrap of median(A*) / median(B*) (Efron & Tibshirani 1993, ch. 13).
-function bootstrapRatioOfMedians(a: readonly number[], b: readonly number[], level: number, resamples: number, seed: number): Interval {
-  const rng = createRng(seed);
-  const draw = (xs: readonly number[]) => median(Array.from(xs, () => xs[Math.floor(rng.next() * xs.length)]));
-  const ratios = Array.from({ length: resamples }, () => draw(a) / draw(b)).sort((x, y) => x - y);
-  const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.max(0, Math.round(q * (ratios.length - 1))))];
-  const tail = (1 - level) / 2;
-  return { estimate: median(a) / median(b), lo: at(tail), hi: at(1 - tail), level };
-}
-
 export function compareRuns(a: ReportModel, b: ReportModel, options: CompareOptions = {}): Comparison {
   const { noiseFloor = 0.02, level = 0.95, resamples = 2000, seed = 1 } = options;
   const seriesA = new Map(timingSeries(a).map((s) => [s.runName, s]));
@@ -69,7 +57,8 @@ export function compareRuns(a: ReportModel, b: ReportModel, options: CompareOpti
   for (const [name, sa] of seriesA) {
     const sb = seriesB.get(name);
     if (!sb || sa.timesNs.length === 0 || sb.timesNs.length === 0) continue;
-    const speedup = bootstrapRatioOfMedians(sa.timesNs, sb.timesNs, level, resamples, seed);
+    // the runs are not paired, so each side is resampled on its own
+    const speedup = bootstrapRatioOfMediansCI(sa.timesNs, sb.timesNs, { level, resamples, seed });
     rows.push({
       name,
       kernel: sa.kernel,

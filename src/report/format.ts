@@ -1,4 +1,5 @@
-// Number formatting shared by the Markdown and HTML reports, so both show the same digits.
+// The one number formatter: the terminal, the Markdown and HTML reports and the model's feedback all print a time,
+// a speedup or a cost through these, so the same figure reads the same everywhere.
 import type { Interval } from '../measure/types.js';
 
 /** 1234.5 → "1.23 µs": three significant digits in the largest unit that keeps the value ≥ 1. */
@@ -17,13 +18,18 @@ export function formatFixed(x: number | null | undefined, digits: number): strin
   return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '–';
 }
 
-export function formatRatio(x: number): string {
-  return `${formatFixed(x, 2)}×`;
+export function formatRatio(x: number, digits = 2): string {
+  return `${formatFixed(x, digits)}×`;
 }
 
-/** "2.10× [2.02, 2.18]" with the CI level left implicit (the table header names it). */
-export function formatSpeedup(s: Interval): string {
-  return `${formatRatio(s.estimate)} [${formatFixed(s.lo, 2)}, ${formatFixed(s.hi, 2)}]`;
+/** "2.10× [2.02, 2.18]" with the CI level left implicit (the table header names it); the model reads 3 digits. */
+export function formatSpeedup(s: Interval, digits = 2): string {
+  return `${formatRatio(s.estimate, digits)} [${formatFixed(s.lo, digits)}, ${formatFixed(s.hi, digits)}]`;
+}
+
+/** Cost to a hundredth of a cent, for itemized bills where small amounts must add up visibly. */
+export function formatUsdPrecise(usd: number): string {
+  return `$${usd.toFixed(4)}`;
 }
 
 export function formatUsd(usd: number): string {

@@ -4,6 +4,7 @@ import { failedRows, timedRows, type ReportModel } from './model.js';
 import { costChart, esc, forestPlot, scatterPlot, sharedSpeedupDomain, timelineChart, type ForestRow } from './charts.js';
 import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
+import { renderTable } from './table.js';
 
 const STYLE = `
 :root { color-scheme: light dark; --bg: #fff; --fg: #1d1f23; --muted: #5f6670; --line: #d9dce1; --band: #eceff3;
@@ -75,15 +76,9 @@ function headline(model: ReportModel): string {
   return `<p class="headline">${winner}<br><span class="meta">${esc(tally)} (timings per shape and target)</span></p>`;
 }
 
-/**
- * Cells are HTML already; `numeric` columns align right; `wrap` columns (default the last: reasons, hypotheses) may
- * wrap, so a long note never pushes the table past the page.
- */
-function table(header: string[], rows: string[][], numeric: number[] = [], wrap: number[] = [header.length - 1]): string {
-  const head = header.map((h) => `<th>${esc(h)}</th>`).join('');
-  const cls = (i: number) => (numeric.includes(i) ? ' class="num"' : wrap.includes(i) ? ' class="wrap"' : '');
-  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${c}</td>`).join('')}</tr>`).join('');
-  return `<div class="table"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+/** Cells are HTML already (escaped by the caller); `wrap` columns may wrap (default the last). */
+function table(header: string[], rows: string[][], numeric: number[] = [], wrap?: number[]): string {
+  return renderTable('html', header, rows, { numeric, wrap });
 }
 
 function speedSection(model: ReportModel): string {

@@ -1,8 +1,8 @@
-// Report formats by name, and the call a run makes at its end to leave report.md and report.html behind.
-import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+// Report formats by name, and the call that leaves report.md and report.html behind once a run has ended.
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LEDGER_FILE, runsDir } from '../ledger/ledger.js';
-import { UsageError } from '../spec/errors.js';
+import { LEDGER_FILE, listRunFolders, runsDir } from '../ledger/ledger.js';
+import { UsageError } from '../errors.js';
 import { renderGbench } from './gbench.js';
 import { renderHtml } from './html.js';
 import { renderJson } from './json.js';
@@ -40,9 +40,8 @@ export function writeRunReport(runDir: string, format: ReportFormat, model: Repo
 }
 
 /**
- * Writes report.md and report.html into a run folder. Screen, promote and agent runs call this after their
- * run-end event, so the reports show how the run ended (an agent that writes its own report.md calls
- * `writeRunReport(dir, 'html')` instead).
+ * Writes report.md and report.html into a run folder, once, at the edge: the CLI after a screen, native run or
+ * promotion, and the agent after its run-end event, so the reports show how the run ended. Stages never render.
  */
 export function writeRunReports(runDir: string): { markdownPath: string; htmlPath: string } {
   const model = loadReportModel(runDir);
@@ -51,14 +50,9 @@ export function writeRunReports(runDir: string): { markdownPath: string; htmlPat
 
 /** The newest run folder under .kbench/runs (run ids sort by time). */
 export function latestRunDir(workDir: string): string {
-  const root = runsDir(workDir);
-  const runs = existsSync(root)
-    ? readdirSync(root)
-        .filter((d) => existsSync(join(root, d, LEDGER_FILE)) && statSync(join(root, d)).isDirectory())
-        .sort()
-    : [];
-  if (runs.length === 0) throw new UsageError(`no runs in ${root} yet (run \`kbench screen <kernel>\` first)`);
-  return join(root, runs[runs.length - 1]);
+  const latest = listRunFolders(workDir).at(-1);
+  if (!latest) throw new UsageError(`no runs in ${runsDir(workDir)} yet (run \`kbench screen <kernel>\` first)`);
+  return latest.dir;
 }
 
 /** A run id (a folder under .kbench/runs), a run folder, or a ledger.jsonl path; none means the latest run. */

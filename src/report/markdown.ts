@@ -1,26 +1,24 @@
 // Markdown report: the facts of a run as tables, ready to paste into a pull-request description.
 import type { Comparison } from './compare.js';
+import { renderTable } from './table.js';
+import { agentCost, agentIntro, agentTitle } from './agent-markdown.js';
+import { bestFileName } from '../agent/best-candidate.js';
 import { failedRows, timedRows, type ReportModel } from './model.js';
 import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
 
-function cell(value: string | number): string {
-  return String(value).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-
 function table(header: string[], rows: (string | number)[][]): string {
-  const line = (cells: (string | number)[]) => `| ${cells.map(cell).join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+  return renderTable('markdown', header, rows);
 }
 
-function summary(model: ReportModel): string {
+function summary(model: ReportModel, title = `# kbench ${model.run.kind} report: ${model.run.id}`): string {
   const { run } = model;
   const facts = [`kind: ${run.kind}`, `status: ${run.status}${run.reason ? ` (${run.reason})` : ''}`];
   if (run.startedAt) facts.push(`started: ${run.startedAt}`);
   if (run.durationMs !== undefined) facts.push(`took: ${formatDurationMs(run.durationMs)}`);
   const load = formatLoad(run.load);
   if (load) facts.push(load);
-  const lines = [`# kbench ${run.kind} report: ${run.id}`, '', facts.join(' · ')];
+  const lines = [title, '', facts.join(' · ')];
   if (run.stability.status === 'unstable') lines.push('', `**Warning: unstable run.** ${run.stability.reasons.join('; ')}. ${UNSTABLE_ADVICE}`);
   if (run.argv?.length) lines.push('', `Command: \`kbench ${run.argv.join(' ')}\``);
   if (model.targets.length)
@@ -106,7 +104,7 @@ function correlationTable(model: ReportModel): string {
   ].join('\n');
 }
 
-function agentSections(model: ReportModel): string {
+function agentSections(model: ReportModel, withCost = true): string {
   const agent = model.agent;
   if (!agent) return '';
   const parts = ['## Experiments', ''];
@@ -120,6 +118,7 @@ function agentSections(model: ReportModel): string {
     );
   if (agent.stopReason) parts.push('', `Stopped: ${agent.stopReason}`);
   if (agent.errors.length) parts.push('', `Errors: ${agent.errors.length} (first: ${agent.errors[0]})`);
+  if (!withCost) return parts.join('\n');
   parts.push('', '## Cost', '');
   const rows = agent.cost.byCategory.map((c) => [c.category, c.events, formatUsd(c.costUsd)]);
   parts.push(table(['category', 'events', 'cost'], [...rows, ['**total**', '', `**${formatUsd(agent.cost.totalUsd)}**`]]));
@@ -133,7 +132,11 @@ function otherEvents(model: ReportModel): string {
 }
 
 export function renderMarkdown(model: ReportModel): string {
-  const sections = [summary(model), speedTable(model), failureTable(model), correlationTable(model), agentSections(model), otherEvents(model)];
+  const s = model.agentState;
+  const sections = s
+    ? // an agent run: what it was asked and found first, then the measurements, the timeline and what it cost
+      [summary(model, agentTitle(s)), agentIntro(s, { bestFile: s.champions.length ? bestFileName(s.config?.kernel ?? '?') : undefined }), speedTable(model), failureTable(model), correlationTable(model), agentSections(model, false), agentCost(s), otherEvents(model)]
+    : [summary(model), speedTable(model), failureTable(model), correlationTable(model), agentSections(model), otherEvents(model)];
   return sections.filter(Boolean).join('\n\n') + '\n';
 }
 

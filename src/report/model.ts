@@ -4,14 +4,16 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describeVerdict, type CheckStatus } from '../check/verdict.js';
 import { LEDGER_FILE, readLedger } from '../ledger/ledger.js';
-import type { Arch, LedgerEvent, TargetResult, UpstreamInfo } from '../ledger/records.js';
+import { AGENT_EVENT_TYPES, type Arch, type LedgerEvent, type TargetResult, type UpstreamInfo } from '../ledger/records.js';
 import type { Interval, SpeedVerdict, VsUpstream } from '../measure/types.js';
 import { lightShare } from '../measure/speed-of-light.js';
-import { median, spearman } from '../measure/stats.js';
-import { UsageError } from '../spec/errors.js';
+import { median } from '../measure/stats.js';
+import { agreementRho, pairWithWasm, type AgreementPoint, type TimedSource } from '../measure/agreement.js';
+import { UsageError } from '../errors.js';
 import { baselineDriftReason, machineReasons, stabilityOf, wideCiReason, type LoadSnapshot, type Stability } from '../measure/stability.js';
 import { formatNs } from './format.js';
 import { readAgentActivity, type AgentActivity } from './agent-events.js';
+import { replay, type RunState } from '../agent/state.js';
 
 export const REPORT_SCHEMA = 'kbench.report/1';
 
@@ -73,13 +75,7 @@ export interface ResultRow extends Pick<TargetResult, 'kernel' | 'candidate' | '
   upstream?: UpstreamInfo;
 }
 
-export interface CorrelationPoint {
-  kernel: string;
-  candidate: string;
-  shape: string;
-  wasmSpeedup: number;
-  nativeSpeedup: number;
-}
+export type CorrelationPoint = AgreementPoint;
 
 /** WASM speedups against one native target's: does the cheap screen rank candidates like the real host? */
 export interface Correlation {
@@ -99,12 +95,12 @@ export interface ReportModel {
   results: ResultRow[];
   correlations: Correlation[];
   agent?: AgentActivity;
+  /** an agent run's own fold of its events (agent/state.ts): what its Markdown report adds; not part of the JSON */
+  agentState?: RunState;
   /** event types this report does not render, with their counts */
   otherEvents: Record<string, number>;
 }
 
-/** Agent event types (src/agent/events.ts) the report reads or knows to skip; any other type is counted, never fatal. */
-const AGENT_EVENTS = new Set(['agent-config', 'research', 'hypothesis', 'candidate', 'screen', 'promotion', 'verdict', 'cost', 'request', 'champion', 'error', 'stop']);
 
 /** Accepts a run folder or a ledger.jsonl path. */
 export function loadReportModel(path: string): ReportModel {
@@ -121,18 +117,18 @@ export function buildReportModel(events: LedgerEvent[], fallbackId = 'run'): Rep
   let run: RunInfo = { id: fallbackId, kind: 'unknown', status: 'running', stability: stabilityOf([]) };
   for (const event of events) {
     if (event.type === 'run-start') {
-      const e = event as Extract<LedgerEvent, { type: 'run-start' }>;
-      const start = e.machine?.load as LoadSnapshot | undefined;
-      run = { ...run, id: e.id ?? fallbackId, kind: e.kind, startedAt: e.at, argv: e.argv, machine: e.machine, ...(start ? { load: { start } } : {}) };
+      const start = event.machine?.load;
+      run = { ...run, id: event.id ?? fallbackId, kind: event.kind, startedAt: event.at, argv: event.argv, machine: event.machine, ...(start ? { load: { start } } : {}) };
     } else if (event.type === 'run-end') {
-      const e = event as Extract<LedgerEvent, { type: 'run-end' }>;
-      run = { ...run, endedAt: e.at, status: e.status, reason: e.reason, ...(e.machine?.load ? { load: { ...run.load, end: e.machine.load } } : {}) };
+      run = { ...run, endedAt: event.at, status: event.status, reason: event.reason, ...(event.machine?.load ? { load: { ...run.load, end: event.machine.load } } : {}) };
     } else if (event.type === 'result') {
-      const row = toResultRow((event as Extract<LedgerEvent, { type: 'result' }>).result);
+      const row = toResultRow(event.result);
       const key = `${row.kernel}\0${row.candidate}\0${row.target}`;
       byKey.delete(key); // re-insert so a retry lands in the order it happened
       byKey.set(key, row);
-    } else if (!(run.kind === 'agent' && AGENT_EVENTS.has(event.type))) {
+    } else if (event.type === 'unknown') {
+      otherEvents[event.originalType] = (otherEvents[event.originalType] ?? 0) + 1;
+    } else if (event.type !== 'promote-end' && !(run.kind === 'agent' && AGENT_EVENT_TYPES.has(event.type))) {
       otherEvents[event.type] = (otherEvents[event.type] ?? 0) + 1;
     }
   }
@@ -140,8 +136,9 @@ export function buildReportModel(events: LedgerEvent[], fallbackId = 'run'): Rep
   const results = [...byKey.values()];
   judgeStability(run, results);
   const targets = collectTargets(results);
-  const agent = run.kind === 'agent' ? readAgentActivity(events, results) : undefined;
-  return { schema: REPORT_SCHEMA, run, targets, results, correlations: correlate(results, targets), agent, otherEvents };
+  if (run.kind !== 'agent') return { schema: REPORT_SCHEMA, run, targets, results, correlations: correlate(results, targets), otherEvents };
+  const agent = readAgentActivity(events, results);
+  return { schema: REPORT_SCHEMA, run, targets, results, correlations: correlate(results, targets), agent, otherEvents, agentState: replay(events) };
 }
 
 function toResultRow(r: TargetResult): ResultRow {
@@ -215,23 +212,15 @@ function collectTargets(results: ResultRow[]): TargetInfo[] {
   return [...seen.values()].sort((a, b) => Number(b.name === 'wasm') - Number(a.name === 'wasm'));
 }
 
-/** Pairs each native (non-emulated) speedup with the WASM speedup of the same kernel, candidate and shape. */
+const timedSource = (r: ResultRow): TimedSource => ({ ...r, shapes: r.shapes.map((s) => ({ shape: s.shape, speedup: s.speedup.estimate, emulated: s.emulated })) });
+
+/** Per native target, its speedups paired with the WASM screen's (measure/agreement.ts, as calibrate does). */
 function correlate(results: ResultRow[], targets: TargetInfo[]): Correlation[] {
-  const wasm = new Map<string, number>();
-  for (const r of results)
-    if (r.target === 'wasm') for (const s of r.shapes) wasm.set(`${r.kernel}\0${r.candidate}\0${s.shape}`, s.speedup.estimate);
+  const wasm = results.filter((r) => r.target === 'wasm').map(timedSource);
   const correlations: Correlation[] = [];
   for (const t of targets.filter((t) => t.name !== 'wasm')) {
-    const points: CorrelationPoint[] = [];
-    for (const r of results.filter((r) => r.target === t.name))
-      for (const s of r.shapes) {
-        const w = wasm.get(`${r.kernel}\0${r.candidate}\0${s.shape}`);
-        if (w !== undefined && !s.emulated)
-          points.push({ kernel: r.kernel, candidate: r.candidate, shape: s.shape, wasmSpeedup: w, nativeSpeedup: s.speedup.estimate });
-      }
-    if (points.length === 0) continue;
-    const rho = points.length >= 3 ? spearman(points.map((p) => p.wasmSpeedup), points.map((p) => p.nativeSpeedup)) : null;
-    correlations.push({ target: t.name, arch: t.arch, points, spearmanRho: rho === null || Number.isNaN(rho) ? null : rho });
+    const points = pairWithWasm(wasm, results.filter((r) => r.target === t.name).map(timedSource));
+    if (points.length) correlations.push({ target: t.name, arch: t.arch, points, spearmanRho: agreementRho(points) });
   }
   return correlations;
 }

@@ -3,7 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SandboxJob, SandboxReply } from './jobs.js';
 import { compiledUrl } from '../compiled.js';
-import { AbortError } from '../spec/errors.js';
+import { AbortError } from '../errors.js';
 
 /** How long past a job's own timeout the host may stay silent before it is taken for lost and replaced. */
 const HOST_GRACE_MS = 10_000;

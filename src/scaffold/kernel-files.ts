@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSpec } from '../spec/load.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import { elementwiseKernel } from './elementwise.js';
 import { rowReduceKernel } from './row-reduce.js';
 

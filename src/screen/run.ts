@@ -1,13 +1,13 @@
 // A screen run: every selected kernel's baseline (checked) and candidates (checked and timed), each result appended
-// to .kbench/runs/<id>/ledger.jsonl as it arrives, with the sources as screened.
+// to .kbench/runs/<id>/ledger.jsonl as it arrives, with the sources as screened. Reports are the caller's (the CLI
+// writes them once the run has ended).
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { Ledger, newRunId, runsDir } from '../ledger/ledger.js';
-import { LEDGER_SCHEMA, type TargetResult } from '../ledger/records.js';
-import { loadSnapshot, machineFacts } from '../ledger/machine.js';
+import { newRunId, runsDir } from '../ledger/ledger.js';
+import type { TargetResult } from '../ledger/records.js';
+import { RunRecorder } from '../ledger/recorder.js';
 import { findKernel, loadSuite, type Kernel } from '../spec/suite.js';
-import { UsageError } from '../spec/errors.js';
-import { writeRunReports } from '../report/index.js';
+import { isAbort, UsageError } from '../errors.js';
 import { ScreenSession, type CandidateSource, type ScreenOptions } from './session.js';
 
 export interface ScreenRunOptions extends ScreenOptions {
@@ -26,8 +26,6 @@ export interface ScreenRun {
   toolchain: string;
   results: TargetResult[];
   interrupted: boolean;
-  /** report.md and report.html written into the run folder at the end */
-  reports: { markdownPath: string; htmlPath: string };
 }
 
 export function selectCandidates(kernel: Kernel, wanted: string | undefined, workDir: string): CandidateSource[] {
@@ -51,7 +49,7 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
   opts.onEvent?.({ type: 'plan', total: queue.length });
   const session = ScreenSession.open(opts);
   const id = newRunId();
-  let ledger: Ledger;
+  let recorder: RunRecorder;
   try {
     // A suite that does not build is a spec error: found before the run folder exists, not midway through it.
     for (const { kernel } of plan) {
@@ -60,14 +58,14 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
     }
   } catch (e) {
     // an interrupted preparation still leaves an (empty, interrupted) run behind, like any other Ctrl-C
-    if ((e as Error).name !== 'AbortError') {
+    if (!isAbort(e)) {
       await session.close();
       throw e;
     }
   }
   try {
-    ledger = new Ledger(resolve(runsDir(opts.workDir), id));
-    ledger.append({ type: 'run-start', schema: LEDGER_SCHEMA, kind: 'screen', id, at: new Date().toISOString(), argv: opts.argv, kernelsDir: resolve(opts.kernelsDir), machine: machineFacts({ toolchain: session.toolchain.description }) });
+    recorder = new RunRecorder(resolve(runsDir(opts.workDir), id));
+    recorder.start('screen', id, { argv: opts.argv, kernelsDir: resolve(opts.kernelsDir), machine: { toolchain: session.toolchain.description } });
   } catch (e) {
     await session.close(); // the compiler may still be warming: the process must not exit under it
     throw e;
@@ -75,8 +73,8 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
   const results: TargetResult[] = [];
   const record = (r: TargetResult, source: string) => {
     results.push(r);
-    ledger.writeFile(`sources/${r.kernel}/${r.candidate}.c`, source);
-    ledger.append({ type: 'result', at: new Date().toISOString(), result: r });
+    recorder.source(r.kernel, r.candidate, source);
+    recorder.result(r);
   };
   let interrupted = false;
   try {
@@ -87,17 +85,17 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
       try {
         record(await session.screenCandidate(kernel, candidate, { bench, signal: opts.signal }), candidate.source);
       } catch (e) {
-        if ((e as Error).name === 'AbortError') break; // the candidate in progress is left out, not half-judged
+        if (isAbort(e)) break; // the candidate in progress is left out, not half-judged
         throw e;
       }
     }
     interrupted = !!opts.signal?.aborted;
-    ledger.append({ type: 'run-end', at: new Date().toISOString(), machine: { load: loadSnapshot() }, status: interrupted ? 'interrupted' : 'done' });
+    recorder.end(interrupted ? 'interrupted' : 'done');
   } catch (e) {
-    ledger.append({ type: 'run-end', at: new Date().toISOString(), machine: { load: loadSnapshot() }, status: 'failed', reason: (e as Error).message });
+    recorder.end('failed', (e as Error).message);
     throw e;
   } finally {
     await session.close();
   }
-  return { id, dir: ledger.dir, toolchain: session.toolchain.description, results, interrupted, reports: writeRunReports(ledger.dir) };
+  return { id, dir: recorder.dir, toolchain: session.toolchain.description, results, interrupted };
 }

@@ -1,6 +1,5 @@
 // The WASM screen of one candidate as a cascade of stages (compile → check → bench), run by one loop: the first
 // stage that produces a verdict ends the cascade. One compiler and one sandbox host live for the whole session.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
@@ -8,13 +7,13 @@ import { resolveToolchain, type Toolchain } from '../build/toolchain.js';
 import { WasmCompiler, type CompileResult } from '../build/compiler.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import type { CheckVerdict } from '../check/verdict.js';
-import type { TargetResult } from '../ledger/records.js';
+import { sha256, type TargetResult } from '../ledger/records.js';
 import type { SpeedResult } from '../measure/types.js';
 import { summarizeSamples } from '../measure/speed.js';
 import { footprintBytes, SPEED_OF_LIGHT_SPEC, type SpeedOfLight } from '../measure/speed-of-light.js';
 import { shapeCases } from '../check/inputs.js';
 import type { KernelSpec } from '../spec/schema.js';
-import { AbortError, SpecError, UsageError } from '../spec/errors.js';
+import { AbortError, SpecError, UsageError } from '../errors.js';
 import { PROTOCOL } from '../check/rules.js';
 
 export interface ScreenOptions {
@@ -68,9 +67,6 @@ interface Stage {
   run(ctx: Context): Promise<CheckVerdict | null>;
 }
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 export class ScreenSession {
   readonly toolchain: Toolchain;

@@ -4,10 +4,10 @@
 // written to .kbench/runs: a watch round is a draft, `kbench screen` without --watch records.
 import { existsSync, readFileSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { TargetResult } from '../ledger/records.js';
-import { UsageError } from '../spec/errors.js';
+import { sha256, type TargetResult } from '../ledger/records.js';
+import { UsageError } from '../errors.js';
 import type { Kernel } from '../spec/suite.js';
-import { ScreenSession, sha256, type ScreenOptions } from './session.js';
+import { ScreenSession, type ScreenOptions } from './session.js';
 
 export interface WatchOptions extends ScreenOptions {
   kernel: Kernel;

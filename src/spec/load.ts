@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { KernelSpec, type Generator } from './schema.js';
 import { evalExpr, exprVariables } from './expr.js';
-import { SpecError } from './errors.js';
+import { SpecError } from '../errors.js';
 import { jsonErrorWhere, problemList } from './json-errors.js';
 import { dtypeBytes } from './dtypes.js';
 

@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSpec } from './load.js';
 import type { KernelSpec } from './schema.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 export interface Kernel {
   name: string;

@@ -10,7 +10,7 @@ import { bootstrapMedianCI, median, pairedRatios, speedVerdict } from '../measur
 import type { Interval, SpeedVerdict } from '../measure/types.js';
 import type { Kernel } from '../spec/suite.js';
 import type { KernelSpec } from '../spec/schema.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import { buildGgml, buildGgmlWasm, type GgmlBuild } from './build.js';
 import { buildHarness, runHarness, upstreamAdapterPath, type HarnessEvent, type HarnessTarget } from './harness.js';
 import { resolveUpstream, type UpstreamSource } from './source.js';

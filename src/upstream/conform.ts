@@ -10,7 +10,7 @@ import { compareOutput } from '../check/compare.js';
 import { halfToFloat } from '../check/f16.js';
 import type { BufferParam, Dtype, KernelSpec } from '../spec/schema.js';
 import type { Kernel } from '../spec/suite.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import { buildGgml, buildGgmlWasm, type GgmlBuild } from './build.js';
 import { buildHarness, runHarness, upstreamAdapterPath, type HarnessTarget, type HarnessEvent } from './harness.js';
 import { resolveUpstream, type UpstreamSource } from './source.js';

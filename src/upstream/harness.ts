@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 import type { GgmlBuild } from './build.js';
 import { generateUpstreamGlue, type GlueVariant } from './glue.js';
 

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { UsageError } from '../spec/errors.js';
+import { UsageError } from '../errors.js';
 
 const run = promisify(execFile);
 

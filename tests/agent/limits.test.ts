@@ -7,7 +7,7 @@ import { Budget, TIME_LIMIT } from '../../src/agent/budget.js';
 import { createMessagesApi } from '../../src/agent/client.js';
 import { readLedger, runsDir } from '../../src/ledger/ledger.js';
 import { replay } from '../../src/agent/state.js';
-import { UsageError } from '../../src/spec/errors.js';
+import { UsageError } from '../../src/errors.js';
 import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type FakeAnthropic, type FakeReply, type Responder } from '../fixtures/fake-anthropic/server.js';
 import { fakeRunner } from './fake-runner.js';
 import { agentSettings, recordHypotheses } from './scripted-run.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_PRICES, costOfHostTime, costOfUsage, loadPrices, priceFor } from '../../src/agent/prices.js';
-import { UsageError } from '../../src/spec/errors.js';
+import { UsageError } from '../../src/errors.js';
 
 const sonnet = BUILTIN_PRICES.models['claude-sonnet-5-5']; // $2 in / $10 out per MTok
 

@@ -5,7 +5,7 @@ import { probeToolchains, resolveToolchain } from '../../src/build/toolchain.js'
 import { WasmCompiler } from '../../src/build/compiler.js';
 import { ScreenSession } from '../../src/screen/session.js';
 import { loadKernel } from '../../src/spec/suite.js';
-import { UsageError } from '../../src/spec/errors.js';
+import { UsageError } from '../../src/errors.js';
 import { FIXTURE_KERNELS, tempDir } from '../helpers/fixtures.js';
 import { missing } from '../helpers/require.js';
 

@@ -3,18 +3,23 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ScreenRun } from '../../src/screen/run.js';
 import type { TargetResult } from '../../src/ledger/records.js';
+import { targetResult } from '../helpers/results.js';
 
-const result = (candidate: string, check: TargetResult['check']): TargetResult => ({
-  kernel: 'rms_norm', candidate, target: 'wasm', arch: 'wasm32', toolchain: 'yowasp', sourceSha256: 'a'.repeat(64), check, speed: [], elapsedMs: 1,
-});
+const result = (candidate: string, check: TargetResult['check']): TargetResult =>
+  targetResult({ kernel: 'rms_norm', candidate, toolchain: 'yowasp', sourceSha256: 'a'.repeat(64), check });
 
 // the sandbox is real elsewhere (tests/screen/harness-error.test.ts); here only what the command makes of it
 vi.mock('../../src/screen/run.js', async (actual) => ({
   ...(await actual<typeof import('../../src/screen/run.js')>()),
   runScreen: async (): Promise<ScreenRun> => ({
-    id: 'r', dir: '/tmp/r', toolchain: 'yowasp', interrupted: false, reports: { markdownPath: '/tmp/r/report.md', htmlPath: '/tmp/r/report.html' },
+    id: 'r', dir: '/tmp/r', toolchain: 'yowasp', interrupted: false,
     results: [result('baseline', { status: 'pass', calls: 1 }), result('vec4', { status: 'harness-error', message: 'RangeError: rng seed must be a safe integer' })],
   }),
+}));
+
+vi.mock('../../src/report/index.js', async (actual) => ({
+  ...(await actual<typeof import('../../src/report/index.js')>()),
+  writeRunReports: () => ({ markdownPath: '/tmp/r/report.md', htmlPath: '/tmp/r/report.html' }),
 }));
 
 describe('kbench screen with a harness error', () => {
@@ -29,7 +34,6 @@ describe('kbench screen with a harness error', () => {
     } finally {
       out.mockRestore();
       err.mockRestore();
-      process.exitCode = undefined;
     }
     expect(JSON.parse(stdout).results[1].check.status).toBe('harness-error');
     expect(stderr).toMatch(/kbench: rms_norm\/vec4: harness-error .*RangeError: rng seed/);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HostConfig, loadConfig } from '../../src/config/config.js';
 import { findHosts, listHosts, toolchainFor } from '../../src/remote/hosts.js';
-import { SpecError, UsageError } from '../../src/spec/errors.js';
+import { SpecError, UsageError } from '../../src/errors.js';
 
 function workDirWith(config: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'kbench-config-'));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng, type Rng } from '../../src/measure/rng.js';
 import {
   bootstrapMedianCI,
+  bootstrapRatioOfMediansCI,
   cv,
   mannWhitneyU,
   mean,
@@ -245,5 +246,28 @@ describe('hierarchical bootstrap over processes', () => {
 
   it('refuses group sizes that do not add up to the samples', () => {
     expect(() => bootstrapMedianCI(pooled, { seed: 1, groupSizes: [7, 7] })).toThrow(/add up to 14, not the 28 samples/);
+  });
+});
+
+describe('bootstrapRatioOfMediansCI', () => {
+  const a = [100, 102, 98, 101, 99, 103, 97, 100, 104, 96];
+  it('estimates median(a) / median(b) and brackets it', () => {
+    const b = a.map((x) => x / 2);
+    const ci = bootstrapRatioOfMediansCI(a, b, { seed: 1 });
+    expect(ci.estimate).toBeCloseTo(2, 12);
+    expect(ci.lo).toBeLessThanOrEqual(2);
+    expect(ci.hi).toBeGreaterThanOrEqual(2);
+    expect(ci.level).toBe(0.95);
+  });
+
+  it('gives an A/A comparison a CI around 1, the same for the same seed', () => {
+    const ci = bootstrapRatioOfMediansCI(a, a, { seed: 7 });
+    expect(ci.lo).toBeLessThan(1);
+    expect(ci.hi).toBeGreaterThan(1);
+    expect(bootstrapRatioOfMediansCI(a, a, { seed: 7 })).toEqual(ci);
+  });
+
+  it('refuses an empty side', () => {
+    expect(() => bootstrapRatioOfMediansCI([], a, { seed: 1 })).toThrow(RangeError);
   });
 });

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { planSkyHost, renderSkyTask, SkyCommandError, skyDown, skyUp, spawnRunner, type CommandRunner } from '../../src/remote/skypilot.js';
-import { UsageError } from '../../src/spec/errors.js';
+import { UsageError } from '../../src/errors.js';
 
 const BIN = fileURLToPath(new URL('../../bin/kbench.js', import.meta.url));
 const dirs: string[] = [];

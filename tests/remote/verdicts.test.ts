@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import type { TargetResult } from '../../src/ledger/records.js';
-import type { SpeedVerdict } from '../../src/measure/types.js';
 import { calibrate } from '../../src/remote/calibrate.js';
 import { outcomeOf } from '../../src/remote/outcome.js';
 import { wasmRejection } from '../../src/remote/promote.js';
@@ -13,21 +12,10 @@ import { describeSshFailure } from '../../src/remote/ssh.js';
 import { generateGlue } from '../../src/remote/glue.js';
 import { judgeCandidate, resultLineTag } from '../../src/remote/judge.js';
 import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
+import { targetResult } from '../helpers/results.js';
 
 function result(target: string, candidate: string, speedups: number[], extra: Partial<TargetResult> = {}): TargetResult {
-  const verdict = (x: number): SpeedVerdict => (x > 1.05 ? 'faster' : x < 0.95 ? 'slower' : 'no-change');
-  return {
-    kernel: 'k',
-    candidate,
-    target,
-    arch: target === 'wasm' ? 'wasm32' : 'x86_64',
-    toolchain: 't',
-    sourceSha256: candidate,
-    check: { status: 'pass', calls: 1 },
-    speed: speedups.map((x, i) => ({ shape: `s${i}`, ratios: [], baselineNs: [], candidateNs: [], speedup: { estimate: x, lo: x * 0.97, hi: x * 1.03, level: 0.95 }, verdict: verdict(x), noiseFloor: 0.02, callsPerSample: 1, candidateMedianNs: 1, baselineMedianNs: 1, gbps: 1, gflops: 1 })),
-    elapsedMs: 1,
-    ...extra,
-  };
+  return targetResult({ target, candidate, toolchain: 't', sourceSha256: candidate, speedups, ...extra });
 }
 
 describe('outcomeOf', () => {

@@ -2,13 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { LedgerEvent, TargetResult } from '../../src/ledger/records.js';
 import { buildReportModel, loadReportModel } from '../../src/report/model.js';
 import { AGENT_RUN, SCREEN_RUN } from './fixtures.js';
+import { targetResult } from '../helpers/results.js';
 
 function result(candidate: string, target: string, extra: Partial<TargetResult> = {}): LedgerEvent {
-  return {
-    type: 'result',
-    at: '2026-11-27T06:00:01.000Z',
-    result: { kernel: 'k', candidate, target, arch: target === 'wasm' ? 'wasm32' : 'x86_64', toolchain: 'cc', sourceSha256: 'ab', check: { status: 'pass', calls: 1 }, speed: [], elapsedMs: 1, ...extra },
-  };
+  return { type: 'result', at: '2026-11-27T06:00:01.000Z', result: targetResult({ candidate, target, sourceSha256: 'ab', ...extra }) };
 }
 
 describe('the report model', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '../../src/spec/load.js';
-import { SpecError } from '../../src/spec/errors.js';
+import { SpecError } from '../../src/errors.js';
 import { evalExpr, exprVariables } from '../../src/spec/expr.js';
 import { FIXTURE_KERNELS } from '../helpers/fixtures.js';
 

@@ -7,8 +7,10 @@ import type { AgentProgress } from '../../agent/events.js';
 import { openRealRunner } from '../../agent/real-runner.js';
 import { DEFAULT_MODEL } from '../../agent/prices.js';
 import { resolveKernelsDir } from '../../config/config.js';
-import { UsageError } from '../../spec/errors.js';
+import { UsageError } from '../../errors.js';
 import { positive } from '../options.js';
+import { exits } from '../exit.js';
+import { EXIT } from '../../errors.js';
 
 export function register(program: Command): void {
   program
@@ -33,7 +35,7 @@ export function register(program: Command): void {
       'after',
       '\nEnvironment: ANTHROPIC_API_KEY (required), ANTHROPIC_BASE_URL (optional).\nExamples:\n  kbench agent rms_norm --budget-usd 2 --max-experiments 5\n  kbench agent softmax --on x86a,arm1 --research ../llama.cpp/ggml/src --web\n  kbench agent --resume 20261127-061530-3fa2 --budget-usd 4',
     )
-    .action(async (kernel: string | undefined, o, cmd: Command) => {
+    .action(exits(async (kernel: string | undefined, o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
       // The key is checked before anything else happens.
@@ -92,11 +94,11 @@ export function register(program: Command): void {
             : `${summary}\nreport: ${outcome.reportPath} (charts: ${outcome.htmlPath})\n${outcome.bestPath ? `best candidate: ${outcome.bestPath}\n` : ''}resume with: kbench agent --resume ${outcome.id}\n`,
         );
         // a run stopped by a limit still ran and reported (0); Ctrl-C is 130, as for screen, run and promote
-        process.exitCode = outcome.status === 'failed' ? 1 : outcome.status === 'interrupted' ? 130 : 0;
+        return outcome.status === 'failed' ? EXIT.internal : outcome.status === 'interrupted' ? EXIT.aborted : EXIT.ok;
       } finally {
         process.off('SIGINT', onSigint);
       }
-    });
+    }));
 }
 
 /** One stderr line per event worth seeing live; the running cost rides on every API call. */

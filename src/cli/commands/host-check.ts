@@ -2,9 +2,10 @@
 // folder is made, instead of one identical failure row per candidate.
 import type { HostConfig } from '../../config/config.js';
 import { probeHost } from '../../remote/probe.js';
+import { EXIT } from '../../errors.js';
 
 /** Exit status when a named host cannot be reached (README "Exit codes"): the command did not run there. */
-export const EXIT_HOST_UNREACHABLE = 3;
+export const EXIT_HOST_UNREACHABLE = EXIT.host;
 
 /** One line per host that does not answer, e.g. "host x86a (ssh my-x86) is unreachable: ssh: connect … refused". */
 export async function unreachableHosts(hosts: HostConfig[]): Promise<string[]> {

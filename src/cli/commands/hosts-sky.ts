@@ -1,18 +1,11 @@
 // `kbench hosts up|down`: native hosts on demand through SkyPilot. Adds to the `hosts` command of hosts.ts
 // (or creates it when that file is not registered).
 import type { Command } from 'commander';
-import { DEFAULT_INSTANCE, planSkyUp, SKY_PRICES, SkyCommandError, skyDown, skyUp, type CommandRunner } from '../../remote/skypilot.js';
+import { DEFAULT_INSTANCE, planSkyUp, SKY_PRICES, skyDown, skyUp, type CommandRunner } from '../../remote/skypilot.js';
 import { createProgress } from '../progress.js';
-import { EXIT_HOST_UNREACHABLE } from './host-check.js';
 import { nonNegative, wholeMinutes } from '../options.js';
 import { jsonOutput } from '../format.js';
 
-/** A failed `sky` run is not a kbench bug (1): say what sky said and exit 3, as for a host that cannot be used. */
-function reportSkyFailure(e: unknown): void {
-  if (!(e instanceof SkyCommandError)) throw e;
-  process.stderr.write(`kbench: ${e.message}\n`);
-  process.exitCode = EXIT_HOST_UNREACHABLE;
-}
 
 const PRICE_LINES = Object.entries(SKY_PRICES.instances).map(([type, i]) => `  ${type.padEnd(11)} ${i.arch.padEnd(8)} $${i.usdPerHour}/h  ${i.note}`);
 
@@ -73,7 +66,7 @@ export function register(program: Command, runner?: CommandRunner): void {
         );
       } catch (e) {
         progress.fail();
-        reportSkyFailure(e);
+        throw e; // a SkyCommandError exits 1 with what sky said (main), without a stack trace
       }
     });
 
@@ -95,7 +88,7 @@ export function register(program: Command, runner?: CommandRunner): void {
         );
       } catch (e) {
         progress.fail();
-        reportSkyFailure(e);
+        throw e; // a SkyCommandError exits 1 with what sky said (main), without a stack trace
       }
     });
 }

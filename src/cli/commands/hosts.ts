@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { findHosts, listHosts } from '../../remote/hosts.js';
 import { probeHost, type HostProbe } from '../../remote/probe.js';
 import { table, jsonOutput } from '../format.js';
-import { EXIT_HOST_UNREACHABLE } from './host-check.js';
+import { exits } from '../exit.js';
+import { EXIT } from '../../errors.js';
 
 function yesNo(v: boolean | undefined): string {
   return v === undefined ? '—' : v ? 'yes' : 'no';
@@ -57,7 +58,7 @@ export function register(program: Command): void {
         '  kbench hosts check x86a --json',
       ].join('\n'),
     )
-    .action(async (names: string[], _o, cmd: Command) => {
+    .action(exits(async (names: string[], _o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const selected = names.length ? findHosts(process.cwd(), names) : listHosts(process.cwd());
       const probes: HostProbe[] = await Promise.all(selected.map((h) => probeHost(h, { full: true })));
@@ -74,6 +75,6 @@ export function register(program: Command): void {
       ]);
       process.stdout.write(table(['host', 'machine', 'cores', 'avx2', 'fma', 'neon', 'compiler', 'status'], rows));
       // a host problem is not a kbench failure (1): it has its own status, as in run and promote
-      if (probes.some((p) => p.error)) process.exitCode = EXIT_HOST_UNREACHABLE;
-    });
+      return probes.some((p) => p.error) ? EXIT.host : EXIT.ok;
+    }));
 }

@@ -22,8 +22,8 @@ export function renderNative(results: TargetResult[]): string {
       r.target,
       s.shape,
       s.emulated ? 'emulated' : s.suspect ? 'suspect' : s.verdict,
-      formatSpeedup(s.speedup.estimate, s.speedup.lo, s.speedup.hi),
-      ...(withUpstream ? [s.vsUpstream && r.candidate !== 'upstream' ? `${formatSpeedup(s.vsUpstream.estimate, s.vsUpstream.lo, s.vsUpstream.hi)} ${s.vsUpstream.verdict}` : '—'] : []),
+      formatSpeedup(s.speedup),
+      ...(withUpstream ? [s.vsUpstream && r.candidate !== 'upstream' ? `${formatSpeedup(s.vsUpstream)} ${s.vsUpstream.verdict}` : '—'] : []),
       formatNs(s.candidateMedianNs),
       throughputNote(s),
     ]);

@@ -1,26 +1,28 @@
 // `kbench promote --on a,b [--run <id>]`: survivors of a screen run natively on those hosts, in parallel.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, resolveKernelsDir } from '../../config/config.js';
-import { LEDGER_FILE, readLedger, runsDir } from '../../ledger/ledger.js';
+import { LEDGER_FILE, listRunFolders, readLedger, runsDir } from '../../ledger/ledger.js';
 import { findHosts } from '../../remote/hosts.js';
 import { promote, sharedArchHosts } from '../../remote/promote.js';
-import { UsageError } from '../../spec/errors.js';
+import { EXIT, UsageError } from '../../errors.js';
 import { createProgress } from '../progress.js';
 import { renderNative } from './native-render.js';
 import { formatSpeedup, jsonOutput, summaryLine } from '../format.js';
 import { outcomeOf } from '../../remote/outcome.js';
-import { EXIT_HOST_UNREACHABLE, unreachableHosts } from './host-check.js';
+import { unreachableHosts } from './host-check.js';
 import { addSetting } from '../settings.js';
+import { exits } from '../exit.js';
+import { writeRunReports } from '../../report/index.js';
 
 /** The newest run folder whose ledger starts as a screen. */
 function latestScreenRun(workDir: string): string {
-  const dir = runsDir(workDir);
-  const ids = existsSync(dir) ? readdirSync(dir).sort().reverse() : [];
-  const id = ids.find((i) => readLedger(join(dir, i, LEDGER_FILE)).some((e) => e.type === 'run-start' && (e as { kind?: string }).kind === 'screen'));
-  if (!id) throw new UsageError(`no screen run in ${dir}: run \`kbench screen\` first, or pass --run <id>`);
-  return join(dir, id);
+  const run = listRunFolders(workDir)
+    .reverse()
+    .find((r) => readLedger(r.ledgerFile).some((e) => e.type === 'run-start' && e.kind === 'screen'));
+  if (!run) throw new UsageError(`no screen run in ${runsDir(workDir)}: run \`kbench screen\` first, or pass --run <id>`);
+  return run.dir;
 }
 
 /** The kernel folder a screen run recorded in its run-start (runs before it was recorded: undefined). */
@@ -58,7 +60,7 @@ export function register(program: Command): void {
         '  kbench promote --on local --margin 0.1 --json',
       ].join('\n'),
     )
-    .action(async (o, cmd: Command) => {
+    .action(exits(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
       const hosts = findHosts(workDir, String(o.on).split(',').map((s) => s.trim()).filter(Boolean));
@@ -70,8 +72,7 @@ export function register(program: Command): void {
       if (down.length) {
         for (const line of down) process.stderr.write(`kbench: ${line}\n`);
         process.stderr.write('kbench: nothing was promoted; leave the host out of --on or bring it up\n');
-        process.exitCode = EXIT_HOST_UNREACHABLE;
-        return;
+        return EXIT.host;
       }
       if (!o.everyHost)
         for (const [arch, names] of sharedArchHosts(hosts))
@@ -102,13 +103,15 @@ export function register(program: Command): void {
             if (e.type === 'result' && e.result.candidate !== 'baseline') {
               done++;
               const best = e.result.speed.reduce<(typeof e.result.speed)[number] | undefined>((b, s) => (!b || s.speedup.estimate > b.speedup.estimate ? s : b), undefined);
-              perHost.set(e.host, `${e.result.kernel}/${e.result.candidate}: ${best ? formatSpeedup(best.speedup.estimate, best.speedup.lo, best.speedup.hi) : outcomeOf(e.result)}; waiting for the next`);
+              perHost.set(e.host, `${e.result.kernel}/${e.result.candidate}: ${best ? formatSpeedup(best.speedup) : outcomeOf(e.result)}; waiting for the next`);
             }
             progress.count(done, total, `candidates promoted${note}`);
             progress.rows(hosts.map((h) => `${h.name.padEnd(width)}  ${perHost.get(h.name) ?? 'waiting'}`));
           },
         });
         progress.stop();
+        // the screen's reports are rewritten so they show the native results beside the WASM ones
+        writeRunReports(runDir);
         if (g.json) {
           process.stdout.write(jsonOutput('promote', { run: runDir, ...summary }));
         } else {
@@ -117,11 +120,11 @@ export function register(program: Command): void {
         }
         if (summary.interrupted) {
           process.stderr.write('kbench: interrupted; finished results are in the ledger, nothing left running on the hosts\n');
-          process.exitCode = 130;
+          return EXIT.aborted;
         }
       } finally {
         progress.stop();
         process.off('SIGINT', onSigint);
       }
-    });
+    }));
 }

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isReportFormat, loadReportModel, renderReport, REPORT_FORMATS, resolveRunDir, type ReportFormat } from '../../report/index.js';
-import { UsageError } from '../../spec/errors.js';
+import { UsageError } from '../../errors.js';
 
 function pickFormat(o: { html?: boolean; md?: boolean; format?: string }, json: boolean): ReportFormat {
   const chosen = [o.html && 'html', o.md && 'md', o.format, json && 'json'].filter(Boolean) as string[];

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig, resolveKernelsDir, resolveUpstreamSpec } from '../../config/config.js';
 import { findHosts } from '../../remote/hosts.js';
 import { runNativeRecorded } from '../../remote/native-run.js';
+import { writeRunReports } from '../../report/index.js';
 import { selectCandidates } from '../../screen/run.js';
 import { findKernel } from '../../spec/suite.js';
 import { createProgress } from '../progress.js';
@@ -10,7 +11,9 @@ import { addSetting } from '../settings.js';
 import { integer } from '../options.js';
 import { renderNative } from './native-render.js';
 import { jsonOutput, summaryLine } from '../format.js';
-import { EXIT_HOST_UNREACHABLE, unreachableHosts } from './host-check.js';
+import { unreachableHosts } from './host-check.js';
+import { exits } from '../exit.js';
+import { EXIT } from '../../errors.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -43,7 +46,7 @@ export function register(program: Command): void {
         '  kbench run rms_norm --upstream ~/src/llama.cpp  your own llama.cpp checkout',
       ].join('\n'),
     )
-    .action(async (kernelName: string, o, cmd: Command) => {
+    .action(exits(async (kernelName: string, o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
       const kernel = findKernel(resolveKernelsDir(workDir, g.kernels), kernelName);
@@ -54,8 +57,7 @@ export function register(program: Command): void {
       const [down] = await unreachableHosts([host]);
       if (down) {
         process.stderr.write(`kbench: ${down}; nothing was run or saved\n`);
-        process.exitCode = EXIT_HOST_UNREACHABLE;
-        return;
+        return EXIT.host;
       }
       const progress = createProgress({ json: !!g.json });
       const startedAt = Date.now();
@@ -81,17 +83,17 @@ export function register(program: Command): void {
           },
         });
         progress.stop();
+        const reports = writeRunReports(run.dir);
         if (run.interrupted) {
           process.stderr.write(`kbench: interrupted; nothing left running on the host; finished results are in ${run.dir}\n`);
-          process.exitCode = 130;
-          return;
+          return EXIT.aborted;
         }
         const { results } = run;
-        process.stdout.write(g.json ? jsonOutput('run', { run: run.id, dir: run.dir, results }) : renderNative(results) + `\n${summaryLine(results, Date.now() - startedAt)}\nrun ${run.id} saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
-        if (results.some((r) => r.hostFailure)) process.exitCode = EXIT_HOST_UNREACHABLE; // the host went away mid-run
+        process.stdout.write(g.json ? jsonOutput('run', { run: run.id, dir: run.dir, results }) : renderNative(results) + `\n${summaryLine(results, Date.now() - startedAt)}\nrun ${run.id} saved in ${run.dir}\nreport: ${reports.htmlPath}\n`);
+        return results.some((r) => r.hostFailure) ? EXIT.host : EXIT.ok; // the host went away mid-run
       } finally {
         progress.stop();
         process.off('SIGINT', onSigint);
       }
-    });
+    }));
 }

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runScreen } from '../../screen/run.js';
+import { writeRunReports } from '../../report/index.js';
 import { resolveKernelsDir } from '../../config/config.js';
 import { describeVerdict } from '../../check/verdict.js';
 import type { TargetResult } from '../../ledger/records.js';
@@ -9,11 +10,13 @@ import { screenRunJson } from '../../screen/json.js';
 import { selectCandidates } from '../../screen/run.js';
 import { watchScreen } from '../../screen/watch.js';
 import { findKernel } from '../../spec/suite.js';
-import { UsageError } from '../../spec/errors.js';
+import { UsageError } from '../../errors.js';
 import { basename } from 'node:path';
 import { createProgress } from '../progress.js';
 import { addSetting } from '../settings.js';
 import { formatNs, formatSpeedup, summaryLine, table, throughputNote } from '../format.js';
+import { exits } from '../exit.js';
+import { EXIT } from '../../errors.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -32,7 +35,7 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  kbench screen\n  kbench screen rms_norm --candidate vec4 --json\n  kbench screen rms_norm --candidate ./my_rms.c\n  kbench screen rms_norm --candidate ./my_rms.c --watch\n  kbench screen --kernels ./my-kernels',
     )
-    .action(async (kernels: string[], o, cmd: Command) => {
+    .action(exits(async (kernels: string[], o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const workDir = process.cwd();
       if (o.watch) return watchCommand(kernels, o, !!g.json, resolveKernelsDir(workDir, g.kernels));
@@ -67,27 +70,28 @@ export function register(program: Command): void {
               done++;
               // the current estimate: the last candidate timed, on its best shape
               const best = e.result.speed.reduce<(typeof e.result.speed)[number] | undefined>((b, s) => (!b || s.speedup.estimate > b.speedup.estimate ? s : b), undefined);
-              if (best) latest = ` (last: ${e.result.candidate} ${formatSpeedup(best.speedup.estimate, best.speedup.lo, best.speedup.hi)})`;
+              if (best) latest = ` (last: ${e.result.candidate} ${formatSpeedup(best.speedup)})`;
             }
             if (e.type === 'stage') progress.count(done, total, `${e.kernel}/${e.candidate}: ${e.stage === 'compile' ? 'compiling' : e.stage === 'check' ? 'checking' : 'measuring'}${latest}`);
           },
         });
         progress.stop();
-        const json = JSON.stringify(screenRunJson(run), null, 2);
+        const reports = writeRunReports(run.dir);
+        const json = JSON.stringify(screenRunJson(run, reports), null, 2);
         if (o.out) writeFileSync(o.out, json + '\n');
-        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + failures(run.results) + `\n${summaryLine(run.results, Date.now() - startedAt)}\nseed ${seed} (--seed ${seed} repeats every check case)\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${run.reports.htmlPath}\n`);
+        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + failures(run.results) + `\n${summaryLine(run.results, Date.now() - startedAt)}\nseed ${seed} (--seed ${seed} repeats every check case)\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${reports.htmlPath}\n`);
         const harnessErrors = run.results.filter((r) => r.check.status === 'harness-error');
         for (const r of harnessErrors) process.stderr.write(`kbench: ${r.kernel}/${r.candidate}: ${describeVerdict(r.check)}\n`);
-        if (harnessErrors.length) process.exitCode = 1;
         if (run.interrupted) {
           process.stderr.write(`kbench: interrupted; the candidate in progress was stopped and left out; finished results are in ${run.dir}\n`);
-          process.exitCode = 130;
+          return EXIT.aborted;
         }
+        return harnessErrors.length ? EXIT.internal : EXIT.ok;
       } finally {
         progress.stop();
         process.off('SIGINT', onSigint);
       }
-    });
+    }));
 }
 
 /** Failed checks in full: the table cuts long lines, and the case a failure names is at the end. */
@@ -105,7 +109,7 @@ function renderScreen(results: TargetResult[]): string {
       r.candidate,
       s.shape,
       s.verdict,
-      formatSpeedup(s.speedup.estimate, s.speedup.lo, s.speedup.hi),
+      formatSpeedup(s.speedup),
       formatNs(s.candidateMedianNs),
       throughputNote(s),
     ]);
@@ -114,7 +118,7 @@ function renderScreen(results: TargetResult[]): string {
 }
 
 /** --watch: rounds on stdout as they come (one JSON line each with --json: kbench.screen-watch/1). */
-async function watchCommand(kernels: string[], o: Record<string, unknown>, json: boolean, kernelsDir: string): Promise<void> {
+async function watchCommand(kernels: string[], o: Record<string, unknown>, json: boolean, kernelsDir: string): Promise<number> {
   if (kernels.length !== 1 || typeof o.candidate !== 'string') throw new UsageError('--watch: name one kernel and the candidate to watch (--candidate name|file.c)');
   if (o.out) throw new UsageError('--watch: --out is for a recorded screen; a watch saves nothing');
   const kernel = findKernel(kernelsDir, kernels[0]);
@@ -154,7 +158,7 @@ async function watchCommand(kernels: string[], o: Record<string, unknown>, json:
     });
     progress.stop();
     if (!json) process.stderr.write(`kbench: watch stopped after ${rounds} round${rounds === 1 ? '' : 's'}\n`);
-    process.exitCode = 130;
+    return EXIT.aborted;
   } finally {
     progress.stop();
     process.off('SIGINT', onSigint);

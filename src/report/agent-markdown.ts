@@ -1,27 +1,13 @@
-// report.md of an agent run, computed from the run state alone (so a resumed or crashed run reports the same
-// way), and best-<kernel>.c: the final champion, ready for kernels/<name>/candidates/.
+// The sections only an agent run has in its Markdown report (brief, hypotheses, lineage, API and host cost), folded
+// from the agent's events by the agent's own fold (agent/state.ts), so a resumed or crashed run reports the same way.
 import type { TargetResult } from '../ledger/records.js';
-import type { ChampionEvent } from './events.js';
-import { summarizeResult } from './judge.js';
-import { formatInterval, meanCumulative } from './lineage.js';
-import { measuredFigures } from './memory.js';
-import { candidatesOf, type RunState } from './state.js';
+import { summarizeResult } from '../agent/decision.js';
+import { formatSpeedup, formatUsdPrecise } from './format.js';
+import { renderTable } from './table.js';
+import { measuredFigures } from '../agent/memory.js';
+import { candidatesOf, type RunState } from '../agent/state.js';
 
-const usd = (x: number) => `$${x.toFixed(4)}`;
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-
-export function bestFileName(kernel: string): string {
-  return `best-${kernel}.c`;
-}
-
-/** The final champion's source with a header saying where it came from and what it stacks up to. */
-export function bestCandidateFile(s: RunState, kernel: string, source: string, champion: ChampionEvent): string {
-  const h = s.hypotheses.find((x) => x.id === champion.hypothesis);
-  const mean = meanCumulative(champion);
-  const speed = mean ? `, ${mean.toFixed(3)}× geometric-mean speedup over the baseline (${champion.basis})` : '';
-  const lineage = ['baseline', ...s.champions.map((c) => c.candidate)].join(' → ');
-  return `/* kbench agent run ${s.id}: ${kernel} champion ${champion.candidate}${speed}.\n * Lineage: ${lineage}. Last step, hypothesis ${champion.hypothesis}: ${(h?.title ?? '').replace(/\*\//g, '* /')}\n */\n${source}`;
-}
+const usd = formatUsdPrecise;
 
 /** What an experiment cost: its conversation's requests and its candidates' host time. */
 function experimentCost(s: RunState, hypothesis: string): { apiUsd: number; hostsUsd: number } {
@@ -46,14 +32,20 @@ function lineageSection(s: RunState): string[] {
       '',
       `Cost of the experiment: ${usd(cost.apiUsd + cost.hostsUsd)} (API ${usd(cost.apiUsd)}, hosts ${usd(cost.hostsUsd)}).`,
       '',
-      '| target | shape | this step (95% CI) | cumulative over the baseline | ns/call | % of light |',
-      '|---|---|---|---|---|---|',
+      renderTable(
+        'markdown',
+        ['target', 'shape', 'this step (95% CI)', 'cumulative over the baseline', 'ns/call', '% of light'],
+        c.figures.map((f) => [
+          f.target,
+          f.shape,
+          formatSpeedup(f.step, 3),
+          f.cumulative ? `${formatSpeedup(f.cumulative, 3)} (${Math.round(f.cumulative.level * 100)}%)` : '–',
+          f.medianNs.toFixed(0),
+          f.lightShare === undefined ? '–' : `${Math.round(f.lightShare * 100)}%`,
+        ]),
+      ),
+      '',
     );
-    for (const f of c.figures)
-      out.push(
-        `| ${f.target} | ${f.shape} | ${formatInterval(f.step)} | ${f.cumulative ? `${formatInterval(f.cumulative)} (${Math.round(f.cumulative.level * 100)}%)` : '–'} | ${f.medianNs.toFixed(0)} | ${f.lightShare === undefined ? '–' : `${Math.round(f.lightShare * 100)}%`} |`,
-      );
-    out.push('');
   });
   return out;
 }
@@ -62,14 +54,21 @@ function nativeCell(results: TargetResult[]): string {
   return results.map((r) => `${r.target}: ${summarizeResult(r)}`).join('<br>') || '';
 }
 
-export function renderReport(s: RunState, opts: { kernel: string; stopReason: string | null; bestFile?: string }): string {
+/** The agent's title line. */
+export function agentTitle(s: RunState): string {
+  return `# kbench agent: ${s.config?.kernel ?? '?'} (run ${s.id})`;
+}
+
+/** What the run was asked and what it found: settings, brief, hypotheses with their verdicts, the lineage. */
+export function agentIntro(s: RunState, opts: { bestFile?: string }): string {
   const cfg = s.config;
+  const kernel = cfg?.kernel ?? '?';
+  const stopReason = s.sessionStop ?? null;
   const out: string[] = [];
-  out.push(`# kbench agent: ${opts.kernel} (run ${s.id})`, '');
   out.push(`- model: ${cfg?.model ?? '?'}; hosts: ${cfg?.hosts.length ? cfg.hosts.join(', ') : 'none (verdicts are from the WASM screen only)'}`);
   if (cfg) out.push(`- limits: $${cfg.limits.budgetUsd} budget, ${cfg.limits.maxExperiments} experiments, ${cfg.limits.maxMinutes} min; up to ${cfg.maxRevisions} revisions per hypothesis`);
   out.push(`- sessions: ${s.sessions} (${s.sessions > 1 ? 'resumed' : 'one run'})`);
-  out.push(`- stopped: ${opts.stopReason ?? 'all hypotheses tried'}`);
+  out.push(`- stopped: ${stopReason ?? 'all hypotheses tried'}`);
   out.push(`- experiments finished: ${s.verdicts.size} of ${s.hypotheses.length} hypotheses; kept: ${s.champions.length}`);
   out.push(`- cost: ${usd(s.apiUsd + s.hostsUsd)} (API ${usd(s.apiUsd)}, hosts ${usd(s.hostsUsd)})`, '');
 
@@ -87,33 +86,40 @@ export function renderReport(s: RunState, opts: { kernel: string; stopReason: st
     if (v) out.push(`- verdict: ${v.reason}${v.speedup ? ` (geometric-mean speedup ${v.speedup.toFixed(3)}× over ${v.reference ?? 'the baseline'})` : ''}`);
     const cands = candidatesOf(s, h.id);
     if (cands.length) {
-      out.push('', '| candidate | WASM screen | native |', '|---|---|---|');
-      for (const c of cands)
-        out.push(`| ${c.event.candidate} | ${cell(c.wasm ? summarizeResult(c.wasm) : 'not screened')} | ${cell(nativeCell(c.native))} |`);
+      const rows = cands.map((c) => [c.event.candidate, c.wasm ? summarizeResult(c.wasm) : 'not screened', nativeCell(c.native)]);
+      out.push('', renderTable('markdown', ['candidate', 'WASM screen', 'native'], rows));
     }
     out.push('');
   }
 
   out.push(...lineageSection(s));
   if (s.baselines.size) out.push('### Baseline and final champion (time per call, share of the speed of light)', '', measuredFigures(s), '');
-  if (opts.bestFile) out.push(`Best candidate: \`${opts.bestFile}\`, the final champion (copy it into kernels/${opts.kernel}/candidates/).`, '');
+  if (opts.bestFile) out.push(`Best candidate: \`${opts.bestFile}\`, the final champion (copy it into kernels/${kernel}/candidates/).`, '');
+  return out.join('\n').trimEnd();
+}
 
+/** API tokens and host time with their prices, and the errors that ended a session. */
+export function agentCost(s: RunState): string {
+  const out: string[] = [];
   const a = s.api;
-  out.push('## Cost', '', '| item | amount | USD |', '|---|---|---|');
-  out.push(`| API input | ${a.tokens.input} tokens | ${usd(a.breakdown.inputUsd)} |`);
-  out.push(`| API output | ${a.tokens.output} tokens | ${usd(a.breakdown.outputUsd)} |`);
-  out.push(`| API cache writes | ${a.tokens.cacheWrite} tokens | ${usd(a.breakdown.cacheWriteUsd)} |`);
-  out.push(`| API cache reads | ${a.tokens.cacheRead} tokens | ${usd(a.breakdown.cacheReadUsd)} |`);
-  out.push(`| web searches | ${a.webSearches} | ${usd(a.breakdown.webSearchUsd)} |`);
   const estimated = a.estimated ? ` (${a.estimated} unanswered, charged an upper-bound estimate)` : '';
-  out.push(`| **API total** | ${a.requests} requests${estimated} | ${usd(s.apiUsd)} |`);
-  for (const [host, t] of s.hostTime) out.push(`| host ${host} | ${(t.durationMs / 1000).toFixed(1)} s | ${usd(t.costUsd)} |`);
-  out.push(`| **hosts total** | | ${usd(s.hostsUsd)} |`, `| **total** | | ${usd(s.apiUsd + s.hostsUsd)} |`, '');
+  const rows = [
+    ['API input', `${a.tokens.input} tokens`, usd(a.breakdown.inputUsd)],
+    ['API output', `${a.tokens.output} tokens`, usd(a.breakdown.outputUsd)],
+    ['API cache writes', `${a.tokens.cacheWrite} tokens`, usd(a.breakdown.cacheWriteUsd)],
+    ['API cache reads', `${a.tokens.cacheRead} tokens`, usd(a.breakdown.cacheReadUsd)],
+    ['web searches', a.webSearches, usd(a.breakdown.webSearchUsd)],
+    ['**API total**', `${a.requests} requests${estimated}`, usd(s.apiUsd)],
+    ...[...s.hostTime].map(([host, t]) => [`host ${host}`, `${(t.durationMs / 1000).toFixed(1)} s`, usd(t.costUsd)]),
+    ['**hosts total**', '', usd(s.hostsUsd)],
+    ['**total**', '', usd(s.apiUsd + s.hostsUsd)],
+  ];
+  out.push('## Cost', '', renderTable('markdown', ['item', 'amount', 'USD'], rows), '');
   if (a.estimated)
     out.push(
       `${a.estimated} request(s) were in flight when the run was stopped or killed and never answered: each is counted as max_tokens of output plus its prompt's size / 3 in tokens at the cache-write price, more than it can have cost.`,
       '',
     );
   if (s.errors.length) out.push('## Errors', '', ...s.errors.map((e) => `- ${e}`), '');
-  return out.join('\n');
+  return out.join('\n').trimEnd();
 }

@@ -1,34 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decide, meanSpeedup, screenFeedback, screenOutcome, trimDiagnostic } from '../../src/agent/judge.js';
+import { decide, pooledMeanSpeedup, screenFeedback, screenOutcome, trimDiagnostic } from '../../src/agent/decision.js';
 import type { TargetResult } from '../../src/ledger/records.js';
 import type { SpeedVerdict } from '../../src/measure/types.js';
+import { speedResult, targetResult } from '../helpers/results.js';
 
 function target(name: string, verdicts: [number, SpeedVerdict][], extra: Partial<TargetResult> = {}): TargetResult {
-  return {
-    kernel: 'k',
-    candidate: 'c',
-    target: name,
-    arch: 'x86_64',
-    toolchain: 'cc',
-    sourceSha256: '',
-    check: { status: 'pass', calls: 1 },
-    speed: verdicts.map(([x, verdict], i) => ({
-      shape: `s${i}`,
-      ratios: [x],
-      baselineNs: [1],
-      candidateNs: [1 / x],
-      speedup: { estimate: x, lo: x - 0.1, hi: x + 0.1, level: 0.95 },
-      verdict,
-      noiseFloor: 0.02,
-      callsPerSample: 1,
-      candidateMedianNs: 1,
-      baselineMedianNs: 1,
-      gbps: 1,
-      gflops: 1,
-    })),
-    elapsedMs: 1,
-    ...extra,
-  };
+  const speed = verdicts.map(([x, verdict], i) => speedResult(x, i, { verdict, speedup: { estimate: x, lo: x - 0.1, hi: x + 0.1, level: 0.95 } }));
+  return targetResult({ target: name, arch: 'x86_64', sourceSha256: '', speed, ...extra });
 }
 
 describe('keep or discard', () => {
@@ -78,7 +56,7 @@ describe('keep or discard', () => {
   it('tells the model how close it came to the speed of light, and does not promote a suspect timing', () => {
     const r = target('wasm', [[2, 'faster']]);
     r.speed[0] = { ...r.speed[0], candidateMedianNs: 1000, speedOfLight: { footprintBytes: 32768, readNs: 600, peakGflops: 30 } };
-    expect(screenFeedback(r, 1)).toContain('candidate 1000 ns, 60% of the measured speed of light)');
+    expect(screenFeedback(r, 1)).toContain('candidate 1.00 µs, 60% of the measured speed of light)');
     r.speed[0].suspect = '0.1 µs per call is over 3× faster than reading its 32.0 KiB of buffers once';
     expect(screenOutcome(r)).toBe('suspect');
     expect(screenFeedback(r, 1)).toMatch(/^check passed, but not promoted \(its WASM timing on s0 is past the speed of light: 0\.1 µs/);
@@ -88,7 +66,7 @@ describe('keep or discard', () => {
     expect(screenOutcome(target('wasm', [[0.6, 'slower'], [0.7, 'slower']]))).toBe('slower');
     expect(screenOutcome(target('wasm', [[0.8, 'slower'], [0.9, 'slower']]))).toBe('survivor');
     expect(screenOutcome(target('wasm', [[2, 'faster']], { check: { status: 'compile-error', diagnostic: 'x' } }))).toBe('failed');
-    expect(meanSpeedup([target('wasm', [])])).toBeUndefined();
+    expect(pooledMeanSpeedup([target('wasm', [])])).toBeUndefined();
   });
 });
 

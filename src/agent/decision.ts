@@ -1,11 +1,11 @@
 // Turning results into decisions and into the text the model reads. Pure functions over TargetResult.
 import { describeVerdict } from '../check/verdict.js';
 import type { TargetResult } from '../ledger/records.js';
-import { wasmRejection } from '../remote/promote.js';
-import { notJudged } from '../remote/outcome.js';
+import { notJudged, wasmRejection } from '../remote/outcome.js';
 import type { ScreenOutcome } from './events.js';
 import { lightShare } from '../measure/speed-of-light.js';
 import type { Interval } from '../measure/types.js';
+import { formatNs, formatSpeedup } from '../report/format.js';
 
 const DIAGNOSTIC_MAX_LINES = 40;
 const DIAGNOSTIC_MAX_CHARS = 3000;
@@ -19,7 +19,7 @@ export function screenOutcome(r: TargetResult): ScreenOutcome {
 }
 
 /** Geometric mean of the point speedups over all shapes (and targets); undefined without timings. */
-export function meanSpeedup(results: TargetResult[]): number | undefined {
+export function pooledMeanSpeedup(results: TargetResult[]): number | undefined {
   const ests = results.flatMap((r) => r.speed.map((s) => s.speedup.estimate)).filter((x) => x > 0);
   if (ests.length === 0) return undefined;
   return Math.exp(ests.reduce((a, x) => a + Math.log(x), 0) / ests.length);
@@ -40,7 +40,7 @@ export function decide(results: TargetResult[]): Decision {
   if (bad) return { decision: 'discarded', reason: `${bad.target}: ${describeVerdict(bad.check)}` };
   // emulated timings (qemu) and implausible ones (faster than the speed of light) are evidence of nothing
   const trusted = (r: TargetResult) => r.speed.filter((s) => !s.emulated && !s.suspect);
-  const speedup = meanSpeedup(judged.map((r) => ({ ...r, speed: trusted(r) })));
+  const speedup = pooledMeanSpeedup(judged.map((r) => ({ ...r, speed: trusted(r) })));
   const slower = judged.flatMap((r) => trusted(r).filter((s) => s.verdict === 'slower').map((s) => `${r.target} ${s.shape}`));
   const faster = judged.flatMap((r) => trusted(r).filter((s) => s.verdict === 'faster').map((s) => `${r.target} ${s.shape}`));
   const lost = results.filter((r) => notJudged(r)).map((r) => r.target);
@@ -75,15 +75,14 @@ const BASELINE: Reference = { label: 'the baseline', name: 'baseline' };
 export function formatSpeeds(r: TargetResult, ref: Reference = BASELINE): string {
   return r.speed
     .map((s) => {
-      const ci = `[${s.speedup.lo.toFixed(3)}, ${s.speedup.hi.toFixed(3)}]`;
       const suspect = s.suspect ? ` SUSPECT: ${s.suspect}` : '';
       const share = lightShare(s);
       const light = share === undefined ? '' : `, ${Math.round(share * 100)}% of the measured speed of light`;
       const total = ref.overBaseline?.(r.target, s.shape, s.speedup);
-      const overall = total ? `; ${total.estimate.toFixed(3)}× [${total.lo.toFixed(3)}, ${total.hi.toFixed(3)}] over the original baseline` : '';
+      const overall = total ? `; ${formatSpeedup(total, 3)} over the original baseline` : '';
       const u = s.vsUpstream;
-      const up = u ? `; vs upstream ggml ${u.estimate.toFixed(3)}× [${u.lo.toFixed(3)}, ${u.hi.toFixed(3)}] → ${u.verdict} (upstream ${s.upstreamMedianNs?.toFixed(0)} ns)` : '';
-      return `- ${s.shape}: speedup ${s.speedup.estimate.toFixed(3)}× ${ci} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (${ref.name} ${s.baselineMedianNs.toFixed(0)} ns, candidate ${s.candidateMedianNs.toFixed(0)} ns${light})${overall}${up}${suspect}`;
+      const up = u ? `; vs upstream ggml ${formatSpeedup(u, 3)} → ${u.verdict} (upstream ${formatNs(s.upstreamMedianNs ?? NaN)})` : '';
+      return `- ${s.shape}: speedup ${formatSpeedup(s.speedup, 3)} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (${ref.name} ${formatNs(s.baselineMedianNs)}, candidate ${formatNs(s.candidateMedianNs)}${light})${overall}${up}${suspect}`;
     })
     .join('\n');
 }
@@ -107,6 +106,6 @@ export function summarizeResult(r: TargetResult): string {
   if (r.check.status !== 'pass') return describeVerdict(r.check);
   if (r.speed.length === 0) return 'pass (not timed)';
   return r.speed
-    .map((s) => `${s.shape}: ${s.speedup.estimate.toFixed(3)}× [${s.speedup.lo.toFixed(3)}, ${s.speedup.hi.toFixed(3)}] ${s.verdict}`)
+    .map((s) => `${s.shape}: ${formatSpeedup(s.speedup, 3)} ${s.verdict}`)
     .join('; ');
 }

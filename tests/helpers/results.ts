@@ -1,0 +1,51 @@
+// The one builder of results for tests: a TargetResult with a pass and one timed shape per speedup, everything
+// else overridable. Times are 1 ns per call unless a test says otherwise.
+import type { Arch, TargetResult } from '../../src/ledger/records.js';
+import type { SpeedResult, SpeedVerdict } from '../../src/measure/types.js';
+
+/** > 1.05 faster, < 0.95 slower: the verdict a ±5% CI around the estimate gives. */
+export function verdictOf(speedup: number): SpeedVerdict {
+  return speedup > 1.05 ? 'faster' : speedup < 0.95 ? 'slower' : 'no-change';
+}
+
+/** One timed shape `s<i>` with a ±3% CI around `speedup`. */
+export function speedResult(speedup: number, i = 0, extra: Partial<SpeedResult> = {}): SpeedResult {
+  return {
+    shape: `s${i}`,
+    ratios: [speedup],
+    baselineNs: [1],
+    candidateNs: [1 / speedup],
+    speedup: { estimate: speedup, lo: speedup * 0.97, hi: speedup * 1.03, level: 0.95 },
+    verdict: verdictOf(speedup),
+    noiseFloor: 0.02,
+    callsPerSample: 1,
+    candidateMedianNs: 1,
+    baselineMedianNs: 1,
+    gbps: 1,
+    gflops: 1,
+    ...extra,
+  };
+}
+
+export interface ResultSpec extends Partial<TargetResult> {
+  /** one timed shape per entry (ignored when `speed` is given) */
+  speedups?: number[];
+}
+
+/** A passing result of candidate `c` of kernel `k` on `target` (wasm32 for 'wasm', else x86_64). */
+export function targetResult({ speedups = [], ...extra }: ResultSpec = {}): TargetResult {
+  const target = extra.target ?? 'wasm';
+  const arch: Arch = target === 'wasm' ? 'wasm32' : 'x86_64';
+  return {
+    kernel: 'k',
+    candidate: 'c',
+    target,
+    arch,
+    toolchain: 'cc',
+    sourceSha256: '0'.repeat(64),
+    check: { status: 'pass', calls: 1 },
+    speed: speedups.map((x, i) => speedResult(x, i)),
+    elapsedMs: 1,
+    ...extra,
+  };
+}
