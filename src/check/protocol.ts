@@ -140,9 +140,17 @@ const readOutputs = (inst: KernelInstance, set: number) => new Map(inst.outputs(
 export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInstance, seedBase: number): CheckVerdict {
   let calls = 0;
   let laidOut = '';
+  let last: Where | undefined;
+  // memory past the layout's region is compared once a shape is done (see KernelInstance.headEnd)
+  const strayFarAway = (): CheckVerdict | null => {
+    const stray = last ? cand.strayWrite('all', 'whole') : null;
+    return stray && last ? { status: 'out-of-bounds', ...stray, ...last } : null;
+  };
   for (const [c, kase] of checkCases(spec, seedBase).entries()) {
     const { shape, distribution, nths } = kase;
     if (laidOut !== shape.name) {
+      const far = strayFarAway();
+      if (far) return far;
       if (!cand.layout(spec, shape.env, 2) || !ref.layout(spec, shape.env, 1))
         return { status: 'trap', message: 'shape does not fit in sandbox memory', shape: shape.name };
       cand.watch();
@@ -155,6 +163,7 @@ export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInst
     const orders = [0, 1, 2].map((k) => ORDERS[(c + k) % ORDERS.length]);
 
     const whereA = at(nths[0]);
+    last = whereA;
     const first = callChecked(cand, spec, 0, inputs, nths[0], orders[0], rng, POISONS[0], whereA);
     if (first) return first;
     let expected: Map<string, Uint8Array>;
@@ -202,5 +211,5 @@ export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInst
     if (stale) return stale;
     calls += 3;
   }
-  return { status: 'pass', calls };
+  return strayFarAway() ?? { status: 'pass', calls };
 }

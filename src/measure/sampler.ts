@@ -118,7 +118,7 @@ export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: Kerne
      * each sample cost more than the samples.
      */
     const noStrayWrite = (inst: KernelInstance): CheckVerdict | null => {
-      const stray = inst.strayWrite('all');
+      const stray = inst.strayWrite('all', 'whole');
       return stray ? { status: 'out-of-bounds', ...stray, ...where } : null;
     };
 

@@ -10,6 +10,8 @@ const PAGE = 65536;
 const ALIGN = 64;
 export const GUARD_BYTES = PROTOCOL.guardBytes;
 const CANARY = 0xcb;
+/** Bytes past a layout's end compared after every call (a store 1 KiB past the last buffer lands well inside). */
+const TAIL_MARGIN_BYTES = 64 << 10;
 
 interface GuardZones {
   /** canary bytes by distance from the data, walking away from it */
@@ -76,6 +78,8 @@ export class KernelInstance {
    */
   private snapshot = new Uint8Array(0);
   private watching = false;
+  /** the snapshot past the layout's region was last compared equal to memory (strayWrite 'whole') */
+  private tailChecked = false;
   private heapBase = 0;
 
   constructor(module: WebAssembly.Module, maxMemoryBytes: number) {
@@ -144,12 +148,25 @@ export class KernelInstance {
     return true;
   }
 
-  /** Starts watching all memory from the heap base for stray writes (see strayWrite); call after layout. */
+  /**
+   * Starts watching all memory from the heap base for stray writes (see strayWrite); call after layout. Only the
+   * layout's region is copied when the memory has not grown: the rest held its snapshot at the last full check.
+   */
   watch(): void {
-    this.watching = true;
     const live = this.bytes.subarray(this.heapBase);
-    if (this.snapshot.length === live.length) this.snapshot.set(live);
+    if (this.tailChecked && this.snapshot.length === live.length) this.snapshot.set(live.subarray(0, this.headEnd()));
     else this.snapshot = live.slice();
+    this.watching = true;
+    this.tailChecked = false;
+  }
+
+  /**
+   * End of the region compared after every call (relative to the heap base): the layout and a margin past it. The
+   * memory beyond, often megabytes left from larger shapes, is compared by strayWrite(…, 'whole') once a shape is
+   * done: nothing rewrites it in between, so a stray write there stays visible until then.
+   */
+  private headEnd(): number {
+    return Math.min(this.snapshot.length, this.outElements + this.outputs().length * 4 + TAIL_MARGIN_BYTES - this.heapBase);
   }
 
   private hostFill(byte: number, start: number, end: number): void {
@@ -192,21 +209,23 @@ export class KernelInstance {
    * every set), attributed to the nearest buffer of that set; null when there is none. The module's data and stack,
    * below the heap base, change legitimately and are not compared. What the set owns is then taken as the new state.
    */
-  strayWrite(set: number | 'all'): GuardViolation | null {
+  strayWrite(set: number | 'all', extent: 'layout' | 'whole' = 'layout'): GuardViolation | null {
     if (!this.watching) throw new Error('strayWrite before watch()');
+    const until = extent === 'whole' ? this.snapshot.length : this.headEnd();
     const live = this.bytes;
     const owned = this.buffers
       .filter((b) => b.role !== 'in')
       .flatMap((b) => (set === 'all' ? b.addresses : [b.addresses[set]]).map((a) => [a - this.heapBase, a - this.heapBase + b.bytes]))
       .sort((x, y) => x[0] - y[0]);
     let from = 0;
-    for (const [start, end] of [...owned, [this.snapshot.length, this.snapshot.length]]) {
+    for (const [start, end] of [...owned, [until, until]]) {
       const got = Buffer.from(live.buffer, this.heapBase + from, start - from);
       const want = Buffer.from(this.snapshot.buffer, from, start - from);
       if (!got.equals(want)) return this.attribute(this.heapBase + from + firstDifference(got, want), set === 'all' ? 0 : set);
       from = end;
     }
     for (const [start, end] of owned) this.snapshot.set(live.subarray(this.heapBase + start, this.heapBase + end), start);
+    if (extent === 'whole') this.tailChecked = true;
     return null;
   }
 
