@@ -4,7 +4,7 @@
 //  - per-candidate screen time with a warm compiler and an empty build cache (compile + check + bench)
 //  - whole-suite screen time (warm compiler, empty cache)
 //  - A/A false-"faster" rate: the baseline screened against itself N times with different seeds
-// Usage: npm run bench [-- --cc yowasp --aa 50 --kernel rms_norm]
+// Usage: npm run bench [-- --cc yowasp --aa 50 --kernel rms_norm --sample-ms 0.5]
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,8 @@ import { ScreenSession } from '../dist/screen/session.js';
 import { loadSuite, findKernel, BUILTIN_KERNELS_DIR } from '../dist/spec/suite.js';
 import { median, quantile, sortAscending } from '../dist/measure/stats.js';
 
-const { values } = parseArgs({ options: { cc: { type: 'string', default: 'yowasp' }, aa: { type: 'string', default: '50' }, kernel: { type: 'string', default: 'rms_norm' } } });
+const { values } = parseArgs({ options: { cc: { type: 'string', default: 'yowasp' }, aa: { type: 'string', default: '50' }, kernel: { type: 'string', default: 'rms_norm' }, 'sample-ms': { type: 'string' } } });
+const sampleMs = values['sample-ms'] === undefined ? undefined : Number(values['sample-ms']);
 const fresh = () => mkdtempSync(join(tmpdir(), 'kbench-bench-'));
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
@@ -29,7 +30,7 @@ const onStage = (e) => {
   if (current) stageMs[current.stage].push(now - current.at);
   current = { stage: e.stage, at: now };
 };
-const session = ScreenSession.open({ workDir: fresh(), cc: values.cc, onEvent: (e) => {
+const session = ScreenSession.open({ workDir: fresh(), cc: values.cc, sampleMs, onEvent: (e) => {
   onStage(e);
   if (e.type === 'result' && current) {
     stageMs[current.stage].push(performance.now() - current.at);
@@ -70,7 +71,7 @@ console.log(`whole suite (${kernels.length} kernels, warm compiler, empty cache)
 // 2. A/A false-"faster" rate.
 const kernel = findKernel(BUILTIN_KERNELS_DIR, values.kernel);
 const reps = Number(values.aa);
-const aa = ScreenSession.open({ workDir: fresh(), cc: values.cc });
+const aa = ScreenSession.open({ workDir: fresh(), cc: values.cc, sampleMs });
 const counts = { faster: 0, slower: 0, 'no-change': 0 };
 let shapes = 0;
 const base = readFileSync(kernel.baselinePath, 'utf8');
