@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { bufferLayouts, checkCases, distributionNames, generateInputs, scalarValues, shapeCases, type ShapeCase } from '../check/inputs.js';
 import { protocolHeader } from '../check/rules.js';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
+import type { KernelSpec } from '../spec/schema.js';
 import { ALLOWED_HEADERS } from '../build/policy.js';
 import { UsageError } from '../errors.js';
 import { generateGlue, type GlueUpstream } from './glue.js';
@@ -75,11 +76,11 @@ function f32Bits(value: number): string {
   return `0x${view.getUint32(0, true).toString(16)}`;
 }
 
-/** Plan arguments in parameter order: buffer byte counts and scalar values. */
-function planArgs(kernel: Kernel, shape: ShapeCase): string {
-  const layouts = new Map(bufferLayouts(kernel.spec, shape.env).map((b) => [b.name, b.bytes]));
-  const scalars = new Map(scalarValues(kernel.spec, shape.env).map((s) => [s.name, s.value]));
-  return kernel.spec.params
+/** Plan arguments in parameter order: buffer byte counts and scalar values (the upstream harness reads them too). */
+export function planArgs(spec: KernelSpec, shape: ShapeCase): string {
+  const layouts = new Map(bufferLayouts(spec, shape.env).map((b) => [b.name, b.bytes]));
+  const scalars = new Map(scalarValues(spec, shape.env).map((s) => [s.name, s.value]));
+  return spec.params
     .map((p) => {
       if (p.kind === 'buffer') return String(layouts.get(p.name));
       const value = scalars.get(p.name)!;
@@ -167,7 +168,7 @@ export function writeBundle(
     const caseParts = threaded ? [...new Set([...k.nths, ...parts])].slice(0, 16) : [];
     const c: PlanCase = { id: cases.length, kind: 'check', shape: k.shape, distribution: k.distribution, parts: caseParts };
     writeInputs(dir, kernel, c, 0, k.seed);
-    lines.push(`check ${c.id} ${checkNth} ${caseParts.length} ${caseParts.join(' ')} ${planArgs(kernel, k.shape)}`.replace(/ +/g, ' '));
+    lines.push(`check ${c.id} ${checkNth} ${caseParts.length} ${caseParts.join(' ')} ${planArgs(kernel.spec, k.shape)}`.replace(/ +/g, ' '));
     cases.push(c);
   }
   const benchShapes = shapeCases(spec, 'bench').filter((s) => settings.benchShapes.length === 0 || settings.benchShapes.includes(s.name));
@@ -176,7 +177,7 @@ export function writeBundle(
     for (let set = 0; set < settings.inputSets; set++) writeInputs(dir, kernel, c, set, settings.seed + 7919 * (c.id + 1) + set);
     const pairsPerProcess = Math.ceil(settings.pairs / settings.processes);
     const timing = [nth, settings.inputSets, pairsPerProcess, Math.round(settings.minSampleMs * 1e6), Math.round(settings.warmupMs * 1e6), settings.seed + c.id + 1];
-    timeLines.push(`time ${c.id} ${timing.join(' ')} ${planArgs(kernel, shape)}`);
+    timeLines.push(`time ${c.id} ${timing.join(' ')} ${planArgs(kernel.spec, shape)}`);
     cases.push(c);
   }
   writeFileSync(join(dir, 'plan.txt'), lines.join('\n') + '\n');

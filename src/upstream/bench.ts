@@ -5,11 +5,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bufferLayouts, distributionNames, generateInputs, scalarValues, shapeCases, type ShapeCase } from '../check/inputs.js';
+import { distributionNames, generateInputs, shapeCases } from '../check/inputs.js';
+import { planArgs } from '../remote/bundle.js';
 import { bootstrapMedianCI, median, pairedRatios, speedVerdict } from '../measure/stats.js';
 import type { Interval, SpeedVerdict } from '../measure/types.js';
 import type { Kernel } from '../spec/suite.js';
-import type { KernelSpec } from '../spec/schema.js';
 import { UsageError } from '../errors.js';
 import { buildGgml, buildGgmlWasm, type GgmlBuild } from './build.js';
 import { buildHarness, runHarness, upstreamAdapterPath, type HarnessEvent, type HarnessTarget } from './harness.js';
@@ -62,18 +62,6 @@ export interface UpstreamBenchOptions {
   source?: UpstreamSource;
   /** native (default) or wasm: ggml, reference, baseline and candidates as wasm32 SIMD128 under Node */
   target?: HarnessTarget;
-}
-
-function f32Bits(value: number): string {
-  const view = new DataView(new ArrayBuffer(4));
-  view.setFloat32(0, value, true);
-  return `0x${view.getUint32(0, true).toString(16)}`;
-}
-
-function planArgs(spec: KernelSpec, shape: ShapeCase): string {
-  const layouts = new Map(bufferLayouts(spec, shape.env).map((b) => [b.name, b.bytes]));
-  const scalars = new Map(scalarValues(spec, shape.env).map((s) => [s.name, s.value]));
-  return spec.params.map((p) => (p.kind === 'buffer' ? String(layouts.get(p.name)) : p.type === 'i32' ? String(Math.trunc(scalars.get(p.name)!)) : f32Bits(scalars.get(p.name)!))).join(' ');
 }
 
 function compareTo(reference: number[], variant: number[], seed: number, noiseFloor: number, groupSizes?: number[]): VsUpstream {

@@ -5,10 +5,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bufferLayouts, distributionNames, generateInputs, scalarValues, shapeCases, type ShapeCase } from '../check/inputs.js';
+import { distributionNames, generateInputs, shapeCases, type ShapeCase } from '../check/inputs.js';
+import { planArgs } from '../remote/bundle.js';
 import { compareOutput } from '../check/compare.js';
 import { halfToFloat } from '../check/f16.js';
-import type { BufferParam, Dtype, KernelSpec } from '../spec/schema.js';
+import type { BufferParam, Dtype } from '../spec/schema.js';
 import type { Kernel } from '../spec/suite.js';
 import { UsageError } from '../errors.js';
 import { buildGgml, buildGgmlWasm, type GgmlBuild } from './build.js';
@@ -77,24 +78,6 @@ export interface ConformOptions {
   source?: UpstreamSource;
   /** native (default) or wasm: ggml, reference, baseline and candidates as wasm32 SIMD128 under Node */
   target?: HarnessTarget;
-}
-
-function f32Bits(value: number): string {
-  const view = new DataView(new ArrayBuffer(4));
-  view.setFloat32(0, value, true);
-  return `0x${view.getUint32(0, true).toString(16)}`;
-}
-
-function planArgs(spec: KernelSpec, shape: ShapeCase): string {
-  const layouts = new Map(bufferLayouts(spec, shape.env).map((b) => [b.name, b.bytes]));
-  const scalars = new Map(scalarValues(spec, shape.env).map((s) => [s.name, s.value]));
-  return spec.params
-    .map((p) => {
-      if (p.kind === 'buffer') return String(layouts.get(p.name));
-      const value = scalars.get(p.name)!;
-      return p.type === 'i32' ? String(Math.trunc(value)) : f32Bits(value);
-    })
-    .join(' ');
 }
 
 function size(dtype: Dtype): number {
