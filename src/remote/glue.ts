@@ -7,12 +7,14 @@ import { cParams } from '../build/glue.js';
 
 export const VARIANTS = ['ref', 'base', 'cand'] as const;
 
-function kind(p: Param): string {
+/** The C parameter-table kind of a spec parameter (kb_driver.h, and the upstream harness's kb_up_main.c). */
+export function kind(p: Param): string {
   if (p.kind === 'scalar') return p.type === 'i32' ? 'KB_I32' : 'KB_F32';
   return { in: 'KB_IN', out: 'KB_OUT', scratch: 'KB_SCRATCH' }[p.role];
 }
 
-function argument(p: Param, i: number): string {
+/** How a generated call wrapper reads parameter `i` from its kb_arg table `a`. */
+export function argument(p: Param, i: number): string {
   if (p.kind === 'scalar') return `a[${i}].${p.type === 'i32' ? 'i' : 'f'}`;
   return `a[${i}].p`;
 }

@@ -1,9 +1,10 @@
 // The per-kernel half of the upstream harness (remote/upstream/kb_up_main.c), generated from the spec: the parameter
 // table and a call wrapper per variant (upstream adapter, reference, baseline, candidates), each variant compiled as
 // its own translation unit with the kernel's symbol renamed by -D<function>=kb_<id>_<function>.
-import type { KernelSpec, Param } from '../spec/schema.js';
+import type { KernelSpec } from '../spec/schema.js';
 import { dtypeBytes } from '../spec/dtypes.js';
 import { cParams } from '../build/glue.js';
+import { argument, kind } from '../remote/glue.js';
 
 export interface GlueVariant {
   /** display name: upstream, ref, base or cand:<name> */
@@ -11,16 +12,6 @@ export interface GlueVariant {
   /** C identifier part */
   id: string;
   graph: boolean;
-}
-
-function kind(p: Param): string {
-  if (p.kind === 'scalar') return p.type === 'i32' ? 'KB_I32' : 'KB_F32';
-  return { in: 'KB_IN', out: 'KB_OUT', scratch: 'KB_SCRATCH' }[p.role];
-}
-
-function argument(p: Param, i: number): string {
-  if (p.kind === 'scalar') return `a[${i}].${p.type === 'i32' ? 'i' : 'f'}`;
-  return `a[${i}].p`;
 }
 
 export function generateUpstreamGlue(spec: KernelSpec, variants: GlueVariant[]): string {
