@@ -113,18 +113,8 @@ export async function buildGgml(source: UpstreamSource, opts: BuildOptions = {})
   const cxx = process.env.CXX || 'c++';
   const keyInput = JSON.stringify({ recipe: BUILD_RECIPE, commit: source.commit, origin: source.origin, options, cc: await toolVersion(cc), cxx: await toolVersion(cxx), host: hostname(), arch: arch() });
   const key = createHash('sha256').update(keyInput).digest('hex').slice(0, 16);
-  const dir = join(buildsDir(), key);
-  const ggmlRoot = existsSync(join(source.dir, 'ggml', 'include', 'ggml.h')) ? join(source.dir, 'ggml') : source.dir;
-  const result: GgmlBuild = {
-    key,
-    dir,
-    includeDirs: [join(ggmlRoot, 'include')],
-    libs: [join(dir, 'ggml', 'src', 'libggml-cpu.a'), join(dir, 'ggml', 'src', 'libggml-base.a')],
-    commit: source.commit,
-    origin: source.origin,
-    flags: flagsLabel(),
-    cmakeOptions: options,
-  };
+  const result = cmakeBuild(source, key, flagsLabel(), options);
+  const dir = result.dir;
   const stamp = join(dir, 'kbench-build.json');
   if (existsSync(stamp) && result.libs.every((l) => existsSync(l))) return result;
   if ((await toolVersion('cmake')) === 'missing') throw new Error('cmake is needed to build upstream ggml (apt-get install cmake g++)');
@@ -153,6 +143,22 @@ export function readBuild(dir: string): GgmlBuild | null {
   return existsSync(stamp) ? (JSON.parse(readFileSync(stamp, 'utf8')) as GgmlBuild) : null;
 }
 
+/** Where a cmake build of ggml's CPU backend with these options lives, and what it leaves there. */
+function cmakeBuild(source: UpstreamSource, key: string, flags: string, cmakeOptions: string[]): GgmlBuild {
+  const dir = join(buildsDir(), key);
+  const ggmlRoot = existsSync(join(source.dir, 'ggml', 'include', 'ggml.h')) ? join(source.dir, 'ggml') : source.dir;
+  return {
+    key,
+    dir,
+    includeDirs: [join(ggmlRoot, 'include')],
+    libs: [join(dir, 'ggml', 'src', 'libggml-cpu.a'), join(dir, 'ggml', 'src', 'libggml-base.a')],
+    commit: source.commit,
+    origin: source.origin,
+    flags,
+    cmakeOptions,
+  };
+}
+
 /**
  * ggml's CPU backend for wasm32 with emscripten (emcmake; SIMD128), for the upstream harness run under Node beside
  * the screen. llama.cpp's default WASM build targets wasm64 (LLAMA_WASM_MEM64=ON), which clang 14 (Debian's
@@ -166,18 +172,8 @@ export async function buildGgmlWasm(source: UpstreamSource, opts: BuildOptions =
   const options = [...cmakeOptions('wasm32'), '-DLLAMA_WASM_MEM64=OFF', '-DLLAMA_BUILD_HTML=OFF', '-DEMSCRIPTEN_SYSTEM_PROCESSOR=wasm32', '-DCMAKE_C_FLAGS=-msimd128', '-DCMAKE_CXX_FLAGS=-msimd128'];
   const keyInput = JSON.stringify({ recipe: BUILD_RECIPE, wasm: true, commit: source.commit, origin: source.origin, options, emcc: await toolVersion('emcc'), host: hostname() });
   const key = `wasm-${createHash('sha256').update(keyInput).digest('hex').slice(0, 12)}`;
-  const dir = join(buildsDir(), key);
-  const ggmlRoot = existsSync(join(source.dir, 'ggml', 'include', 'ggml.h')) ? join(source.dir, 'ggml') : source.dir;
-  const result: GgmlBuild = {
-    key,
-    dir,
-    includeDirs: [join(ggmlRoot, 'include')],
-    libs: [join(dir, 'ggml', 'src', 'libggml-cpu.a'), join(dir, 'ggml', 'src', 'libggml-base.a')],
-    commit: source.commit,
-    origin: source.origin,
-    flags: 'wasm32 SIMD128 (emscripten)',
-    cmakeOptions: options,
-  };
+  const result = cmakeBuild(source, key, 'wasm32 SIMD128 (emscripten)', options);
+  const dir = result.dir;
   const stamp = join(dir, 'kbench-build.json');
   if (existsSync(stamp) && result.libs.every((l) => existsSync(l))) return result;
   rmSync(dir, { recursive: true, force: true });
