@@ -206,10 +206,9 @@ export function perturbInputs(spec: KernelSpec, env: Env, distribution: string, 
     const live = out.get(b.name)!;
     for (let attempt = 0; attempt < 4; attempt++) {
       const at = Math.floor(rng.next() * b.elements) * size;
-      const value =
-        gen.kind === 'mask'
-          ? live.slice(Math.floor(rng.next() * b.elements) * size).subarray(0, size)
-          : encode(b.dtype, sampleValues(gen, 1, env, rng.nextU32()));
+      // a mask keeps its shape: its new element is a copy of another one (one element copied, not the buffer's rest)
+      const from = gen.kind === 'mask' ? Math.floor(rng.next() * b.elements) * size : 0;
+      const value = gen.kind === 'mask' ? live.slice(from, from + size) : encode(b.dtype, sampleValues(gen, 1, env, rng.nextU32()));
       if (!Buffer.from(live.buffer, live.byteOffset + at, size).equals(value)) {
         live.set(value, at);
         break;
