@@ -1,0 +1,148 @@
+// The end-to-end correctness gate: before any timing, the reference and the grafted build run the same seeded token
+// ids through the same model (remote/e2e/kb_logits.cpp) and their logits must agree: the top-1 token identical on
+// every row (prompt positions and greedy decode steps) and the largest relative logit difference within a stated
+// tolerance. A candidate that passed the op-level check but breaks the model (or crashes inside it) gets a verdict
+// with the evidence, never an exception.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { KernelSpec } from '../spec/schema.js';
+import type { LlamaBuild } from './build.js';
+
+export interface LogitsOptions {
+  /** prompt length: one batch, so the ops see many rows split across threads */
+  prompt: number;
+  /** greedy decode steps after the prompt (one row each) */
+  steps: number;
+  threads: number;
+  seed: number;
+  /** flash attention on: soft_max then runs inside it, not as its own op */
+  flashAttention: boolean;
+  timeoutMs: number;
+}
+
+export const DEFAULT_LOGITS_OPTIONS: LogitsOptions = { prompt: 32, steps: 16, threads: 2, seed: 1, flashAttention: false, timeoutMs: 120_000 };
+
+/**
+ * How far an op's own error may grow through the model: the logits tolerance is the op's rtol times this. An op
+ * within its tolerance perturbs each layer's input at that scale, and a few layers and the output projection grow it
+ * by about this factor on random-weight models; measured figures are in kernels/rms_norm/NOTES.md.
+ */
+export const LOGITS_AMPLIFICATION = 10;
+
+/** The op's rtol (1e-4 when its spec states none) times LOGITS_AMPLIFICATION. */
+export function logitsTolerance(spec: KernelSpec): number {
+  return (spec.tolerance.rtol ?? 1e-4) * LOGITS_AMPLIFICATION;
+}
+
+export interface LogitsRun {
+  nVocab: number;
+  prompt: number;
+  steps: number;
+  /** the tokens fed in the decode steps (greedy choices) */
+  tokens: number[];
+  /** (prompt + steps) rows of nVocab */
+  logits: Float32Array;
+}
+
+export type LogitsRunResult = { ok: true; run: LogitsRun } | { ok: false; reason: string };
+
+/** Runs the build's logits tool once; a crash, timeout or malformed output is a reason, not a throw. */
+export function runLogits(build: LlamaBuild, model: string, opts: LogitsOptions): Promise<LogitsRunResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'kbench-logits-'));
+  const out = join(dir, 'logits.bin');
+  const args = [model, out, '--prompt', String(opts.prompt), '--steps', String(opts.steps), '--threads', String(opts.threads), '--seed', String(opts.seed), '--fa', opts.flashAttention ? '1' : '0'];
+  return new Promise<LogitsRunResult>((resolve) => {
+    execFile(build.logitsTool, args, { env: { ...process.env, ...build.env }, timeout: opts.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      try {
+        if (err) {
+          const e = err as { killed?: boolean; signal?: string; code?: unknown };
+          const how = e.killed ? `timed out after ${opts.timeoutMs} ms` : e.signal ? `died of ${e.signal}` : `exited with ${String(e.code)}`;
+          return resolve({ ok: false, reason: `kb_logits ${how}${stderr.trim() ? `: ${stderr.trim().slice(-2000)}` : ''}` });
+        }
+        const meta = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { n_vocab: number; rows: number; prompt: number; steps: number; tokens: number[] };
+        const bytes = readFileSync(out);
+        const expected = meta.rows * meta.n_vocab * 4;
+        if (bytes.length !== expected) return resolve({ ok: false, reason: `kb_logits wrote ${bytes.length} bytes of logits, expected ${expected}` });
+        const logits = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+        resolve({ ok: true, run: { nVocab: meta.n_vocab, prompt: meta.prompt, steps: meta.steps, tokens: meta.tokens, logits } });
+      } catch (e) {
+        resolve({ ok: false, reason: `kb_logits output unreadable: ${(e as Error).message}` });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+export interface LogitsVerdict {
+  status: 'agree' | 'differ' | 'failed';
+  reason: string;
+  /** rows compared (prompt positions, then decode steps) */
+  rows: number;
+  /** max over rows of max|graft - reference| / max|reference| of that row */
+  maxRelDiff: number;
+  worstRow: number;
+  tolerance: number;
+  /** first row whose top-1 token differs, or null */
+  top1MismatchRow: number | null;
+}
+
+function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+function rowName(run: LogitsRun, r: number): string {
+  return r < run.prompt ? `prompt position ${r}` : `decode step ${r - run.prompt + 1}`;
+}
+
+/** Judges a grafted build's logits against the reference's (pure: the tests feed it hand-made rows). */
+export function compareLogits(ref: LogitsRun, graft: LogitsRun, tolerance: number): LogitsVerdict {
+  const rows = ref.prompt + ref.steps;
+  const base = { rows, tolerance, maxRelDiff: 0, worstRow: 0, top1MismatchRow: null as number | null };
+  if (graft.nVocab !== ref.nVocab || graft.prompt !== ref.prompt || graft.steps !== ref.steps)
+    return { ...base, status: 'failed', reason: `the grafted build's logits have another shape (${graft.prompt}+${graft.steps} rows of ${graft.nVocab}, reference ${ref.prompt}+${ref.steps} of ${ref.nVocab})` };
+  let maxRelDiff = 0;
+  let worstRow = 0;
+  for (let r = 0; r < rows; r++) {
+    const a = ref.logits.subarray(r * ref.nVocab, (r + 1) * ref.nVocab);
+    const b = graft.logits.subarray(r * ref.nVocab, (r + 1) * ref.nVocab);
+    let scale = 0;
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(b[i])) return { ...base, maxRelDiff: Infinity, worstRow: r, status: 'differ', reason: `the grafted build's logit ${i} at ${rowName(ref, r)} is ${b[i]}` };
+      scale = Math.max(scale, Math.abs(a[i]));
+      diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    }
+    const rel = scale > 0 ? diff / scale : diff;
+    if (rel > maxRelDiff) [maxRelDiff, worstRow] = [rel, r];
+    const top = argmax(a);
+    const graftTop = argmax(b);
+    if (top !== graftTop) {
+      return {
+        ...base, maxRelDiff, worstRow, top1MismatchRow: r, status: 'differ',
+        reason: `top-1 token differs at ${rowName(ref, r)}: reference ${top} (logit ${a[top].toPrecision(6)}), grafted ${graftTop} (logit ${b[graftTop].toPrecision(6)}; the reference gives it ${a[graftTop].toPrecision(6)})`,
+      };
+    }
+  }
+  const figures = `max relative logit difference ${maxRelDiff.toExponential(2)} (at ${rowName(ref, worstRow)}), tolerance ${tolerance.toExponential(2)}`;
+  if (maxRelDiff > tolerance) return { ...base, maxRelDiff, worstRow, status: 'differ', reason: `${figures}: exceeded` };
+  return { ...base, maxRelDiff, worstRow, status: 'agree', reason: `top-1 identical over ${rows} rows (${ref.prompt} prompt positions, ${ref.steps} decode steps); ${figures}` };
+}
+
+/**
+ * Runs both builds on the same model and tokens (both under the graft's environment) and judges them. The reference
+ * failing is an error of the model or the setup (exit 2 names the model); the graft failing is a verdict.
+ */
+export async function checkLogits(ref: LlamaBuild, graft: LlamaBuild, model: string, tolerance: number, opts: Partial<LogitsOptions> = {}): Promise<LogitsVerdict> {
+  const o = { ...DEFAULT_LOGITS_OPTIONS, ...opts };
+  const expected = await runLogits({ ...ref, env: graft.env }, model, o);
+  if (!expected.ok) throw new UsageError(`${model}: the reference llama.cpp build cannot run this model: ${expected.reason}`);
+  const got = await runLogits(graft, model, o);
+  if (!got.ok) return { status: 'failed', reason: `the grafted build failed: ${got.reason}`, rows: o.prompt + o.steps, maxRelDiff: Infinity, worstRow: 0, tolerance, top1MismatchRow: null };
+  return compareLogits(expected.run, got.run, tolerance);
+}
