@@ -1,0 +1,104 @@
+// The end-to-end builds on this machine: the unmodified llama.cpp reference (llama-bench and kbench's logits tool,
+// built once with cmake and cached: minutes the first time), rms_norm candidates grafted into ggml (seconds each),
+// and the logits check: an honest candidate agrees, a wrong one is caught, and one the include policy refuses never
+// reaches the build. All builds in this file share one reference; keep every test that needs it here.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGraft, buildReference, type LlamaBuild, type ReferenceBuild } from '../../src/e2e/build.js';
+import type { CandidateToolchain } from '../../src/e2e/candidate.js';
+import { checkLogits, DEFAULT_LOGITS_OPTIONS, logitsTolerance, runLogits, compareLogits } from '../../src/e2e/logits.js';
+import { toolchainFor } from '../../src/remote/hosts.js';
+import { HostConfig } from '../../src/config/config.js';
+import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
+import { fetchUpstream, fetchedUpstream, type UpstreamSource } from '../../src/upstream/source.js';
+import { hasCommand, missing, REQUIRE_ALL } from '../helpers/require.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/e2e/', import.meta.url));
+const tools = missing('cmake with a C and C++ compiler', hasCommand('cmake') && hasCommand('c++') && hasCommand('cc'));
+const fetchAllowed = Boolean(process.env.CI) || REQUIRE_ALL || fetchedUpstream() !== null;
+// Stop-gap until src/e2e/gguf.ts writes the model: the source tree's gguf-py (python3 with numpy) writes it.
+const python = missing('python3 with numpy (stop-gap model writer)', hasPythonNumpy());
+const why = tools || python || (fetchAllowed ? '' : 'the pinned upstream is not fetched (run `kbench upstream fetch`, or CI=1 to let the tests fetch it)');
+
+function hasPythonNumpy(): boolean {
+  try {
+    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(why)('end-to-end builds and the logits check', () => {
+  const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
+  const tolerance = logitsTolerance(kernel.spec);
+  const local = HostConfig.parse({ name: 'local', executor: 'local', arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64' });
+  const toolchain: CandidateToolchain = toolchainFor(local);
+  let source: UpstreamSource;
+  let ref: ReferenceBuild;
+  let model: string;
+  let work: string;
+  const grafted = async (path: string, name: string): Promise<LlamaBuild> => {
+    const outcome = await buildGraft(ref, source, kernel, { name, path }, toolchain);
+    if (outcome.status !== 'built') throw new Error(`${name}: ${outcome.reason}`);
+    return outcome.build;
+  };
+
+  beforeAll(async () => {
+    source = await fetchUpstream();
+    ref = await buildReference(source);
+    work = mkdtempSync(join(tmpdir(), 'kbench-e2e-'));
+    model = join(work, 'tiny-llama.gguf');
+    execFileSync('python3', [join(FIXTURES, 'tiny_llama_gguf.py'), model, join(source.dir, 'gguf-py')]);
+  }, 3_600_000);
+  afterAll(() => work && rmSync(work, { recursive: true, force: true }));
+
+  it('the reference runs the model the same way twice (the check compares builds, not runs)', async () => {
+    const [a, b] = await Promise.all([runLogits(ref, model, DEFAULT_LOGITS_OPTIONS), runLogits(ref, model, DEFAULT_LOGITS_OPTIONS)]);
+    if (!a.ok || !b.ok) throw new Error(`kb_logits failed: ${!a.ok ? a.reason : ''} ${!b.ok ? b.reason : ''}`);
+    expect(a.run.nVocab).toBe(32000);
+    expect(a.run.tokens).toHaveLength(DEFAULT_LOGITS_OPTIONS.steps);
+    expect(compareLogits(a.run, b.run, 0)).toMatchObject({ status: 'agree', maxRelDiff: 0 });
+  });
+
+  it('a built-in rms_norm candidate grafted into ggml agrees with the reference, and really ran', async () => {
+    const before = statSync(ref.llamaBench).mtimeMs;
+    const build = await grafted(join(kernel.dir, 'candidates', 'unroll_fused.c'), 'unroll_fused');
+    const verdict = await checkLogits(ref, build, model, tolerance);
+    expect(verdict.status, verdict.reason).toBe('agree');
+    expect(verdict.top1MismatchRow).toBeNull();
+    // float sums where ggml sums in double: the logits move a little, so the grafted code is what ran
+    expect(verdict.maxRelDiff).toBeGreaterThan(0);
+    expect(verdict.maxRelDiff).toBeLessThanOrEqual(tolerance);
+    // only the graft's own files were made: the reference build is untouched
+    expect(statSync(ref.llamaBench).mtimeMs).toBe(before);
+    expect(readdirSync(build.dir)).toEqual(expect.arrayContaining(['ops.cpp', 'kbench-grafted.o', 'libggml-cpu.a', 'llama-bench']));
+    const again = await buildGraft(ref, source, kernel, { name: 'unroll_fused', path: join(kernel.dir, 'candidates', 'unroll_fused.c') }, toolchain);
+    expect(again.status === 'built' && again.build.dir).toBe(build.dir);
+  });
+
+  it('a wrong candidate (outputs 1% too large) is caught by the logits check, with the figures in the reason', async () => {
+    const build = await grafted(join(FIXTURES, 'rms_norm_scaled.c'), 'rms_norm_scaled');
+    const verdict = await checkLogits(ref, build, model, tolerance);
+    expect(verdict.status).toBe('differ');
+    expect(verdict.maxRelDiff).toBeGreaterThan(tolerance);
+    expect(verdict.reason).toMatch(/top-1 token differs|max relative logit difference .* exceeded/);
+  });
+
+  it("the rms_norm graft is reached only with ggml's RMS_NORM+MUL fusion off, as its recipe's env says", async () => {
+    const build = await grafted(join(FIXTURES, 'rms_norm_scaled.c'), 'rms_norm_scaled');
+    expect(build.env).toEqual({ GGML_CPU_DISABLE_FUSION: '1' });
+    const fused = await checkLogits(ref, { ...build, env: {} }, model, tolerance);
+    expect(fused).toMatchObject({ status: 'agree', maxRelDiff: 0 });
+  });
+
+  it('a candidate the include policy refuses is a compile-error outcome, and nothing is linked', async () => {
+    const outcome = await buildGraft(ref, source, kernel, { name: 'reads_host_file', path: join(FIXTURES, 'rms_norm_reads_host_file.c') }, toolchain);
+    expect(outcome.status).toBe('compile-error');
+    expect(outcome.status === 'compile-error' && outcome.reason).toMatch(/include policy/);
+  });
+});
