@@ -6,7 +6,8 @@
 //
 // OUT.bin: float32 rows of n_vocab, in order: the P prompt positions (one batch, so ggml's ops see many rows and
 // split them across threads), then S single-token decode steps, each fed the argmax of the row before it.
-// stdout: one JSON line {"n_vocab":…,"rows":…,"prompt":P,"steps":S,"tokens":[the S fed tokens]}.
+// stdout: one JSON line {"n_vocab":…,"rows":…,"prompt":P,"steps":S,"tokens":[the S fed tokens],"graft_calls":N}, N the
+// ops that took a grafted candidate (kbench_graft_calls, defined by a graft build's ops.cpp), -1 in the reference.
 // Exit 2 for bad arguments, 1 when the model does not load or a decode fails (the reason on stderr).
 #include "llama.h"
 
@@ -16,6 +17,9 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+// weak: the reference build has no graft, and a weak reference does not pull anything from the static libraries
+extern "C" long kbench_graft_calls(void) __attribute__((weak));
 
 static void quiet_log(enum ggml_log_level level, const char * text, void *) {
     if (level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
@@ -106,7 +110,7 @@ int main(int argc, char ** argv) {
 
     printf("{\"n_vocab\":%d,\"rows\":%ld,\"prompt\":%ld,\"steps\":%ld,\"tokens\":[", n_vocab, prompt + steps, prompt, steps);
     for (size_t i = 0; i < fed.size(); i++) printf("%s%d", i ? "," : "", fed[i]);
-    printf("]}\n");
+    printf("],\"graft_calls\":%ld}\n", kbench_graft_calls ? kbench_graft_calls() : -1L);
     llama_free(ctx);
     llama_model_free(model);
     llama_backend_free();

@@ -13,6 +13,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { POLICY_ID } from '../build/policy.js';
+import { UsageError } from '../errors.js';
 import { cmakeOptions, flagsLabel, toolVersion } from '../upstream/build.js';
 import { cacheDir, type UpstreamSource } from '../upstream/source.js';
 import { compileCandidate, type CandidateToolchain } from './candidate.js';
@@ -251,6 +252,7 @@ export async function buildGraft(ref: ReferenceBuild, source: UpstreamSource, ke
   const log = opts.log ?? (() => {});
   const recipe = graftRecipe(kernel);
   if (!recipe) throw new Error(`${kernel.dir}: kernel.json has no graft`);
+  if (!existsSync(candidate.path)) throw new UsageError(`${candidate.path}: no such candidate file`);
   const patched = graftedSource(source, recipe);
   const candidateText = readFileSync(candidate.path, 'utf8');
   const key = hash({ ref: ref.key, patched: hash(patched), candidate: hash(candidateText), symbol: recipe.candidateSymbol, fn: kernel.spec.function, cc: await toolVersion(toolchain.cc), cflags: toolchain.cflags, policy: POLICY_ID }).slice(0, 16);

@@ -26,15 +26,23 @@ export interface LogitsOptions {
 export const DEFAULT_LOGITS_OPTIONS: LogitsOptions = { prompt: 32, steps: 16, threads: 2, seed: 1, flashAttention: false, timeoutMs: 120_000 };
 
 /**
- * How far an op's own error may grow through the model: the logits tolerance is the op's rtol times this. An op
- * within its tolerance perturbs each layer's input at that scale, and a few layers and the output projection grow it
- * by about this factor on random-weight models; measured figures are in kernels/rms_norm/NOTES.md.
+ * The finest step an activation keeps through a llama model: the KV cache is f16 and so are the matmul inputs of f16
+ * weights, so any op change larger than its last bit moves some activations by an f16 rounding (unit roundoff 2^-11).
+ * Measured: honest rms_norm candidates (unroll_fused, vec4, f64acc) grafted into a 2-layer f16 model move the logits
+ * by 4.5e-4 to 5.7e-4 relative, one such rounding; a candidate whose outputs are 1% off moves them by 1.3e-2.
  */
+export const F16_UNIT_ROUNDOFF = 2 ** -11;
+
+/** How far an op's error, or one activation rounding, may grow through the layers to the logits. */
 export const LOGITS_AMPLIFICATION = 10;
 
-/** The op's rtol (1e-4 when its spec states none) times LOGITS_AMPLIFICATION. */
-export function logitsTolerance(spec: KernelSpec): number {
-  return (spec.tolerance.rtol ?? 1e-4) * LOGITS_AMPLIFICATION;
+/**
+ * The logits tolerance: LOGITS_AMPLIFICATION times the larger of the op's own rtol (1e-4 when its spec states none)
+ * and the model's activation rounding (f16 by default; pass a coarser one for models whose activations are
+ * quantized, e.g. q8_0 matmul inputs). For rms_norm on an f16 model: 10 × max(1e-4, 4.9e-4) = 4.9e-3.
+ */
+export function logitsTolerance(spec: KernelSpec, activationRoundoff = F16_UNIT_ROUNDOFF): number {
+  return Math.max(spec.tolerance.rtol ?? 1e-4, activationRoundoff) * LOGITS_AMPLIFICATION;
 }
 
 export interface LogitsRun {
@@ -45,6 +53,8 @@ export interface LogitsRun {
   tokens: number[];
   /** (prompt + steps) rows of nVocab */
   logits: Float32Array;
+  /** ops that took the grafted candidate's path; -1 for a build without a graft */
+  graftCalls: number;
 }
 
 export type LogitsRunResult = { ok: true; run: LogitsRun } | { ok: false; reason: string };
@@ -62,12 +72,12 @@ export function runLogits(build: LlamaBuild, model: string, opts: LogitsOptions)
           const how = e.killed ? `timed out after ${opts.timeoutMs} ms` : e.signal ? `died of ${e.signal}` : `exited with ${String(e.code)}`;
           return resolve({ ok: false, reason: `kb_logits ${how}${stderr.trim() ? `: ${stderr.trim().slice(-2000)}` : ''}` });
         }
-        const meta = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { n_vocab: number; rows: number; prompt: number; steps: number; tokens: number[] };
+        const meta = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { n_vocab: number; rows: number; prompt: number; steps: number; tokens: number[]; graft_calls: number };
         const bytes = readFileSync(out);
         const expected = meta.rows * meta.n_vocab * 4;
         if (bytes.length !== expected) return resolve({ ok: false, reason: `kb_logits wrote ${bytes.length} bytes of logits, expected ${expected}` });
         const logits = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-        resolve({ ok: true, run: { nVocab: meta.n_vocab, prompt: meta.prompt, steps: meta.steps, tokens: meta.tokens, logits } });
+        resolve({ ok: true, run: { nVocab: meta.n_vocab, prompt: meta.prompt, steps: meta.steps, tokens: meta.tokens, logits, graftCalls: meta.graft_calls } });
       } catch (e) {
         resolve({ ok: false, reason: `kb_logits output unreadable: ${(e as Error).message}` });
       } finally {
@@ -78,7 +88,8 @@ export function runLogits(build: LlamaBuild, model: string, opts: LogitsOptions)
 }
 
 export interface LogitsVerdict {
-  status: 'agree' | 'differ' | 'failed';
+  /** unreached: the grafted function never took the candidate's path, so nothing of the candidate was checked */
+  status: 'agree' | 'differ' | 'failed' | 'unreached';
   reason: string;
   /** rows compared (prompt positions, then decode steps) */
   rows: number;
@@ -88,6 +99,8 @@ export interface LogitsVerdict {
   tolerance: number;
   /** first row whose top-1 token differs, or null */
   top1MismatchRow: number | null;
+  /** ops that took the candidate's path in the grafted run (0 when it failed) */
+  graftCalls: number;
 }
 
 function argmax(row: Float32Array): number {
@@ -103,7 +116,7 @@ function rowName(run: LogitsRun, r: number): string {
 /** Judges a grafted build's logits against the reference's (pure: the tests feed it hand-made rows). */
 export function compareLogits(ref: LogitsRun, graft: LogitsRun, tolerance: number): LogitsVerdict {
   const rows = ref.prompt + ref.steps;
-  const base = { rows, tolerance, maxRelDiff: 0, worstRow: 0, top1MismatchRow: null as number | null };
+  const base = { rows, tolerance, maxRelDiff: 0, worstRow: 0, top1MismatchRow: null as number | null, graftCalls: graft.graftCalls };
   if (graft.nVocab !== ref.nVocab || graft.prompt !== ref.prompt || graft.steps !== ref.steps)
     return { ...base, status: 'failed', reason: `the grafted build's logits have another shape (${graft.prompt}+${graft.steps} rows of ${graft.nVocab}, reference ${ref.prompt}+${ref.steps} of ${ref.nVocab})` };
   let maxRelDiff = 0;
@@ -143,6 +156,12 @@ export async function checkLogits(ref: LlamaBuild, graft: LlamaBuild, model: str
   const expected = await runLogits({ ...ref, env: graft.env }, model, o);
   if (!expected.ok) throw new UsageError(`${model}: the reference llama.cpp build cannot run this model: ${expected.reason}`);
   const got = await runLogits(graft, model, o);
-  if (!got.ok) return { status: 'failed', reason: `the grafted build failed: ${got.reason}`, rows: o.prompt + o.steps, maxRelDiff: Infinity, worstRow: 0, tolerance, top1MismatchRow: null };
-  return compareLogits(expected.run, got.run, tolerance);
+  const rows = o.prompt + o.steps;
+  if (!got.ok) return { status: 'failed', reason: `the grafted build failed: ${got.reason}`, rows, maxRelDiff: Infinity, worstRow: 0, tolerance, top1MismatchRow: null, graftCalls: 0 };
+  const verdict = compareLogits(expected.run, got.run, tolerance);
+  if (verdict.status === 'agree' && got.run.graftCalls === 0) {
+    const env = Object.entries(graft.env).map(([k, v]) => `${k}=${v}`).join(' ');
+    return { ...verdict, status: 'unreached', reason: `the model never took the graft's path (0 ops reached the candidate${env ? ` with ${env}` : ''}): the candidate was not checked, and timing it would measure upstream against itself` };
+  }
+  return verdict;
 }

@@ -71,6 +71,8 @@ describe.skipIf(why)('end-to-end builds and the logits check', () => {
     const verdict = await checkLogits(ref, build, model, tolerance);
     expect(verdict.status, verdict.reason).toBe('agree');
     expect(verdict.top1MismatchRow).toBeNull();
+    // 2 norms per layer and the output norm, per decode step and for the prompt batch
+    expect(verdict.graftCalls).toBeGreaterThan(0);
     // float sums where ggml sums in double: the logits move a little, so the grafted code is what ran
     expect(verdict.maxRelDiff).toBeGreaterThan(0);
     expect(verdict.maxRelDiff).toBeLessThanOrEqual(tolerance);
@@ -89,11 +91,21 @@ describe.skipIf(why)('end-to-end builds and the logits check', () => {
     expect(verdict.reason).toMatch(/top-1 token differs|max relative logit difference .* exceeded/);
   });
 
-  it("the rms_norm graft is reached only with ggml's RMS_NORM+MUL fusion off, as its recipe's env says", async () => {
+  it("the rms_norm graft is reached only with ggml's RMS_NORM+MUL fusion off, as its recipe's env says; unreached is a verdict", async () => {
     const build = await grafted(join(FIXTURES, 'rms_norm_scaled.c'), 'rms_norm_scaled');
     expect(build.env).toEqual({ GGML_CPU_DISABLE_FUSION: '1' });
     const fused = await checkLogits(ref, { ...build, env: {} }, model, tolerance);
-    expect(fused).toMatchObject({ status: 'agree', maxRelDiff: 0 });
+    expect(fused).toMatchObject({ status: 'unreached', maxRelDiff: 0 });
+    expect(fused.reason).toMatch(/0 ops reached the candidate/);
+  });
+
+  it('a softmax candidate grafted into ggml (no flash attention: llama-bench -fa 0) agrees and is reached', async () => {
+    const softmax = findKernel(BUILTIN_KERNELS_DIR, 'softmax');
+    const outcome = await buildGraft(ref, source, softmax, { name: 'online', path: join(softmax.dir, 'candidates', 'online.c') }, toolchain);
+    if (outcome.status !== 'built') throw new Error(outcome.reason);
+    const verdict = await checkLogits(ref, outcome.build, model, logitsTolerance(softmax.spec), { flashAttention: false });
+    expect(verdict.status, verdict.reason).toBe('agree');
+    expect(verdict.graftCalls).toBeGreaterThan(0);
   });
 
   it('a candidate the include policy refuses is a compile-error outcome, and nothing is linked', async () => {
