@@ -129,8 +129,8 @@ async function exec(cmd: Command, what: string): Promise<void> {
   });
 }
 
-/** llama-bench's link command, from whichever generator cmake used. */
-async function benchLinkCommand(dir: string, generator: string): Promise<Command> {
+/** llama-bench's link command, from whichever generator cmake used (Ninja's command list, or Make's link.txt). */
+export async function benchLinkCommand(dir: string, generator: string): Promise<Command> {
   if (generator === 'Ninja') {
     const { stdout } = await run('ninja', ['-C', dir, '-t', 'commands', 'llama-bench'], { maxBuffer: 1 << 26 });
     const last = stdout.trim().split('\n').pop() ?? '';
