@@ -12,6 +12,7 @@ import { arch, hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { prototypeHeader } from '../build/glue.js';
 import { POLICY_ID } from '../build/policy.js';
 import { UsageError } from '../errors.js';
 import { cmakeOptions, flagsLabel, toolVersion } from '../upstream/build.js';
@@ -255,14 +256,14 @@ export async function buildGraft(ref: ReferenceBuild, source: UpstreamSource, ke
   if (!existsSync(candidate.path)) throw new UsageError(`${candidate.path}: no such candidate file`);
   const patched = graftedSource(source, recipe);
   const candidateText = readFileSync(candidate.path, 'utf8');
-  const key = hash({ ref: ref.key, patched: hash(patched), candidate: hash(candidateText), symbol: recipe.candidateSymbol, fn: kernel.spec.function, cc: await toolVersion(toolchain.cc), cflags: toolchain.cflags, policy: POLICY_ID }).slice(0, 16);
+  const key = hash({ ref: ref.key, patched: hash(patched), candidate: hash(candidateText), symbol: recipe.candidateSymbol, prototype: prototypeHeader(kernel.spec), cc: await toolVersion(toolchain.cc), cflags: toolchain.cflags, policy: POLICY_ID }).slice(0, 16);
   const dir = join(e2eDir(), 'grafts', key);
   const stamp = join(dir, 'kbench-graft.json');
   if (existsSync(stamp)) return JSON.parse(readFileSync(stamp, 'utf8')) as GraftOutcome;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
 
-  const compiled = await compileCandidate(candidate.path, kernel.spec.function, recipe.candidateSymbol, join(dir, 'candidate'), toolchain);
+  const compiled = await compileCandidate(candidate.path, kernel.spec, recipe.candidateSymbol, join(dir, 'candidate'), toolchain);
   if (!compiled.ok) {
     const outcome: GraftOutcome = { status: 'compile-error', reason: compiled.reason, recipe };
     writeFileSync(stamp, JSON.stringify(outcome, null, 2) + '\n');

@@ -1,12 +1,16 @@
 // A candidate compiled for a graft: as C, with the native builds' compiler and flags (src/remote/hosts.ts), its entry
-// point renamed to the graft's symbol, checked by the same include policy as every other build (kb_policy.awk via
-// src/build/policy.ts), and with every other global symbol made local so its helpers cannot collide with ggml's.
+// point renamed to the graft's symbol, the spec's prototype force-included (a signature that differs from what
+// graft.cpp calls is a compile error, not a crash inside llama.cpp), checked by the same include policy as every
+// other build (kb_policy.awk via src/build/policy.ts), and with every other global symbol made local so its helpers
+// cannot collide with ggml's.
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { checkPreprocessed } from '../build/policy.js';
+import { prototypeHeader } from '../build/glue.js';
 import type { NativeToolchain } from '../remote/hosts.js';
+import type { KernelSpec } from '../spec/schema.js';
 import { INCLUDE_DIR } from '../spec/suite.js';
 
 const run = promisify(execFile);
@@ -20,12 +24,14 @@ function failure(e: unknown): string {
   return (err.stderr || err.message || String(e)).trim().slice(-4000);
 }
 
-/** Compiles `path` into `workDir`/candidate.o exporting only `symbol` (the spec's `specFunction` renamed). */
-export async function compileCandidate(path: string, specFunction: string, symbol: string, workDir: string, toolchain: CandidateToolchain): Promise<CompiledCandidate> {
+/** Compiles `path` into `workDir`/candidate.o exporting only `symbol` (the spec's function renamed). */
+export async function compileCandidate(path: string, spec: KernelSpec, symbol: string, workDir: string, toolchain: CandidateToolchain): Promise<CompiledCandidate> {
   mkdirSync(workDir, { recursive: true });
-  // compiled from its own folder under a fixed name, so the policy sees the same paths as the compiler
+  // compiled from its own folder under fixed names, so the policy sees the same paths as the compiler
   copyFileSync(path, join(workDir, 'candidate.c'));
-  const flags = [...toolchain.cflags, `-I${INCLUDE_DIR}`, `-D${specFunction}=${symbol}`];
+  writeFileSync(join(workDir, 'kb_proto.h'), prototypeHeader(spec));
+  const specFunction = spec.function;
+  const flags = [...toolchain.cflags, `-I${INCLUDE_DIR}`, `-D${specFunction}=${symbol}`, '-include', 'kb_proto.h'];
   const opts = { cwd: workDir, maxBuffer: 1 << 26 };
   try {
     const search = await new Promise<string>((resolve) => {
@@ -35,7 +41,7 @@ export async function compileCandidate(path: string, specFunction: string, symbo
     await run(toolchain.cc, [...flags, '-x', 'c', '-E', '-MD', '-MF', 'candidate.d', 'candidate.c', '-o', 'candidate.i'], opts);
     const refused = await checkPreprocessed(
       { search, deps: readFileSync(join(workDir, 'candidate.d')), pre: readFileSync(join(workDir, 'candidate.i')) },
-      { candidate: 'candidate.c', own: [], includeDir: INCLUDE_DIR },
+      { candidate: 'candidate.c', own: ['kb_proto.h'], includeDir: INCLUDE_DIR },
     );
     if (refused) return { ok: false, reason: `refused by the include policy: ${refused}` };
     await run(toolchain.cc, [...flags, '-x', 'c', '-c', 'candidate.c', '-o', 'candidate.o'], opts);

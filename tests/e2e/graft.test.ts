@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cParams } from '../../src/build/glue.js';
 import { applyGraft, findFunction, fingerprint, GraftMismatchError, graftedSource, graftRecipe } from '../../src/e2e/graft.js';
 import { EXIT, exitCodeOf } from '../../src/errors.js';
 import { BUILTIN_KERNELS_DIR, findKernel, loadSuite } from '../../src/spec/suite.js';
@@ -67,6 +68,10 @@ describe('every shipped graft', () => {
       expect(findFunction(replacement, r.function), k.name).not.toBeNull();
       expect(replacement, k.name).toContain(`${r.candidateSymbol}(`);
       expect(replacement, k.name).toContain(`${r.function}_upstream`);
+      // graft.cpp declares the candidate with the spec's parameter types, in order
+      const declared = new RegExp(`extern "C" void ${r.candidateSymbol}\\(([^)]*)\\)`).exec(replacement)?.[1];
+      const types = (list: string[]) => list.map((d) => d.trim().replace(/\w+$/, '').replace(/\s+/g, ''));
+      expect(types(declared!.split(',')), k.name).toEqual(types(cParams(k.spec).map((p) => p.decl)));
     }
   });
 });
