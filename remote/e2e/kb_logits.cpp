@@ -2,7 +2,7 @@
 // unmodified reference or one with a candidate grafted into ggml), it runs a seeded sequence of token ids through a
 // GGUF model (no tokenizer needed), then decodes greedily, and writes every logits row so two builds can be compared.
 //
-//   kb_logits MODEL OUT.bin --prompt P --steps S --threads T --seed X --fa 0|1
+//   kb_logits MODEL OUT.bin --prompt P --steps S --threads T --seed X --fa auto|on|off
 //
 // OUT.bin: float32 rows of n_vocab, in order: the P prompt positions (one batch, so ggml's ops see many rows and
 // split them across threads), then S single-token decode steps, each fed the argmax of the row before it.
@@ -26,7 +26,7 @@ static void quiet_log(enum ggml_log_level level, const char * text, void *) {
 }
 
 static int usage(const char * why) {
-    fprintf(stderr, "kb_logits: %s\nusage: kb_logits MODEL OUT.bin --prompt P --steps S --threads T --seed X --fa 0|1\n", why);
+    fprintf(stderr, "kb_logits: %s\nusage: kb_logits MODEL OUT.bin --prompt P --steps S --threads T --seed X --fa auto|on|off\n", why);
     return 2;
 }
 
@@ -40,22 +40,30 @@ int main(int argc, char ** argv) {
     if (argc < 3) return usage("MODEL and OUT.bin are required");
     const char * model_path = argv[1];
     const char * out_path = argv[2];
-    long prompt = 32, steps = 16, threads = 1, fa = 0;
+    long prompt = 32, steps = 16, threads = 1;
+    llama_flash_attn_type fa = LLAMA_FLASH_ATTN_TYPE_AUTO; // llama-bench's default
     unsigned long long seed = 1;
     for (int i = 3; i < argc; i++) {
         if (i + 1 >= argc) return usage("an option lacks its value");
-        char * end = nullptr;
         const std::string opt = argv[i];
+        if (opt == "--fa") {
+            const std::string v = argv[++i];
+            if (v == "auto") fa = LLAMA_FLASH_ATTN_TYPE_AUTO;
+            else if (v == "on") fa = LLAMA_FLASH_ATTN_TYPE_ENABLED;
+            else if (v == "off") fa = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+            else return usage("--fa takes auto, on or off");
+            continue;
+        }
+        char * end = nullptr;
         const unsigned long long v = strtoull(argv[++i], &end, 10);
         if (*end != '\0') return usage("option values are non-negative integers");
         if (opt == "--prompt") prompt = (long) v;
         else if (opt == "--steps") steps = (long) v;
         else if (opt == "--threads") threads = (long) v;
         else if (opt == "--seed") seed = v;
-        else if (opt == "--fa") fa = (long) v;
         else return usage(("unknown option " + opt).c_str());
     }
-    if (prompt < 1 || prompt > 4096 || steps < 0 || steps > 4096 || threads < 1 || threads > 512 || fa > 1) return usage("option out of range");
+    if (prompt < 1 || prompt > 4096 || steps < 0 || steps > 4096 || threads < 1 || threads > 512 ) return usage("option out of range");
 
     llama_log_set(quiet_log, nullptr);
     llama_backend_init();
@@ -69,7 +77,7 @@ int main(int argc, char ** argv) {
     cp.n_ctx = (uint32_t) (prompt + steps + 1);
     cp.n_batch = cp.n_ubatch = (uint32_t) prompt;
     cp.n_threads = cp.n_threads_batch = (int32_t) threads;
-    cp.flash_attn_type = fa ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    cp.flash_attn_type = fa;
     cp.no_perf = true;
     llama_context * ctx = llama_init_from_model(model, cp);
     if (!ctx) { fprintf(stderr, "kb_logits: cannot make a context for %s\n", model_path); return 1; }

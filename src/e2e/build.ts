@@ -36,8 +36,10 @@ export interface LlamaBuild {
   flags: string;
   llamaBench: string;
   logitsTool: string;
-  /** environment the binaries run under (a graft's recipe env; empty for the reference alone) */
+  /** how both builds must run for the graft to be reached (the recipe's; empty env and 'auto' for the reference) */
   env: Record<string, string>;
+  /** llama-bench -fa and kb_logits --fa */
+  flashAttention: 'auto' | 'on' | 'off';
 }
 
 /** One compiler or linker invocation, as cmake wrote it: argv and the folder it runs in. */
@@ -201,7 +203,7 @@ async function buildReferenceOnce(source: UpstreamSource, opts: E2eBuildOptions)
     const llamaBench = resolve(benchLink.cwd, benchLink.argv[benchLink.argv.indexOf('-o') + 1]);
     if (!existsSync(llamaBench)) throw new Error(`the llama.cpp build left no ${llamaBench}`);
     build = {
-      key, dir, commit: source.commit, origin: source.origin, flags: flagsLabel(), llamaBench, logitsTool: '', env: {},
+      key, dir, commit: source.commit, origin: source.origin, flags: flagsLabel(), llamaBench, logitsTool: '', env: {}, flashAttention: 'auto',
       cmakeOptions: options, generator, record: { compiles: readCompiles(dir), benchLink, libs },
     };
     writeFileSync(stamp, JSON.stringify({ ...build, keyInput, builtAt: new Date().toISOString() }, null, 2) + '\n');
@@ -256,10 +258,12 @@ export async function buildGraft(ref: ReferenceBuild, source: UpstreamSource, ke
   if (!existsSync(candidate.path)) throw new UsageError(`${candidate.path}: no such candidate file`);
   const patched = graftedSource(source, recipe);
   const candidateText = readFileSync(candidate.path, 'utf8');
-  const key = hash({ ref: ref.key, patched: hash(patched), candidate: hash(candidateText), symbol: recipe.candidateSymbol, prototype: prototypeHeader(kernel.spec), cc: await toolVersion(toolchain.cc), cflags: toolchain.cflags, policy: POLICY_ID }).slice(0, 16);
+  const key = hash({ ref: ref.key, patched: hash(patched), logits: hash(readFileSync(LOGITS_SOURCE, 'utf8')), candidate: hash(candidateText), symbol: recipe.candidateSymbol, prototype: prototypeHeader(kernel.spec), cc: await toolVersion(toolchain.cc), cflags: toolchain.cflags, policy: POLICY_ID }).slice(0, 16);
   const dir = join(e2eDir(), 'grafts', key);
   const stamp = join(dir, 'kbench-graft.json');
-  if (existsSync(stamp)) return JSON.parse(readFileSync(stamp, 'utf8')) as GraftOutcome;
+  // how the builds run comes from the recipe as it is now (kernel.json may have changed since)
+  const current = (o: GraftOutcome): GraftOutcome => (o.status === 'built' ? { ...o, recipe, build: { ...o.build, env: recipe.env, flashAttention: recipe.flashAttention } } : { ...o, recipe });
+  if (existsSync(stamp)) return current(JSON.parse(readFileSync(stamp, 'utf8')) as GraftOutcome);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
 
@@ -290,7 +294,7 @@ export async function buildGraft(ref: ReferenceBuild, source: UpstreamSource, ke
   const llamaBench = join(dir, 'llama-bench');
   await exec(relink(ref.record.benchLink, llamaBench, swap), 'linking the grafted llama-bench');
   const logitsTool = await linkLogitsTool(ref, source, log, swap, dir);
-  const build: LlamaBuild = { key, dir, commit: ref.commit, origin: ref.origin, flags: ref.flags, llamaBench, logitsTool, env: recipe.env };
+  const build: LlamaBuild = { key, dir, commit: ref.commit, origin: ref.origin, flags: ref.flags, llamaBench, logitsTool, env: recipe.env, flashAttention: recipe.flashAttention };
   const outcome: GraftOutcome = { status: 'built', build, recipe };
   writeFileSync(stamp, JSON.stringify(outcome, null, 2) + '\n');
   return outcome;

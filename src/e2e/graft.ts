@@ -23,6 +23,8 @@ export interface GraftRecipe {
   replacementPath: string;
   /** environment both builds run under so ggml reaches the grafted path (e.g. fusion off) */
   env: Record<string, string>;
+  /** flash attention for the logits check and llama-bench (-fa): 'off' where the op runs only without it */
+  flashAttention: 'auto' | 'on' | 'off';
   /** what the candidate's entry point is renamed to (-D<spec function>=<this>) */
   candidateSymbol: string;
 }
@@ -36,7 +38,7 @@ export function graftRecipe(kernel: Kernel): GraftRecipe | null {
   if (!g) return null;
   const replacementPath = join(kernel.dir, g.source);
   if (!existsSync(replacementPath)) throw new UsageError(`${join(kernel.dir, 'kernel.json')}: graft.source names ${g.source}, which is missing`);
-  return { kernel: kernel.name, file: g.file, function: g.function, sha256: g.sha256, replacementPath, env: g.env, candidateSymbol: graftSymbol(kernel.spec.function) };
+  return { kernel: kernel.name, file: g.file, function: g.function, sha256: g.sha256, replacementPath, env: g.env, flashAttention: g.flashAttention, candidateSymbol: graftSymbol(kernel.spec.function) };
 }
 
 export function graftSymbol(specFunction: string): string {

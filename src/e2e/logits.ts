@@ -18,12 +18,12 @@ export interface LogitsOptions {
   steps: number;
   threads: number;
   seed: number;
-  /** flash attention on: soft_max then runs inside it, not as its own op */
-  flashAttention: boolean;
+  /** as llama-bench -fa (default auto); soft_max is its own op only with 'off' */
+  flashAttention: 'auto' | 'on' | 'off';
   timeoutMs: number;
 }
 
-export const DEFAULT_LOGITS_OPTIONS: LogitsOptions = { prompt: 32, steps: 16, threads: 2, seed: 1, flashAttention: false, timeoutMs: 120_000 };
+export const DEFAULT_LOGITS_OPTIONS: LogitsOptions = { prompt: 32, steps: 16, threads: 2, seed: 1, flashAttention: 'auto', timeoutMs: 120_000 };
 
 /**
  * The finest step an activation keeps through a llama model: the KV cache is f16 and so are the matmul inputs of f16
@@ -63,7 +63,7 @@ export type LogitsRunResult = { ok: true; run: LogitsRun } | { ok: false; reason
 export function runLogits(build: LlamaBuild, model: string, opts: LogitsOptions): Promise<LogitsRunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'kbench-logits-'));
   const out = join(dir, 'logits.bin');
-  const args = [model, out, '--prompt', String(opts.prompt), '--steps', String(opts.steps), '--threads', String(opts.threads), '--seed', String(opts.seed), '--fa', opts.flashAttention ? '1' : '0'];
+  const args = [model, out, '--prompt', String(opts.prompt), '--steps', String(opts.steps), '--threads', String(opts.threads), '--seed', String(opts.seed), '--fa', opts.flashAttention];
   return new Promise<LogitsRunResult>((resolve) => {
     execFile(build.logitsTool, args, { env: { ...process.env, ...build.env }, timeout: opts.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
       try {
@@ -148,11 +148,12 @@ export function compareLogits(ref: LogitsRun, graft: LogitsRun, tolerance: numbe
 }
 
 /**
- * Runs both builds on the same model and tokens (both under the graft's environment) and judges them. The reference
+ * Runs both builds on the same model and tokens (both under the graft's environment and flash attention setting)
+ * and judges them. The reference
  * failing is an error of the model or the setup (exit 2 names the model); the graft failing is a verdict.
  */
 export async function checkLogits(ref: LlamaBuild, graft: LlamaBuild, model: string, tolerance: number, opts: Partial<LogitsOptions> = {}): Promise<LogitsVerdict> {
-  const o = { ...DEFAULT_LOGITS_OPTIONS, ...opts };
+  const o = { ...DEFAULT_LOGITS_OPTIONS, flashAttention: graft.flashAttention, ...opts };
   const expected = await runLogits({ ...ref, env: graft.env }, model, o);
   if (!expected.ok) throw new UsageError(`${model}: the reference llama.cpp build cannot run this model: ${expected.reason}`);
   const got = await runLogits(graft, model, o);

@@ -166,6 +166,10 @@ export const KernelSpec = z
         function: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).describe('the upstream function it replaces'),
         sha256: z.string().regex(/^[0-9a-f]{64}$/).describe("sha256 of that function's original text; a checkout where it differs is refused"),
         env: z.record(z.string(), z.string()).default({}).describe('environment both builds run under so ggml reaches the grafted function'),
+        flashAttention: z
+          .enum(['auto', 'on', 'off'])
+          .default('auto')
+          .describe("flash attention (llama-bench -fa) for the logits check and the timing: soft_max is its own op only with it 'off'"),
       })
       .strict()
       .optional()

@@ -103,9 +103,12 @@ describe.skipIf(why)('end-to-end builds and the logits check', () => {
     const softmax = findKernel(BUILTIN_KERNELS_DIR, 'softmax');
     const outcome = await buildGraft(ref, source, softmax, { name: 'online', path: join(softmax.dir, 'candidates', 'online.c') }, toolchain);
     if (outcome.status !== 'built') throw new Error(outcome.reason);
-    const verdict = await checkLogits(ref, outcome.build, model, logitsTolerance(softmax.spec), { flashAttention: false });
+    expect(outcome.build.flashAttention).toBe('off');
+    const verdict = await checkLogits(ref, outcome.build, model, logitsTolerance(softmax.spec));
     expect(verdict.status, verdict.reason).toBe('agree');
     expect(verdict.graftCalls).toBeGreaterThan(0);
+    // with flash attention on, soft_max is not an op of the graph: the graft is unreached, and says so
+    expect((await checkLogits(ref, outcome.build, model, logitsTolerance(softmax.spec), { flashAttention: 'on' })).status).toBe('unreached');
   });
 
   it('a candidate the include policy refuses is a compile-error outcome, and nothing is linked', async () => {
