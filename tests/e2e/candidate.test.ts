@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileCandidate } from '../../src/e2e/candidate.js';
-import { HostConfig } from '../../src/config/config.js';
-import { toolchainFor } from '../../src/remote/hosts.js';
+import { localHost, toolchainFor } from '../../src/remote/hosts.js';
 import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
 import { hasCommand, missing } from '../helpers/require.js';
 
@@ -17,7 +16,7 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/e2e/', import.meta.url));
 
 describe.skipIf(why)('compiling a candidate for a graft', () => {
   const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
-  const toolchain = toolchainFor(HostConfig.parse({ name: 'local', executor: 'local', arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64' }));
+  const toolchain = toolchainFor(localHost());
   const work = mkdtempSync(join(tmpdir(), 'kbench-graft-cand-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
   const compile = (path: string, name: string) => compileCandidate(path, kernel.spec, 'kbench_graft_rms_norm', join(work, name), toolchain);

@@ -3,16 +3,16 @@
 // and the logits check: an honest candidate agrees, a wrong one is caught, and one the include policy refuses never
 // reaches the build. All builds in this file share one reference; keep every test that needs it here.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGraft, buildReference, type LlamaBuild, type ReferenceBuild } from '../../src/e2e/build.js';
 import type { CandidateToolchain } from '../../src/e2e/candidate.js';
-import { checkLogits, DEFAULT_LOGITS_OPTIONS, logitsTolerance, runLogits, compareLogits } from '../../src/e2e/logits.js';
-import { toolchainFor } from '../../src/remote/hosts.js';
-import { HostConfig } from '../../src/config/config.js';
+import { checkLogits, compareLogits, DEFAULT_LOGITS_OPTIONS, logitsTolerance, runLogits, type LogitsVerdict } from '../../src/e2e/logits.js';
+import { graftAndCheck } from '../../src/e2e/prepare.js';
+import { localHost, toolchainFor } from '../../src/remote/hosts.js';
 import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
 import { fetchUpstream, fetchedUpstream, type UpstreamSource } from '../../src/upstream/source.js';
 import { hasCommand, missing, REQUIRE_ALL } from '../helpers/require.js';
@@ -36,8 +36,7 @@ function hasPythonNumpy(): boolean {
 describe.skipIf(why)('end-to-end builds and the logits check', () => {
   const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
   const tolerance = logitsTolerance(kernel.spec);
-  const local = HostConfig.parse({ name: 'local', executor: 'local', arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64' });
-  const toolchain: CandidateToolchain = toolchainFor(local);
+  const toolchain: CandidateToolchain = toolchainFor(localHost());
   let source: UpstreamSource;
   let ref: ReferenceBuild;
   let model: string;
@@ -84,11 +83,23 @@ describe.skipIf(why)('end-to-end builds and the logits check', () => {
   });
 
   it('a wrong candidate (outputs 1% too large) is caught by the logits check, with the figures in the reason', async () => {
-    const build = await grafted(join(FIXTURES, 'rms_norm_scaled.c'), 'rms_norm_scaled');
-    const verdict = await checkLogits(ref, build, model, tolerance);
-    expect(verdict.status).toBe('differ');
+    const check = await graftAndCheck(kernel, { name: 'rms_norm_scaled', path: join(FIXTURES, 'rms_norm_scaled.c') }, { model, source, toolchain });
+    expect(check.reference.key).toBe(ref.key);
+    expect(check.verdict.status).toBe('differ');
+    const verdict = check.verdict as LogitsVerdict;
     expect(verdict.maxRelDiff).toBeGreaterThan(tolerance);
     expect(verdict.reason).toMatch(/top-1 token differs|max relative logit difference .* exceeded/);
+  });
+
+  it('a checkout where the grafted function changed fails before anything is built, naming file and fingerprints', async () => {
+    const root = mkdtempSync(join(work, 'moved-'));
+    const file = join(root, 'ggml', 'src', 'ggml-cpu', 'ops.cpp');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, readFileSync(join(source.dir, 'ggml', 'src', 'ggml-cpu', 'ops.cpp'), 'utf8').replace('// TODO: optimize\n', ''));
+    const moved = { ...source, origin: root, dir: root };
+    await expect(buildGraft(ref, moved, kernel, { name: 'unroll_fused', path: join(kernel.dir, 'candidates', 'unroll_fused.c') }, toolchain)).rejects.toThrow(
+      new RegExp(`${file}: ggml_compute_forward_rms_norm_f32 differs .*expected sha256 [0-9a-f]{64}, found [0-9a-f]{64}`),
+    );
   });
 
   it("the rms_norm graft is reached only with ggml's RMS_NORM+MUL fusion off, as its recipe's env says; unreached is a verdict", async () => {
