@@ -7,7 +7,7 @@
 // Nothing else rebuilds; a graft takes seconds. Cached per reference, recipe and candidate sha256.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -225,15 +225,13 @@ async function linkLogitsTool(ref: ReferenceBuild, source: UpstreamSource, log: 
     log('compile kb_logits.cpp');
     mkdirSync(dirname(object), { recursive: true });
     await exec(retarget(compile, LOGITS_SOURCE, `${object}.tmp`), 'compiling kb_logits.cpp');
-    copyFileSync(`${object}.tmp`, object);
-    rmSync(`${object}.tmp`);
+    renameSync(`${object}.tmp`, object);
   }
   const main = ref.record.benchLink.argv.find((a) => /(^|\/)main\.cpp\.o(bj)?$/.test(a));
   if (!main) throw new Error(`llama-bench's link command names no main.cpp object: ${ref.record.benchLink.argv.join(' ')}`);
   const swap = new Map(libSwap).set(resolve(ref.record.benchLink.cwd, main), object);
   await exec(relink(ref.record.benchLink, `${tool}.tmp`, swap), 'linking kb_logits');
-  copyFileSync(`${tool}.tmp`, tool);
-  rmSync(`${tool}.tmp`);
+  renameSync(`${tool}.tmp`, tool);
   return tool;
 }
 
