@@ -28,8 +28,8 @@ export const DEFAULT_LOGITS_OPTIONS: LogitsOptions = { prompt: 32, steps: 16, th
 /**
  * The finest step an activation keeps through a llama model: the KV cache is f16 and so are the matmul inputs of f16
  * weights, so any op change larger than its last bit moves some activations by an f16 rounding (unit roundoff 2^-11).
- * Measured: honest rms_norm candidates (unroll_fused, vec4, f64acc) grafted into a 2-layer f16 model move the logits
- * by 4.5e-4 to 5.7e-4 relative, one such rounding; a candidate whose outputs are 1% off moves them by 1.3e-2.
+ * Measured (kernels/rms_norm/NOTES.md): honest rms_norm candidates grafted into 2- and 4-layer f16 models move the
+ * logits by 5.4e-4 to 9.0e-4 relative, a few such roundings; a candidate whose outputs are 1% off, by 1.5e-2 to 1.8e-2.
  */
 export const F16_UNIT_ROUNDOFF = 2 ** -11;
 
