@@ -33,7 +33,8 @@ function hasPythonNumpy(): boolean {
   }
 }
 
-describe.skipIf(why)('end-to-end builds and the logits check', () => {
+// each graft compiles ops.cpp and links twice (15-20 s on 2 busy cores), then runs both builds: generous per test
+describe.skipIf(why)('end-to-end builds and the logits check', { timeout: 600_000 }, () => {
   const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
   const tolerance = logitsTolerance(kernel.spec);
   const toolchain: CandidateToolchain = toolchainFor(localHost());
