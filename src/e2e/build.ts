@@ -132,6 +132,15 @@ async function exec(cmd: Command, what: string): Promise<void> {
   });
 }
 
+const GENERATORS = ['Ninja', 'Unix Makefiles'];
+
+/** $CMAKE_GENERATOR as cmake itself honours it, else Ninja where installed, else Make (Debian's cmake alone). */
+async function cmakeGenerator(): Promise<string> {
+  const wanted = process.env.CMAKE_GENERATOR;
+  if (wanted && !GENERATORS.includes(wanted)) throw new UsageError(`CMAKE_GENERATOR=${wanted}: the end-to-end build reads the link commands of ${GENERATORS.join(' or ')} only; unset it or pick one of them`);
+  return wanted || ((await toolVersion('ninja')) === 'missing' ? 'Unix Makefiles' : 'Ninja');
+}
+
 /** llama-bench's link command, from whichever generator cmake used (Ninja's command list, or Make's link.txt). */
 export async function benchLinkCommand(dir: string, generator: string): Promise<Command> {
   if (generator === 'Ninja') {
@@ -175,6 +184,8 @@ async function buildReferenceOnce(source: UpstreamSource, opts: E2eBuildOptions)
   const options = e2eCmakeOptions();
   const cc = process.env.CC || 'cc';
   const cxx = process.env.CXX || 'c++';
+  // not part of the key: a finished build is never run through its build system again (grafts relink by hand)
+  const generator = await cmakeGenerator();
   const keyInput = { recipe: E2E_RECIPE, commit: source.commit, origin: source.origin, options, cc: await toolVersion(cc), cxx: await toolVersion(cxx), host: hostname(), arch: arch() };
   const key = hash(keyInput).slice(0, 16);
   const dir = join(e2eDir(), key);
@@ -186,7 +197,6 @@ async function buildReferenceOnce(source: UpstreamSource, opts: E2eBuildOptions)
     if ((await toolVersion('cmake')) === 'missing') throw new Error('cmake is needed to build llama.cpp for the end-to-end measure (apt-get install cmake g++)');
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const generator = (await toolVersion('ninja')) === 'missing' ? 'Unix Makefiles' : 'Ninja';
     const env = { ...process.env, CC: cc, CXX: cxx };
     log(`cmake configure llama.cpp ${source.commit.slice(0, 12)} (${flagsLabel()}, ${generator}) in ${dir}`);
     const configure = await run('cmake', ['-S', source.dir, '-B', dir, '-G', generator, ...options], { env, maxBuffer: 1 << 26 }).catch((e) => {
