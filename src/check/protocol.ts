@@ -15,7 +15,7 @@ import { checkCases, generateInputs, partitionOrder, perturbInputs } from './inp
 import { bytesOf, compareOutput, firstDifference, reader } from './compare.js';
 import { thrownVerdict, type CheckVerdict, type Where } from './verdict.js';
 import { PROTOCOL, type PartitionOrder } from './rules.js';
-import { createRng, type Rng } from '../measure/rng.js';
+import { createRng, type Rng } from '../rng.js';
 
 
 const POISONS = PROTOCOL.poisons;

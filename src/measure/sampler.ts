@@ -12,7 +12,7 @@ import { firstDifference } from '../check/compare.js';
 import { describeVerdict, thrownVerdict, type CheckVerdict, type Where } from '../check/verdict.js';
 import { PROTOCOL } from '../check/rules.js';
 import { dtypeBytes } from '../spec/dtypes.js';
-import { createRng } from './rng.js';
+import { createRng } from '../rng.js';
 
 export interface SamplerOptions {
   pairs: number;
