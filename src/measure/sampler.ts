@@ -7,7 +7,7 @@
 import type { KernelSpec } from '../spec/schema.js';
 import type { KernelInstance } from '../sandbox/instance.js';
 import { bufferLayouts, distributionNames, generateInputs, perturbInputs, seedFor, shapeCases } from '../check/inputs.js';
-import { compareAll, referenceOutputs } from '../check/protocol.js';
+import { compareAll, referenceOutputs } from '../sandbox/check-protocol.js';
 import { firstDifference } from '../check/compare.js';
 import { describeVerdict, thrownVerdict, type CheckVerdict, type Where } from '../check/verdict.js';
 import { PROTOCOL } from '../check/rules.js';
