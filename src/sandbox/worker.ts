@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { KernelInstance } from './instance.js';
 import { runCheck } from './check-protocol.js';
 import { thrownVerdict } from '../check/verdict.js';
-import { sampleShapes } from '../measure/sampler.js';
+import { sampleShapes } from './sampler.js';
 import { measureInSandbox } from '../measure/speed-of-light.js';
 import type { SandboxJob, SandboxReply } from './jobs.js';
 
