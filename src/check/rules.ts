@@ -24,8 +24,6 @@ export const PROTOCOL = {
     /** the probe's time is the fastest of this many batches of at least minBatchNs */
     batches: 7,
     minBatchNs: 1_000_000,
-    /** a timing faster than the floors by more than this factor is suspect */
-    suspectFactor: 3,
   },
 } as const;
 

@@ -5,7 +5,7 @@ import { KernelInstance } from './instance.js';
 import { runCheck } from './check-protocol.js';
 import { thrownVerdict } from '../check/verdict.js';
 import { sampleShapes } from './sampler.js';
-import { measureInSandbox } from '../measure/speed-of-light.js';
+import { measureInSandbox } from './speed-of-light-probe.js';
 import type { SandboxJob, SandboxReply } from './jobs.js';
 
 function instantiate(bytes: Uint8Array, maxMemoryBytes: number): KernelInstance {
