@@ -1,6 +1,6 @@
-// The check and timing protocol, defined once for both targets. The WASM sandbox reads these values directly; the
-// native driver reads them from kb_protocol.h, generated here (protocolHeader) and shipped in every bundle, so the
-// two targets cannot drift apart by a hand-copied constant.
+// The check and timing protocol, defined once for both targets. The WASM sandbox reads these values directly; the C
+// sides (the native driver, the WASM runtime's timed loop) read them from kb_protocol.h, generated here
+// (protocolHeader) into every bundle and every WASM build, so the targets cannot drift apart by a hand-copied constant.
 export const PROTOCOL = {
   /** canary bytes on each side of every buffer */
   guardBytes: 256,
@@ -29,7 +29,7 @@ export const PROTOCOL = {
 
 export type PartitionOrder = (typeof PROTOCOL.partitionOrders)[number];
 
-/** The C side of the protocol: `#define`s the native driver includes. */
+/** The C side of the protocol: `#define`s the native driver and the WASM runtime include. */
 export function protocolHeader(): string {
   const p = PROTOCOL;
   const defines: [string, number][] = [
