@@ -27,4 +27,11 @@ describe('the WASM runtime', () => {
       expect(edited.ok && edited.cached, file).toBe(false);
     }
   });
+
+  it("takes the protocol's poison from the generated kb_protocol.h, as the native driver does, with no copy of its own", () => {
+    const runtime = readFileSync(join(WASM_RUNTIME_DIR, 'kb_wasm.c'), 'utf8');
+    expect(runtime).toMatch(/^#include "kb_protocol\.h"$/m);
+    for (const name of ['KB_POISON_FIRST', 'KB_POISON_ONE_PER_CALL']) expect(runtime).toMatch(new RegExp(`\\b${name}\\b`));
+    expect(runtime).not.toMatch(/#\s*define\s+KB_|0xff\b/i);
+  });
 });
