@@ -87,7 +87,9 @@ function excerpt(text: string): string {
   return t ? `: ${JSON.stringify(t.length > 120 ? `${t.slice(0, 120)}…` : t)}` : ' (no output)';
 }
 
-const SIGNAL_NAMES = Object.fromEntries(Object.entries(constants.signals).map(([name, n]) => [n, name]));
+const SIGNAL_NAMES: Record<number, string> = {};
+// aliases share a number (SIGIOT is SIGABRT): the first, canonical name wins
+for (const [name, n] of Object.entries(constants.signals)) SIGNAL_NAMES[n] ??= name;
 
 /** Why a process ended badly, with the last lines it wrote to stderr (where llama.cpp logs). */
 function describeExit(exitCode: number | null, signal: string | null, stderr: string): string {
