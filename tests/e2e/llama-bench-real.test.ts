@@ -1,0 +1,54 @@
+// Against a real llama-bench of the pinned upstream: the random model loads and runs, and an A/A timing of one
+// binary against itself finds no difference (6 rounds: the CI's lower end is about the lowest ratio, so a chance
+// "faster" needs all six above the 2% floor).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalExecutor } from '../../src/remote/local.js';
+import { runLlamaBench, type LlamaBenchArgs } from '../../src/e2e/llama-bench.js';
+import { writeRandomLlamaGguf } from '../../src/e2e/random-model.js';
+import { timeE2e } from '../../src/e2e/timing.js';
+import { findLlamaBench, llamaBenchMissing } from '../helpers/llama-bench.js';
+
+const executor = new LocalExecutor({ name: 'local', executor: 'local', arch: 'x86_64', marchNative: false, usdPerHour: 0, sshOptions: [], remoteDir: '/tmp', connectTimeoutS: 10 });
+
+describe.skipIf(llamaBenchMissing())('the random llama in a real llama-bench', () => {
+  const bench = findLlamaBench()!;
+  let dir = '';
+  let model = '';
+  let args: LlamaBenchArgs;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kbench-e2e-real-'));
+    // small but with every feature of the default: grouped-query attention, byte tokens, f16 weights and f32 norms
+    model = writeRandomLlamaGguf(join(dir, 'small.gguf'), { layers: 2, embd: 128, heads: 4, kvHeads: 2, ff: 256, vocab: 1000, ctx: 1024 }).path;
+    args = { model, threads: 1, prompt: 32, gen: 8, depths: [0, 256], flashAttn: 'off' };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('loads and runs prompt processing and generation at depth, flash attention off and on', async () => {
+    for (const flashAttn of ['off', 'on'] as const) {
+      const outcome = await runLlamaBench(executor, bench, { ...args, flashAttn }, { timeoutMs: 120_000 });
+      expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: true });
+      if (!outcome.ok) return;
+      expect(outcome.tests.map((t) => t.label)).toEqual(['pp32 @ d0', 'tg8 @ d0', 'pp32 @ d256', 'tg8 @ d256']);
+      for (const t of outcome.tests) expect(t.tokensPerS).toBeGreaterThan(1);
+    }
+  });
+
+  it('gives a reason naming the problem when the model file is cut short', async () => {
+    const cut = join(dir, 'cut.gguf');
+    const whole = readFileSync(model);
+    writeFileSync(cut, whole.subarray(0, whole.length >> 1));
+    const outcome = await runLlamaBench(executor, bench, { ...args, model: cut }, { timeoutMs: 120_000 });
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.reason).toMatch(/exited with status|killed by/);
+  });
+
+  it('finds no difference between the binary and itself (A/A)', async () => {
+    const timing = await timeE2e({ executor, reference: bench, graft: bench, bench: { ...args, depths: [0] }, rounds: 6, seed: 2 });
+    expect(timing.status, timing.reason).toBe('timed');
+    expect(timing.tests.map((t) => t.label)).toEqual(['pp32 @ d0', 'tg8 @ d0']);
+    for (const t of timing.tests) expect(t.verdict, t.summary).toBe('no-change');
+  });
+});
