@@ -2,7 +2,7 @@
 // pinned commit (tools/llama-bench/llama-bench.cpp, de3ff815) and its `-o json` output, read into typed tests. A
 // binary that crashes, hangs or prints garbage is an outcome with a reason, never an exception.
 import { constants } from 'node:os';
-import { HostError, isAbort } from '../errors.js';
+import { HostError, isAbort, UsageError } from '../errors.js';
 import type { Executor } from '../remote/executor.js';
 import { shellQuote } from '../remote/ssh.js';
 
@@ -23,6 +23,22 @@ export interface LlamaBenchArgs {
   /** -d: tokens already in the KV cache before each test; attention work grows with it */
   depths: number[];
   flashAttn: FlashAttn;
+}
+
+/** The arguments checked once, at the edge: a bad one is a UsageError naming it. */
+export function checkLlamaBenchArgs(a: LlamaBenchArgs): LlamaBenchArgs {
+  const bad = (field: string, problem: string): never => {
+    throw new UsageError(`llama-bench ${field}: ${problem}`);
+  };
+  const whole = (x: number) => Number.isInteger(x) && x >= 0;
+  if (!a.model) bad('model', 'no model path');
+  if (!(whole(a.threads) && a.threads >= 1)) bad('threads', `must be a whole number ≥ 1, got ${a.threads}`);
+  if (!whole(a.prompt)) bad('prompt', `must be a whole number ≥ 0, got ${a.prompt}`);
+  if (!whole(a.gen)) bad('gen', `must be a whole number ≥ 0, got ${a.gen}`);
+  if (a.prompt === 0 && a.gen === 0) bad('prompt/gen', 'both are 0: no test to run');
+  if (!(a.depths.length > 0 && a.depths.every(whole))) bad('depths', `must be whole numbers ≥ 0, got ${a.depths.join(',') || 'none'}`);
+  if (!['on', 'off', 'auto'].includes(a.flashAttn)) bad('flashAttn', `must be on, off or auto, got ${a.flashAttn}`);
+  return a;
 }
 
 /** One repetition of each test (-r 1): kbench repeats by alternating invocations, not inside one process. */

@@ -10,7 +10,8 @@ import type { Interval, SpeedVerdict } from '../measure/types.js';
 import type { Executor } from '../remote/executor.js';
 import { probeLoad } from '../remote/load.js';
 import { formatNs } from '../report/format.js';
-import { runLlamaBench, type LlamaBenchArgs, type LlamaBenchTest } from './llama-bench.js';
+import { UsageError } from '../errors.js';
+import { checkLlamaBenchArgs, runLlamaBench, type LlamaBenchArgs, type LlamaBenchTest } from './llama-bench.js';
 
 export type Side = 'reference' | 'graft';
 
@@ -74,9 +75,14 @@ export interface E2eTimingOptions {
 
 export const E2E_DEFAULTS = { rounds: 10, seed: 1, noiseFloor: 0.02, timeoutMs: 600_000 };
 
-/** Runs the rounds and judges them; a binary that fails ends the run with status 'failed' and a reason naming it. */
+/**
+ * Runs the rounds and judges them; a binary that fails ends the run with status 'failed' and a reason naming it.
+ * Bad options throw UsageError before anything runs.
+ */
 export async function timeE2e(opts: E2eTimingOptions): Promise<E2eTiming> {
   const { rounds: n, seed, noiseFloor, timeoutMs } = { ...E2E_DEFAULTS, ...definedOnly(opts) };
+  if (!(Number.isInteger(n) && n >= 1)) throw new UsageError(`e2e rounds: must be a whole number ≥ 1, got ${n}`);
+  checkLlamaBenchArgs(opts.bench);
   const binaries: Record<Side, string> = { reference: opts.reference, graft: opts.graft };
   const orders = roundOrders(n, seed);
   const start = await probeLoad(opts.executor);

@@ -20,8 +20,9 @@ describe.skipIf(llamaBenchMissing())('the random llama in a real llama-bench', (
   let args: LlamaBenchArgs;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'kbench-e2e-real-'));
-    // small but with every feature of the default: grouped-query attention, byte tokens, f16 weights and f32 norms
-    model = writeRandomLlamaGguf(join(dir, 'small.gguf'), { layers: 2, embd: 128, heads: 4, kvHeads: 2, ff: 256, vocab: 1000, ctx: 1024 }).path;
+    // small but with every feature of the default (grouped-query attention, byte tokens, f16 weights, f32 norms), and
+    // 1001 rows of 144 bytes, so tensors sit on padded offsets
+    model = writeRandomLlamaGguf(join(dir, 'small.gguf'), { layers: 2, embd: 72, heads: 4, kvHeads: 2, ff: 100, vocab: 1001, ctx: 1024 }).path;
     args = { model, threads: 1, prompt: 32, gen: 8, depths: [0, 256], flashAttn: 'off' };
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

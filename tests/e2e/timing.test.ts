@@ -2,10 +2,11 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
 import { createRng } from '../../src/measure/rng.js';
 import { LocalExecutor } from '../../src/remote/local.js';
 import { parseLoadProbe, LOAD_PROBE } from '../../src/remote/load.js';
-import { expectedTests, parseLlamaBenchJson, runLlamaBench, type LlamaBenchArgs, type LlamaBenchTest } from '../../src/e2e/llama-bench.js';
+import { checkLlamaBenchArgs, expectedTests, parseLlamaBenchJson, runLlamaBench, type LlamaBenchArgs, type LlamaBenchTest } from '../../src/e2e/llama-bench.js';
 import { describeE2eVerdict, e2eStability, roundOrders, summarizeE2eRounds, timeE2e, type E2eRound } from '../../src/e2e/timing.js';
 
 const fixtures = resolve('tests/fixtures/e2e');
@@ -44,6 +45,15 @@ describe('llama-bench JSON', () => {
     expect(parseLlamaBenchJson('[]')).toEqual({ ok: false, reason: 'printed an empty test list' });
     expect(parseLlamaBenchJson('[{"n_prompt": 8, "n_gen": 8, "avg_ns": 1, "avg_ts": 1}]')).toMatchObject({ ok: false, reason: expect.stringMatching(/neither a prompt nor a generation/) });
     expect(parseLlamaBenchJson('[{"n_prompt": 8, "n_gen": 0, "n_depth": 0, "avg_ns": "fast", "avg_ts": 1}]')).toMatchObject({ ok: false, reason: expect.stringMatching(/avg_ns/) });
+  });
+
+  it('refuses arguments that cannot make a test, naming the field', () => {
+    expect(checkLlamaBenchArgs(ARGS)).toBe(ARGS);
+    expect(() => checkLlamaBenchArgs({ ...ARGS, threads: 0 })).toThrow(/^llama-bench threads: must be a whole number ≥ 1, got 0$/);
+    expect(() => checkLlamaBenchArgs({ ...ARGS, prompt: 0, gen: 0 })).toThrow(/no test to run/);
+    expect(() => checkLlamaBenchArgs({ ...ARGS, depths: [] })).toThrow(UsageError);
+    expect(() => checkLlamaBenchArgs({ ...ARGS, depths: [-1] })).toThrow(/depths/);
+    expect(() => checkLlamaBenchArgs({ ...ARGS, flashAttn: 'maybe' as 'on' })).toThrow(/flashAttn/);
   });
 
   it('expects pp then tg at each depth', () => {
@@ -88,6 +98,10 @@ describe('timing two llama-bench binaries', () => {
       expect(t.summary).toMatch(/^faster: \+100\.0% tokens\/s/);
     }
     expect(timing.load.start?.cpus).toBeGreaterThan(0);
+  });
+
+  it('refuses zero rounds before running anything', async () => {
+    await expect(timeE2e({ executor, reference: 'x', graft: 'y', bench: ARGS, rounds: 0 })).rejects.toThrow(/^e2e rounds: must be a whole number ≥ 1, got 0$/);
   });
 
   it('ends with a failed status naming the binary when the graft crashes', async () => {
