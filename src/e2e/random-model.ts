@@ -30,10 +30,12 @@ export interface RandomLlamaOptions {
 }
 
 /**
- * 4 layers of a 512-wide llama with 8 heads of 64, n_ff 1536 and a 32000-token vocabulary: 46 M parameters, 89 MB
- * of f16. The head size (64) and vocabulary match small real llamas, so attention at depth and the output layer
- * cost what they do there; rms_norm's and softmax's shares of a token are near a 1 B model's (see NOTES in the
- * e2e report), while a token takes milliseconds at 1 thread, so a round of llama-bench stays short.
+ * 4 layers of a 512-wide llama with 8 heads of 64, n_ff 1536 and a 32000-token vocabulary: 46 M parameters, 89 MiB
+ * of f16, written in about 1.5 s. Head size and vocabulary are a small real llama's, so attention at depth and the
+ * output layer weigh what they do there. Measured with perf at 1 thread, flash attention off (de3ff815, AVX2 build):
+ * rms_norm (fused with its mul) takes 0.07% of tg and 0.2% of pp at depth 0; softmax 0.3% / 1.9% at depth 0 and
+ * 3.0% / 10.7% at depth 4096. Scaled by element counts and bytes or MACs per token, Llama-3.2-1B (q8_0) comes out
+ * within about 2× of each, while a token here takes milliseconds, so a round of llama-bench stays short.
  */
 export const DEFAULT_RANDOM_LLAMA: RandomLlamaOptions = { layers: 4, embd: 512, heads: 8, kvHeads: 8, ff: 1536, vocab: 32000, ctx: 8192, seed: 1 };
 
