@@ -34,8 +34,9 @@ export interface RandomLlamaOptions {
  * of f16, written in about 1.5 s. Head size and vocabulary are a small real llama's, so attention at depth and the
  * output layer weigh what they do there. Measured with perf at 1 thread, flash attention off (de3ff815, AVX2 build):
  * rms_norm (fused with its mul) takes 0.07% of tg and 0.2% of pp at depth 0; softmax 0.3% / 1.9% at depth 0 and
- * 3.0% / 10.7% at depth 4096. Scaled by element counts and bytes or MACs per token, Llama-3.2-1B (q8_0) comes out
- * within about 2× of each, while a token here takes milliseconds, so a round of llama-bench stays short.
+ * 3.0% / 10.7% at depth 4096. Scaling the op's elements against the bytes (tg) or multiply-adds (pp) of a token,
+ * Llama-3.2-1B q8_0 would show 0.7–1× these shares in tg and 0.35–0.5× in pp: close, erring on the op's side, while
+ * a token here takes milliseconds, so a round of llama-bench stays short.
  */
 export const DEFAULT_RANDOM_LLAMA: RandomLlamaOptions = { layers: 4, embd: 512, heads: 8, kvHeads: 8, ff: 1536, vocab: 32000, ctx: 8192, seed: 1 };
 
