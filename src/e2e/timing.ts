@@ -80,7 +80,9 @@ export const E2E_DEFAULTS = { rounds: 10, seed: 1, noiseFloor: 0.02, timeoutMs: 
  * Bad options throw UsageError before anything runs.
  */
 export async function timeE2e(opts: E2eTimingOptions): Promise<E2eTiming> {
-  const { rounds: n, seed, noiseFloor, timeoutMs } = { ...E2E_DEFAULTS, ...definedOnly(opts) };
+  const n = opts.rounds ?? E2E_DEFAULTS.rounds;
+  const seed = opts.seed ?? E2E_DEFAULTS.seed;
+  const timeoutMs = opts.timeoutMs ?? E2E_DEFAULTS.timeoutMs;
   if (!(Number.isInteger(n) && n >= 1)) throw new UsageError(`e2e rounds: must be a whole number ≥ 1, got ${n}`);
   checkLlamaBenchArgs(opts.bench);
   const binaries: Record<Side, string> = { reference: opts.reference, graft: opts.graft };
@@ -88,7 +90,7 @@ export async function timeE2e(opts: E2eTimingOptions): Promise<E2eTiming> {
   const start = await probeLoad(opts.executor);
   const rounds: E2eRound[] = [];
   let reason: string | undefined;
-  for (let i = 0; i < n && !reason; i++) {
+  for (let i = 0; i < n; i++) {
     const got: Partial<Record<Side, LlamaBenchTest[]>> = {};
     for (const side of orders[i]) {
       const outcome = await runLlamaBench(opts.executor, binaries[side], opts.bench, { timeoutMs, signal: opts.signal });
@@ -106,12 +108,8 @@ export async function timeE2e(opts: E2eTimingOptions): Promise<E2eTiming> {
   const load = { start, end: await probeLoad(opts.executor) };
   const base = { bench: opts.bench, reference: opts.reference, graft: opts.graft, seed, rounds, load };
   if (reason) return { ...base, status: 'failed', reason, tests: [], stability: stabilityOf(machineReasons(load.start, load.end)) };
-  const tests = summarizeE2eRounds(rounds, { seed, noiseFloor });
+  const tests = summarizeE2eRounds(rounds, { seed, noiseFloor: opts.noiseFloor ?? E2E_DEFAULTS.noiseFloor });
   return { ...base, status: 'timed', tests, stability: e2eStability(tests, load) };
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Which binary goes first in each round: a fair coin per round from the seed, so drift cannot favour one side. */
