@@ -209,7 +209,10 @@ export function readGgufHeader(path: string): GgufHeader {
     const c = new FileCursor(fd, size, fail);
     if (size < 4 || c.take(4).toString('latin1') !== GGUF_MAGIC) fail('it does not start with the GGUF magic bytes');
     const version = c.u32();
-    if (version !== GGUF_VERSION) fail(`GGUF version ${version}; llama.cpp reads version ${GGUF_VERSION}`);
+    // v2 has v3's layout (64-bit counts); v1 (32-bit) is gone from llama.cpp, and a version with zero low bits is
+    // a file of the other byte order
+    if ((version & 0xffff) === 0) fail(`GGUF version ${version} is a big-endian file; llama.cpp reads little-endian ones`);
+    if (version < 2 || version > GGUF_VERSION) fail(`GGUF version ${version}; llama.cpp reads versions 2 and ${GGUF_VERSION}`);
     const nTensors = c.count('the tensor count');
     const nKv = c.count('the metadata count');
     const kvs: GgufKv[] = [];

@@ -151,11 +151,17 @@ describe('reading a user-supplied model', () => {
     expectUsage(cutData, /'output.weight' runs past the end of the file/);
   });
 
-  it('rejects another GGUF version', () => {
-    const v2 = Buffer.from(readFileSync(join(dir, 'tiny.gguf')));
-    v2.writeUInt32LE(2, 4);
-    const path = join(dir, 'v2.gguf');
-    writeFileSync(path, v2);
-    expectUsage(path, /GGUF version 2/);
+  it('reads versions 2 and 3, as llama.cpp does, and rejects the others', () => {
+    const withVersion = (version: number) => {
+      const bytes = Buffer.from(readFileSync(join(dir, 'tiny.gguf')));
+      bytes.writeUInt32LE(version, 4);
+      const path = join(dir, `v${version}.gguf`);
+      writeFileSync(path, bytes);
+      return path;
+    };
+    expect(readGgufHeader(withVersion(2)).version).toBe(2);
+    expectUsage(withVersion(1), /GGUF version 1; llama.cpp reads versions 2 and 3/);
+    expectUsage(withVersion(4), /GGUF version 4/);
+    expectUsage(withVersion(0x03000000), /big-endian/);
   });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/remote/local.js';
 import { runLlamaBench, type LlamaBenchArgs } from '../../src/e2e/llama-bench.js';
-import { writeRandomLlamaGguf } from '../../src/e2e/random-model.js';
+import { cachedRandomLlamaGguf, writeRandomLlamaGguf } from '../../src/e2e/random-model.js';
 import { timeE2e } from '../../src/e2e/timing.js';
 import { findLlamaBench, llamaBenchMissing } from '../helpers/llama-bench.js';
 
@@ -35,6 +35,12 @@ describe.skipIf(llamaBenchMissing())('the random llama in a real llama-bench', (
       expect(outcome.tests.map((t) => t.label)).toEqual(['pp32 @ d0', 'tg8 @ d0', 'pp32 @ d256', 'tg8 @ d256']);
       for (const t of outcome.tests) expect(t.tokensPerS).toBeGreaterThan(1);
     }
+  });
+
+  it('runs the default model', async () => {
+    const { path } = cachedRandomLlamaGguf({}, join(dir, 'cache'));
+    const outcome = await runLlamaBench(executor, bench, { ...args, model: path, prompt: 8, gen: 2, depths: [0] }, { timeoutMs: 120_000 });
+    expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: true });
   });
 
   it('gives a reason naming the problem when the model file is cut short', async () => {
