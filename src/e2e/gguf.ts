@@ -259,3 +259,21 @@ export function readGgufHeader(path: string): GgufHeader {
 export function ggufValue(header: GgufHeader, key: string): GgufValue | undefined {
   return header.kvs.find((kv) => kv.key === key)?.value;
 }
+
+export interface ModelFacts {
+  path: string;
+  architecture: string;
+  name?: string;
+  tensors: number;
+  fileBytes: number;
+}
+
+/** What the e2e report says about a user's model, checked at the edge: a GGUF with weights and an architecture. */
+export function checkModelFile(path: string): ModelFacts {
+  const header = readGgufHeader(path);
+  const architecture = ggufValue(header, 'general.architecture');
+  if (typeof architecture !== 'string' || !architecture) throw new UsageError(`${path}: not a usable GGUF model: no general.architecture string`);
+  if (header.tensors.length === 0) throw new UsageError(`${path}: not a usable GGUF model: it holds no tensors (a vocabulary-only file?)`);
+  const name = ggufValue(header, 'general.name');
+  return { path, architecture, ...(typeof name === 'string' ? { name } : {}), tensors: header.tensors.length, fileBytes: header.fileBytes };
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { halfToFloat } from '../../src/check/f16.js';
 import { UsageError } from '../../src/errors.js';
-import { alignUp, ggufValue, knownTensorBytes, readGgufHeader } from '../../src/e2e/gguf.js';
+import { alignUp, checkModelFile, encodeGgufHeader, ggufValue, knownTensorBytes, readGgufHeader } from '../../src/e2e/gguf.js';
 import { cachedRandomLlamaGguf, randomLlamaOptions, writeRandomLlamaGguf } from '../../src/e2e/random-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kbench-gguf-'));
@@ -121,10 +121,10 @@ describe('model options', () => {
 });
 
 describe('reading a user-supplied model', () => {
-  const expectUsage = (path: string, message: RegExp) => {
+  const expectUsage = (path: string, message: RegExp, read: (path: string) => unknown = readGgufHeader) => {
     let error: unknown;
     try {
-      readGgufHeader(path);
+      read(path);
     } catch (e) {
       error = e;
     }
@@ -149,6 +149,16 @@ describe('reading a user-supplied model', () => {
     const cutData = join(dir, 'cut-data.gguf');
     writeFileSync(cutData, whole.subarray(0, whole.length - 100));
     expectUsage(cutData, /'output.weight' runs past the end of the file/);
+  });
+
+  it('names the architecture of a model, and refuses a file without one or without tensors', () => {
+    expect(checkModelFile(join(dir, 'tiny.gguf'))).toMatchObject({ architecture: 'llama', name: 'kbench random llama 2x72', tensors: 21 });
+    const vocabOnly = join(dir, 'vocab-only.gguf');
+    writeFileSync(vocabOnly, encodeGgufHeader([{ key: 'general.architecture', type: 'string', value: 'llama' }], []));
+    expectUsage(vocabOnly, /holds no tensors/, checkModelFile);
+    const nameless = join(dir, 'nameless.gguf');
+    writeFileSync(nameless, encodeGgufHeader([{ key: 'general.name', type: 'string', value: 'x' }], []));
+    expectUsage(nameless, /no general.architecture/, checkModelFile);
   });
 
   it('reads versions 2 and 3, as llama.cpp does, and rejects the others', () => {
