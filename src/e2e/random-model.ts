@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSyn
 import { join } from 'node:path';
 import { floatToHalf } from '../check/f16.js';
 import { UsageError } from '../errors.js';
-import { createRng, type Rng } from '../measure/rng.js';
+import { createRng, type Rng } from '../rng.js';
 import { cacheDir } from '../upstream/source.js';
 import { alignUp, encodeGgufHeader, GgmlType, GGUF_DEFAULT_ALIGNMENT, knownTensorBytes, type GgufKv, type GgufTensorInfo } from './gguf.js';
 

@@ -5,7 +5,7 @@
 // rounds (summarizeE2eRounds), so a caller can feed rounds from anywhere.
 import { bootstrapMedianCI, median, pairedRatios, speedVerdict } from '../measure/stats.js';
 import { baselineDriftReason, machineReasons, stabilityOf, wideCiReason, type LoadSnapshot, type Stability } from '../measure/stability.js';
-import { createRng } from '../measure/rng.js';
+import { createRng } from '../rng.js';
 import type { Interval, SpeedVerdict } from '../measure/types.js';
 import type { Executor } from '../remote/executor.js';
 import { probeLoad } from '../remote/load.js';

@@ -1,5 +1,5 @@
 // Statistics for speed verdicts: small pure functions, each tested on hand-picked samples.
-import { createRng } from './rng.js';
+import { createRng } from '../rng.js';
 import type { Interval, SpeedVerdict } from './types.js';
 
 declare const sortedBrand: unique symbol;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../src/measure/rng.js';
+import { createRng } from '../../src/rng.js';
 import { amdahlRatio, checkPrediction, opShareRounds, opShares, predictE2eRatio, predictE2eRatioFromIntervals } from '../../src/e2e/amdahl.js';
 
 const ci = (estimate: number, lo: number, hi: number, level = 0.95) => ({ estimate, lo, hi, level });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { createRng } from '../../src/measure/rng.js';
+import { createRng } from '../../src/rng.js';
 import { LocalExecutor } from '../../src/remote/local.js';
 import { parseLoadProbe, LOAD_PROBE } from '../../src/remote/load.js';
 import { checkLlamaBenchArgs, expectedTests, parseLlamaBenchJson, runLlamaBench, type LlamaBenchArgs, type LlamaBenchTest } from '../../src/e2e/llama-bench.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, type Rng } from '../../src/measure/rng.js';
+import { createRng, type Rng } from '../../src/rng.js';
 import {
   bootstrapMedianCI,
   bootstrapRatioOfMediansCI,
