@@ -1,17 +1,20 @@
-// C → WASM for one kernel variant, with the generated glue, through the chosen toolchain; results cached by
-// content hash under .kbench/cache/wasm. Failures come back as values (a compile-error verdict), not exceptions.
+// C → WASM for one kernel variant, with the WASM runtime (wasm/kb_wasm.c) and the generated glue, through the chosen
+// toolchain; results cached by content hash (sources, runtime, flags) under .kbench/cache/wasm. Failures come back as
+// values (a compile-error verdict), not exceptions.
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { compiledUrl } from '../compiled.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { INCLUDE_DIR } from '../spec/suite.js';
 import { WASM_MAX_MEMORY_BYTES } from '../spec/load.js';
+import { protocolHeader } from '../check/rules.js';
 import type { Toolchain } from './toolchain.js';
-import { prototypeHeader, wasmGlue } from './glue.js';
+import { prototypeHeader, wasmGlueHeader } from './glue.js';
 import { checkPreprocessed, POLICY_ID, refuseSource } from './policy.js';
 import { trimDiagnostics } from './diagnostics.js';
 
@@ -25,12 +28,16 @@ type RunResult = { ok: boolean; outputs: Record<string, Uint8Array>; stderr: str
 export interface CompilerOptions {
   cacheDir: string;
   timeoutMs?: number;
+  /** the WASM runtime's C (kb_wasm.c, kb_wasm.h); WASM_RUNTIME_DIR unless a test builds on a copy */
+  runtimeDir?: string;
 }
 
 const STACK_BYTES = 1 << 20;
 const INITIAL_MEMORY_BYTES = 4 << 20;
 const REQUIRED_EXPORTS = ['kb_call', 'kb_batch', 'kb_heap_base'];
 const INCLUDES = ['-Iinclude', '-include', 'kb_proto.h'];
+/** The WASM side's C runtime, built into every module beside the candidate. */
+export const WASM_RUNTIME_DIR = fileURLToPath(new URL('../../wasm', import.meta.url));
 
 /** Flags shared by the clang-based toolchains (yowasp and system clang). */
 function clangFlags(): string[] {
@@ -92,9 +99,13 @@ export class WasmCompiler {
     const elapsed = () => performance.now() - started;
     const refused = refuseSource(source);
     if (refused) return { ok: false, diagnostic: `${displayName}: ${refused}`, durationMs: elapsed() };
+    const runtime = this.options.runtimeDir ?? WASM_RUNTIME_DIR;
     const files: Record<string, string> = {
       'kernel.c': source,
-      'kb_glue.c': wasmGlue(spec),
+      'kb_wasm.c': readFileSync(join(runtime, 'kb_wasm.c'), 'utf8'),
+      'kb_wasm.h': readFileSync(join(runtime, 'kb_wasm.h'), 'utf8'),
+      'kb_glue.h': wasmGlueHeader(spec),
+      'kb_protocol.h': protocolHeader(),
       'kb_proto.h': prototypeHeader(spec),
       'include/kb_simd.h': readFileSync(join(INCLUDE_DIR, 'kb_simd.h'), 'utf8'),
     };
@@ -106,7 +117,7 @@ export class WasmCompiler {
 
     const policy = await this.checkPolicy(files, displayName);
     if (policy !== null) return { ok: false, diagnostic: policy.diagnostic, durationMs: elapsed(), ...(policy.harness ? { harness: true } : {}) };
-    const out = await this.run(files, [...this.buildFlags(), ...INCLUDES, '-o', 'out.wasm', 'kernel.c', 'kb_glue.c'], ['out.wasm']);
+    const out = await this.run(files, [...this.buildFlags(), ...INCLUDES, '-o', 'out.wasm', 'kernel.c', 'kb_wasm.c'], ['out.wasm']);
     if (out.harness) return { ok: false, diagnostic: out.stderr, harness: true, durationMs: elapsed() };
     const wasm = out.outputs['out.wasm'];
     if (!out.ok || !wasm) {

@@ -4,7 +4,7 @@ import { evalExpr, type Env } from '../spec/expr.js';
 import type { BufferParam, Dtype, Generator, KernelSpec, ScalarParam, Shape } from '../spec/schema.js';
 import type { PartitionOrder } from './rules.js';
 import { dtypeBytes } from '../spec/dtypes.js';
-import { createRng, type Rng } from '../measure/rng.js';
+import { createRng, type Rng } from '../rng.js';
 import { floatToHalf } from './f16.js';
 
 export interface ShapeCase {

@@ -1,6 +1,6 @@
-// The check and timing protocol, defined once for both targets. The WASM sandbox reads these values directly; the
-// native driver reads them from kb_protocol.h, generated here (protocolHeader) and shipped in every bundle, so the
-// two targets cannot drift apart by a hand-copied constant.
+// The check and timing protocol, defined once for both targets. The WASM sandbox reads these values directly; the C
+// sides (the native driver, the WASM runtime's timed loop) read them from kb_protocol.h, generated here
+// (protocolHeader) into every bundle and every WASM build, so the targets cannot drift apart by a hand-copied constant.
 export const PROTOCOL = {
   /** canary bytes on each side of every buffer */
   guardBytes: 256,
@@ -24,14 +24,12 @@ export const PROTOCOL = {
     /** the probe's time is the fastest of this many batches of at least minBatchNs */
     batches: 7,
     minBatchNs: 1_000_000,
-    /** a timing faster than the floors by more than this factor is suspect */
-    suspectFactor: 3,
   },
 } as const;
 
 export type PartitionOrder = (typeof PROTOCOL.partitionOrders)[number];
 
-/** The C side of the protocol: `#define`s the native driver includes. */
+/** The C side of the protocol: `#define`s the native driver and the WASM runtime include. */
 export function protocolHeader(): string {
   const p = PROTOCOL;
   const defines: [string, number][] = [

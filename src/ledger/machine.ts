@@ -44,16 +44,27 @@ function readOrUndefined(path: string): string | undefined {
 
 /** Load average, the CPU time counters of /proc/stat (steal included) and the current clock, where readable. */
 export function loadSnapshot(): LoadSnapshot {
-  const snapshot: LoadSnapshot = { at: new Date().toISOString(), loadAvg1: loadavg()[0], cpus: cpus().length };
+  return snapshotFrom({
+    loadAvg1: loadavg()[0],
+    cpus: cpus().length,
+    procStat: readOrUndefined('/proc/stat'),
+    curFreqKhz: readOrUndefined('/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq'),
+    fallbackMhz: cpus()[0]?.speed,
+  });
+}
+
+/** A snapshot from what a Linux host shows: read here by loadSnapshot, or printed by a probe on another host. */
+export function snapshotFrom(raw: { loadAvg1: number; cpus: number; procStat?: string; curFreqKhz?: string; fallbackMhz?: number }): LoadSnapshot {
+  const snapshot: LoadSnapshot = { at: new Date().toISOString(), loadAvg1: raw.loadAvg1, cpus: raw.cpus };
   // "cpu  user nice system idle iowait irq softirq steal ...", in clock ticks since boot (proc(5))
-  const line = readOrUndefined('/proc/stat')?.split('\n').find((l) => l.startsWith('cpu '));
+  const line = raw.procStat?.split('\n').find((l) => l.startsWith('cpu '));
   if (line) {
     const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
     snapshot.totalTicks = ticks.reduce((a, b) => a + b, 0);
     snapshot.stealTicks = ticks[7] ?? 0;
   }
-  const khz = Number(readOrUndefined('/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq'));
-  const mhz = khz > 0 ? khz / 1000 : cpus()[0]?.speed;
+  const khz = Number(raw.curFreqKhz);
+  const mhz = khz > 0 ? khz / 1000 : raw.fallbackMhz;
   if (mhz) snapshot.mhz = mhz;
   return snapshot;
 }

@@ -1,5 +1,5 @@
 // Statistics for speed verdicts: small pure functions, each tested on hand-picked samples.
-import { createRng } from './rng.js';
+import { createRng } from '../rng.js';
 import type { Interval, SpeedVerdict } from './types.js';
 
 declare const sortedBrand: unique symbol;
@@ -115,6 +115,23 @@ export function bootstrapRatioOfMediansCI(a: readonly number[], b: readonly numb
   const ratios = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) ratios[r] = draw(a) / draw(b);
   return percentileInterval(ratios, median(a) / median(b), level);
+}
+
+/**
+ * CI of any statistic of several independent samples (e.g. a prediction combining two measured quantities): each
+ * sample is resampled on its own, the statistic computed on every resample; the same percentile rule and generator
+ * as bootstrapMedianCI. The estimate is the statistic of the samples themselves.
+ */
+export function bootstrapStatisticCI(
+  samples: readonly (readonly number[])[],
+  statistic: (resampled: readonly number[][]) => number,
+  { seed, level = 0.95, resamples = 2000 }: Omit<BootstrapOptions, 'groupSizes'>,
+): Interval {
+  for (const xs of samples) checkBootstrap('bootstrapStatisticCI', xs, level, resamples);
+  const pick = uniformPicker(seed);
+  const stats = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) stats[r] = statistic(samples.map((xs) => Array.from(xs, () => xs[pick(xs.length)])));
+  return percentileInterval(stats, statistic(samples.map((xs) => [...xs])), level);
 }
 
 function checkBootstrap(what: string, xs: readonly number[], level: number, resamples: number): void {

@@ -1,5 +1,6 @@
 // One kernel variant instantiated in the sandbox: its own imported memory with a hard maximum, no other imports,
-// buffers laid out between guard zones, and 32-bit argument slots for the generated kb_call / kb_batch glue.
+// buffers laid out between guard zones, and 32-bit argument slots for the WASM runtime's kb_call / kb_batch
+// (wasm/kb_wasm.c).
 import type { Env } from '../spec/expr.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { bufferLayouts, scalarValues, type BufferLayout } from '../check/inputs.js';

@@ -1,7 +1,7 @@
 // Messages between the screen, the sandbox host process and its job workers.
 import type { KernelSpec } from '../spec/schema.js';
 import type { CheckVerdict } from '../check/verdict.js';
-import type { ShapeSamples } from '../measure/sampler.js';
+import type { ShapeSamples } from './sampler.js';
 import type { SpeedOfLight } from '../measure/speed-of-light.js';
 
 interface JobBase {

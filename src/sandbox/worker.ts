@@ -2,10 +2,10 @@
 // WASM modules get their own capped memory and no other imports; nothing of the harness is reachable from them.
 import { parentPort, workerData } from 'node:worker_threads';
 import { KernelInstance } from './instance.js';
-import { runCheck } from '../check/protocol.js';
+import { runCheck } from './check-protocol.js';
 import { thrownVerdict } from '../check/verdict.js';
-import { sampleShapes } from '../measure/sampler.js';
-import { measureInSandbox } from '../measure/speed-of-light.js';
+import { sampleShapes } from './sampler.js';
+import { measureInSandbox } from './speed-of-light-probe.js';
 import type { SandboxJob, SandboxReply } from './jobs.js';
 
 function instantiate(bytes: Uint8Array, maxMemoryBytes: number): KernelInstance {

@@ -64,11 +64,11 @@ describe.each(['yowasp', 'clang', 'emcc'] as const)('the %s WASM build', (kind) 
     // yowasp's compiler sees only the files kbench gives it: a host path is simply not found there.
     const hostFile = kind === 'yowasp' ? /fatal error: '\/etc\/passwd' file not found/ : new RegExp(`${POLICY.source}reads /etc/passwd${NOT_ALLOWED.source}`);
     // clang 14 (Debian's clang and emcc) does not know #embed at all
-    const embed = kind === 'yowasp' ? new RegExp(`${POLICY.source}reads /kb_glue\\.c`) : /error: invalid preprocessing directive/;
+    const embed = kind === 'yowasp' ? new RegExp(`${POLICY.source}reads /kb_wasm\\.c`) : /error: invalid preprocessing directive/;
     const expected: Record<string, RegExp> = {
-      'include-comment-hidden': new RegExp(`${POLICY.source}reads kb_glue\\.c${NOT_ALLOWED.source}`),
+      'include-comment-hidden': new RegExp(`${POLICY.source}reads kb_wasm\\.c${NOT_ALLOWED.source}`),
       'include-computed': hostFile,
-      'include-has-include': new RegExp(`${POLICY.source}reads kb_glue\\.c`),
+      'include-has-include': new RegExp(`${POLICY.source}reads kb_wasm\\.c`),
       'include-stdio': new RegExp(`${POLICY.source}includes /\\S+/stdio\\.h; a candidate may include only "kb_simd.h" and <math\\.h>`),
       'include-embed': embed,
       'include-line': new RegExp(`${POLICY.source}#line names another file \\(/etc/passwd\\)`),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkCases, generateInputs, partitionOrder, perturbInputs, randomShapes, RESIDUES, scalarValues } from '../../src/check/inputs.js';
-import { createRng } from '../../src/measure/rng.js';
+import { createRng } from '../../src/rng.js';
 import { KernelSpec } from '../../src/spec/schema.js';
 import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { summarizeSamples } from '../../src/measure/speed.js';
-import { SPEED_OF_LIGHT_MARGIN, SPEED_OF_LIGHT_SPEC, speedOfLightSuspect, type SpeedOfLight } from '../../src/measure/speed-of-light.js';
+import { SPEED_OF_LIGHT_MARGIN, speedOfLightSuspect, type SpeedOfLight } from '../../src/measure/speed-of-light.js';
+import { SPEED_OF_LIGHT_SPEC } from '../../src/sandbox/speed-of-light-probe.js';
 import { parseSpec } from '../../src/spec/load.js';
 import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, type Rng } from '../../src/measure/rng.js';
+import { createRng, type Rng } from '../../src/rng.js';
 import {
   bootstrapMedianCI,
   bootstrapRatioOfMediansCI,
+  bootstrapStatisticCI,
   cv,
   mannWhitneyU,
   mean,
@@ -269,5 +270,26 @@ describe('bootstrapRatioOfMediansCI', () => {
 
   it('refuses an empty side', () => {
     expect(() => bootstrapRatioOfMediansCI([], a, { seed: 1 })).toThrow(RangeError);
+  });
+});
+
+describe('bootstrapStatisticCI', () => {
+  it('matches bootstrapMedianCI for the median of one sample (same generator, same draws)', () => {
+    const xs = syntheticPairs(createRng(3), 15, 1.3).baselineNs;
+    const generic = bootstrapStatisticCI([xs], ([s]) => median(s), { seed: 11 });
+    expect(generic).toEqual(bootstrapMedianCI(xs, { seed: 11 }));
+  });
+
+  it('resamples each sample on its own for a statistic of two', () => {
+    const rng = createRng(8);
+    const a = Array.from({ length: 30 }, () => 2 + 0.1 * rng.normal());
+    const b = Array.from({ length: 30 }, () => 1 + 0.1 * rng.normal());
+    const ci = bootstrapStatisticCI([a, b], ([x, y]) => median(x) - median(y), { seed: 2 });
+    expect(ci.estimate).toBeCloseTo(median(a) - median(b), 12);
+    expect(ci.lo).toBeLessThan(ci.estimate);
+    expect(ci.hi).toBeGreaterThan(ci.estimate);
+    expect(ci.lo).toBeGreaterThan(0.8);
+    expect(ci.hi).toBeLessThan(1.2);
+    expect(() => bootstrapStatisticCI([a, []], () => 0, { seed: 1 })).toThrow(/at least one sample/);
   });
 });

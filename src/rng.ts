@@ -1,4 +1,5 @@
-// A small seeded PRNG: bootstrap resampling and kernel inputs must be reproducible from a seed alone.
+// A small seeded PRNG for check/ (kernel inputs) and measure/ (bootstrap resampling), both reproducible from a seed
+// alone; top-level so that neither stage imports the other.
 
 export interface Rng {
   /** uniform 32-bit unsigned integer */

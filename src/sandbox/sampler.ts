@@ -5,14 +5,14 @@
 // outputs poisoned before every batch and one element before every call (in kb_batch); the candidate's outputs
 // verified after every batch, its inputs and all sandbox memory it does not own after every sample.
 import type { KernelSpec } from '../spec/schema.js';
-import type { KernelInstance } from '../sandbox/instance.js';
+import type { KernelInstance } from './instance.js';
 import { bufferLayouts, distributionNames, generateInputs, perturbInputs, seedFor, shapeCases } from '../check/inputs.js';
-import { compareAll, referenceOutputs } from '../check/protocol.js';
+import { compareAll, referenceOutputs } from './check-protocol.js';
 import { firstDifference } from '../check/compare.js';
 import { describeVerdict, thrownVerdict, type CheckVerdict, type Where } from '../check/verdict.js';
 import { PROTOCOL } from '../check/rules.js';
 import { dtypeBytes } from '../spec/dtypes.js';
-import { createRng } from './rng.js';
+import { createRng } from '../rng.js';
 
 export interface SamplerOptions {
   pairs: number;

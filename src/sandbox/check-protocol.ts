@@ -10,12 +10,12 @@
 // restored by another shows), and all sandbox memory the call does not own after every call.
 import type { KernelSpec } from '../spec/schema.js';
 import type { Env } from '../spec/expr.js';
-import type { KernelInstance } from '../sandbox/instance.js';
-import { checkCases, generateInputs, partitionOrder, perturbInputs } from './inputs.js';
-import { bytesOf, compareOutput, firstDifference, reader } from './compare.js';
-import { thrownVerdict, type CheckVerdict, type Where } from './verdict.js';
-import { PROTOCOL, type PartitionOrder } from './rules.js';
-import { createRng, type Rng } from '../measure/rng.js';
+import type { KernelInstance } from './instance.js';
+import { checkCases, generateInputs, partitionOrder, perturbInputs } from '../check/inputs.js';
+import { bytesOf, compareOutput, firstDifference, reader } from '../check/compare.js';
+import { thrownVerdict, type CheckVerdict, type Where } from '../check/verdict.js';
+import { PROTOCOL, type PartitionOrder } from '../check/rules.js';
+import { createRng, type Rng } from '../rng.js';
 
 
 const POISONS = PROTOCOL.poisons;
