@@ -20,6 +20,7 @@ import { cacheDir, type UpstreamSource } from '../upstream/source.js';
 import { compileCandidate, type CandidateToolchain } from './candidate.js';
 import { graftedSource, graftRecipe, type GraftRecipe } from './graft.js';
 import type { Kernel } from '../spec/suite.js';
+import type { FlashAttn } from './llama-bench.js';
 
 const run = promisify(execFile);
 
@@ -39,7 +40,7 @@ export interface LlamaBuild {
   /** how both builds must run for the graft to be reached (the recipe's; empty env and 'auto' for the reference) */
   env: Record<string, string>;
   /** llama-bench -fa and kb_logits --fa */
-  flashAttention: 'auto' | 'on' | 'off';
+  flashAttention: FlashAttn;
 }
 
 /** One compiler or linker invocation, as cmake wrote it: argv and the folder it runs in. */

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Kernel } from '../spec/suite.js';
 import type { UpstreamSource } from '../upstream/source.js';
+import type { FlashAttn } from './llama-bench.js';
 
 export interface GraftRecipe {
   kernel: string;
@@ -24,7 +25,7 @@ export interface GraftRecipe {
   /** environment both builds run under so ggml reaches the grafted path (e.g. fusion off) */
   env: Record<string, string>;
   /** flash attention for the logits check and llama-bench (-fa): 'off' where the op runs only without it */
-  flashAttention: 'auto' | 'on' | 'off';
+  flashAttention: FlashAttn;
   /** what the candidate's entry point is renamed to (-D<spec function>=<this>) */
   candidateSymbol: string;
 }

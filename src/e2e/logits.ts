@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { KernelSpec } from '../spec/schema.js';
 import type { LlamaBuild } from './build.js';
+import type { FlashAttn } from './llama-bench.js';
 
 export interface LogitsOptions {
   /** prompt length: one batch, so the ops see many rows split across threads */
@@ -19,7 +20,7 @@ export interface LogitsOptions {
   threads: number;
   seed: number;
   /** as llama-bench -fa (default auto); soft_max is its own op only with 'off' */
-  flashAttention: 'auto' | 'on' | 'off';
+  flashAttention: FlashAttn;
   timeoutMs: number;
 }
 

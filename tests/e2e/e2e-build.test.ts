@@ -2,7 +2,6 @@
 // built once with cmake and cached: minutes the first time), rms_norm candidates grafted into ggml (seconds each),
 // and the logits check: an honest candidate agrees, a wrong one is caught, and one the include policy refuses never
 // reaches the build. All builds in this file share one reference; keep every test that needs it here.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,6 +11,7 @@ import { buildGraft, buildReference, type LlamaBuild, type ReferenceBuild } from
 import type { CandidateToolchain } from '../../src/e2e/candidate.js';
 import { checkLogits, compareLogits, DEFAULT_LOGITS_OPTIONS, logitsTolerance, runLogits, type LogitsVerdict } from '../../src/e2e/logits.js';
 import { graftAndCheck } from '../../src/e2e/prepare.js';
+import { writeRandomLlamaGguf } from '../../src/e2e/random-model.js';
 import { localHost, toolchainFor } from '../../src/remote/hosts.js';
 import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
 import { fetchUpstream, fetchedUpstream, type UpstreamSource } from '../../src/upstream/source.js';
@@ -20,18 +20,7 @@ import { hasCommand, missing, REQUIRE_ALL } from '../helpers/require.js';
 const FIXTURES = fileURLToPath(new URL('../fixtures/e2e/', import.meta.url));
 const tools = missing('cmake with a C and C++ compiler', hasCommand('cmake') && hasCommand('c++') && hasCommand('cc'));
 const fetchAllowed = Boolean(process.env.CI) || REQUIRE_ALL || fetchedUpstream() !== null;
-// Stop-gap until src/e2e/gguf.ts writes the model: the source tree's gguf-py (python3 with numpy) writes it.
-const python = missing('python3 with numpy (stop-gap model writer)', hasPythonNumpy());
-const why = tools || python || (fetchAllowed ? '' : 'the pinned upstream is not fetched (run `kbench upstream fetch`, or CI=1 to let the tests fetch it)');
-
-function hasPythonNumpy(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const why = tools || (fetchAllowed ? '' : 'the pinned upstream is not fetched (run `kbench upstream fetch`, or CI=1 to let the tests fetch it)');
 
 // each graft compiles ops.cpp and links twice (15-20 s on 2 busy cores), then runs both builds: generous per test
 describe.skipIf(why)('end-to-end builds and the logits check', { timeout: 600_000 }, () => {
@@ -52,8 +41,8 @@ describe.skipIf(why)('end-to-end builds and the logits check', { timeout: 600_00
     source = await fetchUpstream();
     ref = await buildReference(source);
     work = mkdtempSync(join(tmpdir(), 'kbench-e2e-'));
-    model = join(work, 'tiny-llama.gguf');
-    execFileSync('python3', [join(FIXTURES, 'tiny_llama_gguf.py'), model, join(source.dir, 'gguf-py')]);
+    // small (2 layers of 256) so each logits run takes a second, with the default's head size and vocabulary
+    model = writeRandomLlamaGguf(join(work, 'small-llama.gguf'), { layers: 2, embd: 256, heads: 4, ff: 768, ctx: 1024 }).path;
   }, 3_600_000);
   afterAll(() => work && rmSync(work, { recursive: true, force: true }));
 
