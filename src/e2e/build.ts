@@ -160,6 +160,46 @@ function readCompiles(dir: string): Record<string, Command> {
   return Object.fromEntries(entries.map((e) => [resolve(e.directory, e.file), { cwd: e.directory, argv: e.arguments ?? splitCommand(e.command ?? '') }]));
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `work` holding `<dir>.lock` (mkdir is atomic), so two processes (two kbench runs, two test files) never build
+ * into one folder at once: the second waits, then finds the first one's build. A lock whose process is gone is taken over.
+ */
+async function withLock<T>(dir: string, log: (line: string) => void, work: () => Promise<T>): Promise<T> {
+  const lock = `${dir}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  for (let waits = 0; ; waits++) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = Number(existsSync(join(lock, 'pid')) ? readFileSync(join(lock, 'pid'), 'utf8') : 0);
+    // no pid yet: the holder is between its mkdir and its write, unless that was long ago
+    if ((holder && !alive(holder)) || (!holder && waits > 30)) {
+      rmSync(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (waits === 0) log(`waiting for another kbench process building in ${dir}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 function hash(value: unknown): string {
   return createHash('sha256').update(typeof value === 'string' ? value : JSON.stringify(value)).digest('hex');
 }
@@ -191,35 +231,37 @@ async function buildReferenceOnce(source: UpstreamSource, opts: E2eBuildOptions)
   const key = hash(keyInput).slice(0, 16);
   const dir = join(e2eDir(), key);
   const stamp = join(dir, 'kbench-e2e.json');
-  let build: ReferenceBuild;
-  if (existsSync(stamp)) {
-    build = JSON.parse(readFileSync(stamp, 'utf8')) as ReferenceBuild;
-  } else {
-    if ((await toolVersion('cmake')) === 'missing') throw new Error('cmake is needed to build llama.cpp for the end-to-end measure (apt-get install cmake g++)');
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    const env = { ...process.env, CC: cc, CXX: cxx };
-    log(`cmake configure llama.cpp ${source.commit.slice(0, 12)} (${flagsLabel()}, ${generator}) in ${dir}`);
-    const configure = await run('cmake', ['-S', source.dir, '-B', dir, '-G', generator, ...options], { env, maxBuffer: 1 << 26 }).catch((e) => {
-      throw new Error(`cmake configure failed:\n${String(e.stderr ?? e).slice(-4000)}`);
-    });
-    writeFileSync(join(dir, 'configure.log'), configure.stdout + configure.stderr);
-    log(`cmake build llama-bench (-j${opts.jobs ?? 2}; minutes the first time)`);
-    const made = await run('cmake', ['--build', dir, '-j', String(opts.jobs ?? 2), '--target', 'llama-bench'], { env, maxBuffer: 1 << 26 }).catch((e) => {
-      throw new Error(`cmake build of llama-bench failed:\n${String(e.stdout ?? '').slice(-4000)}${String(e.stderr ?? e).slice(-4000)}`);
-    });
-    writeFileSync(join(dir, 'build.log'), made.stdout + made.stderr);
-    const benchLink = await benchLinkCommand(dir, generator);
-    const libs = benchLink.argv.filter((a) => a.endsWith('.a')).map((a) => resolve(benchLink.cwd, a));
-    const llamaBench = resolve(benchLink.cwd, benchLink.argv[benchLink.argv.indexOf('-o') + 1]);
-    if (!existsSync(llamaBench)) throw new Error(`the llama.cpp build left no ${llamaBench}`);
-    build = {
-      key, dir, commit: source.commit, origin: source.origin, flags: flagsLabel(), llamaBench, logitsTool: '', env: {}, flashAttention: 'auto',
-      cmakeOptions: options, generator, record: { compiles: readCompiles(dir), benchLink, libs },
-    };
-    writeFileSync(stamp, JSON.stringify({ ...build, keyInput, builtAt: new Date().toISOString() }, null, 2) + '\n');
-  }
-  return { ...build, logitsTool: await linkLogitsTool(build, source, log) };
+  return withLock(dir, log, async () => {
+    let build: ReferenceBuild;
+    if (existsSync(stamp)) {
+      build = JSON.parse(readFileSync(stamp, 'utf8')) as ReferenceBuild;
+    } else {
+      if ((await toolVersion('cmake')) === 'missing') throw new Error('cmake is needed to build llama.cpp for the end-to-end measure (apt-get install cmake g++)');
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      const env = { ...process.env, CC: cc, CXX: cxx };
+      log(`cmake configure llama.cpp ${source.commit.slice(0, 12)} (${flagsLabel()}, ${generator}) in ${dir}`);
+      const configure = await run('cmake', ['-S', source.dir, '-B', dir, '-G', generator, ...options], { env, maxBuffer: 1 << 26 }).catch((e) => {
+        throw new Error(`cmake configure failed:\n${String(e.stderr ?? e).slice(-4000)}`);
+      });
+      writeFileSync(join(dir, 'configure.log'), configure.stdout + configure.stderr);
+      log(`cmake build llama-bench (-j${opts.jobs ?? 2}; minutes the first time)`);
+      const made = await run('cmake', ['--build', dir, '-j', String(opts.jobs ?? 2), '--target', 'llama-bench'], { env, maxBuffer: 1 << 26 }).catch((e) => {
+        throw new Error(`cmake build of llama-bench failed:\n${String(e.stdout ?? '').slice(-4000)}${String(e.stderr ?? e).slice(-4000)}`);
+      });
+      writeFileSync(join(dir, 'build.log'), made.stdout + made.stderr);
+      const benchLink = await benchLinkCommand(dir, generator);
+      const libs = benchLink.argv.filter((a) => a.endsWith('.a')).map((a) => resolve(benchLink.cwd, a));
+      const llamaBench = resolve(benchLink.cwd, benchLink.argv[benchLink.argv.indexOf('-o') + 1]);
+      if (!existsSync(llamaBench)) throw new Error(`the llama.cpp build left no ${llamaBench}`);
+      build = {
+        key, dir, commit: source.commit, origin: source.origin, flags: flagsLabel(), llamaBench, logitsTool: '', env: {}, flashAttention: 'auto',
+        cmakeOptions: options, generator, record: { compiles: readCompiles(dir), benchLink, libs },
+      };
+      writeFileSync(stamp, JSON.stringify({ ...build, keyInput, builtAt: new Date().toISOString() }, null, 2) + '\n');
+    }
+    return { ...build, logitsTool: await linkLogitsTool(build, source, log) };
+  });
 }
 
 /** kb_logits compiled like llama-bench's own source and linked with its link command; rebuilt when its source changes. */
@@ -272,41 +314,43 @@ export async function buildGraft(ref: ReferenceBuild, source: UpstreamSource, ke
   const stamp = join(dir, 'kbench-graft.json');
   // how the builds run comes from the recipe as it is now (kernel.json may have changed since)
   const current = (o: GraftOutcome): GraftOutcome => (o.status === 'built' ? { ...o, recipe, build: { ...o.build, env: recipe.env, flashAttention: recipe.flashAttention } } : { ...o, recipe });
-  if (existsSync(stamp)) return current(JSON.parse(readFileSync(stamp, 'utf8')) as GraftOutcome);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  return withLock(dir, log, async () => {
+    if (existsSync(stamp)) return current(JSON.parse(readFileSync(stamp, 'utf8')) as GraftOutcome);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
 
-  const compiled = await compileCandidate(candidate.path, kernel.spec, recipe.candidateSymbol, join(dir, 'candidate'), toolchain);
-  if (!compiled.ok) {
-    const outcome: GraftOutcome = { status: 'compile-error', reason: compiled.reason, recipe };
+    const compiled = await compileCandidate(candidate.path, kernel.spec, recipe.candidateSymbol, join(dir, 'candidate'), toolchain);
+    if (!compiled.ok) {
+      const outcome: GraftOutcome = { status: 'compile-error', reason: compiled.reason, recipe };
+      writeFileSync(stamp, JSON.stringify(outcome, null, 2) + '\n');
+      return outcome;
+    }
+    const original = resolve(source.dir, recipe.file);
+    const compile = ref.record.compiles[original];
+    if (!compile) throw new Error(`${join(ref.dir, 'compile_commands.json')} has no entry for ${original}`);
+    const patchedPath = join(dir, basename(recipe.file));
+    writeFileSync(patchedPath, patched);
+    const grafted = join(dir, 'kbench-grafted.o');
+    log(`compile ${recipe.file} with ${recipe.function} grafted (${candidate.name})`);
+    // -I the original's folder: the patched copy's "..." includes resolve there
+    await exec(retarget(compile, patchedPath, grafted, [`-I${dirname(original)}`]), `compiling the grafted ${recipe.file}`);
+
+    const member = basename(compile.argv[compile.argv.indexOf('-o') + 1]);
+    const lib = await libraryHolding(ref.record.libs, member);
+    const libCopy = join(dir, basename(lib));
+    copyFileSync(lib, libCopy);
+    await run('ar', ['d', libCopy, member]);
+    await run('ar', ['rs', libCopy, grafted, compiled.object]);
+    const swap = new Map([[lib, libCopy]]);
+    log(`link llama-bench and kb_logits with the graft`);
+    const llamaBench = join(dir, 'llama-bench');
+    await exec(relink(ref.record.benchLink, llamaBench, swap), 'linking the grafted llama-bench');
+    const logitsTool = await linkLogitsTool(ref, source, log, swap, dir);
+    const build: LlamaBuild = { key, dir, commit: ref.commit, origin: ref.origin, flags: ref.flags, llamaBench, logitsTool, env: recipe.env, flashAttention: recipe.flashAttention };
+    const outcome: GraftOutcome = { status: 'built', build, recipe };
     writeFileSync(stamp, JSON.stringify(outcome, null, 2) + '\n');
     return outcome;
-  }
-  const original = resolve(source.dir, recipe.file);
-  const compile = ref.record.compiles[original];
-  if (!compile) throw new Error(`${join(ref.dir, 'compile_commands.json')} has no entry for ${original}`);
-  const patchedPath = join(dir, basename(recipe.file));
-  writeFileSync(patchedPath, patched);
-  const grafted = join(dir, 'kbench-grafted.o');
-  log(`compile ${recipe.file} with ${recipe.function} grafted (${candidate.name})`);
-  // -I the original's folder: the patched copy's "..." includes resolve there
-  await exec(retarget(compile, patchedPath, grafted, [`-I${dirname(original)}`]), `compiling the grafted ${recipe.file}`);
-
-  const member = basename(compile.argv[compile.argv.indexOf('-o') + 1]);
-  const lib = await libraryHolding(ref.record.libs, member);
-  const libCopy = join(dir, basename(lib));
-  copyFileSync(lib, libCopy);
-  await run('ar', ['d', libCopy, member]);
-  await run('ar', ['rs', libCopy, grafted, compiled.object]);
-  const swap = new Map([[lib, libCopy]]);
-  log(`link llama-bench and kb_logits with the graft`);
-  const llamaBench = join(dir, 'llama-bench');
-  await exec(relink(ref.record.benchLink, llamaBench, swap), 'linking the grafted llama-bench');
-  const logitsTool = await linkLogitsTool(ref, source, log, swap, dir);
-  const build: LlamaBuild = { key, dir, commit: ref.commit, origin: ref.origin, flags: ref.flags, llamaBench, logitsTool, env: recipe.env, flashAttention: recipe.flashAttention };
-  const outcome: GraftOutcome = { status: 'built', build, recipe };
-  writeFileSync(stamp, JSON.stringify(outcome, null, 2) + '\n');
-  return outcome;
+  });
 }
 
 /** The one static library on the link line whose archive holds `member` (ggml-cpu's ops.cpp.o). */
