@@ -11,11 +11,16 @@ function localArch(): HostConfig['arch'] {
   return nodeArch() === 'arm64' ? 'aarch64' : 'x86_64';
 }
 
+/** The implicit 'local' host: this machine, its own architecture. */
+export function localHost(): HostConfig {
+  return HostConfig.parse({ name: LOCAL_HOST, executor: 'local', arch: localArch() });
+}
+
 /** Hosts of the config file, with the implicit ones unless the file declares a host of the same name. */
 export function listHosts(workDir: string): HostConfig[] {
   const declared = loadConfig(workDir).hosts;
   const implicit = [
-    HostConfig.parse({ name: LOCAL_HOST, executor: 'local', arch: localArch() }),
+    localHost(),
     HostConfig.parse({ name: QEMU_HOST, executor: 'qemu-aarch64', arch: 'aarch64' }),
   ].filter((h) => !declared.some((d) => d.name === h.name));
   return [...implicit, ...declared];

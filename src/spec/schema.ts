@@ -159,6 +159,21 @@ export const KernelSpec = z
       .strict()
       .optional()
       .describe('how the real ggml op is called (the upstream variant); absent = no upstream variant'),
+    graft: z
+      .object({
+        source: z.string().default('graft.cpp').describe('the replacement definition in the kernel folder: calls kbench_graft_<function>, falls back to <upstream function>_upstream'),
+        file: z.string().describe('the upstream file it patches, relative to the llama.cpp root (ggml/src/ggml-cpu/ops.cpp)'),
+        function: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).describe('the upstream function it replaces'),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/).describe("sha256 of that function's original text; a checkout where it differs is refused"),
+        env: z.record(z.string(), z.string()).default({}).describe('environment both builds run under so ggml reaches the grafted function'),
+        flashAttention: z
+          .enum(['auto', 'on', 'off'])
+          .default('auto')
+          .describe("flash attention (llama-bench -fa) for the logits check and the timing: soft_max is its own op only with it 'off'"),
+      })
+      .strict()
+      .optional()
+      .describe('how a candidate is grafted into ggml for the end-to-end measure (kbench e2e); absent = no graft'),
   })
   .strict();
 export type KernelSpec = z.infer<typeof KernelSpec>;

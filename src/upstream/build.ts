@@ -83,7 +83,8 @@ export function flagsLabel(machine = arch()): string {
   return machine === 'x64' ? '-mavx2 -mfma -mf16c (GGML_NATIVE=OFF)' : machine === 'arm64' ? '-mcpu=native' : 'portable';
 }
 
-async function toolVersion(cmd: string): Promise<string> {
+/** The first line of `cmd --version`, or 'missing'. */
+export async function toolVersion(cmd: string): Promise<string> {
   try {
     return (await run(cmd, ['--version'])).stdout.split('\n')[0];
   } catch {
