@@ -25,6 +25,12 @@ export interface ScreenOptions {
   noiseFloor?: number;
   /** interleaved baseline/candidate pairs per bench shape (default 11, at least 9) */
   pairs?: number;
+  /**
+   * Groups the pairs are split over, each timing its own freshly compiled baseline and candidate with their own
+   * buffer layout, resampled hierarchically (default DEFAULT_TIMING_GROUPS; 1 times one instance pair as before):
+   * what moves between sessions moves between groups, so the CI covers a re-run rather than one instance's luck.
+   */
+  instances?: number;
   /** minimum duration of one timed batch (default PROTOCOL.minBatchNs); a sample is the fastest of PROTOCOL.batchesPerSample */
   sampleMs?: number;
   /** wall-clock limit of one sandbox job (default 20 s) */
@@ -60,6 +66,7 @@ interface Context {
 }
 
 const DEFAULT_SEED = 20261127;
+export const DEFAULT_TIMING_GROUPS = 3;
 
 interface Stage {
   name: ScreenStage;
@@ -82,6 +89,9 @@ export class ScreenSession {
     this.toolchain = resolveToolchain(opts.cc);
     this.compiler = new WasmCompiler(this.toolchain, { cacheDir: join(opts.workDir, '.kbench', 'cache'), timeoutMs: opts.compileTimeoutMs });
     if (opts.pairs !== undefined && opts.pairs < 9) throw new UsageError(`--pairs: at least 9 interleaved pairs are needed, got ${opts.pairs}`);
+    const instances = opts.instances ?? DEFAULT_TIMING_GROUPS;
+    if (!(Number.isInteger(instances) && instances >= 1 && 3 * instances <= (opts.pairs ?? 11)))
+      throw new UsageError(`instances: a whole number from 1 to a third of the pairs (${opts.pairs ?? 11}), got ${instances}`);
     this.stages = [
       { name: 'compile', run: (ctx) => this.compileStage(ctx) },
       { name: 'check', run: (ctx) => this.checkStage(ctx) },
@@ -223,6 +233,7 @@ export class ScreenSession {
         seed: ctx.seed,
         maxMemoryBytes: this.maxMemory,
         pairs: this.opts.pairs ?? 11,
+        groups: this.opts.instances ?? DEFAULT_TIMING_GROUPS,
         sampleMs: this.opts.sampleMs ?? PROTOCOL.minBatchNs / 1e6,
       },
       this.opts.jobTimeoutMs ?? 20_000,
