@@ -43,8 +43,12 @@ if (values.child) {
         results.push({ name: `${name}/${c.name}`, failed: r.check.status });
         continue;
       }
-      for (const s of r.speed)
-        results.push({ name: `${name}/${c.name}`, shape: s.shape, ...s.speedup, verdict: s.verdict, groups: s.groupSizes?.length ?? 1 });
+      for (const s of r.speed) {
+        // each group's median ratio: how far apart the groups of one session lie, against how far the sessions do
+        const sizes = s.groupSizes ?? [s.ratios.length];
+        const groupMedians = sizes.map((n, g) => median(s.ratios.slice(sizes.slice(0, g).reduce((a, b) => a + b, 0), sizes.slice(0, g + 1).reduce((a, b) => a + b, 0))));
+        results.push({ name: `${name}/${c.name}`, shape: s.shape, ...s.speedup, verdict: s.verdict, groups: sizes.length, groupSpread: Math.max(...groupMedians) / Math.min(...groupMedians) });
+      }
     }
   }
   await session.close();
@@ -101,10 +105,10 @@ for (const [v, setting] of settings.entries()) {
     const estimates = ok.map((r) => r.estimate);
     const spread = Math.max(...estimates) / Math.min(...estimates);
     const width = median(ok.map((r) => r.hi / r.lo));
-    rows.push({ name, shape, m, hits, n: ok.length, spread, width, groups: Math.max(...ok.map((r) => r.groups)) });
+    rows.push({ name, shape, m, hits, n: ok.length, spread, width, groups: Math.max(...ok.map((r) => r.groups)), groupSpread: median(ok.map((r) => r.groupSpread)) });
   }
   console.log(`\n${setting.label}: CI covers the median of the ${sessions} session estimates in ${covered} of ${total} (${pct(covered, total)}, target ≥ 90%); A/A false verdicts ${aaFalse} of ${aa} (${pct(aaFalse, aa)}, target ≤ 5%)`);
-  console.log(`  spread of session estimates (max/min): median ${median(rows.map((r) => r.spread)).toFixed(3)}×, worst ${Math.max(...rows.map((r) => r.spread)).toFixed(3)}×; CI width (hi/lo) median ${median(rows.map((r) => r.width)).toFixed(3)}×; groups per CI ${Math.max(...rows.map((r) => r.groups))}`);
+  console.log(`  spread of session estimates (max/min): median ${median(rows.map((r) => r.spread)).toFixed(3)}×, worst ${Math.max(...rows.map((r) => r.spread)).toFixed(3)}×; CI width (hi/lo) median ${median(rows.map((r) => r.width)).toFixed(3)}×; groups per CI ${Math.max(...rows.map((r) => r.groups))}${rows[0].groups > 1 ? `, spread of group medians within a session: median ${median(rows.map((r) => r.groupSpread)).toFixed(3)}×` : ''}`);
   for (const r of rows.sort((a, b) => a.hits / a.n - b.hits / b.n || b.spread - a.spread))
     console.log(`  ${`${r.name} ${r.shape}`.padEnd(52)} median ${r.m.toFixed(2)}×  covered ${r.hits}/${r.n}  spread ${r.spread.toFixed(3)}×  CI width ${r.width.toFixed(3)}×`);
 }

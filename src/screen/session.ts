@@ -27,7 +27,7 @@ export interface ScreenOptions {
   pairs?: number;
   /**
    * Groups the pairs are split over, each timing its own freshly compiled baseline and candidate with their own
-   * buffer layout, resampled hierarchically (default DEFAULT_TIMING_GROUPS; 1 times one instance pair as before):
+   * buffer layout, resampled hierarchically (default DEFAULT_TIMING_GROUPS, fewer when the pairs are few; 1: one pair):
    * what moves between sessions moves between groups, so the CI covers a re-run rather than one instance's luck.
    */
   instances?: number;
@@ -66,7 +66,10 @@ interface Context {
 }
 
 const DEFAULT_SEED = 20261127;
+const DEFAULT_PAIRS = 11;
 export const DEFAULT_TIMING_GROUPS = 3;
+/** a group's median needs a pair to compare with */
+const MIN_PAIRS_PER_GROUP = 2;
 
 interface Stage {
   name: ScreenStage;
@@ -84,14 +87,17 @@ export class ScreenSession {
   private readonly light = new Map<number, SpeedOfLight>();
   private readonly pendingCompiles = new Map<string, Promise<CompileResult>>();
   private readonly stages: Stage[];
+  /** timing groups per bench job (see ScreenOptions.instances) */
+  private readonly groups: number;
 
   private constructor(private readonly opts: ScreenOptions) {
     this.toolchain = resolveToolchain(opts.cc);
     this.compiler = new WasmCompiler(this.toolchain, { cacheDir: join(opts.workDir, '.kbench', 'cache'), timeoutMs: opts.compileTimeoutMs });
     if (opts.pairs !== undefined && opts.pairs < 9) throw new UsageError(`--pairs: at least 9 interleaved pairs are needed, got ${opts.pairs}`);
-    const instances = opts.instances ?? DEFAULT_TIMING_GROUPS;
-    if (!(Number.isInteger(instances) && instances >= 1 && 3 * instances <= (opts.pairs ?? 11)))
-      throw new UsageError(`instances: a whole number from 1 to a third of the pairs (${opts.pairs ?? 11}), got ${instances}`);
+    const pairs = opts.pairs ?? DEFAULT_PAIRS;
+    this.groups = opts.instances ?? Math.min(DEFAULT_TIMING_GROUPS, Math.floor(pairs / MIN_PAIRS_PER_GROUP));
+    if (!(Number.isInteger(this.groups) && this.groups >= 1 && this.groups * MIN_PAIRS_PER_GROUP <= pairs))
+      throw new UsageError(`instances: a whole number from 1 to ${Math.floor(pairs / MIN_PAIRS_PER_GROUP)} (at least ${MIN_PAIRS_PER_GROUP} of the ${pairs} pairs per group), got ${this.groups}`);
     this.stages = [
       { name: 'compile', run: (ctx) => this.compileStage(ctx) },
       { name: 'check', run: (ctx) => this.checkStage(ctx) },
@@ -232,8 +238,8 @@ export class ScreenSession {
         candidate: ctx.wasm!,
         seed: ctx.seed,
         maxMemoryBytes: this.maxMemory,
-        pairs: this.opts.pairs ?? 11,
-        groups: this.opts.instances ?? DEFAULT_TIMING_GROUPS,
+        pairs: this.opts.pairs ?? DEFAULT_PAIRS,
+        groups: this.groups,
         sampleMs: this.opts.sampleMs ?? PROTOCOL.minBatchNs / 1e6,
       },
       this.opts.jobTimeoutMs ?? 20_000,
