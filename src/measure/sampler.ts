@@ -135,9 +135,9 @@ export function sampleShapes(spec: KernelSpec, groups: readonly TimedVariants[],
       return null;
     };
     /**
-     * All memory the variant does not own, once per shape and group after its samples: nothing but the inputs (checked per
-     * sample) is rewritten between samples, so a stray write stays visible, and comparing the whole memory after
-     * each sample cost more than the samples.
+     * All memory the variant does not own, once per shape and group after its samples: nothing but the inputs
+     * (checked per sample) is rewritten between samples, so a stray write stays visible, and comparing the whole
+     * memory after each sample cost more than the samples.
      */
     const noStrayWrite = (inst: KernelInstance): CheckVerdict | null => {
       const stray = inst.strayWrite('all', 'whole');
