@@ -16,7 +16,7 @@ export interface PairedSamples {
   speedOfLight?: SpeedOfLight;
   /** threads of each timed call */
   nth?: number;
-  /** pairs per independent process, in order, when the pairs come from several (resampled hierarchically) */
+  /** pairs per independent group (process, instance pair), in order, when there are several (resampled hierarchically) */
   groupSizes?: number[];
 }
 
@@ -33,6 +33,7 @@ export function summarizeSamples(spec: KernelSpec, s: PairedSamples, opts: { noi
     baselineNs: s.baselineNs,
     candidateNs: s.candidateNs,
     speedup,
+    ...(s.groupSizes && s.groupSizes.length > 1 ? { groupSizes: s.groupSizes } : {}),
     verdict: opts.emulated ? 'no-change' : speedVerdict(speedup, opts.noiseFloor),
     noiseFloor: opts.noiseFloor,
     callsPerSample: s.callsPerSample,

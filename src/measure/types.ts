@@ -21,6 +21,11 @@ export interface SpeedResult {
   candidateNs: number[];
   /** median of paired ratios with a bootstrap CI */
   speedup: Interval;
+  /**
+   * Pairs per independent group, in order, when they came from several (native: driver processes; WASM: freshly
+   * compiled instance pairs): the CI resampled groups, then pairs within them.
+   */
+  groupSizes?: number[];
   verdict: SpeedVerdict;
   noiseFloor: number;
   callsPerSample: number;

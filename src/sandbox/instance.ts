@@ -60,6 +60,20 @@ interface Placed extends BufferLayout {
   addresses: number[];
 }
 
+/**
+ * The module with a custom section naming timing group `group` appended: other wire bytes, so V8 compiles it anew
+ * (it shares compiled code between modules of identical bytes) and each group's code lands elsewhere. Custom sections
+ * do not change what a module does.
+ */
+export function withGroupSection(bytes: Uint8Array, group: number): Uint8Array {
+  const name = new TextEncoder().encode('kbench.group');
+  const section = Uint8Array.of(0, name.length + 2, name.length, ...name, group & 0x7f);
+  const out = new Uint8Array(bytes.length + section.length);
+  out.set(bytes);
+  out.set(section, bytes.length);
+  return out;
+}
+
 const align = (x: number, a: number) => Math.ceil(x / a) * a;
 
 export class KernelInstance {
@@ -94,15 +108,19 @@ export class KernelInstance {
     return new Uint8Array(this.memory.buffer);
   }
 
-  /** Places every buffer of the shape `sets` times, each between guard zones; returns false when it does not fit. */
-  layout(spec: KernelSpec, env: Env, sets: number): boolean {
+  /**
+   * Places every buffer of the shape `sets` times, each between guard zones, `padding` more bytes (a multiple of 64)
+   * before each buffer's zones: timing over several paddings samples over the buffers' placement relative to each
+   * other and to cache sets. Returns false when it does not fit.
+   */
+  layout(spec: KernelSpec, env: Env, sets: number, padding = 0): boolean {
     const layouts = bufferLayouts(spec, env);
-    let cursor = align(this.exports.kb_heap_base() + GUARD_BYTES, ALIGN);
+    let cursor = align(this.exports.kb_heap_base() + padding + GUARD_BYTES, ALIGN);
     this.buffers = layouts.map((b) => ({ ...b, addresses: [] }));
     for (let s = 0; s < sets; s++)
       for (const b of this.buffers) {
         b.addresses.push(cursor);
-        cursor = align(cursor + b.bytes + 2 * GUARD_BYTES, ALIGN);
+        cursor = align(cursor + b.bytes + 2 * GUARD_BYTES + padding, ALIGN);
       }
     const scalars = scalarValues(spec, env);
     this.threaded = !!spec.threads;

@@ -18,6 +18,8 @@ export type SandboxJob =
       kind: 'bench';
       baseline: Uint8Array;
       pairs: number;
+      /** groups of freshly compiled baseline and candidate instances the pairs are split over (see sampleShapes) */
+      groups: number;
       sampleMs: number;
       /** the speed-of-light probe, and the footprints (bytes) to measure it at after the samples */
       probe: Uint8Array;

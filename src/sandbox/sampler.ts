@@ -15,6 +15,7 @@ import { dtypeBytes } from '../spec/dtypes.js';
 import { createRng } from '../rng.js';
 
 export interface SamplerOptions {
+  /** pairs per bench shape, split over the instance pairs in contiguous groups */
   pairs: number;
   /** minimum wall time of one batch of the faster variant (a sample is the fastest of PROTOCOL.batchesPerSample) */
   sampleMs: number;
@@ -22,6 +23,15 @@ export interface SamplerOptions {
   /** upper bound on the bytes of all argument sets of one instance */
   maxSetBytes?: number;
   now?: () => number;
+}
+
+/**
+ * The baseline and the candidate as one timed group: separately compiled modules with their own memories. Several
+ * groups per screen sample over what a re-run changes (code placement, buffer layout, drift during the job).
+ */
+export interface TimedVariants {
+  base: KernelInstance;
+  cand: KernelInstance;
 }
 
 export interface ShapeSamples {
@@ -32,15 +42,30 @@ export interface ShapeSamples {
   /** per-call ns of each pair, in pair order */
   baselineNs: number[];
   candidateNs: number[];
+  /** pairs timed in each group of variants, in order (resampled hierarchically) */
+  groupSizes: number[];
 }
 
 export type SamplerResult = { ok: true; shapes: ShapeSamples[] } | { ok: false; verdict: CheckVerdict };
+
+/** Pairs per group: `pairs` split as evenly as possible over `groups`, the larger groups first. */
+export function splitPairs(pairs: number, groups: number): number[] {
+  return Array.from({ length: groups }, (_, g) => Math.floor(pairs / groups) + (g < pairs % groups ? 1 : 0));
+}
+
+/** Bytes between buffers (a multiple of 64 below one page): each group's buffers lie differently against cache sets. */
+const PADDING_STEPS = 64;
+const PADDING_STEP_BYTES = 64;
 
 const MAX_SETS = 4;
 const SKIPPED = 'an element poisoned before a timed call was still poisoned after it (the call was skipped)';
 const baselineFailed = (v: CheckVerdict): CheckVerdict => ({ status: 'trap', message: `the baseline fails a timed call: ${describeVerdict(v)}` });
 
-export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: KernelInstance, ref: KernelInstance, opts: SamplerOptions): SamplerResult {
+/**
+ * Times every bench shape: `opts.pairs` interleaved pairs split over `groups` (each group its own instances and its
+ * own buffer layout, timed one after the other), every group's outputs verified, inputs and memory watched.
+ */
+export function sampleShapes(spec: KernelSpec, groups: readonly TimedVariants[], ref: KernelInstance, opts: SamplerOptions): SamplerResult {
   const now = opts.now ?? (() => performance.now());
   const rng = createRng(opts.seed);
   const shapes: ShapeSamples[] = [];
@@ -51,16 +76,13 @@ export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: Kerne
     const layouts = bufferLayouts(spec, shape.env);
     const setBytes = layouts.reduce((n, b) => n + b.bytes, 0);
     const sets = Math.max(1, Math.min(MAX_SETS, Math.floor((opts.maxSetBytes ?? 64 << 20) / Math.max(1, setBytes))));
-    if (!base.layout(spec, shape.env, sets) || !cand.layout(spec, shape.env, sets) || !ref.layout(spec, shape.env, 1))
-      return fail({ status: 'trap', message: 'bench shape does not fit in sandbox memory', shape: shape.name });
-    base.watch();
-    cand.watch();
+    if (!ref.layout(spec, shape.env, 1)) return fail({ status: 'trap', message: 'bench shape does not fit in sandbox memory', shape: shape.name });
     const inputSets = Array.from({ length: sets }, (_, s) => generateInputs(spec, shape.env, distribution, seedFor(opts.seed, 1000 + si, s)));
     const expected = inputSets.map((inputs) => referenceOutputs(ref, spec, inputs));
     // Both variants get the same untimed work between batches (verification touches memory and caches: doing it for
     // one only would favour the other); only the candidate's failures are verdicts, the baseline's are the suite's.
     /** each variant's outputs for each input set as it stands, once verified against the reference (null: not yet) */
-    const known = new Map([base, cand].map((inst) => [inst, inputSets.map((): Map<string, Uint8Array> | null => null)]));
+    const known = new Map<KernelInstance, (Map<string, Uint8Array> | null)[]>();
     const perturbed = inputSets.map(() => false);
     let rotation = 0;
     const load = (inst: KernelInstance) => {
@@ -113,83 +135,98 @@ export function sampleShapes(spec: KernelSpec, base: KernelInstance, cand: Kerne
       return null;
     };
     /**
-     * All memory the variant does not own, once per shape after every sample: nothing but the inputs (checked per
-     * sample) is rewritten between samples, so a stray write stays visible, and comparing the whole memory after
-     * each sample cost more than the samples.
+     * All memory the variant does not own, once per shape and group after its samples: nothing but the inputs
+     * (checked per sample) is rewritten between samples, so a stray write stays visible, and comparing the whole
+     * memory after each sample cost more than the samples.
      */
     const noStrayWrite = (inst: KernelInstance): CheckVerdict | null => {
       const stray = inst.strayWrite('all', 'whole');
       return stray ? { status: 'out-of-bounds', ...stray, ...where } : null;
     };
 
-    // Warm-up, and each variant's outputs on the unchanged inputs verified within the tolerances.
-    for (const [label, inst] of [['baseline', base], ['candidate', cand]] as const) {
-      try {
-        load(inst);
-        timeBatch(inst, 1);
-        timeBatch(inst, 1);
-      } catch (e) {
-        return fail(thrownVerdict(e, where, `${label}: `));
-      }
-      const wrong = verify(inst);
-      if (wrong) return fail(label === 'candidate' ? wrong : baselineFailed(wrong));
-    }
-
     // Batch size: the faster variant takes at least the minimum batch time, unless the slower would then take
-    // more than slowestBatchFactor times that (a candidate that skips its work must not stall the run).
-    const minMs = opts.sampleMs;
-    let reps = 1;
-    for (;;) {
-      let tb: number, tc: number;
-      try {
-        tb = timeBatch(base, reps);
-        tc = timeBatch(cand, reps);
-      } catch (e) {
-        return fail(thrownVerdict(e, where));
+    // more than slowestBatchFactor times that (a candidate that skips its work must not stall the run). Found in
+    // the first group and kept: every group times the same work per sample.
+    const batchReps = (base: KernelInstance, cand: KernelInstance): number => {
+      const minMs = opts.sampleMs;
+      for (let reps = 1; ; ) {
+        const tb = timeBatch(base, reps);
+        const tc = timeBatch(cand, reps);
+        const fastest = Math.min(tb, tc);
+        const slowest = Math.max(tb, tc);
+        if (fastest >= minMs || slowest >= PROTOCOL.slowestBatchFactor * minMs || reps >= 1 << 24) return reps;
+        let scale = fastest > 0 ? (minMs / fastest) * 1.2 : 16;
+        const room = slowest > 0 ? (PROTOCOL.slowestBatchFactor * minMs) / slowest : 16;
+        if (scale > room) scale = Math.max(room, 1);
+        reps = Math.max(reps + 1, Math.ceil(reps * Math.min(scale, 16)));
       }
-      const fastest = Math.min(tb, tc);
-      const slowest = Math.max(tb, tc);
-      if (fastest >= minMs || slowest >= PROTOCOL.slowestBatchFactor * minMs || reps >= 1 << 24) break;
-      let scale = fastest > 0 ? (minMs / fastest) * 1.2 : 16;
-      const room = slowest > 0 ? (PROTOCOL.slowestBatchFactor * minMs) / slowest : 16;
-      if (scale > room) scale = Math.max(room, 1);
-      reps = Math.max(reps + 1, Math.ceil(reps * Math.min(scale, 16)));
-    }
-    const calls = reps * sets;
+    };
 
+    const groupSizes = splitPairs(opts.pairs, groups.length);
     const baselineNs: number[] = [];
     const candidateNs: number[] = [];
-    for (let p = 0; p < opts.pairs; p++) {
-      rotation = p % sets;
-      // Fresh values at fresh positions of one input set: its reference is recomputed and the candidate re-verified.
-      const target = p % sets;
-      inputSets[target] = perturbInputs(spec, shape.env, distribution, inputSets[target], rng, PROTOCOL.perturbedElementsPerSample);
-      expected[target] = referenceOutputs(ref, spec, inputSets[target]);
-      for (const k of known.values()) k[target] = null;
-      perturbed[target] = true;
-      const order = rng.next() < 0.5 ? [base, cand] : [cand, base];
-      for (const inst of order) {
-        load(inst);
-        let best = Infinity;
-        for (let b = 0; b < PROTOCOL.batchesPerSample; b++) {
-          try {
-            best = Math.min(best, timeBatch(inst, reps));
-          } catch (e) {
-            return fail(thrownVerdict(e, where));
-          }
-          const wrong = verify(inst);
-          if (wrong) return fail(inst === cand ? wrong : baselineFailed(wrong));
+    let reps = 0;
+    let p = 0;
+    for (const [g, { base, cand }] of groups.entries()) {
+      const padding = PADDING_STEP_BYTES * Math.floor(rng.next() * PADDING_STEPS);
+      if (!base.layout(spec, shape.env, sets, padding) || !cand.layout(spec, shape.env, sets, padding))
+        return fail({ status: 'trap', message: 'bench shape does not fit in sandbox memory', shape: shape.name });
+      base.watch();
+      cand.watch();
+      for (const inst of [base, cand]) known.set(inst, inputSets.map(() => null));
+
+      // Warm-up, and each variant's outputs on the current inputs verified within the tolerances.
+      for (const [label, inst] of [['baseline', base], ['candidate', cand]] as const) {
+        try {
+          load(inst);
+          timeBatch(inst, 1);
+          timeBatch(inst, 1);
+        } catch (e) {
+          return fail(thrownVerdict(e, where, `${label}: `));
         }
-        const wrong = inputsIntact(inst);
+        const wrong = verify(inst);
+        if (wrong) return fail(label === 'candidate' ? wrong : baselineFailed(wrong));
+      }
+      if (g === 0) {
+        try {
+          reps = batchReps(base, cand);
+        } catch (e) {
+          return fail(thrownVerdict(e, where));
+        }
+      }
+
+      for (const end = p + groupSizes[g]; p < end; p++) {
+        rotation = p % sets;
+        // Fresh values at fresh positions of one input set: its reference is recomputed and the candidate re-verified.
+        const target = p % sets;
+        inputSets[target] = perturbInputs(spec, shape.env, distribution, inputSets[target], rng, PROTOCOL.perturbedElementsPerSample);
+        expected[target] = referenceOutputs(ref, spec, inputSets[target]);
+        for (const k of known.values()) k[target] = null;
+        perturbed[target] = true;
+        const order = rng.next() < 0.5 ? [base, cand] : [cand, base];
+        for (const inst of order) {
+          load(inst);
+          let best = Infinity;
+          for (let b = 0; b < PROTOCOL.batchesPerSample; b++) {
+            try {
+              best = Math.min(best, timeBatch(inst, reps));
+            } catch (e) {
+              return fail(thrownVerdict(e, where));
+            }
+            const wrong = verify(inst);
+            if (wrong) return fail(inst === cand ? wrong : baselineFailed(wrong));
+          }
+          const wrong = inputsIntact(inst);
+          if (wrong) return fail(inst === cand ? wrong : baselineFailed(wrong));
+          (inst === base ? baselineNs : candidateNs).push((best * 1e6) / (reps * sets));
+        }
+      }
+      for (const inst of [cand, base]) {
+        const wrong = noStrayWrite(inst);
         if (wrong) return fail(inst === cand ? wrong : baselineFailed(wrong));
-        (inst === base ? baselineNs : candidateNs).push((best * 1e6) / calls);
       }
     }
-    for (const inst of [cand, base]) {
-      const wrong = noStrayWrite(inst);
-      if (wrong) return fail(inst === cand ? wrong : baselineFailed(wrong));
-    }
-    shapes.push({ shape: shape.name, env: { ...shape.env }, callsPerSample: calls, baselineNs, candidateNs });
+    shapes.push({ shape: shape.name, env: { ...shape.env }, callsPerSample: reps * sets, baselineNs, candidateNs, groupSizes });
   }
   return { ok: true, shapes };
 }

@@ -1,15 +1,15 @@
 // A sandbox job runs in a fresh worker thread (terminated on timeout) inside the sandbox host process.
 // WASM modules get their own capped memory and no other imports; nothing of the harness is reachable from them.
 import { parentPort, workerData } from 'node:worker_threads';
-import { KernelInstance } from './instance.js';
+import { KernelInstance, withGroupSection } from './instance.js';
 import { runCheck } from './check-protocol.js';
 import { thrownVerdict } from '../check/verdict.js';
 import { sampleShapes } from './sampler.js';
 import { measureInSandbox } from './speed-of-light-probe.js';
 import type { SandboxJob, SandboxReply } from './jobs.js';
 
-function instantiate(bytes: Uint8Array, maxMemoryBytes: number): KernelInstance {
-  return new KernelInstance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), maxMemoryBytes);
+function instantiate(bytes: Uint8Array, maxMemoryBytes: number, group = 0): KernelInstance {
+  return new KernelInstance(new WebAssembly.Module((group ? withGroupSection(bytes, group) : bytes) as Uint8Array<ArrayBuffer>), maxMemoryBytes);
 }
 
 function run(job: SandboxJob): SandboxReply {
@@ -17,8 +17,11 @@ function run(job: SandboxJob): SandboxReply {
     const ref = instantiate(job.reference, job.maxMemoryBytes);
     const cand = instantiate(job.candidate, job.maxMemoryBytes);
     if (job.kind === 'check') return { kind: 'check', verdict: runCheck(job.spec, cand, ref, job.seed) };
-    const base = instantiate(job.baseline, job.maxMemoryBytes);
-    const result = sampleShapes(job.spec, base, cand, ref, { pairs: job.pairs, sampleMs: job.sampleMs, seed: job.seed });
+    const groups = Array.from({ length: job.groups }, (_, g) => ({
+      base: instantiate(job.baseline, job.maxMemoryBytes, g),
+      cand: g === 0 ? cand : instantiate(job.candidate, job.maxMemoryBytes, g),
+    }));
+    const result = sampleShapes(job.spec, groups, ref, { pairs: job.pairs, sampleMs: job.sampleMs, seed: job.seed });
     if (!result.ok) return { kind: 'check', verdict: result.verdict };
     const light = job.lightFootprints.length ? measureInSandbox(instantiate(job.probe, job.maxMemoryBytes), job.lightFootprints) : [];
     return { kind: 'bench', shapes: result.shapes, light };

@@ -26,6 +26,12 @@ export interface ScreenOptions {
   noiseFloor?: number;
   /** interleaved baseline/candidate pairs per bench shape (default 11, at least 9) */
   pairs?: number;
+  /**
+   * Groups the pairs are split over, each timing its own freshly compiled baseline and candidate with their own
+   * buffer layout, resampled hierarchically (default DEFAULT_TIMING_GROUPS, fewer when the pairs are few; 1: one pair):
+   * what moves between sessions moves between groups, so the CI covers a re-run rather than one instance's luck.
+   */
+  instances?: number;
   /** minimum duration of one timed batch (default PROTOCOL.minBatchNs); a sample is the fastest of PROTOCOL.batchesPerSample */
   sampleMs?: number;
   /** wall-clock limit of one sandbox job (default 20 s) */
@@ -61,6 +67,10 @@ interface Context {
 }
 
 const DEFAULT_SEED = 20261127;
+const DEFAULT_PAIRS = 11;
+export const DEFAULT_TIMING_GROUPS = 3;
+/** a group's median needs a pair to compare with */
+const MIN_PAIRS_PER_GROUP = 2;
 
 interface Stage {
   name: ScreenStage;
@@ -78,11 +88,17 @@ export class ScreenSession {
   private readonly light = new Map<number, SpeedOfLight>();
   private readonly pendingCompiles = new Map<string, Promise<CompileResult>>();
   private readonly stages: Stage[];
+  /** timing groups per bench job (see ScreenOptions.instances) */
+  private readonly groups: number;
 
   private constructor(private readonly opts: ScreenOptions) {
     this.toolchain = resolveToolchain(opts.cc);
     this.compiler = new WasmCompiler(this.toolchain, { cacheDir: join(opts.workDir, '.kbench', 'cache'), timeoutMs: opts.compileTimeoutMs });
     if (opts.pairs !== undefined && opts.pairs < 9) throw new UsageError(`--pairs: at least 9 interleaved pairs are needed, got ${opts.pairs}`);
+    const pairs = opts.pairs ?? DEFAULT_PAIRS;
+    this.groups = opts.instances ?? Math.min(DEFAULT_TIMING_GROUPS, Math.floor(pairs / MIN_PAIRS_PER_GROUP));
+    if (!(Number.isInteger(this.groups) && this.groups >= 1 && this.groups * MIN_PAIRS_PER_GROUP <= pairs))
+      throw new UsageError(`instances: a whole number from 1 to ${Math.floor(pairs / MIN_PAIRS_PER_GROUP)} (at least ${MIN_PAIRS_PER_GROUP} of the ${pairs} pairs per group), got ${this.groups}`);
     this.stages = [
       { name: 'compile', run: (ctx) => this.compileStage(ctx) },
       { name: 'check', run: (ctx) => this.checkStage(ctx) },
@@ -223,7 +239,8 @@ export class ScreenSession {
         candidate: ctx.wasm!,
         seed: ctx.seed,
         maxMemoryBytes: this.maxMemory,
-        pairs: this.opts.pairs ?? 11,
+        pairs: this.opts.pairs ?? DEFAULT_PAIRS,
+        groups: this.groups,
         sampleMs: this.opts.sampleMs ?? PROTOCOL.minBatchNs / 1e6,
       },
       this.opts.jobTimeoutMs ?? 20_000,

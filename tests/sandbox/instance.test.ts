@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WasmCompiler } from '../../src/build/compiler.js';
 import { resolveToolchain } from '../../src/build/toolchain.js';
-import { KernelInstance } from '../../src/sandbox/instance.js';
+import { KernelInstance, withGroupSection } from '../../src/sandbox/instance.js';
 import { loadKernel } from '../../src/spec/suite.js';
 import { FIXTURE_KERNELS, tempDir } from '../helpers/fixtures.js';
 
 const kernel = loadKernel(join(FIXTURE_KERNELS, 'scale_rows'));
 let compiler: WasmCompiler;
 let module: WebAssembly.Module;
+let wasm: Uint8Array;
 
 beforeAll(async () => {
   compiler = new WasmCompiler(resolveToolchain('yowasp'), { cacheDir: join(tempDir(), 'cache') });
@@ -21,6 +22,7 @@ beforeAll(async () => {
     'idle.c',
   );
   if (!r.ok) throw new Error(r.diagnostic);
+  wasm = r.wasm;
   module = new WebAssembly.Module(r.wasm as Uint8Array<ArrayBuffer>);
 });
 afterAll(() => compiler.close());
@@ -68,5 +70,32 @@ describe('the sandbox instance', () => {
     expect(inst.strayWrite(0)).toBeNull();
     inst.view(1, 'y')[0] = 1;
     expect(inst.strayWrite(0)).toMatchObject({ side: 'after' });
+  });
+
+  it('moves every buffer by the layout padding, and still sees a store into the padding', () => {
+    const env = { n: 5, rows: 2 };
+    const addresses = (padding: number) => {
+      const inst = new KernelInstance(module, 64 << 20);
+      expect(inst.layout(kernel.spec, env, 2, padding)).toBe(true);
+      return [0, 1].flatMap((set) => ['x', 'y'].map((name) => inst.view(set, name).byteOffset));
+    };
+    const plain = addresses(0);
+    // the k-th buffer placed lies k + 1 paddings further on
+    expect(addresses(640)).toEqual(plain.map((a, k) => a + 640 * (k + 1)));
+    const inst = new KernelInstance(module, 64 << 20);
+    inst.layout(kernel.spec, env, 2, 640);
+    inst.watch();
+    const y = inst.view(0, 'y');
+    inst.bytes[y.byteOffset + y.length + 300] = 1; // past y's guard zone, inside the padding
+    expect(inst.strayWrite(0)).toEqual({ buffer: 'y', side: 'after', offset: 300 });
+  });
+
+  it('a group section gives the same module other wire bytes (so V8 compiles it anew)', () => {
+    const grouped = withGroupSection(wasm, 2);
+    expect(grouped.subarray(0, wasm.length)).toEqual(wasm);
+    expect(grouped.length).toBeGreaterThan(wasm.length);
+    const again = new WebAssembly.Module(grouped as Uint8Array<ArrayBuffer>);
+    expect(WebAssembly.Module.customSections(again, 'kbench.group').map((b) => [...new Uint8Array(b)])).toEqual([[2]]);
+    expect(WebAssembly.Module.exports(again)).toEqual(WebAssembly.Module.exports(module));
   });
 });

@@ -24,6 +24,20 @@ describe('speed verdicts of the WASM screen', () => {
     expect(s.speedup.lo).toBeLessThanOrEqual(1.02);
     expect(s.speedup.hi).toBeGreaterThanOrEqual(1 / 1.02);
     expect(s.ratios).toHaveLength(15);
+    // the pairs were timed in three groups of freshly compiled instances, and the CI resampled them as groups
+    expect(s.groupSizes).toEqual([5, 5, 5]);
+  });
+
+  it('times one instance pair with instances: 1, and refuses groups of fewer than two pairs', async () => {
+    const one = ScreenSession.open({ workDir: tempDir(), cc: 'yowasp', pairs: 9, sampleMs: 2, instances: 1 });
+    try {
+      const r = await one.screenCandidate(kernel, { name: 'a_a', source: baseline() });
+      expect(r.speed[0].ratios).toHaveLength(9);
+      expect(r.speed[0].groupSizes).toBeUndefined();
+    } finally {
+      await one.close();
+    }
+    expect(() => ScreenSession.open({ workDir: tempDir(), pairs: 9, instances: 5 })).toThrow(/instances: a whole number from 1 to 4 \(at least 2 of the 9 pairs per group\), got 5/);
   });
 
   it('a candidate doing the row reduction four times over is slower', async () => {
