@@ -1,6 +1,6 @@
-// A sandbox job runs in a fresh worker thread (terminated on timeout) inside the sandbox host process.
+// Sandbox jobs run one after another in a worker thread (terminated on timeout) inside the sandbox host process.
 // WASM modules get their own capped memory and no other imports; nothing of the harness is reachable from them.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { KernelInstance } from './instance.js';
 import { runCheck } from '../check/protocol.js';
 import { thrownVerdict } from '../check/verdict.js';
@@ -27,4 +27,4 @@ function run(job: SandboxJob): SandboxReply {
   }
 }
 
-parentPort!.postMessage(run(workerData as SandboxJob));
+parentPort!.on('message', (job: SandboxJob) => parentPort!.postMessage(run(job)));
