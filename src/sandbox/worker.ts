@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { KernelInstance } from './instance.js';
 import { runCheck } from '../check/protocol.js';
+import { ReferenceMemo } from '../check/reference-memo.js';
 import { thrownVerdict } from '../check/verdict.js';
 import { sampleShapes } from '../measure/sampler.js';
 import { measureInSandbox } from '../measure/speed-of-light.js';
@@ -12,13 +13,16 @@ function instantiate(bytes: Uint8Array, maxMemoryBytes: number): KernelInstance 
   return new KernelInstance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), maxMemoryBytes);
 }
 
+/** kept from job to job: the next candidate of a kernel reuses its inputs and reference outputs */
+const memo = new ReferenceMemo();
+
 function run(job: SandboxJob): SandboxReply {
   try {
     const ref = instantiate(job.reference, job.maxMemoryBytes);
     const cand = instantiate(job.candidate, job.maxMemoryBytes);
-    if (job.kind === 'check') return { kind: 'check', verdict: runCheck(job.spec, cand, ref, job.seed) };
+    if (job.kind === 'check') return { kind: 'check', verdict: runCheck(job.spec, cand, ref, job.seed, memo.use(job.spec, job.reference, job.seed)) };
     const base = instantiate(job.baseline, job.maxMemoryBytes);
-    const result = sampleShapes(job.spec, base, cand, ref, { pairs: job.pairs, sampleMs: job.sampleMs, seed: job.seed });
+    const result = sampleShapes(job.spec, base, cand, ref, { pairs: job.pairs, sampleMs: job.sampleMs, seed: job.seed, memo: memo.use(job.spec, job.reference, job.seed) });
     if (!result.ok) return { kind: 'check', verdict: result.verdict };
     const light = job.lightFootprints.length ? measureInSandbox(instantiate(job.probe, job.maxMemoryBytes), job.lightFootprints) : [];
     return { kind: 'bench', shapes: result.shapes, light };
