@@ -108,7 +108,8 @@ if (runs.length > 1) {
   console.log(`\nthis/against: per-candidate median ${fmt(medians[0])} vs ${fmt(medians[1])} (ratio ${(medians[0] / medians[1]).toFixed(2)}), median of per-candidate ratios ${median(ratios).toFixed(2)}`);
 }
 
-// 2. A/A false-"faster" rate (this build only).
+// 2. A/A false-"faster" rate (this build only; --aa 0 skips it).
+if (Number(values.aa) === 0) process.exit(0);
 const kernel = findKernel(BUILTIN_KERNELS_DIR, values.kernel);
 const reps = Number(values.aa);
 const aa = builds[0].ScreenSession.open({ workDir: fresh(), cc: values.cc, sampleMs });
