@@ -43,19 +43,26 @@ function clangFlags(): string[] {
 /** How long close() waits for a warming compiler before terminating it regardless. */
 const WARM_WAIT_MS = 60_000;
 
-/**
- * One long-lived @yowasp/clang worker. A compile in it cannot be interrupted: one past its timeout replaces the
- * worker. Closing waits for a warming worker first: terminating it (or exiting the process) while V8 compiles the
- * compiler's WASM in the background crashes the whole process (SIGSEGV in ValidateFunctionsStreamingJob).
- */
-class YowaspWorker {
+export class WasmCompiler {
   private worker?: Worker;
   private ready?: Promise<Worker>;
   private closed = false;
   private nextId = 0;
   private pending = new Map<number, { worker: Worker; answer: (r: RunResult) => void }>();
+  /** the preprocessor of the policy pass, with the compiler's <...> search list (`-E -v`), set up once */
+  private preprocessor?: { command?: string; flags: string[]; search: string };
 
-  start(): Promise<Worker> {
+  constructor(
+    readonly toolchain: Toolchain,
+    private readonly options: CompilerOptions,
+  ) {}
+
+  /** Starts the long-lived compiler early (yowasp costs seconds to warm), so the first compile does not pay it. */
+  async warm(): Promise<void> {
+    if (this.toolchain.kind === 'yowasp' && !this.closed) await this.start();
+  }
+
+  private start(): Promise<Worker> {
     if (!this.ready) {
       const worker = new Worker(compiledUrl('./yowasp-worker.js', import.meta.url));
       // An idle compiler must not keep the process alive; close() still ends it before the process exits.
@@ -82,7 +89,89 @@ class YowaspWorker {
     return this.ready;
   }
 
-  async run(files: Record<string, string | Uint8Array>, args: string[], outputs: string[], timeoutMs: number): Promise<RunResult> {
+  async compile(spec: KernelSpec, source: string, displayName: string): Promise<CompileResult> {
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    const refused = refuseSource(source);
+    if (refused) return { ok: false, diagnostic: `${displayName}: ${refused}`, durationMs: elapsed() };
+    const files: Record<string, string> = {
+      'kernel.c': source,
+      'kb_glue.c': wasmGlue(spec),
+      'kb_proto.h': prototypeHeader(spec),
+      'include/kb_simd.h': readFileSync(join(INCLUDE_DIR, 'kb_simd.h'), 'utf8'),
+    };
+    const key = createHash('sha256')
+      .update(JSON.stringify([this.toolchain.kind, this.toolchain.version, this.buildFlags(), files, POLICY_ID]))
+      .digest('hex');
+    const cached = join(this.options.cacheDir, 'wasm', `${key}.wasm`);
+    if (existsSync(cached)) return { ok: true, wasm: new Uint8Array(readFileSync(cached)), cached: true, durationMs: elapsed() };
+
+    const policy = await this.checkPolicy(files, displayName);
+    if (policy !== null) return { ok: false, diagnostic: policy.diagnostic, durationMs: elapsed(), ...(policy.harness ? { harness: true } : {}) };
+    const out = await this.run(files, [...this.buildFlags(), ...INCLUDES, '-o', 'out.wasm', 'kernel.c', 'kb_glue.c'], ['out.wasm']);
+    if (out.harness) return { ok: false, diagnostic: out.stderr, harness: true, durationMs: elapsed() };
+    const wasm = out.outputs['out.wasm'];
+    if (!out.ok || !wasm) {
+      return { ok: false, diagnostic: trimDiagnostics(out.stderr, { 'kernel.c': displayName }) || 'compiler failed without a message', durationMs: elapsed() };
+    }
+    const problem = checkInterface(wasm);
+    if (problem) return { ok: false, diagnostic: `${displayName}: ${problem}`, durationMs: elapsed() };
+    mkdirSync(join(this.options.cacheDir, 'wasm'), { recursive: true });
+    const tmp = `${cached}.${process.pid}.tmp`;
+    writeFileSync(tmp, wasm);
+    renameSync(tmp, cached);
+    return { ok: true, wasm, cached: false, durationMs: elapsed() };
+  }
+
+  /** The toolchain's flags for a build, before the inputs. */
+  private buildFlags(): string[] {
+    const tc = this.toolchain;
+    if (tc.kind === 'emcc') {
+      return ['-O3', '-msimd128', '--no-entry', '-sSTANDALONE_WASM', '-sIMPORTED_MEMORY', `-sINITIAL_MEMORY=${INITIAL_MEMORY_BYTES}`,
+        `-sMAXIMUM_MEMORY=${WASM_MAX_MEMORY_BYTES}`, '-sALLOW_MEMORY_GROWTH', `-sTOTAL_STACK=${STACK_BYTES}`, '-sERROR_ON_UNDEFINED_SYMBOLS',
+        '-sEXPORTED_FUNCTIONS=_kb_call,_kb_batch,_kb_heap_base'];
+    }
+    const target = tc.kind === 'yowasp' ? ['--target=wasm32-wasip1'] : ['--target=wasm32-wasi', ...(tc.sysroot ? [`--sysroot=${tc.sysroot}`] : [])];
+    return [...target, ...clangFlags()];
+  }
+
+  /**
+   * The include policy on what the real preprocessor did with the candidate (see policy.ts): a compile-error
+   * diagnostic when refused, null when the candidate may be built.
+   */
+  private async checkPolicy(files: Record<string, string>, displayName: string): Promise<{ diagnostic: string; harness?: boolean } | null> {
+    const pre = this.preprocessor ?? (await this.setUpPreprocessor());
+    // the preprocessed text through standard output: yowasp writes a large -o file in quadratic time (~1.5 s here)
+    const pp = await this.run(files, [...pre.flags, ...INCLUDES, '-E', '-MD', '-MF', 'kernel.d', '-o', STDOUT, 'kernel.c'], ['kernel.d', STDOUT], pre.command);
+    if (pp.harness) return { diagnostic: pp.stderr, harness: true };
+    if (!pp.ok) return { diagnostic: trimDiagnostics(pp.stderr, { 'kernel.c': displayName }) || 'the preprocessor failed without a message' };
+    const reason = await checkPreprocessed(
+      { search: pre.search, deps: pp.outputs['kernel.d'], pre: pp.outputs[STDOUT] },
+      { candidate: 'kernel.c', own: ['kb_proto.h'], includeDir: 'include' },
+    );
+    return reason ? { diagnostic: `${displayName}: refused by the include policy: ${reason}` } : null;
+  }
+
+  private async setUpPreprocessor(): Promise<{ command?: string; flags: string[]; search: string }> {
+    // the build's flags but the link-only ones: the preprocessor sees what the real build's does
+    const flags = this.buildFlags().filter((f) => !/^(-Wl,|-s[A-Z]|--no-entry|-nostartfiles)/.test(f));
+    const tc = this.toolchain;
+    const pre = (tc.kind === 'emcc' && (await emccClang(tc.command!, flags))) || { command: tc.command, flags };
+    const probe = await this.run({ 'empty.c': '' }, [...pre.flags, '-E', '-v', '-o', 'empty.i', 'empty.c'], ['empty.i'], pre.command);
+    // Without the search list every system header would be refused: a failed probe is tried again next time.
+    const ready = { ...pre, search: probe.ok ? probe.stderr : '' };
+    if (probe.ok) this.preprocessor = ready;
+    return ready;
+  }
+
+  /** `command` replaces the toolchain's driver (host compilers only); `outputs` may name STDOUT. */
+  private run(files: Record<string, string>, args: string[], outputs: string[], command = this.toolchain.command): Promise<RunResult> {
+    const timeoutMs = this.options.timeoutMs ?? 60_000;
+    if (this.toolchain.kind === 'yowasp') return this.runYowasp(files, args, outputs, timeoutMs);
+    return this.runHostCompiler(command!, files, args, outputs, timeoutMs);
+  }
+
+  private async runYowasp(files: Record<string, string>, args: string[], outputs: string[], timeoutMs: number): Promise<RunResult> {
     let worker: Worker;
     try {
       if (this.closed) throw new Error('closed');
@@ -120,131 +209,6 @@ class YowaspWorker {
     });
   }
 
-  /** Ends the worker and waits until it is gone (a warming one is first let finish, at most WARM_WAIT_MS). */
-  async close(): Promise<void> {
-    const { worker, ready } = this;
-    this.closed = true;
-    this.worker = undefined;
-    this.ready = undefined;
-    if (!worker) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([ready?.catch(() => {}), new Promise((r) => (timer = setTimeout(r, WARM_WAIT_MS)))]);
-    clearTimeout(timer);
-    await worker.terminate();
-  }
-}
-
-/**
- * Where a yowasp command runs: the include-policy pass and the build in workers of their own, so that they run at
- * once (yowasp's compiler sees nothing but the files it is given, so building before the policy's verdict reads
- * nothing it should not; a refused candidate's build is thrown away).
- */
-type Lane = 'build' | 'policy';
-
-export class WasmCompiler {
-  private readonly lanes: Record<Lane, YowaspWorker> = { build: new YowaspWorker(), policy: new YowaspWorker() };
-  private closed = false;
-  /** the preprocessor of the policy pass, with the compiler's <...> search list (`-E -v`), set up once */
-  private preprocessor?: { command?: string; flags: string[]; search: string };
-
-  constructor(
-    readonly toolchain: Toolchain,
-    private readonly options: CompilerOptions,
-  ) {}
-
-  /** Starts the long-lived compilers early (yowasp costs seconds to warm), so the first compile does not pay it. */
-  async warm(): Promise<void> {
-    if (this.toolchain.kind === 'yowasp' && !this.closed) await Promise.all(Object.values(this.lanes).map((w) => w.start()));
-  }
-
-  async compile(spec: KernelSpec, source: string, displayName: string): Promise<CompileResult> {
-    const started = performance.now();
-    const elapsed = () => performance.now() - started;
-    const refused = refuseSource(source);
-    if (refused) return { ok: false, diagnostic: `${displayName}: ${refused}`, durationMs: elapsed() };
-    const files: Record<string, string> = {
-      'kernel.c': source,
-      'kb_glue.c': wasmGlue(spec),
-      'kb_proto.h': prototypeHeader(spec),
-      'include/kb_simd.h': readFileSync(join(INCLUDE_DIR, 'kb_simd.h'), 'utf8'),
-    };
-    const key = createHash('sha256')
-      .update(JSON.stringify([this.toolchain.kind, this.toolchain.version, this.buildFlags(), files, POLICY_ID]))
-      .digest('hex');
-    const cached = join(this.options.cacheDir, 'wasm', `${key}.wasm`);
-    if (existsSync(cached)) return { ok: true, wasm: new Uint8Array(readFileSync(cached)), cached: true, durationMs: elapsed() };
-
-    const build = () => this.run(files, [...this.buildFlags(), ...INCLUDES, '-o', 'out.wasm', 'kernel.c', 'kb_glue.c'], ['out.wasm']);
-    // A host compiler reads host files: it builds only what the policy let through. yowasp builds alongside (see Lane).
-    const early = this.toolchain.kind === 'yowasp' ? build() : undefined;
-    const policy = await this.checkPolicy(files, displayName);
-    if (policy !== null) {
-      await early;
-      return { ok: false, diagnostic: policy.diagnostic, durationMs: elapsed(), ...(policy.harness ? { harness: true } : {}) };
-    }
-    const out = await (early ?? build());
-    if (out.harness) return { ok: false, diagnostic: out.stderr, harness: true, durationMs: elapsed() };
-    const wasm = out.outputs['out.wasm'];
-    if (!out.ok || !wasm) {
-      return { ok: false, diagnostic: trimDiagnostics(out.stderr, { 'kernel.c': displayName }) || 'compiler failed without a message', durationMs: elapsed() };
-    }
-    const problem = checkInterface(wasm);
-    if (problem) return { ok: false, diagnostic: `${displayName}: ${problem}`, durationMs: elapsed() };
-    mkdirSync(join(this.options.cacheDir, 'wasm'), { recursive: true });
-    const tmp = `${cached}.${process.pid}.tmp`;
-    writeFileSync(tmp, wasm);
-    renameSync(tmp, cached);
-    return { ok: true, wasm, cached: false, durationMs: elapsed() };
-  }
-
-  /** The toolchain's flags for a build, before the inputs. */
-  private buildFlags(): string[] {
-    const tc = this.toolchain;
-    if (tc.kind === 'emcc') {
-      return ['-O3', '-msimd128', '--no-entry', '-sSTANDALONE_WASM', '-sIMPORTED_MEMORY', `-sINITIAL_MEMORY=${INITIAL_MEMORY_BYTES}`,
-        `-sMAXIMUM_MEMORY=${WASM_MAX_MEMORY_BYTES}`, '-sALLOW_MEMORY_GROWTH', `-sTOTAL_STACK=${STACK_BYTES}`, '-sERROR_ON_UNDEFINED_SYMBOLS',
-        '-sEXPORTED_FUNCTIONS=_kb_call,_kb_batch,_kb_heap_base'];
-    }
-    const target = tc.kind === 'yowasp' ? ['--target=wasm32-wasip1'] : ['--target=wasm32-wasi', ...(tc.sysroot ? [`--sysroot=${tc.sysroot}`] : [])];
-    return [...target, ...clangFlags()];
-  }
-
-  /**
-   * The include policy on what the real preprocessor did with the candidate (see policy.ts): a compile-error
-   * diagnostic when refused, null when the candidate may be built.
-   */
-  private async checkPolicy(files: Record<string, string>, displayName: string): Promise<{ diagnostic: string; harness?: boolean } | null> {
-    const pre = this.preprocessor ?? (await this.setUpPreprocessor());
-    // the preprocessed text through standard output: yowasp writes a large -o file in quadratic time (~1.5 s here)
-    const pp = await this.run(files, [...pre.flags, ...INCLUDES, '-E', '-MD', '-MF', 'kernel.d', '-o', STDOUT, 'kernel.c'], ['kernel.d', STDOUT], pre.command, 'policy');
-    if (pp.harness) return { diagnostic: pp.stderr, harness: true };
-    if (!pp.ok) return { diagnostic: trimDiagnostics(pp.stderr, { 'kernel.c': displayName }) || 'the preprocessor failed without a message' };
-    const reason = await checkPreprocessed(
-      { search: pre.search, deps: pp.outputs['kernel.d'], pre: pp.outputs[STDOUT] },
-      { candidate: 'kernel.c', own: ['kb_proto.h'], includeDir: 'include' },
-    );
-    return reason ? { diagnostic: `${displayName}: refused by the include policy: ${reason}` } : null;
-  }
-
-  private async setUpPreprocessor(): Promise<{ command?: string; flags: string[]; search: string }> {
-    // the build's flags but the link-only ones: the preprocessor sees what the real build's does
-    const flags = this.buildFlags().filter((f) => !/^(-Wl,|-s[A-Z]|--no-entry|-nostartfiles)/.test(f));
-    const tc = this.toolchain;
-    const pre = (tc.kind === 'emcc' && (await emccClang(tc.command!, flags))) || { command: tc.command, flags };
-    const probe = await this.run({ 'empty.c': '' }, [...pre.flags, '-E', '-v', '-o', 'empty.i', 'empty.c'], ['empty.i'], pre.command, 'policy');
-    // Without the search list every system header would be refused: a failed probe is tried again next time.
-    const ready = { ...pre, search: probe.ok ? probe.stderr : '' };
-    if (probe.ok) this.preprocessor = ready;
-    return ready;
-  }
-
-  /** `command` replaces the toolchain's driver (host compilers only); `outputs` may name STDOUT. */
-  private run(files: Record<string, string>, args: string[], outputs: string[], command = this.toolchain.command, lane: Lane = 'build'): Promise<RunResult> {
-    const timeoutMs = this.options.timeoutMs ?? 60_000;
-    if (this.toolchain.kind === 'yowasp') return this.lanes[lane].run(files, args, outputs, timeoutMs);
-    return this.runHostCompiler(command!, files, args, outputs, timeoutMs);
-  }
-
   private runHostCompiler(command: string, files: Record<string, string>, args: string[], outputs: string[], timeoutMs: number): Promise<RunResult> {
     mkdirSync(this.options.cacheDir, { recursive: true });
     const dir = mkdtempSync(join(this.options.cacheDir, 'build-'));
@@ -267,10 +231,21 @@ export class WasmCompiler {
     });
   }
 
-  /** Ends the compiler workers and waits until they are gone (see YowaspWorker.close). */
+  /**
+   * Ends the compiler worker and waits until it is gone. A worker still warming is first let finish: terminating
+   * it (or exiting the process) while V8 compiles the compiler's WASM in the background crashes the whole process
+   * (SIGSEGV in ValidateFunctionsStreamingJob).
+   */
   async close(): Promise<void> {
+    const { worker, ready } = this;
     this.closed = true;
-    await Promise.all(Object.values(this.lanes).map((w) => w.close()));
+    this.worker = undefined;
+    this.ready = undefined;
+    if (!worker) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ready?.catch(() => {}), new Promise((r) => (timer = setTimeout(r, WARM_WAIT_MS)))]);
+    clearTimeout(timer);
+    await worker.terminate();
   }
 }
 
