@@ -1,6 +1,7 @@
 // The sandbox host: a separate Node process started with --no-liftoff (so timings are of TurboFan code and the
 // compiler's own WASM is not affected), running jobs in a worker with a wall-clock timeout. A worker serves job
-// after job (a candidate's WASM reaches nothing but its own memory, so nothing of one job is left to the next),
+// after job (a candidate's WASM reaches nothing but its own memory, so nothing a candidate did reaches the next job;
+// the worker keeps only inputs and reference outputs, see ReferenceMemo),
 // which spares every job a worker's start and a cold JIT; a worker that timed out or failed is never reused.
 import { Worker } from 'node:worker_threads';
 import type { SandboxJob, SandboxReply } from './jobs.js';
