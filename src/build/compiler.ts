@@ -38,6 +38,8 @@ const REQUIRED_EXPORTS = ['kb_call', 'kb_batch', 'kb_heap_base'];
 const INCLUDES = ['-Iinclude', '-include', 'kb_proto.h'];
 /** The WASM side's C runtime, built into every module beside the candidate. */
 export const WASM_RUNTIME_DIR = fileURLToPath(new URL('../../wasm', import.meta.url));
+/** The output name (in `run`) of the command's standard output, as `-o -` names it. */
+const STDOUT = '-';
 
 /** Flags shared by the clang-based toolchains (yowasp and system clang). */
 function clangFlags(): string[] {
@@ -150,11 +152,12 @@ export class WasmCompiler {
    */
   private async checkPolicy(files: Record<string, string>, displayName: string): Promise<{ diagnostic: string; harness?: boolean } | null> {
     const pre = this.preprocessor ?? (await this.setUpPreprocessor());
-    const pp = await this.run(files, [...pre.flags, ...INCLUDES, '-E', '-MD', '-MF', 'kernel.d', '-o', 'kernel.i', 'kernel.c'], ['kernel.d', 'kernel.i'], pre.command);
+    // the preprocessed text through standard output: yowasp writes a large -o file in quadratic time (~1.5 s here)
+    const pp = await this.run(files, [...pre.flags, ...INCLUDES, '-E', '-MD', '-MF', 'kernel.d', '-o', STDOUT, 'kernel.c'], ['kernel.d', STDOUT], pre.command);
     if (pp.harness) return { diagnostic: pp.stderr, harness: true };
     if (!pp.ok) return { diagnostic: trimDiagnostics(pp.stderr, { 'kernel.c': displayName }) || 'the preprocessor failed without a message' };
     const reason = await checkPreprocessed(
-      { search: pre.search, deps: pp.outputs['kernel.d'], pre: pp.outputs['kernel.i'] },
+      { search: pre.search, deps: pp.outputs['kernel.d'], pre: pp.outputs[STDOUT] },
       { candidate: 'kernel.c', own: ['kb_proto.h'], includeDir: 'include' },
     );
     return reason ? { diagnostic: `${displayName}: refused by the include policy: ${reason}` } : null;
@@ -172,7 +175,7 @@ export class WasmCompiler {
     return ready;
   }
 
-  /** `command` replaces the toolchain's driver (host compilers only). */
+  /** `command` replaces the toolchain's driver (host compilers only); `outputs` may name STDOUT. */
   private run(files: Record<string, string>, args: string[], outputs: string[], command = this.toolchain.command): Promise<RunResult> {
     const timeoutMs = this.options.timeoutMs ?? 60_000;
     if (this.toolchain.kind === 'yowasp') return this.runYowasp(files, args, outputs, timeoutMs);
@@ -225,11 +228,14 @@ export class WasmCompiler {
       writeFileSync(join(dir, name), text);
     }
     return new Promise<RunResult>((resolve) => {
-      const child = execFile(command, args, { cwd: dir, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
-        const written = err ? {} : Object.fromEntries(outputs.filter((o) => existsSync(join(dir, o))).map((o) => [o, new Uint8Array(readFileSync(join(dir, o)))]));
+      const child = execFile(command, args, { cwd: dir, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 8 << 20, encoding: 'buffer' }, (err, stdout, stderr) => {
+        const files = outputs.filter((o) => o !== STDOUT && existsSync(join(dir, o)));
+        const written: Record<string, Uint8Array> = err ? {} : Object.fromEntries(files.map((o) => [o, new Uint8Array(readFileSync(join(dir, o)))]));
+        if (!err && outputs.includes(STDOUT)) written[STDOUT] = new Uint8Array(stdout);
         rmSync(dir, { recursive: true, force: true });
         const timedOut = err && (err as { killed?: boolean }).killed;
-        resolve({ ok: Object.keys(written).length === outputs.length, outputs: written, stderr: timedOut ? `compile timed out after ${timeoutMs} ms` : `${stderr}${stdout}` });
+        const text = `${stderr.toString()}${outputs.includes(STDOUT) ? '' : stdout.toString()}`;
+        resolve({ ok: Object.keys(written).length === outputs.length, outputs: written, stderr: timedOut ? `compile timed out after ${timeoutMs} ms` : text });
       });
       // `#include "/dev/stdin"` must not wait for input
       child.stdin?.end();

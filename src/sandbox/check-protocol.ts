@@ -11,7 +11,8 @@
 import type { KernelSpec } from '../spec/schema.js';
 import type { Env } from '../spec/expr.js';
 import type { KernelInstance } from './instance.js';
-import { checkCases, generateInputs, partitionOrder, perturbInputs } from '../check/inputs.js';
+import { checkCases, generateInputs, partitionOrder, perturbInputs, seedFor } from '../check/inputs.js';
+import { ReferenceMemo } from '../check/reference-memo.js';
 import { bytesOf, compareOutput, firstDifference, reader } from '../check/compare.js';
 import { thrownVerdict, type CheckVerdict, type Where } from '../check/verdict.js';
 import { PROTOCOL, type PartitionOrder } from '../check/rules.js';
@@ -21,6 +22,8 @@ import { createRng, type Rng } from '../rng.js';
 const POISONS = PROTOCOL.poisons;
 const ORDERS = PROTOCOL.partitionOrders;
 const CHUNK = 4096;
+/** seedFor part of the rng stream that picks the positions of perturbed inputs */
+export const PERTURB_STREAM = 0x9e27;
 
 /** Runs the candidate once on argument set `set` (partitioned over nth, ith in `order`) and reports the first protocol violation, or null. */
 function callChecked(
@@ -137,9 +140,14 @@ export function referenceOutputs(ref: KernelInstance, spec: KernelSpec, inputs: 
 
 const readOutputs = (inst: KernelInstance, set: number) => new Map(inst.outputs().map((b) => [b.name, inst.read(set, b.name)]));
 
-export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInstance, seedBase: number): CheckVerdict {
+/**
+ * `memo` (of this spec, reference and seed, see ReferenceMemo) lends the inputs and reference outputs another
+ * candidate's check computed; without it, everything is computed here.
+ */
+export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInstance, seedBase: number, memo = new ReferenceMemo()): CheckVerdict {
   let calls = 0;
   let laidOut = '';
+  let refLaidOut = '';
   let last: Where | undefined;
   // memory past the layout's region is compared once a shape is done (see KernelInstance.headEnd)
   const strayFarAway = (): CheckVerdict | null => {
@@ -151,14 +159,25 @@ export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInst
     if (laidOut !== shape.name) {
       const far = strayFarAway();
       if (far) return far;
-      if (!cand.layout(spec, shape.env, 2) || !ref.layout(spec, shape.env, 1))
-        return { status: 'trap', message: 'shape does not fit in sandbox memory', shape: shape.name };
+      if (!cand.layout(spec, shape.env, 2)) return { status: 'trap', message: 'shape does not fit in sandbox memory', shape: shape.name };
       cand.watch();
       laidOut = shape.name;
     }
+    /** the reference's outputs on `inputs` (the reference is laid out for this shape only when the memo lacks them) */
+    const referenceOf = (id: string, inputs: Map<string, Uint8Array>): Map<string, Uint8Array> | CheckVerdict => {
+      if (!memo.has(id) && refLaidOut !== shape.name) {
+        if (!ref.layout(spec, shape.env, 1)) return { status: 'trap', message: 'shape does not fit in sandbox memory', shape: shape.name };
+        refLaidOut = shape.name;
+      }
+      try {
+        return memo.get(id, () => referenceOutputs(ref, spec, inputs));
+      } catch (e) {
+        return thrownVerdict(e, { shape: shape.name, distribution }, 'reference: ');
+      }
+    };
     const rng = createRng(kase.seed);
     const at = (nth: number): Where => ({ shape: shape.name, distribution, nth: spec.threads ? nth : undefined });
-    const inputs = generateInputs(spec, shape.env, distribution, kase.seed);
+    const inputs = memo.get(`check ${c} inputs`, () => generateInputs(spec, shape.env, distribution, kase.seed));
     for (const [name, data] of inputs) (cand.write(0, name, data), cand.write(1, name, data));
     const orders = [0, 1, 2].map((k) => ORDERS[(c + k) % ORDERS.length]);
 
@@ -166,12 +185,8 @@ export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInst
     last = whereA;
     const first = callChecked(cand, spec, 0, inputs, nths[0], orders[0], rng, POISONS[0], whereA);
     if (first) return first;
-    let expected: Map<string, Uint8Array>;
-    try {
-      expected = referenceOutputs(ref, spec, inputs);
-    } catch (e) {
-      return thrownVerdict(e, { shape: shape.name, distribution }, 'reference: ');
-    }
+    let expected = referenceOf(`check ${c} expected`, inputs);
+    if (!(expected instanceof Map)) return expected;
     const inOrder = (nth: number, order: PartitionOrder) => (nth > 1 ? ` (ith in ${order} order)` : '');
     const wrong = compareAll(spec, shape.env, (name) => cand.read(0, name), expected, whereA, inOrder(nths[0], orders[0]));
     if (wrong) return wrong;
@@ -197,16 +212,16 @@ export function runCheck(spec: KernelSpec, cand: KernelInstance, ref: KernelInst
       calls += 2;
       continue;
     }
-    const perturbed = perturbInputs(spec, shape.env, distribution, inputs, rng, PROTOCOL.perturbedElementsPerSample);
+    // positions drawn from a stream of their own, so that the partition orders do not depend on the memo
+    const perturbed = memo.get(`check ${c} perturbed`, () =>
+      perturbInputs(spec, shape.env, distribution, inputs, createRng(seedFor(kase.seed, PERTURB_STREAM)), PROTOCOL.perturbedElementsPerSample),
+    );
     for (const [name, data] of perturbed) cand.write(1, name, data);
     const whereC = at(nths[1]);
     const third = callChecked(cand, spec, 1, perturbed, nths[1], orders[2], rng, POISONS[0], whereC);
     if (third) return third;
-    try {
-      expected = referenceOutputs(ref, spec, perturbed);
-    } catch (e) {
-      return thrownVerdict(e, { shape: shape.name, distribution }, 'reference: ');
-    }
+    expected = referenceOf(`check ${c} perturbed expected`, perturbed);
+    if (!(expected instanceof Map)) return expected;
     const stale = compareAll(spec, shape.env, (name) => cand.read(1, name), expected, whereC, ` after ${PROTOCOL.perturbedElementsPerSample} input elements changed in place${inOrder(nths[1], orders[2])}: stale outputs or state kept from an earlier call?`);
     if (stale) return stale;
     calls += 3;

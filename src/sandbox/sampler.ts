@@ -7,7 +7,8 @@
 import type { KernelSpec } from '../spec/schema.js';
 import type { KernelInstance } from './instance.js';
 import { bufferLayouts, distributionNames, generateInputs, perturbInputs, seedFor, shapeCases } from '../check/inputs.js';
-import { compareAll, referenceOutputs } from './check-protocol.js';
+import { compareAll, PERTURB_STREAM, referenceOutputs } from './check-protocol.js';
+import { ReferenceMemo } from '../check/reference-memo.js';
 import { firstDifference } from '../check/compare.js';
 import { describeVerdict, thrownVerdict, type CheckVerdict, type Where } from '../check/verdict.js';
 import { PROTOCOL } from '../check/rules.js';
@@ -23,6 +24,8 @@ export interface SamplerOptions {
   /** upper bound on the bytes of all argument sets of one instance */
   maxSetBytes?: number;
   now?: () => number;
+  /** inputs and reference outputs of another candidate's samples with this spec, reference and seed (see ReferenceMemo) */
+  memo?: ReferenceMemo;
 }
 
 /**
@@ -68,6 +71,7 @@ const baselineFailed = (v: CheckVerdict): CheckVerdict => ({ status: 'trap', mes
 export function sampleShapes(spec: KernelSpec, groups: readonly TimedVariants[], ref: KernelInstance, opts: SamplerOptions): SamplerResult {
   const now = opts.now ?? (() => performance.now());
   const rng = createRng(opts.seed);
+  const memo = opts.memo ?? new ReferenceMemo();
   const shapes: ShapeSamples[] = [];
   const distribution = distributionNames(spec)[0];
   for (const [si, shape] of shapeCases(spec, 'bench').entries()) {
@@ -77,8 +81,12 @@ export function sampleShapes(spec: KernelSpec, groups: readonly TimedVariants[],
     const setBytes = layouts.reduce((n, b) => n + b.bytes, 0);
     const sets = Math.max(1, Math.min(MAX_SETS, Math.floor((opts.maxSetBytes ?? 64 << 20) / Math.max(1, setBytes))));
     if (!ref.layout(spec, shape.env, 1)) return fail({ status: 'trap', message: 'bench shape does not fit in sandbox memory', shape: shape.name });
-    const inputSets = Array.from({ length: sets }, (_, s) => generateInputs(spec, shape.env, distribution, seedFor(opts.seed, 1000 + si, s)));
-    const expected = inputSets.map((inputs) => referenceOutputs(ref, spec, inputs));
+    const initial = memo.get(`timed ${si} ${sets}`, () => {
+      const inputs = Array.from({ length: sets }, (_, s) => generateInputs(spec, shape.env, distribution, seedFor(opts.seed, 1000 + si, s)));
+      return { inputs, expected: inputs.map((set) => referenceOutputs(ref, spec, set)) };
+    });
+    const inputSets = [...initial.inputs];
+    const expected = [...initial.expected];
     // Both variants get the same untimed work between batches (verification touches memory and caches: doing it for
     // one only would favour the other); only the candidate's failures are verdicts, the baseline's are the suite's.
     /** each variant's outputs for each input set as it stands, once verified against the reference (null: not yet) */
@@ -197,10 +205,15 @@ export function sampleShapes(spec: KernelSpec, groups: readonly TimedVariants[],
 
       for (const end = p + groupSizes[g]; p < end; p++) {
         rotation = p % sets;
-        // Fresh values at fresh positions of one input set: its reference is recomputed and the candidate re-verified.
+        // Fresh values at fresh positions of one input set: its reference is recomputed and the candidate re-verified
+        // (positions from a stream of their own, so that the order of the pairs does not depend on the memo).
         const target = p % sets;
-        inputSets[target] = perturbInputs(spec, shape.env, distribution, inputSets[target], rng, PROTOCOL.perturbedElementsPerSample);
-        expected[target] = referenceOutputs(ref, spec, inputSets[target]);
+        const next = memo.get(`timed ${si} ${sets} pair ${p}`, () => {
+          const inputs = perturbInputs(spec, shape.env, distribution, inputSets[target], createRng(seedFor(opts.seed, 1000 + si, PERTURB_STREAM, p)), PROTOCOL.perturbedElementsPerSample);
+          return { inputs, expected: referenceOutputs(ref, spec, inputs) };
+        });
+        inputSets[target] = next.inputs;
+        expected[target] = next.expected;
         for (const k of known.values()) k[target] = null;
         perturbed[target] = true;
         const order = rng.next() < 0.5 ? [base, cand] : [cand, base];

@@ -17,10 +17,13 @@ export class Sandbox {
   private nextId = 0;
   private pending = new Map<number, { child: ChildProcess; answer: (reply: SandboxReply) => void }>();
 
+  /** `nodeFlags`: extra flags of the host process (scripts/bench-sandbox.mjs --profile passes --cpu-prof). */
+  constructor(private readonly nodeFlags: string[] = []) {}
+
   private host(): ChildProcess {
     if (this.child && alive(this.child)) return this.child;
     const child = fork(fileURLToPath(compiledUrl('./host.js', import.meta.url)), [], {
-      execArgv: ['--no-liftoff'],
+      execArgv: ['--no-liftoff', ...this.nodeFlags],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
