@@ -74,3 +74,16 @@ export { runNativeRecorded, type NativeRun } from './remote/native-run.js';
 export { runAgent, type AgentOptions, type AgentOutcome, type AgentSettings } from './agent/agent.js';
 export { writeRunReports, writeRunReport, renderReport, loadReportModel, buildGbench, type ReportFormat, type ReportModel } from './report/index.js';
 export { runDoctor, type DoctorReport } from './doctor/doctor.js';
+export {
+  runE2e,
+  runE2eRecorded,
+  findOpSpeedups,
+  freeCandidateSource,
+  graftedKernels,
+  E2E_RUN_DEFAULTS,
+  type E2eCandidate,
+  type E2eOptions,
+  type E2eRun,
+} from './e2e/run.js';
+export type { E2eResult, E2eEvent, E2eTestResult, E2eLogits, E2ePrediction, OpShare, PredictionCheck } from './ledger/records.js';
+export { GraftMismatchError } from './e2e/graft.js';

@@ -4,7 +4,9 @@
 // measured end-to-end ratio far from it is a finding (the op's cost moved elsewhere, or the graft changed more).
 import { bootstrapMedianCI, bootstrapStatisticCI, median } from '../measure/stats.js';
 import type { Interval } from '../measure/types.js';
-import type { E2eTestResult } from './timing.js';
+import type { E2eTestResult, OpShare, PredictionCheck } from '../ledger/records.js';
+
+export type { OpShare, PredictionCheck };
 
 /** Predicted end-to-end speed ratio (> 1: faster) for an op with time share `share` made `opSpeedup` times faster. */
 export function amdahlRatio(share: number, opSpeedup: number): number {
@@ -22,12 +24,6 @@ export function opShareRounds(referenceNs: readonly number[], freeNs: readonly n
   });
 }
 
-export interface OpShare {
-  /** "tg32 @ d4096" */
-  label: string;
-  /** median over rounds of 1 - t_free / t_ref, with a bootstrap CI */
-  share: Interval;
-}
 
 /** The op's share of each test's time, from an e2e timing of the reference against the free build. */
 export function opShares(freeTiming: readonly Pick<E2eTestResult, 'label' | 'referenceNs' | 'graftNs'>[], seed = 1): OpShare[] {
@@ -59,13 +55,6 @@ export function predictE2eRatioFromIntervals(share: Interval, opSpeedup: Interva
   return { estimate: amdahlRatio(share.estimate, opSpeedup.estimate), lo: Math.min(...corners), hi: Math.max(...corners), level: share.level * opSpeedup.level };
 }
 
-export interface PredictionCheck {
-  /** measured ÷ predicted point estimates */
-  gap: number;
-  /** the two intervals overlap */
-  agrees: boolean;
-  summary: string;
-}
 
 const percent = (r: number) => `${r >= 1 ? '+' : '−'}${(Math.abs(r - 1) * 100).toFixed(1)}%`;
 

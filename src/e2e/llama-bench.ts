@@ -119,6 +119,8 @@ function describeExit(exitCode: number | null, signal: string | null, stderr: st
 export interface RunLlamaBenchOptions {
   timeoutMs: number;
   signal?: AbortSignal;
+  /** set for the invocation (through `env`, so it works the same over ssh): a graft's recipe env */
+  env?: Record<string, string>;
 }
 
 /**
@@ -126,7 +128,8 @@ export interface RunLlamaBenchOptions {
  * caller, which knows which side it is, does. Only a cancellation throws.
  */
 export async function runLlamaBench(executor: Executor, binary: string, args: LlamaBenchArgs, opts: RunLlamaBenchOptions): Promise<LlamaBenchOutcome> {
-  const command = [binary, ...llamaBenchArgv(args)].map(shellQuote).join(' ');
+  const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  const command = [...(env.length ? ['env', ...env] : []), binary, ...llamaBenchArgv(args)].map(shellQuote).join(' ');
   let result;
   try {
     result = await executor.exec(command, { timeoutMs: opts.timeoutMs, signal: opts.signal });

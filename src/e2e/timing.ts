@@ -11,6 +11,7 @@ import type { Executor } from '../remote/executor.js';
 import { probeLoad } from '../remote/load.js';
 import { formatNs } from '../report/format.js';
 import { UsageError } from '../errors.js';
+import type { E2eTestResult } from '../ledger/records.js';
 import { checkLlamaBenchArgs, runLlamaBench, type LlamaBenchArgs, type LlamaBenchTest } from './llama-bench.js';
 
 export type Side = 'reference' | 'graft';
@@ -22,24 +23,7 @@ export interface E2eRound {
   graft: LlamaBenchTest[];
 }
 
-export interface E2eTestResult {
-  /** "tg32 @ d4096" */
-  label: string;
-  kind: 'pp' | 'tg';
-  tokens: number;
-  depth: number;
-  /** per round, ns for the whole test */
-  referenceNs: number[];
-  graftNs: number[];
-  referenceTokensPerS: number;
-  graftTokensPerS: number;
-  /** graft tokens/s ÷ reference tokens/s per round (> 1: the graft is faster): median with a bootstrap CI */
-  ratio: Interval;
-  verdict: SpeedVerdict;
-  noiseFloor: number;
-  /** the verdict in words, saying when a gain is below the noise floor */
-  summary: string;
-}
+export type { E2eTestResult };
 
 export interface E2eTiming {
   status: 'timed' | 'failed';
@@ -61,6 +45,8 @@ export interface E2eTimingOptions {
   reference: string;
   graft: string;
   bench: LlamaBenchArgs;
+  /** environment of both binaries (the graft recipe's: the reference runs under it too, so only the op differs) */
+  env?: Record<string, string>;
   /** invocations of each binary (default 10) */
   rounds?: number;
   seed?: number;
@@ -93,7 +79,7 @@ export async function timeE2e(opts: E2eTimingOptions): Promise<E2eTiming> {
   for (let i = 0; i < n; i++) {
     const got: Partial<Record<Side, LlamaBenchTest[]>> = {};
     for (const side of orders[i]) {
-      const outcome = await runLlamaBench(opts.executor, binaries[side], opts.bench, { timeoutMs, signal: opts.signal });
+      const outcome = await runLlamaBench(opts.executor, binaries[side], opts.bench, { timeoutMs, signal: opts.signal, env: opts.env });
       if (!outcome.ok) {
         reason = `the ${side} llama-bench (${binaries[side]}) ${outcome.reason}`;
         break;

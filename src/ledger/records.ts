@@ -2,8 +2,8 @@
 // Screens, promotions and agent runs all write this one format; reports read it.
 import { createHash } from 'node:crypto';
 import type { CheckVerdict } from '../check/verdict.js';
-import type { SpeedResult } from '../measure/types.js';
-import type { LoadSnapshot } from '../measure/stability.js';
+import type { Interval, SpeedResult, SpeedVerdict } from '../measure/types.js';
+import type { LoadSnapshot, Stability } from '../measure/stability.js';
 import type { MachineFacts } from './machine.js';
 // The agent's vocabulary is its own (agent/events.ts); the ledger only closes the union over it.
 import type { AgentEvent } from '../agent/events.js';
@@ -52,7 +52,7 @@ export interface UpstreamInfo {
   copies: number;
 }
 
-export type RunKind = 'screen' | 'run' | 'promote' | 'agent';
+export type RunKind = 'screen' | 'run' | 'promote' | 'agent' | 'e2e';
 
 /** Opens a run (again, on every agent --resume): what ran, how it was asked for, and the machine it ran on. */
 export interface RunStartEvent {
@@ -91,6 +91,117 @@ export interface PromoteEndEvent {
   hosts: string[];
 }
 
+/** One llama-bench test (pp or tg at one depth) of an end-to-end timing, judged like every kbench speedup. */
+export interface E2eTestResult {
+  /** "tg32 @ d4096" */
+  label: string;
+  kind: 'pp' | 'tg';
+  tokens: number;
+  depth: number;
+  /** per round, ns for the whole test */
+  referenceNs: number[];
+  graftNs: number[];
+  referenceTokensPerS: number;
+  graftTokensPerS: number;
+  /** graft tokens/s ÷ reference tokens/s per round (> 1: the graft is faster): median with a bootstrap CI */
+  ratio: Interval;
+  verdict: SpeedVerdict;
+  noiseFloor: number;
+  /** the verdict in words, saying when a gain is below the noise floor */
+  summary: string;
+}
+
+/** The share of a test's time the op takes, from the reference timed against the op made free. */
+export interface OpShare {
+  /** "tg32 @ d4096" */
+  label: string;
+  /** median over rounds of 1 - t_free / t_ref, with a bootstrap CI */
+  share: Interval;
+}
+
+/** Measured against predicted end-to-end ratio. */
+export interface PredictionCheck {
+  /** measured ÷ predicted point estimates */
+  gap: number;
+  /** the two intervals overlap */
+  agrees: boolean;
+  summary: string;
+}
+
+/** The logits gate's verdict as recorded: compile-error when the candidate did not build into ggml. */
+export interface E2eLogits {
+  status: 'agree' | 'differ' | 'failed' | 'unreached' | 'compile-error';
+  reason: string;
+  rows?: number;
+  maxRelDiff?: number;
+  worstRow?: number;
+  tolerance?: number;
+  top1MismatchRow?: number | null;
+  graftCalls?: number;
+}
+
+/** Amdahl's prediction for one test beside its measurement. */
+export interface E2ePrediction {
+  label: string;
+  /** the op-level bench shape whose "vs upstream" speedup was used ("decode 1x4096" for tg, "prefill …" for pp) */
+  opShape: string;
+  opSpeedup: Interval;
+  share: Interval;
+  predicted: Interval;
+  check: PredictionCheck;
+}
+
+/**
+ * The end-to-end measure of one candidate grafted into llama.cpp (src/e2e/run.ts): the logits gate, then, only when
+ * the logits agree, the timing of the reference against the graft, the op's share and the Amdahl prediction.
+ */
+export interface E2eResult {
+  kernel: string;
+  candidate: string;
+  sourceSha256: string;
+  /** the host name ('local') and its hostname */
+  host: string;
+  hostname: string;
+  upstream: { origin: string; commit: string; flags: string };
+  model: {
+    path: string;
+    /** true when kbench wrote the random-weight model itself */
+    generated: boolean;
+    /** the generator's options (a generated model) */
+    params?: Record<string, number>;
+    parameters?: number;
+    /** what the file says (a user's model) */
+    file?: { architecture: string; name?: string; tensors: number; fileBytes: number };
+  };
+  recipe: { file: string; function: string; env: Record<string, string>; flashAttention: 'on' | 'off' | 'auto' };
+  bench: { threads: number; prompt: number; gen: number; depths: number[]; rounds: number; seed: number };
+  logits: E2eLogits;
+  /** absent when the logits did not agree: nothing was timed */
+  timing?: {
+    status: 'timed' | 'failed';
+    reason?: string;
+    tests: E2eTestResult[];
+    stability: Stability;
+    load: { start?: LoadSnapshot; end?: LoadSnapshot };
+  };
+  /** the op's share per test; absent with --no-share, or when the free build was not timed (shareNote says why) */
+  shares?: OpShare[];
+  shareNote?: string;
+  /** per test with a share and an op-level speedup; predictionNote says why there is none */
+  prediction?: E2ePrediction[];
+  predictionNote?: string;
+  /** the native run whose "vs upstream" speedups the prediction used */
+  opSpeedupRun?: string;
+  elapsedMs: number;
+}
+
+/** One end-to-end measure (kbench e2e, or the agent's last gate). */
+export interface E2eEvent {
+  type: 'e2e';
+  at: string;
+  result: E2eResult;
+}
+
 /** An event of a type this version does not know (a newer kbench wrote it): kept, counted, never fatal. */
 export interface UnknownEvent {
   type: 'unknown';
@@ -105,7 +216,7 @@ export interface UnknownEvent {
  * Every line a ledger holds. Stages append the recorded kinds; an unknown type read from disk becomes
  * UnknownEvent at parse time (readLedger), so readers switch on `type` without casts.
  */
-export type LedgerEvent = RunStartEvent | ResultEvent | RunEndEvent | PromoteEndEvent | AgentEvent | UnknownEvent;
+export type LedgerEvent = RunStartEvent | ResultEvent | RunEndEvent | PromoteEndEvent | E2eEvent | AgentEvent | UnknownEvent;
 
 /** What a stage may append: everything but the parse-time stand-in. */
 export type RecordedEvent = Exclude<LedgerEvent, UnknownEvent>;
@@ -129,7 +240,7 @@ const AGENT_TYPES: Record<AgentEvent['type'], true> = {
 export const AGENT_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(AGENT_TYPES));
 
 /** Every recorded type, checked against the union at compile time: a new event type must be named here. */
-const RECORDED_TYPES: Record<RecordedEvent['type'], true> = { 'run-start': true, result: true, 'run-end': true, 'promote-end': true, ...AGENT_TYPES };
+const RECORDED_TYPES: Record<RecordedEvent['type'], true> = { 'run-start': true, result: true, 'run-end': true, 'promote-end': true, e2e: true, ...AGENT_TYPES };
 
 /** One parsed ledger line as a LedgerEvent: a known type as it is, any other as UnknownEvent. */
 export function toLedgerEvent(line: Record<string, unknown>): LedgerEvent {
