@@ -5,6 +5,7 @@ import { DEFAULT_LIMITS, type Limits } from '../../agent/budget.js';
 import { createMessagesApi } from '../../agent/client.js';
 import type { AgentProgress } from '../../agent/events.js';
 import { openRealRunner } from '../../agent/real-runner.js';
+import { e2eGate } from '../../agent/e2e-gate.js';
 import { DEFAULT_MODEL } from '../../agent/prices.js';
 import { resolveKernelsDir } from '../../config/config.js';
 import { UsageError } from '../../errors.js';
@@ -126,7 +127,7 @@ function describeProgress(e: AgentProgress): string | null {
     case 'promotion':
       return `  promoting ${e.candidate} to ${e.hosts.join(', ')}`;
     case 'e2e':
-      return `  end-to-end ${e.result.candidate}: ${describeE2eGate(e.result)}`;
+      return `  ${e.result.candidate}: ${e2eGate(e.result).reason}`;
     case 'verdict':
       return `  verdict ${e.hypothesis}: ${e.decision} (${e.basis}): ${e.reason}`;
     case 'cost':
