@@ -35,7 +35,8 @@ interface GbenchCommon {
 }
 
 export type GbenchEntry =
-  | (GbenchCommon & { run_type: 'iteration'; repetition_index: number; bytes_per_second: number })
+  /** an op timing carries bytes per second; an end-to-end llama-bench test carries tokens per second as items */
+  | (GbenchCommon & { run_type: 'iteration'; repetition_index: number } & ({ bytes_per_second: number } | { items_per_second: number }))
   | (GbenchCommon & { run_type: 'aggregate'; aggregate_name: 'mean' | 'median' | 'stddev' | 'cv'; aggregate_unit: 'time' | 'percentage' });
 
 export interface GbenchReport {
@@ -81,6 +82,8 @@ export interface TimingSeries {
   iterations: number;
   bytesPerCall: number;
   label?: string;
+  /** an end-to-end series: tokens per llama-bench test (the export's items_per_second) */
+  tokens?: number;
   /** the candidate against the real ggml op in the same rounds (kbench run --upstream) */
   vsUpstream?: { estimate: number; lo: number; hi: number; verdict: string };
 }
@@ -113,6 +116,27 @@ export function timingSeries(model: ReportModel): TimingSeries[] {
   return series;
 }
 
+/**
+ * The end-to-end timings: per llama-bench test the grafted build as `<kernel>/<candidate>/e2e <test>/<host>` and the
+ * unmodified upstream as `<kernel>/upstream/e2e <test>/<host>` (pooled when several candidates ran, like baselines).
+ */
+export function e2eSeries(model: ReportModel): TimingSeries[] {
+  const series = new Map<string, TimingSeries>();
+  for (const r of model.e2e)
+    for (const t of r.timing?.tests ?? []) {
+      const shape = `e2e ${t.label}`;
+      const where = { kernel: r.kernel, shape, target: r.host };
+      const upstream = benchmarkName({ ...where, candidate: 'upstream' }, where);
+      const pooled = series.get(upstream);
+      if (pooled) pooled.timesNs.push(...t.referenceNs);
+      else series.set(upstream, { runName: upstream, ...where, candidate: 'upstream', timesNs: [...t.referenceNs], iterations: 1, bytesPerCall: 0, tokens: t.tokens });
+      const graft = benchmarkName({ ...where, candidate: r.candidate }, where);
+      const label = `e2e ${t.ratio.estimate.toFixed(3)}x [${t.ratio.lo.toFixed(3)}, ${t.ratio.hi.toFixed(3)}] ${t.verdict} vs upstream`;
+      series.set(graft, { runName: graft, ...where, candidate: r.candidate, timesNs: [...t.graftNs], iterations: 1, bytesPerCall: 0, tokens: t.tokens, label });
+    }
+  return [...series.values()];
+}
+
 /** e.g. "rms_norm/vec4/decode 1x4096/wasm" */
 export function benchmarkName(r: Pick<ResultRow, 'kernel' | 'candidate' | 'target'>, s: { shape: string }): string {
   return `${r.kernel}/${r.candidate}/${s.shape}/${r.target}`;
@@ -120,7 +144,7 @@ export function benchmarkName(r: Pick<ResultRow, 'kernel' | 'candidate' | 'targe
 
 export function buildGbench(model: ReportModel): GbenchReport {
   const benchmarks: GbenchEntry[] = [];
-  timingSeries(model).forEach((s, family) => {
+  [...timingSeries(model), ...e2eSeries(model)].forEach((s, family) => {
     const common = { family_index: family, per_family_instance_index: 0, run_name: s.runName, repetitions: s.timesNs.length, threads: 1 };
     const extra = s.label ? { label: s.label } : {};
     s.timesNs.forEach((ns, i) =>
@@ -133,7 +157,7 @@ export function buildGbench(model: ReportModel): GbenchReport {
         real_time: ns,
         cpu_time: ns,
         time_unit: 'ns',
-        bytes_per_second: (s.bytesPerCall / ns) * 1e9,
+        ...(s.tokens ? { items_per_second: (s.tokens / ns) * 1e9 } : { bytes_per_second: (s.bytesPerCall / ns) * 1e9 }),
         ...extra,
       }),
     );

@@ -5,6 +5,7 @@ import { costChart, esc, forestPlot, scatterPlot, sharedSpeedupDomain, timelineC
 import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
 import { renderTable } from './table.js';
+import { e2eNotes, e2eTable } from './e2e.js';
 
 const STYLE = `
 :root { color-scheme: light dark; --bg: #fff; --fg: #1d1f23; --muted: #5f6670; --line: #d9dce1; --band: #eceff3;
@@ -192,14 +193,26 @@ function lineageSection(agent: NonNullable<ReportModel['agent']>): string {
   return `<section id="lineage"><h2>Lineage</h2><p>${esc(chain)}</p>${table(['step', 'change', 'target', 'shape', 'this step', 'cumulative over the baseline', 'step cost'], rows, [0, 6])}</section>`;
 }
 
+function e2eSection(model: ReportModel): string {
+  if (!model.e2e.length) return '';
+  const parts = model.e2e.map((r) => {
+    const notes = `<ul>${e2eNotes(r).map((line) => `<li>${esc(line)}</li>`).join('')}</ul>`;
+    return `<h3>${esc(r.kernel)}/${esc(r.candidate)}</h3>${e2eTable(r, 'html')}${notes}`;
+  });
+  const intro = '<p class="note">llama-bench tokens/s of the unmodified upstream (reference) and of the candidate grafted into ggml, alternating; ratio &gt; 1: the graft is faster. The op share is 1 − t(op made free) / t(reference); the prediction is Amdahl&#39;s law from it and the op-level speedup vs upstream (≠: the intervals disagree).</p>';
+  return `<section id="e2e"><h2>End to end</h2>${intro}${parts.join('')}</section>`;
+}
+
 export function renderHtml(model: ReportModel): string {
+  // a run with only end-to-end measures has no op-level speedups: their sections would only say nothing was timed
+  const opLevel = model.results.length > 0 || model.e2e.length === 0 ? `${speedSection(model)}${failureSection(model)}${correlationSection(model)}` : '';
   const other = Object.entries(model.otherEvents);
   const footer = other.length ? `<p class="note">Other ledger events not shown: ${esc(other.map(([t, n]) => `${t} ×${n}`).join(', '))}.</p>` : '';
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>kbench ${esc(model.run.kind)} report ${esc(model.run.id)}</title><style>${STYLE}</style></head>`,
-    `<body><main>${header(model)}${speedSection(model)}${failureSection(model)}${correlationSection(model)}${agentSections(model)}${footer}</main></body></html>`,
+    `<body><main>${header(model)}${opLevel}${e2eSection(model)}${agentSections(model)}${footer}</main></body></html>`,
     '',
   ].join('\n');
 }

@@ -6,6 +6,7 @@ import { bestFileName } from '../agent/best-candidate.js';
 import { failedRows, timedRows, type ReportModel } from './model.js';
 import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
+import { e2eNotes, e2eTable } from './e2e.js';
 
 function table(header: string[], rows: (string | number)[][]): string {
   return renderTable('markdown', header, rows);
@@ -131,12 +132,30 @@ function otherEvents(model: ReportModel): string {
   return `Other ledger events not shown: ${entries.map(([type, n]) => `${type} ×${n}`).join(', ')}.`;
 }
 
+/** The end-to-end measures: per candidate, its table and what the table does not say. */
+function e2eSection(model: ReportModel): string {
+  if (!model.e2e.length) return '';
+  const parts = ['## End to end', '', 'llama-bench tokens/s of the unmodified upstream (reference) and of the candidate grafted into ggml, alternating; ratio > 1: the graft is faster. The op share is 1 − t(op made free) / t(reference); the prediction is Amdahl\'s law from it and the op-level speedup vs upstream (≠: the intervals disagree).'];
+  for (const r of model.e2e) {
+    parts.push('', `### ${r.kernel}/${r.candidate}`, '');
+    const t = e2eTable(r, 'markdown');
+    if (t) parts.push(t, '');
+    parts.push(...e2eNotes(r).map((line) => `- ${line}`));
+  }
+  return parts.join('\n');
+}
+
+/** A run with only end-to-end measures has no op-level speedups: their sections would only say nothing was timed. */
+function opLevel(model: ReportModel): boolean {
+  return model.results.length > 0 || model.e2e.length === 0;
+}
+
 export function renderMarkdown(model: ReportModel): string {
   const s = model.agentState;
   const sections = s
     ? // an agent run: what it was asked and found first, then the measurements, the timeline and what it cost
-      [summary(model, agentTitle(s)), agentIntro(s, { bestFile: s.champions.length ? bestFileName(s.config?.kernel ?? '?') : undefined }), speedTable(model), failureTable(model), correlationTable(model), agentSections(model, false), agentCost(s), otherEvents(model)]
-    : [summary(model), speedTable(model), failureTable(model), correlationTable(model), agentSections(model), otherEvents(model)];
+      [summary(model, agentTitle(s)), agentIntro(s, { bestFile: s.champions.length ? bestFileName(s.config?.kernel ?? '?') : undefined }), speedTable(model), failureTable(model), correlationTable(model), e2eSection(model), agentSections(model, false), agentCost(s), otherEvents(model)]
+    : [summary(model), ...(opLevel(model) ? [speedTable(model), failureTable(model), correlationTable(model)] : []), e2eSection(model), agentSections(model), otherEvents(model)];
   return sections.filter(Boolean).join('\n\n') + '\n';
 }
 

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describeVerdict, type CheckStatus } from '../check/verdict.js';
 import { LEDGER_FILE, readLedger } from '../ledger/ledger.js';
-import { AGENT_EVENT_TYPES, type Arch, type LedgerEvent, type TargetResult, type UpstreamInfo } from '../ledger/records.js';
+import { AGENT_EVENT_TYPES, type Arch, type E2eResult, type LedgerEvent, type TargetResult, type UpstreamInfo } from '../ledger/records.js';
 import type { Interval, SpeedVerdict, VsUpstream } from '../measure/types.js';
 import { lightShare } from '../measure/speed-of-light.js';
 import { median } from '../measure/stats.js';
@@ -97,6 +97,8 @@ export interface ReportModel {
   agent?: AgentActivity;
   /** an agent run's own fold of its events (agent/state.ts): what its Markdown report adds; not part of the JSON */
   agentState?: RunState;
+  /** end-to-end measures (kbench e2e, an agent's last gate), in ledger order */
+  e2e: E2eResult[];
   /** event types this report does not render, with their counts */
   otherEvents: Record<string, number>;
 }
@@ -114,6 +116,7 @@ export function loadReportModel(path: string): ReportModel {
 export function buildReportModel(events: LedgerEvent[], fallbackId = 'run'): ReportModel {
   const byKey = new Map<string, ResultRow>();
   const otherEvents: Record<string, number> = {};
+  const e2e: E2eResult[] = [];
   let run: RunInfo = { id: fallbackId, kind: 'unknown', status: 'running', stability: stabilityOf([]) };
   for (const event of events) {
     if (event.type === 'run-start') {
@@ -126,6 +129,8 @@ export function buildReportModel(events: LedgerEvent[], fallbackId = 'run'): Rep
       const key = `${row.kernel}\0${row.candidate}\0${row.target}`;
       byKey.delete(key); // re-insert so a retry lands in the order it happened
       byKey.set(key, row);
+    } else if (event.type === 'e2e') {
+      e2e.push(event.result);
     } else if (event.type === 'unknown') {
       otherEvents[event.originalType] = (otherEvents[event.originalType] ?? 0) + 1;
     } else if (event.type !== 'promote-end' && !(run.kind === 'agent' && AGENT_EVENT_TYPES.has(event.type))) {
@@ -135,10 +140,13 @@ export function buildReportModel(events: LedgerEvent[], fallbackId = 'run'): Rep
   if (run.startedAt && run.endedAt) run.durationMs = Date.parse(run.endedAt) - Date.parse(run.startedAt);
   const results = [...byKey.values()];
   judgeStability(run, results);
+  // an end-to-end timing judged unstable makes the run so, as any unstable result does
+  const e2eReasons = e2e.flatMap((r) => (r.timing?.stability.status === 'unstable' ? r.timing.stability.reasons.map((why) => `e2e ${r.kernel}/${r.candidate}: ${why}`) : []));
+  if (e2eReasons.length) run.stability = stabilityOf([...run.stability.reasons, ...e2eReasons]);
   const targets = collectTargets(results);
-  if (run.kind !== 'agent') return { schema: REPORT_SCHEMA, run, targets, results, correlations: correlate(results, targets), otherEvents };
+  if (run.kind !== 'agent') return { schema: REPORT_SCHEMA, run, targets, results, correlations: correlate(results, targets), e2e, otherEvents };
   const agent = readAgentActivity(events, results);
-  return { schema: REPORT_SCHEMA, run, targets, results, correlations: correlate(results, targets), agent, otherEvents, agentState: replay(events) };
+  return { schema: REPORT_SCHEMA, run, targets, results, correlations: correlate(results, targets), agent, e2e, otherEvents, agentState: replay(events) };
 }
 
 function toResultRow(r: TargetResult): ResultRow {

@@ -12,18 +12,22 @@ import { findLlamaBench, llamaBenchMissing } from '../helpers/llama-bench.js';
 
 const executor = new LocalExecutor({ name: 'local', executor: 'local', arch: 'x86_64', marchNative: false, usdPerHour: 0, sshOptions: [], remoteDir: '/tmp', connectTimeoutS: 10 });
 
-describe.skipIf(llamaBenchMissing())('the random llama in a real llama-bench', () => {
-  const bench = findLlamaBench()!;
+// the first reference build takes many minutes; afterwards it is a cached lookup
+describe.skipIf(llamaBenchMissing())('the random llama in a real llama-bench', { timeout: 600_000 }, () => {
+  let bench = '';
   let dir = '';
   let model = '';
   let args: LlamaBenchArgs;
-  beforeAll(() => {
+  beforeAll(async () => {
+    const found = await findLlamaBench();
+    if (!found) throw new Error('no llama-bench although one was expected (see tests/helpers/llama-bench.ts)');
+    bench = found;
     dir = mkdtempSync(join(tmpdir(), 'kbench-e2e-real-'));
     // small but with every feature of the default (grouped-query attention, byte tokens, f16 weights, f32 norms), and
     // 1001 rows of 144 bytes, so tensors sit on padded offsets
     model = writeRandomLlamaGguf(join(dir, 'small.gguf'), { layers: 2, embd: 72, heads: 4, kvHeads: 2, ff: 100, vocab: 1001, ctx: 1024 }).path;
     args = { model, threads: 1, prompt: 32, gen: 8, depths: [0, 256], flashAttn: 'off' };
-  });
+  }, 3_600_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('loads and runs prompt processing and generation at depth, flash attention off and on', async () => {

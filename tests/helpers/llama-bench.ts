@@ -1,21 +1,40 @@
-// Where tests find a llama-bench built from the pinned upstream: $KBENCH_LLAMA_BENCH, a path to the binary. The e2e
-// build (kbench's cached reference build) is the place to look once it exists; until then a test without one skips.
+// Where tests find a llama-bench built from the pinned upstream: $KBENCH_LLAMA_BENCH (a path to the binary), else
+// kbench's own cached reference build (src/e2e/build.ts), built here when cmake is installed and the pinned source
+// is fetched (or CI may fetch it). Without cmake the tests skip, which KBENCH_REQUIRE_ALL turns into a failure.
 import { accessSync, constants } from 'node:fs';
-import { missing } from './require.js';
+import { buildReference } from '../../src/e2e/build.js';
+import { fetchedUpstream, fetchUpstream } from '../../src/upstream/source.js';
+import { hasCommand, missing, REQUIRE_ALL } from './require.js';
 
-/** The llama-bench binary to test against, or null. */
-export function findLlamaBench(): string | null {
-  const path = process.env.KBENCH_LLAMA_BENCH;
-  if (!path) return null;
+function executable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
-    return path;
+    return true;
   } catch {
-    return null;
+    return false;
   }
 }
 
-/** '' when a llama-bench is available, else the skip reason (a failure under KBENCH_REQUIRE_ALL). */
+/** Why the reference build cannot be made here, or ''. */
+function buildMissing(): string {
+  const tools = missing('cmake with a C and C++ compiler (for the llama-bench of the pinned upstream)', hasCommand('cmake') && hasCommand('c++') && hasCommand('cc'));
+  if (tools) return tools;
+  const fetchAllowed = Boolean(process.env.CI) || REQUIRE_ALL || fetchedUpstream() !== null;
+  return fetchAllowed ? '' : missing('the pinned upstream source (run `kbench upstream fetch`)', false);
+}
+
+/** The llama-bench binary to test against (the cached reference build, made first if need be), or null. */
+export async function findLlamaBench(): Promise<string | null> {
+  const path = process.env.KBENCH_LLAMA_BENCH;
+  if (path) return executable(path) ? path : null;
+  if (buildMissing()) return null;
+  const ref = await buildReference(await fetchUpstream());
+  return executable(ref.llamaBench) ? ref.llamaBench : null;
+}
+
+/** '' when a llama-bench can be had, else the skip reason (a failure under KBENCH_REQUIRE_ALL). */
 export function llamaBenchMissing(): string {
-  return missing('llama-bench of the pinned upstream (set KBENCH_LLAMA_BENCH to the binary)', findLlamaBench() !== null);
+  const path = process.env.KBENCH_LLAMA_BENCH;
+  if (path) return missing(`the llama-bench at KBENCH_LLAMA_BENCH=${path}`, executable(path));
+  return buildMissing();
 }

@@ -14,10 +14,11 @@ import * as promote from './promote.js';
 import * as calibrate from './calibrate.js';
 import * as newKernel from './new.js';
 import * as upstream from './upstream.js';
+import * as e2e from './e2e.js';
 import { showGlobalOptions } from '../settings.js';
 
 export function registerCommands(program: Command): void {
   showGlobalOptions(program); // before the sub-commands: they copy the help settings when created
   // hostsSky adds `up`/`down` to the `hosts` command: keep it after hosts.register.
-  for (const register of [screen.register, list.register, doctor.register, report.register, compare.register, newKernel.register, agent.register, runs.register, hosts.register, hostsSky.register, run.register, promote.register, calibrate.register, upstream.register] as ((p: Command) => void)[]) register(program);
+  for (const register of [screen.register, list.register, doctor.register, report.register, compare.register, newKernel.register, agent.register, runs.register, hosts.register, hostsSky.register, run.register, promote.register, calibrate.register, upstream.register, e2e.register] as ((p: Command) => void)[]) register(program);
 }
