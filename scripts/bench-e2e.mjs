@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runE2e } from '../dist/e2e/run.js';
 import { listRunFolders, readLedger } from '../dist/ledger/ledger.js';
+import { formatGain } from '../dist/report/format.js';
 import { BUILTIN_KERNELS_DIR, loadSuite } from '../dist/spec/suite.js';
 
 const { values } = parseArgs({
@@ -33,8 +34,6 @@ const uptime = () => execFileSync('uptime', { encoding: 'utf8' }).trim();
 const work = mkdtempSync(join(tmpdir(), 'kbench-bench-e2e-'));
 const kernels = loadSuite(BUILTIN_KERNELS_DIR).filter((k) => k.spec.graft && (!only || only.includes(k.name)));
 
-const pct = (r) => `${r >= 1 ? '+' : '−'}${(Math.abs(r - 1) * 100).toFixed(1)}%`;
-const gain = (i) => `${pct(i.estimate)} [${pct(i.lo)}, ${pct(i.hi)}]`;
 const percentOf = (i) => `${(i.estimate * 100).toFixed(1)}% [${(i.lo * 100).toFixed(1)}, ${(i.hi * 100).toFixed(1)}]`;
 const geomean = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
 
@@ -71,7 +70,7 @@ for (const kernel of kernels) {
     const p = r.prediction?.find((x) => x.label === t.label);
     const share = r.shares?.find((x) => x.label === t.label);
     rows.push(
-      `| ${kernel.name} | ${best.name} | ${op} | ${t.label} | ${share ? percentOf(share.share) : '–'} | ${gain(t.ratio)} ${t.verdict} | ${p ? gain(p.predicted) : `– (${r.predictionNote ?? r.shareNote ?? '?'})`} |`,
+      `| ${kernel.name} | ${best.name} | ${op} | ${t.label} | ${share ? percentOf(share.share) : '–'} | ${formatGain(t.ratio)} ${t.verdict} | ${p ? formatGain(p.predicted) : `– (${r.predictionNote ?? r.shareNote ?? '?'})`} |`,
     );
   }
 }

@@ -2,12 +2,9 @@
 // checked, llama-bench timed against the unmodified upstream) as the last gate before a keep. Pure functions over
 // the recorded E2eResult: the gate's decision, its line in the verdict reason, and the text the model reads.
 import type { E2eResult, E2eTestResult } from '../ledger/records.js';
-import type { Interval } from '../measure/types.js';
+import { formatGain } from '../report/format.js';
 import type { Decision } from './decision.js';
 
-const signed = (ratio: number) => `${ratio >= 1 ? '+' : '−'}${(Math.abs(ratio - 1) * 100).toFixed(1)}%`;
-/** "+0.3% [−1.1, +1.8]": a ratio of tokens per second as a gain with its interval */
-export const formatGain = (i: Interval) => `${signed(i.estimate)} [${signed(i.lo).replace('%', '')}, ${signed(i.hi).replace('%', '')}]`;
 
 const figures = (tests: E2eTestResult[]) => tests.map((t) => `${t.label} ${formatGain(t.ratio)}`).join('; ');
 
