@@ -1,7 +1,9 @@
 // `kbench agent --e2e`: the end-to-end measure (src/e2e/run.ts: the candidate grafted into llama.cpp, logits
 // checked, llama-bench timed against the unmodified upstream) as the last gate before a keep. Pure functions over
 // the recorded E2eResult: the gate's decision, its line in the verdict reason, and the text the model reads.
-import type { E2eResult, E2eTestResult } from '../ledger/records.js';
+import { predictE2eRatioFromIntervals } from '../e2e/amdahl.js';
+import type { E2eResult, E2eTestResult, TargetResult } from '../ledger/records.js';
+import type { Interval } from '../measure/types.js';
 import { formatGain } from '../report/format.js';
 import type { Decision } from './decision.js';
 
@@ -41,8 +43,38 @@ export function gateDecision(native: Decision, r: E2eResult): Decision {
     : { ...native, decision: 'discarded', reason: `${gate.reason} (native: ${native.reason})` };
 }
 
-/** What the model reads: the logits, then per test the measured gain beside Amdahl's prediction. */
-export function e2eFeedback(r: E2eResult): string {
+/**
+ * The op-level speedups Amdahl's prediction can use when runE2e found none "vs upstream" (a model-written candidate
+ * never had a `kbench run --upstream`): its native speedups over kbench's baseline, which stands in for upstream
+ * ggml, on one target, read at the "decode…" bench shape for tg and "prefill…" for pp as runE2e reads them.
+ */
+export interface OpSpeedups {
+  target: string;
+  byKind: Partial<Record<'pp' | 'tg', { shape: string; speedup: Interval }>>;
+}
+
+const SHAPE_OF = { tg: /^decode/i, pp: /^prefill/i } as const;
+
+/** From native results timed against `ref`; `overBaseline` restates a step over a champion as one over the baseline. */
+export function nativeOpSpeedups(results: TargetResult[], overBaseline?: (target: string, shape: string, step: Interval) => Interval | undefined): OpSpeedups | undefined {
+  for (const r of results) {
+    if (r.hostFailure || r.check.status !== 'pass') continue;
+    const byKind: OpSpeedups['byKind'] = {};
+    for (const kind of ['tg', 'pp'] as const) {
+      const s = r.speed.find((x) => SHAPE_OF[kind].test(x.shape) && !x.emulated && !x.suspect);
+      const speedup = s && (overBaseline ? overBaseline(r.target, s.shape, s.speedup) : s.speedup);
+      if (s && speedup) byKind[kind] = { shape: s.shape, speedup };
+    }
+    if (byKind.tg || byKind.pp) return { target: r.target, byKind };
+  }
+  return undefined;
+}
+
+/**
+ * What the model reads: the logits, then per test the measured gain beside Amdahl's prediction (runE2e's, from an
+ * op-level "vs upstream" run, else one from the op's measured share and `native`).
+ */
+export function e2eFeedback(r: E2eResult, native?: OpSpeedups): string {
   const gate = e2eGate(r);
   const model = r.model.generated ? 'kbench’s random-weight llama model' : r.model.path.split('/').pop();
   const lines = [
@@ -51,14 +83,26 @@ export function e2eFeedback(r: E2eResult): string {
   const l = r.logits;
   lines.push(`- logits: ${l.status}${l.maxRelDiff !== undefined ? ` (max relative difference ${l.maxRelDiff.toExponential(1)}, tolerance ${l.tolerance?.toExponential(1) ?? '?'})` : ''}${l.status === 'agree' ? '' : `: ${l.reason}`}`);
   if (r.timing?.status === 'failed') lines.push(`- timing failed: ${r.timing.reason ?? '?'}`);
+  let predicted = 0;
   for (const t of r.timing?.tests ?? []) {
-    const p = r.prediction?.find((x) => x.label === t.label);
-    const predicted = p
-      ? `; Amdahl predicted ${formatGain(p.predicted)} (op ${Math.round(p.share.estimate * 1000) / 10}% of the time, ${p.opSpeedup.estimate.toFixed(2)}× faster at ${p.opShape})`
-      : '';
-    lines.push(`- ${t.label}: measured ${t.summary}${predicted}`);
+    lines.push(`- ${t.label}: measured ${t.summary}${predictionText(r, t, native, () => predicted++)}`);
   }
-  if (!r.prediction?.length && r.timing?.status === 'timed') lines.push(`- no Amdahl prediction: ${r.predictionNote ?? r.shareNote ?? 'no op share or op-level speedup'}`);
+  if (r.timing?.status === 'timed' && !predicted) lines.push(`- no Amdahl prediction: ${r.shareNote ?? r.predictionNote ?? 'no op-level speedup'}`);
   lines.push(gate.reason);
   return lines.join('\n');
+}
+
+function predictionText(r: E2eResult, t: E2eTestResult, native: OpSpeedups | undefined, counted: () => void): string {
+  const share = (s: Interval) => `op ${(s.estimate * 100).toFixed(1)}% of the time`;
+  const p = r.prediction?.find((x) => x.label === t.label);
+  if (p) {
+    counted();
+    return `; Amdahl predicted ${formatGain(p.predicted)} (${share(p.share)}, ${p.opSpeedup.estimate.toFixed(2)}× faster than upstream at ${p.opShape})`;
+  }
+  const s = r.shares?.find((x) => x.label === t.label);
+  const op = native?.byKind[t.kind];
+  if (!s || !op) return '';
+  counted();
+  const predicted = predictE2eRatioFromIntervals(s.share, op.speedup);
+  return `; Amdahl predicted ${formatGain(predicted)} (${share(s.share)}, ${op.speedup.estimate.toFixed(2)}× faster than kbench's baseline at ${op.shape} on ${native!.target}; the baseline stands in for upstream ggml)`;
 }

@@ -4,7 +4,7 @@
 // of it is computed from the run state, so a resumed run tells the model the same thing.
 import type { HostConfig } from '../config/config.js';
 import type { E2eResult, TargetResult } from '../ledger/records.js';
-import { e2eFeedback } from './e2e-gate.js';
+import { e2eFeedback, nativeOpSpeedups } from './e2e-gate.js';
 import { lightShare } from '../measure/speed-of-light.js';
 import type { SpeedResult } from '../measure/types.js';
 import { toolchainFor } from '../remote/hosts.js';
@@ -94,11 +94,12 @@ export function championSection(s: RunState, source: string | undefined): string
   const h = s.hypotheses.find((x) => x.id === c.hypothesis);
   const steps = s.champions.map((x) => x.candidate).join(' → ');
   const figures = c.figures.map((f) => `- ${f.target} ${f.shape}: ${f.cumulative ? formatSpeedup(f.cumulative, 3) : '?'} over the baseline (this step ${formatSpeedup(f.step, 3)}), ${pct(f.lightShare)} of light`);
-  const e2e = s.candidates.get(c.candidate)?.e2e;
+  const champ = s.candidates.get(c.candidate);
+  const e2e = champ?.e2e && e2eFeedback(champ.e2e, nativeOpSpeedups(champ.native, referenceNamed(s, champ.nativeReference).overBaseline));
   return [
     `The current champion is ${c.candidate} (hypothesis ${c.hypothesis}: ${h?.title ?? '?'}), kept on its ${c.basis === 'native' ? 'native' : 'WASM'} verdict; lineage: baseline → ${steps}.`,
     ...figures,
-    ...(e2e ? [e2eFeedback(e2e)] : []),
+    ...(e2e ? [e2e] : []),
     '```c',
     source.trimEnd(),
     '```',
@@ -147,5 +148,5 @@ export function nativeFeedback(results: TargetResult[], decision: Decision, ref:
     revisionsLeft > 0
       ? `You may revise ${revisionsLeft} more time(s): submit an improved candidate (it is screened, then promoted again if it survives), or reply without a tool call to stop here.`
       : 'No revisions left for this hypothesis.';
-  return [head, ...hosts, ...(e2e ? [e2eFeedback(e2e)] : []), next].join('\n');
+  return [head, ...hosts, ...(e2e ? [e2eFeedback(e2e, nativeOpSpeedups(results, ref.overBaseline))] : []), next].join('\n');
 }

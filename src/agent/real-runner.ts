@@ -23,8 +23,13 @@ export function openRealRunner(workDir: string): ExperimentRunner {
       if (signal.aborted) throw new AbortError(); // an interrupted confirmation is no verdict
       return results;
     },
-    e2e: (kernel: Kernel, candidate: SavedCandidate, settings: AgentE2eSettings, signal: AbortSignal) =>
-      runE2e(workDir, kernel, { name: candidate.name, path: candidate.path }, { ...settings, signal }),
+    e2e: e2eStep(workDir),
     close: () => session.close(),
   };
+}
+
+/** The --e2e step: runE2e on this machine, in the project whose `kbench run --upstream` results feed Amdahl's prediction. */
+export function e2eStep(workDir: string): NonNullable<ExperimentRunner['e2e']> {
+  return (kernel: Kernel, candidate: SavedCandidate, settings: AgentE2eSettings, signal: AbortSignal) =>
+    runE2e(workDir, kernel, { name: candidate.name, path: candidate.path }, { ...settings, signal });
 }

@@ -71,7 +71,7 @@ describe('agent --e2e: the end-to-end gate', () => {
     // the next experiment reads the champion's end-to-end figures, measured beside predicted
     const next = task(request('experiment-h2', 0));
     expect(next).toContain('End-to-end (local: your candidate grafted into ggml');
-    expect(next).toMatch(/- tg32 @ d0: measured faster: \+4\.0% tokens\/s \(95% CI \+3\.0% … \+5\.0%\); Amdahl predicted \+1\.0% \[\+0\.5, \+1\.5\] \(op 3% of the time, 1\.50× faster at decode 1x4096\)/);
+    expect(next).toMatch(/- tg32 @ d0: measured faster: \+4\.0% tokens\/s \(95% CI \+3\.0% … \+5\.0%\); Amdahl predicted \+1\.0% \[\+0\.5, \+1\.5\] \(op 3\.0% of the time, 1\.50× faster than upstream at decode 1x4096\)/);
     expect(next).toMatch(/- pp128 @ d0: measured no change: \+0\.3% tokens\/s .* lies within the ±2% noise floor/);
   });
 
@@ -88,6 +88,17 @@ describe('agent --e2e: the end-to-end gate', () => {
     expect(told).toContain('Amdahl predicted +1.0%');
     expect(told).toContain('You may revise 1 more time(s)');
     expect(events.filter((e) => e.type === 'verdict')).toEqual([expect.objectContaining({ candidate: 'h1-r1', decision: 'kept' })]);
+  });
+
+  it('without an op-level "vs upstream" run, predicts from the op share and the native speedup over the baseline, and says so', async () => {
+    const noUpstreamRun = (c: SavedCandidate): E2eResult => {
+      const { prediction: _p, ...r } = fakeE2e(c.name, [e2eTest('tg32 @ d0', 0.9)]);
+      return { ...r, shares: [{ label: 'tg32 @ d0', share: { estimate: 0.03, lo: 0.02, hi: 0.04, level: 0.95 } }], predictionNote: 'no op-level speedup vs upstream for this source on this host' };
+    };
+    await run({ research: [recordHypotheses('h1')], 'experiment-h1': [submit('/* SPEED=1.5 */'), done, done] }, noUpstreamRun, { maxRevisions: 1 });
+    expect(lastText(request('experiment-h1', 2))).toContain(
+      "- tg32 @ d0: measured slower: −10.0% tokens/s (95% CI −10.9% … −9.1%); Amdahl predicted +1.0% [+0.6, +1.5] (op 3.0% of the time, 1.50× faster than kbench's baseline at decode 1x4096 on vm1; the baseline stands in for upstream ggml)",
+    );
   });
 
   it('discards a candidate whose logits differ from the reference, with the logits reason, and keeps no champion', async () => {
