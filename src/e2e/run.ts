@@ -101,6 +101,23 @@ export function freeCandidateSource(kernel: Kernel): string {
   return `${prototypeHeader(kernel.spec).replace(/;\s*$/, '')}\n{\n  /* kbench: the op made free, to measure its share of a token's time */\n}\n`;
 }
 
+/** The llama-bench settings with their defaults, checked at the edge (a bad one is a UsageError naming it). */
+function checkedSettings(flashAttn: LlamaBenchArgs['flashAttn'], opts: E2eOptions): { bench: LlamaBenchArgs; rounds: number; seed: number } {
+  const rounds = opts.rounds ?? E2E_DEFAULTS.rounds;
+  const seed = opts.seed ?? E2E_DEFAULTS.seed;
+  if (!(Number.isInteger(rounds) && rounds >= 1)) throw new UsageError(`e2e rounds: must be a whole number ≥ 1, got ${rounds}`);
+  const bench: LlamaBenchArgs = {
+    model: opts.model ?? 'generated',
+    threads: opts.threads ?? E2E_RUN_DEFAULTS.threads,
+    prompt: opts.prompt ?? E2E_RUN_DEFAULTS.prompt,
+    gen: opts.gen ?? E2E_RUN_DEFAULTS.gen,
+    depths: opts.depths ?? E2E_RUN_DEFAULTS.depths,
+    flashAttn,
+  };
+  checkLlamaBenchArgs(bench);
+  return { bench, rounds, seed };
+}
+
 function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortError();
 }
@@ -153,15 +170,8 @@ export async function runE2e(workDir: string, kernel: Kernel, candidate: E2eCand
   const recipe = graftRecipe(kernel);
   if (!recipe) throw new UsageError(`${kernel.name} has no graft recipe (kernel.json "graft"): kbench e2e cannot put it into ggml`);
   const file = candidateFile(candidate);
-  const depths = opts.depths ?? E2E_RUN_DEFAULTS.depths;
-  const prompt = opts.prompt ?? E2E_RUN_DEFAULTS.prompt;
-  const gen = opts.gen ?? E2E_RUN_DEFAULTS.gen;
-  const threads = opts.threads ?? E2E_RUN_DEFAULTS.threads;
-  const rounds = opts.rounds ?? E2E_DEFAULTS.rounds;
-  const seed = opts.seed ?? E2E_DEFAULTS.seed;
-  const bench: LlamaBenchArgs = { model: '', threads, prompt, gen, depths, flashAttn: recipe.flashAttention };
-  if (!(Number.isInteger(rounds) && rounds >= 1)) throw new UsageError(`e2e rounds: must be a whole number ≥ 1, got ${rounds}`);
-  checkLlamaBenchArgs({ ...bench, model: opts.model ?? 'generated' });
+  const { bench, rounds, seed } = checkedSettings(recipe.flashAttention, opts);
+  const { depths, prompt, gen, threads } = bench;
   const model = pickModel(opts, depths, prompt, gen);
   bench.model = model.path;
   const source: UpstreamSource = await resolveUpstream(opts.upstream, { log });
@@ -250,7 +260,11 @@ export interface E2eRun {
  */
 export async function runE2eRecorded(workDir: string, kernel: Kernel, candidate: E2eCandidate, opts: E2eOptions & { argv?: string[] } = {}): Promise<E2eRun> {
   const file = candidateFile(candidate);
-  if (!graftRecipe(kernel)) throw new UsageError(`${kernel.name} has no graft recipe (kernel.json "graft"): kbench e2e cannot put it into ggml`);
+  const recipe = graftRecipe(kernel);
+  if (!recipe) throw new UsageError(`${kernel.name} has no graft recipe (kernel.json "graft"): kbench e2e cannot put it into ggml`);
+  // what the user must fix is found before the run folder exists
+  checkedSettings(recipe.flashAttention, opts);
+  if (opts.model) checkModelFile(resolve(opts.model));
   const id = newRunId();
   const recorder = new RunRecorder(resolve(runsDir(workDir), id));
   recorder.start('e2e', id, { argv: opts.argv, machine: { host: HOST } });

@@ -47,7 +47,7 @@ export function register(program: Command): void {
         '',
         'Examples:',
         '  kbench e2e rms_norm --candidate unroll_fused',
-        '  kbench e2e softmax -c vec8 --model ~/models/llama-3.2-1b-q8_0.gguf --depth 0,4096 --rounds 20',
+        '  kbench e2e softmax -c fused_max_fastexp --model ~/models/llama-3.2-1b-q8_0.gguf --depth 0,4096 --rounds 20',
       ].join('\n'),
     )
     .action(exits(async (kernelName: string, o, cmd: Command) => {
