@@ -130,8 +130,8 @@ export function chargeHost(ctx: RunContext, target: string, elapsedMs: number, c
 
 /**
  * With --e2e, a decision to keep must pass the end-to-end gate: measured once per candidate (a recorded result is
- * never redone on resume), one measure at a time on this machine, its time charged like a host's. Null when the
- * run stopped before the measure finished: no verdict, so --resume measures it again.
+ * never redone on resume), one measure at a time on this machine and no screen beside it, its time charged like a
+ * host's. Null when the run stopped before the measure finished: no verdict, so --resume measures it again.
  */
 async function endToEnd(ctx: RunContext, c: CandidateState, d: Decision): Promise<Decision | null> {
   const settings = ctx.config.e2e;
@@ -143,7 +143,8 @@ async function endToEnd(ctx: RunContext, c: CandidateState, d: Decision): Promis
     ctx.onEvent({ type: 'status', at: now(), text: `  end-to-end: ${name} grafted into llama.cpp against the unmodified upstream` });
     let result: E2eResult;
     try {
-      result = await ctx.locks.with(['e2e'], () => ctx.runner.e2e!(ctx.kernel, { name, source: readFileSync(path, 'utf8'), path }, settings, ctx.signal));
+      // the WASM screen runs on this machine too: never beside the llama-bench timing
+      result = await ctx.locks.with(['e2e', 'wasm'], () => ctx.runner.e2e!(ctx.kernel, { name, source: readFileSync(path, 'utf8'), path }, settings, ctx.signal));
     } catch (e) {
       if (ctx.signal.aborted) return null;
       throw e;
