@@ -8,11 +8,12 @@ import type { LedgerEvent } from '../ledger/records.js';
 import { RunRecorder } from '../ledger/recorder.js';
 import { findHosts } from '../remote/hosts.js';
 import { UsageError } from '../errors.js';
-import { findKernel, INCLUDE_DIR } from '../spec/suite.js';
+import { findKernel, INCLUDE_DIR, type Kernel } from '../spec/suite.js';
+import { graftRecipe } from '../e2e/graft.js';
 import { Budget, TIME_LIMIT, type Limits } from './budget.js';
 import { ApiFailure, ApiGate, type MessagesApi } from './client.js';
 import { kernelContext } from './context.js';
-import type { AgentConfigEvent, AgentProgress, CostEvent, RequestEvent } from './events.js';
+import type { AgentConfigEvent, AgentE2eSettings, AgentProgress, CostEvent, RequestEvent } from './events.js';
 import { chargeHost, runExperiment } from './experiment.js';
 import { NamedLocks } from './locks.js';
 import { loadPrices, priceFor } from './prices.js';
@@ -26,6 +27,9 @@ import type { ExperimentRunner } from './runner.js';
 import { championOf, replay } from './state.js';
 
 export type AgentSettings = Omit<AgentConfigEvent, 'type' | 'at'>;
+
+/** --e2e without --e2e-depths / --e2e-rounds: generation and prompt processing at an empty cache, 5 rounds per build. */
+export const AGENT_E2E_DEFAULTS: Omit<AgentE2eSettings, 'model'> = { depths: [0], rounds: 5 };
 
 export interface AgentOptions {
   workDir: string;
@@ -66,6 +70,20 @@ export function checkHostSafety(hosts: HostConfig[], allowLocalNative: boolean):
     );
 }
 
+/**
+ * --e2e measures through a graft recipe and runs the candidate inside llama-bench on this machine: a kernel without
+ * a recipe, a missing model or a bad depth or round count is a usage error before anything starts.
+ */
+export function checkE2eSettings(kernel: Kernel, e2e: AgentE2eSettings, allowLocalNative: boolean): void {
+  if (!graftRecipe(kernel))
+    throw new UsageError(`--e2e: kernel '${kernel.name}' has no graft recipe (no "graft" in ${join(kernel.dir, 'kernel.json')}), so it cannot be measured end to end`);
+  if (!allowLocalNative)
+    throw new UsageError('--e2e runs model-written candidates natively on this machine (grafted into llama-bench); pass --allow-local-native to allow it');
+  if (e2e.model !== undefined && !existsSync(e2e.model)) throw new UsageError(`--e2e-model ${e2e.model}: no such file`);
+  if (!e2e.depths.length || e2e.depths.some((d) => !Number.isInteger(d) || d < 0)) throw new UsageError(`--e2e-depths: whole numbers ≥ 0 expected, got ${e2e.depths.join(',') || 'none'}`);
+  if (!Number.isInteger(e2e.rounds) || e2e.rounds < 1) throw new UsageError(`--e2e-rounds: a whole number ≥ 1 expected, got ${e2e.rounds}`);
+}
+
 export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   const { id, dir, events } = locateRun(opts);
   const state = replay(events);
@@ -76,8 +94,10 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   const price = priceFor(prices, settings.model);
   const hosts = findHosts(opts.workDir, settings.hosts);
   checkHostSafety(hosts, settings.allowLocalNative);
+  if (settings.e2e) checkE2eSettings(kernel, settings.e2e, settings.allowLocalNative);
   const roots = makeRoots(kernel.dir, INCLUDE_DIR, settings.researchDirs);
   const runner = await opts.openRunner(opts.workDir);
+  if (settings.e2e && !runner.e2e) throw new UsageError('--e2e: this runner has no end-to-end stage');
 
   const stop = stopSignal(opts.signal, settings.limits.maxMinutes);
   const onEvent = opts.onEvent ?? (() => {});
@@ -158,7 +178,13 @@ function locateRun(opts: AgentOptions): { id: string; dir: string; events: Ledge
 function resolveSettings(opts: AgentOptions, prior: AgentConfigEvent | undefined): AgentSettings {
   if (!opts.resume) {
     if (!opts.settings) throw new UsageError('a kernel is needed (or --resume <id>)');
-    return { ...opts.settings, kernelsDir: resolve(opts.settings.kernelsDir), researchDirs: opts.settings.researchDirs.map((d) => resolve(d)) };
+    const { e2e } = opts.settings;
+    return {
+      ...opts.settings,
+      kernelsDir: resolve(opts.settings.kernelsDir),
+      researchDirs: opts.settings.researchDirs.map((d) => resolve(d)),
+      ...(e2e ? { e2e: { ...e2e, ...(e2e.model ? { model: resolve(e2e.model) } : {}) } } : {}),
+    };
   }
   if (!prior) throw new UsageError(`run '${opts.resume.id}' is not an agent run (no agent-config in its ledger)`);
   const { type: _t, at: _a, ...settings } = prior;
@@ -192,7 +218,7 @@ async function measureBaseline(ctx: RunContext): Promise<void> {
             });
             if (!result || ctx.signal.aborted) return;
             record(ctx, { type: 'baseline', at: now(), result });
-            chargeHost(ctx, result, 'baseline');
+            chargeHost(ctx, result.target, result.elapsedMs, 'baseline');
           }),
         ),
     );

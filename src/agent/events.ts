@@ -32,6 +32,17 @@ export interface AgentConfigEvent {
   limits: { budgetUsd: number; maxExperiments: number; maxMinutes: number };
   allowLocalNative: boolean;
   pricesFile?: string;
+  /** --e2e: the end-to-end verdict (llama-bench on this machine, graft vs unmodified upstream) is the last gate before a keep */
+  e2e?: AgentE2eSettings;
+}
+
+export interface AgentE2eSettings {
+  /** a GGUF on this machine; absent: the random-weight model kbench writes */
+  model?: string;
+  /** llama-bench -d: tokens in the KV cache before each test */
+  depths: number[];
+  /** invocations of each llama-bench binary */
+  rounds: number;
 }
 
 export interface ResearchEvent {

@@ -1,15 +1,16 @@
 // Phase 2, one hypothesis: the model writes candidates, each is screened in the WASM sandbox against the current
 // champion and the verdict goes back as the tool result; the best survivor is promoted to the hosts and kept or
 // discarded by the native verdict against the champion (by the WASM verdict, labelled as such, when the run has
-// no hosts). A kept candidate becomes the champion. The verdict event ends the experiment: a resumed run never
-// redoes it.
+// no hosts). With --e2e, a candidate that verdict would keep must also pass the end-to-end gate (e2e-gate.ts). A
+// kept candidate becomes the champion. The verdict event ends the experiment: a resumed run never redoes it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256, type TargetResult } from '../ledger/records.js';
+import { sha256, type E2eResult, type TargetResult } from '../ledger/records.js';
 import { converse, type ToolHandler, type ToolOutcome } from './conversation.js';
 import { describeRoots } from './context.js';
 import type { Hypothesis } from './events.js';
 import { decide, pooledMeanSpeedup, screenFeedback, screenOutcome, summarizeResult, type Decision } from './decision.js';
+import { gateDecision } from './e2e-gate.js';
 import { championFigures } from './lineage.js';
 import { championSection, experimentMemory, measuredFigures, nativeFeedback, referenceNamed, timingConditions } from './memory.js';
 import { costOfHostTime } from './prices.js';
@@ -54,8 +55,10 @@ export async function runExperiment(ctx: RunContext, h: Hypothesis): Promise<voi
     chosen = bestSurvivor(candidatesOf(ctx.state, h.id).filter((c) => !c.promoted));
     if (!chosen) return settleWithoutSurvivor(ctx, h);
     if (ctx.hosts.length === 0) {
-      const d = decide([chosen.wasm!]);
-      return settle(ctx, h, chosen, [chosen.wasm!], { ...d, reason: `WASM only (no hosts): ${d.reason}` }, 'wasm');
+      const wasm = decide([chosen.wasm!]);
+      const d = await endToEnd(ctx, chosen, { ...wasm, reason: `WASM only (no hosts): ${wasm.reason}` });
+      if (!d) return;
+      return settle(ctx, h, chosen, [chosen.wasm!], d, 'wasm');
     }
   }
 }
@@ -68,11 +71,12 @@ async function nativeStep(ctx: RunContext, h: Hypothesis, c: CandidateState, con
   const complete = c.promoted && ctx.hosts.every((host) => c.native.some((r) => r.target === host.name));
   const results = complete ? c.native : await confirmNatively(ctx, h, c);
   if (!results) return 'stopped';
-  const d = decide(results);
+  const d = await endToEnd(ctx, c, decide(results));
+  if (!d) return 'stopped';
   const left = revisionsLeft(ctx, h);
   if (d.decision !== 'discarded' || left <= 0) return settle(ctx, h, c, results, d, 'native'), 'settled';
   const { state, setup } = conversation;
-  state.messages.push({ role: 'user', content: [{ type: 'text', text: nativeFeedback(results, d, referenceNamed(ctx.state, c.nativeReference), left) }] });
+  state.messages.push({ role: 'user', content: [{ type: 'text', text: nativeFeedback(results, d, referenceNamed(ctx.state, c.nativeReference), left, c.e2e) }] });
   state.nativeSent = [...(state.nativeSent ?? []), c.event.candidate];
   state.next = 'send';
   setup.save(state);
@@ -99,13 +103,17 @@ function settle(ctx: RunContext, h: Hypothesis, c: CandidateState, results: Targ
 }
 
 /**
- * No new survivor: the last native verdict stands if there was one (never a win: a win settles at once), else the
- * experiment failed at the screen.
+ * No new survivor: the last native verdict stands if there was one (never a win: a win settles at once, and one the
+ * end-to-end gate refused stays refused), else the experiment failed at the screen.
  */
-function settleWithoutSurvivor(ctx: RunContext, h: Hypothesis): void {
+async function settleWithoutSurvivor(ctx: RunContext, h: Hypothesis): Promise<void> {
   const promoted = ctx.state.promotions.get(h.id);
   const last = promoted && ctx.state.candidates.get(promoted.candidate);
-  if (last && last.native.length) return settle(ctx, h, last, last.native, decide(last.native), 'native');
+  if (last && last.native.length) {
+    const d = await endToEnd(ctx, last, decide(last.native));
+    if (d) settle(ctx, h, last, last.native, d, 'native');
+    return;
+  }
   const tried = candidatesOf(ctx.state, h.id).at(-1);
   const reason = tried?.screen ? `no candidate survived the screen; last: ${tried.screen.summary}` : 'no candidate was submitted';
   const reference = tried?.screen?.reference ?? null;
@@ -113,11 +121,39 @@ function settleWithoutSurvivor(ctx: RunContext, h: Hypothesis): void {
 }
 
 /** A host's time at its price, against the budget. */
-export function chargeHost(ctx: RunContext, result: TargetResult, candidate: string): void {
-  const host = ctx.hosts.find((x) => x.name === result.target);
-  const costUsd = costOfHostTime(result.elapsedMs, host?.usdPerHour ?? 0);
+export function chargeHost(ctx: RunContext, target: string, elapsedMs: number, candidate: string): void {
+  const host = ctx.hosts.find((x) => x.name === target);
+  const costUsd = costOfHostTime(elapsedMs, host?.usdPerHour ?? 0);
   ctx.budget.add(costUsd);
-  record(ctx, { type: 'cost', at: now(), category: 'hosts', costUsd, totalUsd: ctx.budget.spentUsd, host: result.target, durationMs: result.elapsedMs, candidate });
+  record(ctx, { type: 'cost', at: now(), category: 'hosts', costUsd, totalUsd: ctx.budget.spentUsd, host: target, durationMs: elapsedMs, candidate });
+}
+
+/**
+ * With --e2e, a decision to keep must pass the end-to-end gate: measured once per candidate (a recorded result is
+ * never redone on resume), one measure at a time on this machine and no screen beside it, its time charged like a
+ * host's. Null when the run stopped before the measure finished: no verdict, so --resume measures it again.
+ */
+async function endToEnd(ctx: RunContext, c: CandidateState, d: Decision): Promise<Decision | null> {
+  const settings = ctx.config.e2e;
+  if (!settings || d.decision !== 'kept') return d;
+  if (!c.e2e) {
+    if (ctx.budget.stopReason()) return null;
+    const name = c.event.candidate;
+    const path = join(ctx.dir, c.event.file);
+    ctx.onEvent({ type: 'status', at: now(), text: `  end-to-end: ${name} grafted into llama.cpp against the unmodified upstream` });
+    let result: E2eResult;
+    try {
+      // the WASM screen runs on this machine too: never beside the llama-bench timing
+      result = await ctx.locks.with(['e2e', 'wasm'], () => ctx.runner.e2e!(ctx.kernel, { name, source: readFileSync(path, 'utf8'), path }, settings, ctx.signal));
+    } catch (e) {
+      if (ctx.signal.aborted) return null;
+      throw e;
+    }
+    if (ctx.signal.aborted) return null;
+    record(ctx, { type: 'e2e', at: now(), result });
+    chargeHost(ctx, result.host, result.elapsedMs, name);
+  }
+  return gateDecision(d, c.e2e!);
 }
 
 /** Native runs against the current champion (once per arch among the hosts); the caller holds the host locks. Null when interrupted. */
@@ -129,7 +165,7 @@ async function confirmNatively(ctx: RunContext, h: Hypothesis, chosen: Candidate
   // each host's result (and its cost) is recorded as it arrives, not when the slowest host is done
   const onHost = (result: TargetResult) => {
     ctx.recorder.result(result, h.id);
-    chargeHost(ctx, result, name);
+    chargeHost(ctx, result.target, result.elapsedMs, name);
   };
   const reference = championSource(ctx);
   record(ctx, { type: 'promotion', at: now(), candidate: name, hypothesis: h.id, hosts: ctx.hosts.map((x) => x.name), reference: reference?.name ?? null });

@@ -1,9 +1,10 @@
 // What an experiment's model is told besides its hypothesis: the timing conditions and measured figures (before
 // it writes code), the current champion with its source, a bounded table of every earlier experiment, and the
-// native verdict of its own promoted candidate. All of it is computed from the run state, so a resumed run tells
-// the model the same thing.
+// native verdict of its own promoted candidate (with --e2e, its end-to-end measure beside Amdahl's prediction). All
+// of it is computed from the run state, so a resumed run tells the model the same thing.
 import type { HostConfig } from '../config/config.js';
-import type { TargetResult } from '../ledger/records.js';
+import type { E2eResult, TargetResult } from '../ledger/records.js';
+import { e2eFeedback, nativeOpSpeedups } from './e2e-gate.js';
 import { lightShare } from '../measure/speed-of-light.js';
 import type { SpeedResult } from '../measure/types.js';
 import { toolchainFor } from '../remote/hosts.js';
@@ -93,9 +94,12 @@ export function championSection(s: RunState, source: string | undefined): string
   const h = s.hypotheses.find((x) => x.id === c.hypothesis);
   const steps = s.champions.map((x) => x.candidate).join(' → ');
   const figures = c.figures.map((f) => `- ${f.target} ${f.shape}: ${f.cumulative ? formatSpeedup(f.cumulative, 3) : '?'} over the baseline (this step ${formatSpeedup(f.step, 3)}), ${pct(f.lightShare)} of light`);
+  const champ = s.candidates.get(c.candidate);
+  const e2e = champ?.e2e && e2eFeedback(champ.e2e, nativeOpSpeedups(champ.native, referenceNamed(s, champ.nativeReference).overBaseline));
   return [
     `The current champion is ${c.candidate} (hypothesis ${c.hypothesis}: ${h?.title ?? '?'}), kept on its ${c.basis === 'native' ? 'native' : 'WASM'} verdict; lineage: baseline → ${steps}.`,
     ...figures,
+    ...(e2e ? [e2e] : []),
     '```c',
     source.trimEnd(),
     '```',
@@ -135,8 +139,8 @@ export function experimentMemory(s: RunState): string {
 }
 
 /** The native verdict of a promoted candidate, sent back to the model (which may revise if revisions are left). */
-export function nativeFeedback(results: TargetResult[], decision: Decision, ref: Reference, revisionsLeft: number): string {
-  const head = `Native verdict against ${ref.label}: ${decision.decision} (${decision.reason}).`;
+export function nativeFeedback(results: TargetResult[], decision: Decision, ref: Reference, revisionsLeft: number, e2e?: E2eResult): string {
+  const head = `${e2e ? 'Verdict (native, then end to end)' : 'Native verdict'} against ${ref.label}: ${decision.decision} (${decision.reason}).`;
   const hosts = results.map((r) =>
     r.hostFailure ? `${r.target}: not judged (${r.hostFailure})` : r.check.status !== 'pass' ? `${r.target}: check failed: ${r.check.status}` : `${r.target} (${r.arch}, ${r.toolchain}):\n${formatSpeeds(r, ref)}`,
   );
@@ -144,5 +148,5 @@ export function nativeFeedback(results: TargetResult[], decision: Decision, ref:
     revisionsLeft > 0
       ? `You may revise ${revisionsLeft} more time(s): submit an improved candidate (it is screened, then promoted again if it survives), or reply without a tool call to stop here.`
       : 'No revisions left for this hypothesis.';
-  return [head, ...hosts, next].join('\n');
+  return [head, ...hosts, ...(e2e ? [e2eFeedback(e2e, nativeOpSpeedups(results, ref.overBaseline))] : []), next].join('\n');
 }

@@ -1,9 +1,12 @@
 // The agent's runner over the real stages: one long-lived ScreenSession (the compiler warms once per run) for
-// the WASM screen, and the native scheduler (remote/schedule.ts) for confirmation.
+// the WASM screen, the native scheduler (remote/schedule.ts) for confirmation, and runE2e (src/e2e/run.ts) on this
+// machine for the --e2e gate.
 import type { HostConfig } from '../config/config.js';
 import { AbortError } from '../errors.js';
 import { jobsFor, runScheduled } from '../remote/schedule.js';
 import { ScreenSession } from '../screen/session.js';
+import { runE2e } from '../e2e/run.js';
+import type { AgentE2eSettings } from './events.js';
 import type { Kernel } from '../spec/suite.js';
 import { againstReference, type SavedCandidate, type ExperimentRunner } from './runner.js';
 
@@ -20,6 +23,13 @@ export function openRealRunner(workDir: string): ExperimentRunner {
       if (signal.aborted) throw new AbortError(); // an interrupted confirmation is no verdict
       return results;
     },
+    e2e: e2eStep(workDir),
     close: () => session.close(),
   };
+}
+
+/** The --e2e step: runE2e on this machine, in the project whose `kbench run --upstream` results feed Amdahl's prediction. */
+export function e2eStep(workDir: string): NonNullable<ExperimentRunner['e2e']> {
+  return (kernel: Kernel, candidate: SavedCandidate, settings: AgentE2eSettings, signal: AbortSignal) =>
+    runE2e(workDir, kernel, { name: candidate.name, path: candidate.path }, { ...settings, signal });
 }

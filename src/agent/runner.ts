@@ -2,7 +2,8 @@
 // native hosts. The loop is written against this interface so tests can replace the world; the adapter to
 // the real screen and native stages is in real-runner.ts.
 import type { HostConfig } from '../config/config.js';
-import type { TargetResult } from '../ledger/records.js';
+import type { E2eResult, TargetResult } from '../ledger/records.js';
+import type { AgentE2eSettings } from './events.js';
 import type { Kernel } from '../spec/suite.js';
 
 export interface SavedCandidate {
@@ -21,6 +22,11 @@ export interface ExperimentRunner {
   screen(kernel: Kernel, candidate: SavedCandidate, reference?: SavedCandidate): Promise<TargetResult>;
   /** Native build, check and timing on each host; one result per host (hostFailure set when a host was lost). */
   confirm(kernel: Kernel, candidate: SavedCandidate, hosts: HostConfig[], signal: AbortSignal, reference?: SavedCandidate): Promise<TargetResult[]>;
+  /**
+   * --e2e: the candidate grafted into llama.cpp on this machine, logits checked and llama-bench timed against the
+   * unmodified upstream. A bad candidate is a result (logits differ, compile error), not a throw.
+   */
+  e2e?(kernel: Kernel, candidate: SavedCandidate, settings: AgentE2eSettings, signal: AbortSignal): Promise<E2eResult>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 // Everything a run knows, rebuilt from its ledger events. The same fold runs live (each event as it is
 // appended) and on --resume (all events read back), so a resumed run cannot disagree with the one that died.
-import type { LedgerEvent, TargetResult } from '../ledger/records.js';
+import type { E2eResult, LedgerEvent, TargetResult } from '../ledger/records.js';
 import type { CostBreakdown } from './prices.js';
 import type { AgentConfigEvent, ChampionEvent, CostEvent, CandidateEvent, Hypothesis, ResearchEvent, AgentScreenEvent, PromotionEvent, RequestEvent, VerdictEvent } from './events.js';
 
@@ -14,6 +14,8 @@ export interface CandidateState {
   promoted: boolean;
   /** the champion its native results are timed against (null: the baseline) */
   nativeReference?: string | null;
+  /** --e2e: the end-to-end measure against the unmodified upstream (independent of the champion) */
+  e2e?: E2eResult;
 }
 
 export interface RunState {
@@ -145,6 +147,11 @@ export function applyEvent(s: RunState, e: LedgerEvent): void {
       // a promotion started again (after a resume) replaces the partial results of the lost one
       const c = s.candidates.get(e.candidate);
       if (c) Object.assign(c, { native: [], promoted: true, nativeReference: e.reference ?? null });
+      break;
+    }
+    case 'e2e': {
+      const c = s.candidates.get(e.result.candidate);
+      if (c) c.e2e = e.result;
       break;
     }
     case 'verdict':

@@ -22,3 +22,10 @@ export const positive = (flag: string, whole: boolean) =>
   numberOption(flag, (n) => Number.isFinite(n) && n > 0 && (!whole || Number.isInteger(n)), `a positive ${whole ? 'integer' : 'number'}`);
 
 export const wholeMinutes = (flag: string) => numberOption(flag, (n) => Number.isInteger(n) && n >= 1, 'whole minutes ≥ 1');
+
+/** A comma-separated list of whole numbers ≥ 0 (llama-bench depths): "0,4096". */
+export const wholeList = (flag: string) => (v: string): number[] => {
+  const parts = v.split(',').map((x) => x.trim());
+  if (parts.some((x) => !/^\d+$/.test(x))) throw new UsageError(`${flag}: expected whole numbers ≥ 0 separated by commas, got '${v}'`);
+  return parts.map(Number);
+};

@@ -57,3 +57,10 @@ export function formatLoad(load?: { start?: { loadAvg1: number; cpus: number }; 
   const end = load.end ? `, ${load.end.loadAvg1.toFixed(2)} at the end` : '';
   return `load average ${load.start.loadAvg1.toFixed(2)} at the start${end} (${load.start.cpus} CPUs)`;
 }
+
+const signedPercent = (ratio: number) => `${ratio >= 1 ? '+' : '−'}${(Math.abs(ratio - 1) * 100).toFixed(1)}%`;
+
+/** A speed ratio as a gain with its interval in percentage points: 1.003 [0.989, 1.018] → "+0.3% [−1.1, +1.8]". */
+export function formatGain(i: Interval): string {
+  return `${signedPercent(i.estimate)} [${signedPercent(i.lo).slice(0, -1)}, ${signedPercent(i.hi).slice(0, -1)}]`;
+}
