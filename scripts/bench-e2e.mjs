@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runE2e } from '../dist/e2e/run.js';
 import { listRunFolders, readLedger } from '../dist/ledger/ledger.js';
-import { formatGain } from '../dist/report/format.js';
+import { formatGain } from '../dist/format.js';
 import { BUILTIN_KERNELS_DIR, loadSuite } from '../dist/spec/suite.js';
 
 const { values } = parseArgs({

@@ -13,12 +13,11 @@ import { graftRecipe } from '../e2e/graft.js';
 import { Budget, TIME_LIMIT, type Limits } from './budget.js';
 import { ApiFailure, ApiGate, type MessagesApi } from './client.js';
 import { kernelContext } from './context.js';
-import type { AgentConfigEvent, AgentE2eSettings, AgentProgress, CostEvent, RequestEvent } from './events.js';
+import type { AgentConfigEvent, AgentE2eSettings, AgentProgress, CostEvent, RequestEvent } from '../ledger/agent-events.js';
 import { chargeHost, runExperiment } from './experiment.js';
 import { NamedLocks } from './locks.js';
 import { loadPrices, priceFor } from './prices.js';
 import { loadPrompt } from './prompts.js';
-import { writeRunReports } from '../report/index.js';
 import { bestCandidateFile, bestFileName } from './best-candidate.js';
 import { runResearch } from './research.js';
 import { makeRoots } from './research-tools.js';
@@ -49,8 +48,6 @@ export interface AgentOptions {
 export interface AgentOutcome {
   id: string;
   dir: string;
-  reportPath: string;
-  htmlPath: string;
   bestPath?: string;
   stopReason: string | null;
   status: 'done' | 'interrupted' | 'failed';
@@ -269,7 +266,5 @@ function finish(ctx: RunContext, status: AgentOutcome['status']): AgentOutcome {
     bestPath = ctx.recorder.writeFile(bestFileName(ctx.kernel.name), bestCandidateFile(s, ctx.kernel.name, source, champion));
   }
   ctx.recorder.end(status, stopReason ?? undefined);
-  // written once the run has ended, by the same renderer as every other run's (report.md and report.html)
-  const { markdownPath: reportPath, htmlPath } = writeRunReports(ctx.dir);
-  return { id: ctx.id, dir: ctx.dir, reportPath, htmlPath, bestPath, stopReason, status, apiUsd: s.apiUsd, hostsUsd: s.hostsUsd, kept: s.champions.length };
+  return { id: ctx.id, dir: ctx.dir, bestPath, stopReason, status, apiUsd: s.apiUsd, hostsUsd: s.hostsUsd, kept: s.champions.length };
 }

@@ -1,5 +1,5 @@
 // best-<kernel>.c: the final champion, ready for kernels/<name>/candidates/, with where it came from.
-import type { ChampionEvent } from './events.js';
+import type { ChampionEvent } from '../ledger/agent-events.js';
 import { meanCumulative } from './lineage.js';
 import type { RunState } from './state.js';
 

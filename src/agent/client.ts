@@ -6,7 +6,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { UsageError } from '../errors.js';
 import type { Budget } from './budget.js';
 import { costOfUsage, type ModelPrice, type UsageCounts } from './prices.js';
-import type { CostEvent, RequestEvent } from './events.js';
+import type { CostEvent, RequestEvent } from '../ledger/agent-events.js';
 
 export type Message = Anthropic.Messages.Message;
 export type MessageParam = Anthropic.Messages.MessageParam;

@@ -2,10 +2,10 @@
 import { describeVerdict } from '../check/verdict.js';
 import type { TargetResult } from '../ledger/records.js';
 import { notJudged, wasmRejection } from '../remote/outcome.js';
-import type { ScreenOutcome } from './events.js';
+import type { ScreenOutcome } from '../ledger/agent-events.js';
 import { lightShare } from '../measure/speed-of-light.js';
 import type { Interval } from '../measure/types.js';
-import { formatNs, formatSpeedup } from '../report/format.js';
+import { formatNs, formatSpeedup } from '../format.js';
 
 const DIAGNOSTIC_MAX_LINES = 40;
 const DIAGNOSTIC_MAX_CHARS = 3000;

@@ -4,7 +4,7 @@
 import { predictE2eRatioFromIntervals } from '../e2e/amdahl.js';
 import type { E2eResult, E2eTestResult, TargetResult } from '../ledger/records.js';
 import type { Interval } from '../measure/types.js';
-import { formatGain } from '../report/format.js';
+import { formatGain } from '../format.js';
 import type { Decision } from './decision.js';
 
 

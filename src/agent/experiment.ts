@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { sha256, type E2eResult, type TargetResult } from '../ledger/records.js';
 import { converse, type ToolHandler, type ToolOutcome } from './conversation.js';
 import { describeRoots } from './context.js';
-import type { Hypothesis } from './events.js';
+import type { Hypothesis } from '../ledger/agent-events.js';
 import { decide, pooledMeanSpeedup, screenFeedback, screenOutcome, summarizeResult, type Decision } from './decision.js';
 import { gateDecision } from './e2e-gate.js';
 import { championFigures } from './lineage.js';

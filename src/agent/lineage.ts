@@ -4,7 +4,7 @@
 import type { TargetResult } from '../ledger/records.js';
 import { lightShare } from '../measure/speed-of-light.js';
 import type { Interval } from '../measure/types.js';
-import type { ChampionEvent, ChampionFigure } from './events.js';
+import type { ChampionEvent, ChampionFigure } from '../ledger/agent-events.js';
 
 /** The original baseline against itself: exactly 1, at full confidence. */
 const UNIT: Interval = { estimate: 1, lo: 1, hi: 1, level: 1 };

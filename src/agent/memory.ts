@@ -11,7 +11,7 @@ import { toolchainFor } from '../remote/hosts.js';
 import type { Kernel } from '../spec/suite.js';
 import type { Decision, Reference } from './decision.js';
 import { formatSpeeds } from './decision.js';
-import { formatSpeedup } from '../report/format.js';
+import { formatSpeedup } from '../format.js';
 import { overBaseline } from './lineage.js';
 import { championOf, type RunState } from './state.js';
 

@@ -4,6 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import type { CostBreakdown, UsageCounts } from '../ledger/agent-events.js';
+
+export type { CostBreakdown, UsageCounts };
 
 export const DEFAULT_MODEL = 'claude-sonnet-5-5';
 
@@ -78,25 +81,7 @@ export function priceFor(table: PriceTable, model: string): ModelPrice {
   return price;
 }
 
-/** The usage fields of a Messages API response that cost money (null = absent). */
-export interface UsageCounts {
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_input_tokens?: number | null;
-  cache_read_input_tokens?: number | null;
-  /** split of cache writes by lifetime, when the API reports it */
-  cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number } | null;
-  server_tool_use?: { web_search_requests?: number; web_fetch_requests?: number } | null;
-}
 
-export interface CostBreakdown {
-  inputUsd: number;
-  outputUsd: number;
-  cacheWriteUsd: number;
-  cacheReadUsd: number;
-  webSearchUsd: number;
-  totalUsd: number;
-}
 
 export function costOfUsage(usage: UsageCounts, price: ModelPrice, webSearchPer1000Usd: number): CostBreakdown {
   const perToken = price.inputPerMTokUsd / 1e6;

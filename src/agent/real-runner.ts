@@ -6,7 +6,7 @@ import { AbortError } from '../errors.js';
 import { jobsFor, runScheduled } from '../remote/schedule.js';
 import { ScreenSession } from '../screen/session.js';
 import { runE2e } from '../e2e/run.js';
-import type { AgentE2eSettings } from './events.js';
+import type { AgentE2eSettings } from '../ledger/agent-events.js';
 import type { Kernel } from '../spec/suite.js';
 import { againstReference, type SavedCandidate, type ExperimentRunner } from './runner.js';
 

@@ -9,7 +9,7 @@ import type { Kernel } from '../spec/suite.js';
 import type { Budget } from './budget.js';
 import type { ApiGate } from './client.js';
 import type { ConversationSetup, ConversationState } from './conversation.js';
-import type { AgentConfigEvent, AgentProgress } from './events.js';
+import type { AgentConfigEvent, AgentProgress } from '../ledger/agent-events.js';
 import type { NamedLocks } from './locks.js';
 import type { Root } from './research-tools.js';
 import type { ExperimentRunner } from './runner.js';

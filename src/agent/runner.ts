@@ -3,7 +3,7 @@
 // the real screen and native stages is in real-runner.ts.
 import type { HostConfig } from '../config/config.js';
 import type { E2eResult, TargetResult } from '../ledger/records.js';
-import type { AgentE2eSettings } from './events.js';
+import type { AgentE2eSettings } from '../ledger/agent-events.js';
 import type { Kernel } from '../spec/suite.js';
 
 export interface SavedCandidate {

@@ -2,7 +2,7 @@
 // appended) and on --resume (all events read back), so a resumed run cannot disagree with the one that died.
 import type { E2eResult, LedgerEvent, TargetResult } from '../ledger/records.js';
 import type { CostBreakdown } from './prices.js';
-import type { AgentConfigEvent, ChampionEvent, CostEvent, CandidateEvent, Hypothesis, ResearchEvent, AgentScreenEvent, PromotionEvent, RequestEvent, VerdictEvent } from './events.js';
+import type { AgentConfigEvent, ChampionEvent, CostEvent, CandidateEvent, Hypothesis, ResearchEvent, AgentScreenEvent, PromotionEvent, RequestEvent, VerdictEvent } from '../ledger/agent-events.js';
 
 export interface CandidateState {
   event: CandidateEvent;

@@ -1,16 +1,16 @@
-// Terminal output helpers; tables and numbers come from report/table.ts and report/format.ts, as in the reports.
+// Terminal output helpers; tables and numbers come from report/table.ts and format.ts, as in the reports.
 import { lightShare } from '../measure/speed-of-light.js';
 import type { SpeedResult } from '../measure/types.js';
 import type { TargetResult } from '../ledger/records.js';
 import { formatDuration } from './progress.js';
-import { formatFixed, formatSpeedup } from '../report/format.js';
+import { formatFixed, formatSpeedup } from '../format.js';
 import { renderTable } from '../report/table.js';
 
 export function table(header: string[], rows: string[][]): string {
   return renderTable('text', header, rows);
 }
 
-export { formatNs, formatSpeedup } from '../report/format.js';
+export { formatNs, formatSpeedup } from '../format.js';
 
 /** "12.5 GB/s, 57% of light", with what makes the timing not count (emulation, a suspect result). */
 export function throughputNote(s: SpeedResult): string {

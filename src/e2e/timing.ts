@@ -9,7 +9,7 @@ import { createRng } from '../rng.js';
 import type { Interval, SpeedVerdict } from '../measure/types.js';
 import type { Executor } from '../remote/executor.js';
 import { probeLoad } from '../remote/load.js';
-import { formatNs } from '../report/format.js';
+import { formatNs } from '../format.js';
 import { UsageError } from '../errors.js';
 import type { E2eTestResult } from '../ledger/records.js';
 import { checkLlamaBenchArgs, runLlamaBench, type LlamaBenchArgs, type LlamaBenchTest } from './llama-bench.js';

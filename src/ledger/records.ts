@@ -5,8 +5,8 @@ import type { CheckVerdict } from '../check/verdict.js';
 import type { Interval, SpeedResult, SpeedVerdict } from '../measure/types.js';
 import type { LoadSnapshot, Stability } from '../measure/stability.js';
 import type { MachineFacts } from './machine.js';
-// The agent's vocabulary is its own (agent/events.ts); the ledger only closes the union over it.
-import type { AgentEvent } from '../agent/events.js';
+// The agent's vocabulary (agent-events.ts) is written by agent/ alone; the ledger closes the union over it.
+import type { AgentEvent } from './agent-events.js';
 
 export const LEDGER_SCHEMA = 'kbench.ledger/1';
 
@@ -221,7 +221,7 @@ export type LedgerEvent = RunStartEvent | ResultEvent | RunEndEvent | PromoteEnd
 /** What a stage may append: everything but the parse-time stand-in. */
 export type RecordedEvent = Exclude<LedgerEvent, UnknownEvent>;
 
-/** The events an agent run adds (src/agent/events.ts), checked against AgentEvent: a report of another kind counts them as not shown. */
+/** The events an agent run adds (src/ledger/agent-events.ts), checked against AgentEvent: a report of another kind counts them as not shown. */
 const AGENT_TYPES: Record<AgentEvent['type'], true> = {
   'agent-config': true,
   research: true,

@@ -1,5 +1,5 @@
 // What an agent run adds to a report: the experiment timeline, the champion lineage and the cost breakdown, folded
-// from the agent's typed ledger events (src/agent/events.ts).
+// from the agent's typed ledger events (src/ledger/agent-events.ts).
 import type { LedgerEvent } from '../ledger/records.js';
 import type { Interval } from '../measure/types.js';
 import type { ResultRow } from './model.js';

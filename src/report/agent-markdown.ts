@@ -2,7 +2,7 @@
 // from the agent's events by the agent's own fold (agent/state.ts), so a resumed or crashed run reports the same way.
 import type { TargetResult } from '../ledger/records.js';
 import { summarizeResult } from '../agent/decision.js';
-import { formatSpeedup, formatUsdPrecise } from './format.js';
+import { formatSpeedup, formatUsdPrecise } from '../format.js';
 import { renderTable } from './table.js';
 import { measuredFigures } from '../agent/memory.js';
 import { candidatesOf, type RunState } from '../agent/state.js';

@@ -2,7 +2,7 @@
 // the page's light and dark palettes apply. Ratios are drawn on log axes (2× and 0.5× sit equally far from 1×).
 import type { ExperimentRow, CostItem } from './agent-events.js';
 import type { Correlation, ResultRow, ShapeRow } from './model.js';
-import { formatRatio, formatRho, formatSpeedup, formatUsd } from './format.js';
+import { formatRatio, formatRho, formatSpeedup, formatUsd } from '../format.js';
 
 export function esc(s: string | number): string {
   return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -3,7 +3,7 @@
 // and Amdahl's prediction beside the measurement.
 import type { E2eResult } from '../ledger/records.js';
 import { esc } from './charts.js';
-import { formatFixed, formatPercent, formatSpeedup } from './format.js';
+import { formatFixed, formatPercent, formatSpeedup } from '../format.js';
 import { renderTable, type TableStyle } from './table.js';
 
 /** "rms_norm/unroll_fused: logits agree (…)": the gate's verdict in one line. */

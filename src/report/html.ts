@@ -2,7 +2,7 @@
 // dark by prefers-color-scheme.
 import { failedRows, timedRows, type ReportModel } from './model.js';
 import { costChart, esc, forestPlot, scatterPlot, sharedSpeedupDomain, timelineChart, type ForestRow } from './charts.js';
-import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
+import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from '../format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
 import { renderTable } from './table.js';
 import { e2eNotes, e2eTable } from './e2e.js';

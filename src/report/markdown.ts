@@ -4,7 +4,7 @@ import { renderTable } from './table.js';
 import { agentCost, agentIntro, agentTitle } from './agent-markdown.js';
 import { bestFileName } from '../agent/best-candidate.js';
 import { failedRows, timedRows, type ReportModel } from './model.js';
-import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from './format.js';
+import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from '../format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
 import { e2eNotes, e2eTable } from './e2e.js';
 

@@ -11,7 +11,7 @@ import { median } from '../measure/stats.js';
 import { agreementRho, pairWithWasm, type AgreementPoint, type TimedSource } from '../measure/agreement.js';
 import { UsageError } from '../errors.js';
 import { baselineDriftReason, machineReasons, stabilityOf, wideCiReason, type LoadSnapshot, type Stability } from '../measure/stability.js';
-import { formatNs } from './format.js';
+import { formatNs } from '../format.js';
 import { readAgentActivity, type AgentActivity } from './agent-events.js';
 import { replay, type RunState } from '../agent/state.js';
 

@@ -10,6 +10,7 @@ import { BUILTIN_KERNELS_DIR } from '../../src/spec/suite.js';
 import { hasCommand, missing } from '../helpers/require.js';
 import { BROKEN_RMS_NORM, GOOD_RMS_NORM, WRONG_RMS_NORM } from '../fixtures/fake-anthropic/candidates.js';
 import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type Block, type FakeAnthropic, type RecordedRequest } from '../fixtures/fake-anthropic/server.js';
+import { writeRunReports } from '../../src/report/index.js';
 
 const hypotheses = [
   { id: 'h1', idea: 'four vector accumulators, fused scale pass', rationale: 'hides FMA latency; one pass less', sources: ['kernel/baseline.c'], expectedEffect: '2x decode', targetShape: 'decode 1x4096' },
@@ -166,10 +167,10 @@ describe.skipIf(missing('a native C compiler (cc)', hasCommand('cc')))('a script
   });
 
   it('writes a report with the brief, every candidate and its verdicts, and the cost', () => {
-    const html = readFileSync(outcome.htmlPath, 'utf8');
+    const html = readFileSync(writeRunReports(outcome.dir).htmlPath, 'utf8');
     expect(html).toContain('<svg');
     expect(html).toMatch(/kept|discarded/);
-    const report = readFileSync(outcome.reportPath, 'utf8');
+    const report = readFileSync(writeRunReports(outcome.dir).markdownPath, 'utf8');
     expect(report).toContain('# kbench agent: rms_norm');
     expect(report).toContain('The baseline copies x into y, then scales: **two passes**.');
     expect(report).toContain('- kernel/baseline.c');

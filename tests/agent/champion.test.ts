@@ -11,6 +11,7 @@ import { readLedger } from '../../src/ledger/ledger.js';
 import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type Block, type FakeAnthropic, type FakeReply, type RecordedRequest } from '../fixtures/fake-anthropic/server.js';
 import { fakeRunner } from './fake-runner.js';
 import { agentSettings, recordHypotheses } from './scripted-run.js';
+import { writeRunReports } from '../../src/report/index.js';
 
 let server: FakeAnthropic | undefined;
 afterEach(async () => {
@@ -32,7 +33,7 @@ async function run(script: Record<string, FakeReply[]>, over: Partial<AgentSetti
     api: createMessagesApi({ apiKey: TEST_API_KEY, baseURL: server.url, maxRetries: 0 }),
     openRunner: () => fakeRunner(log),
   });
-  return { outcome, log, events: readLedger(join(outcome.dir, 'ledger.jsonl')), report: readFileSync(outcome.reportPath, 'utf8') };
+  return { outcome, log, events: readLedger(join(outcome.dir, 'ledger.jsonl')), report: readFileSync(writeRunReports(outcome.dir).markdownPath, 'utf8') };
 }
 
 const request = (conversation: string, turn: number): RecordedRequest => server!.requests.find((r) => r.conversation === conversation && r.turn === turn)!;
@@ -89,7 +90,7 @@ describe('champion lineage', () => {
     expect(report).toContain('| vm1 | decode 1x4096 | 1.500× [1.425, 1.575] | 2.250× [2.031, 2.481] (90%) | 444 | 113% |');
     // two requests of $0.0007 each per experiment; the fake host is free
     expect(report).toMatch(/### Step 2:.*\n\nCost of the experiment: \$0\.0014 \(API \$0\.0014, hosts \$0\.0000\)\./);
-    const html = readFileSync(outcome.htmlPath, 'utf8');
+    const html = readFileSync(writeRunReports(outcome.dir).htmlPath, 'utf8');
     expect(html).toContain('Lineage');
     expect(html).toContain('baseline → h1-r0 → h2-r0');
     const lineage = html.slice(html.indexOf('<section id="lineage">'), html.indexOf('</section>', html.indexOf('<section id="lineage">')));

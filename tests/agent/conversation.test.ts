@@ -9,6 +9,7 @@ import { readLedger } from '../../src/ledger/ledger.js';
 import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type Block, type FakeAnthropic, type FakeReply, type RecordedRequest } from '../fixtures/fake-anthropic/server.js';
 import { fakeRunner } from './fake-runner.js';
 import { agentSettings, recordHypotheses } from './scripted-run.js';
+import { writeRunReports } from '../../src/report/index.js';
 
 
 let server: FakeAnthropic | undefined;
@@ -26,7 +27,7 @@ async function run(script: Record<string, FakeReply[]>, over: Partial<AgentSetti
     api: createMessagesApi({ apiKey: TEST_API_KEY, baseURL: server.url, maxRetries: 0 }),
     openRunner: () => opts.runner ?? fakeRunner(),
   });
-  return { outcome, events: readLedger(join(outcome.dir, 'ledger.jsonl')), report: readFileSync(outcome.reportPath, 'utf8') };
+  return { outcome, events: readLedger(join(outcome.dir, 'ledger.jsonl')), report: readFileSync(writeRunReports(outcome.dir).markdownPath, 'utf8') };
 }
 
 const order = (reqs: RecordedRequest[]) => reqs.map((r) => `${r.conversation}#${r.turn}`);

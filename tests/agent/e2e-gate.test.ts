@@ -17,6 +17,7 @@ import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type Block, 
 import { CLI } from '../helpers/fixtures.js';
 import { e2eTest, fakeE2e, fakeRunner } from './fake-runner.js';
 import { agentSettings, recordHypotheses } from './scripted-run.js';
+import { writeRunReports } from '../../src/report/index.js';
 
 let server: FakeAnthropic | undefined;
 afterEach(async () => {
@@ -42,7 +43,7 @@ async function run(script: Record<string, FakeReply[]>, e2e: (c: SavedCandidate)
     api: createMessagesApi({ apiKey: TEST_API_KEY, baseURL: server.url, maxRetries: 0 }),
     openRunner: () => fakeRunner(log, e2e),
   });
-  return { outcome, log, dir, events: readLedger(join(outcome.dir, 'ledger.jsonl')), report: readFileSync(outcome.reportPath, 'utf8') };
+  return { outcome, log, dir, events: readLedger(join(outcome.dir, 'ledger.jsonl')), report: readFileSync(writeRunReports(outcome.dir).markdownPath, 'utf8') };
 }
 
 const request = (conversation: string, turn: number): RecordedRequest => server!.requests.find((r) => r.conversation === conversation && r.turn === turn)!;

@@ -11,6 +11,7 @@ import { UsageError } from '../../src/errors.js';
 import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type FakeAnthropic, type FakeReply, type Responder } from '../fixtures/fake-anthropic/server.js';
 import { fakeRunner } from './fake-runner.js';
 import { agentSettings, recordHypotheses } from './scripted-run.js';
+import { writeRunReports } from '../../src/report/index.js';
 
 let server: FakeAnthropic | undefined;
 afterEach(async () => {
@@ -28,7 +29,7 @@ async function run(respond: Responder, over: Partial<AgentSettings> = {}, extra:
     openRunner: () => fakeRunner(),
     signal: extra.signal,
   });
-  return { outcome, workDir, report: readFileSync(outcome.reportPath, 'utf8'), events: readLedger(join(outcome.dir, 'ledger.jsonl')) };
+  return { outcome, workDir, report: readFileSync(writeRunReports(outcome.dir).markdownPath, 'utf8'), events: readLedger(join(outcome.dir, 'ledger.jsonl')) };
 }
 
 describe('budget', () => {
@@ -97,7 +98,7 @@ describe('other limits', () => {
     expect(charged).toMatchObject({ request: sent.request, estimated: true, usage: { input_tokens: 0, output_tokens: 16_000, cache_creation_input_tokens: sent.inputTokensEstimate } });
     expect(outcome.apiUsd).toBeGreaterThan(0.16);
     expect(report).toContain('| **API total** | 1 requests (1 unanswered, charged an upper-bound estimate) |');
-    expect(readFileSync(outcome.htmlPath, 'utf8')).toContain('1 request(s) were never answered (a crash or the time limit) and are charged an upper-bound estimate');
+    expect(readFileSync(writeRunReports(outcome.dir).htmlPath, 'utf8')).toContain('1 request(s) were never answered (a crash or the time limit) and are charged an upper-bound estimate');
   });
 
   it('names the time limit when its timer fires the stop signal a moment before the clock reaches the limit', () => {
@@ -166,7 +167,7 @@ describe('resume', () => {
     };
     const first = await runAgent({ workDir, settings: agentSettings({ hosts: ['vm1'] }), api, openRunner: () => hanging, signal: controller.signal });
     expect(first.status).toBe('interrupted');
-    expect(readFileSync(first.reportPath, 'utf8')).toContain('### 1. h1: idea h1 — not finished');
+    expect(readFileSync(writeRunReports(first.dir).markdownPath, 'utf8')).toContain('### 1. h1: idea h1 — not finished');
     const asked = server.requests.length;
 
     const second = await runAgent({ workDir, resume: { id: first.id }, api, openRunner: () => fakeRunner(log) });

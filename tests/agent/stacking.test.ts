@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent, type AgentOutcome } from '../../src/agent/agent.js';
 import { createMessagesApi } from '../../src/agent/client.js';
-import type { ChampionEvent } from '../../src/agent/events.js';
+import type { ChampionEvent } from '../../src/ledger/agent-events.js';
 import { openRealRunner } from '../../src/agent/real-runner.js';
 import { readLedger } from '../../src/ledger/ledger.js';
 import type { LedgerEvent, TargetResult } from '../../src/ledger/records.js';
@@ -16,6 +16,7 @@ import { hasCommand, missing } from '../helpers/require.js';
 import { GOOD_RMS_NORM, STEP_A_RMS_NORM } from '../fixtures/fake-anthropic/candidates.js';
 import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type Block, type FakeAnthropic } from '../fixtures/fake-anthropic/server.js';
 import { agentSettings, recordHypotheses } from './scripted-run.js';
+import { writeRunReports } from '../../src/report/index.js';
 
 describe.skipIf(missing('a native C compiler (cc)', hasCommand('cc')))('two stacking wins on rms_norm, screened and confirmed for real', () => {
   let server: FakeAnthropic;
@@ -87,7 +88,7 @@ describe.skipIf(missing('a native C compiler (cc)', hasCommand('cc')))('two stac
   });
 
   it('shows the lineage with step and cumulative speedups per shape in report.md', () => {
-    const report = readFileSync(outcome.reportPath, 'utf8');
+    const report = readFileSync(writeRunReports(outcome.dir).markdownPath, 'utf8');
     expect(report).toContain('## Lineage\n\nbaseline → h1-r0 → h2-r0');
     expect(report).toMatch(/### Step 2: h1-r0 → h2-r0 \(h2: idea h2\), native verdict\n\nCost of the experiment: \$0\.0014 \(API \$0\.0014, hosts \$0\.0000\)\./);
     const champion = events.filter((e) => e.type === 'champion').at(-1) as unknown as ChampionEvent;

@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { AGENT_E2E_DEFAULTS, runAgent, type AgentSettings } from '../../agent/agent.js';
 import { DEFAULT_LIMITS, type Limits } from '../../agent/budget.js';
 import { createMessagesApi } from '../../agent/client.js';
-import type { AgentProgress } from '../../agent/events.js';
+import type { AgentProgress } from '../../ledger/agent-events.js';
 import { openRealRunner } from '../../agent/real-runner.js';
 import { e2eGate } from '../../agent/e2e-gate.js';
 import { DEFAULT_MODEL } from '../../agent/prices.js';
+import { writeRunReports } from '../../report/index.js';
 import { resolveKernelsDir } from '../../config/config.js';
 import { UsageError } from '../../errors.js';
 import { integer, positive, wholeList } from '../options.js';
@@ -97,11 +98,13 @@ export function register(program: Command): void {
             if (line) process.stderr.write(line + '\n');
           },
         });
+        // the report is written here, at the edge, once the run has ended (as for every other kind of run)
+        const { markdownPath: reportPath, htmlPath } = writeRunReports(outcome.dir);
         const summary = `${outcome.status}${outcome.stopReason ? ` (${outcome.stopReason})` : ''}: ${outcome.kept} kept, cost $${(outcome.apiUsd + outcome.hostsUsd).toFixed(4)} (API $${outcome.apiUsd.toFixed(4)}, hosts $${outcome.hostsUsd.toFixed(4)})`;
         process.stdout.write(
           g.json
-            ? JSON.stringify(outcome, null, 2) + '\n'
-            : `${summary}\nreport: ${outcome.reportPath} (charts: ${outcome.htmlPath})\n${outcome.bestPath ? `best candidate: ${outcome.bestPath}\n` : ''}resume with: kbench agent --resume ${outcome.id}\n`,
+            ? JSON.stringify({ ...outcome, reportPath, htmlPath }, null, 2) + '\n'
+            : `${summary}\nreport: ${reportPath} (charts: ${htmlPath})\n${outcome.bestPath ? `best candidate: ${outcome.bestPath}\n` : ''}resume with: kbench agent --resume ${outcome.id}\n`,
         );
         // a run stopped by a limit still ran and reported (0); Ctrl-C is 130, as for screen, run and promote
         return outcome.status === 'failed' ? EXIT.internal : outcome.status === 'interrupted' ? EXIT.aborted : EXIT.ok;

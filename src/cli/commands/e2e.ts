@@ -6,7 +6,7 @@ import { graftedKernels, runE2eRecorded } from '../../e2e/run.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { UNSTABLE_ADVICE } from '../../measure/stability.js';
 import { e2eNotes, e2eTable } from '../../report/e2e.js';
-import { formatDurationMs } from '../../report/format.js';
+import { formatDurationMs } from '../../format.js';
 import { writeRunReports } from '../../report/index.js';
 import { selectCandidates } from '../../screen/run.js';
 import { findKernel, loadSuite } from '../../spec/suite.js';

@@ -1,9 +1,8 @@
 // The agent's ledger events (besides run-start / result / run-end from ledger/records.ts, whose LedgerEvent
 // union closes over these). Each is appended
 // as it happens; resume and report.md are computed from these alone.
-import type { RecordedEvent, TargetResult } from '../ledger/records.js';
+import type { RecordedEvent, TargetResult } from './records.js';
 import type { Interval } from '../measure/types.js';
-import type { CostBreakdown, UsageCounts } from './prices.js';
 
 export interface Hypothesis {
   id: string;
@@ -208,3 +207,23 @@ export type AgentEvent =
 
 /** What the CLI shows live: every ledger event, plus progress that is not worth persisting. */
 export type AgentProgress = RecordedEvent | { type: 'status'; at: string; text: string };
+
+/** The usage fields of a Messages API response that cost money (null = absent). */
+export interface UsageCounts {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  /** split of cache writes by lifetime, when the API reports it */
+  cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number } | null;
+  server_tool_use?: { web_search_requests?: number; web_fetch_requests?: number } | null;
+}
+
+export interface CostBreakdown {
+  inputUsd: number;
+  outputUsd: number;
+  cacheWriteUsd: number;
+  cacheReadUsd: number;
+  webSearchUsd: number;
+  totalUsd: number;
+}

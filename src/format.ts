@@ -1,6 +1,6 @@
 // The one number formatter: the terminal, the Markdown and HTML reports and the model's feedback all print a time,
 // a speedup or a cost through these, so the same figure reads the same everywhere.
-import type { Interval } from '../measure/types.js';
+import type { Interval } from './measure/types.js';
 
 /** 1234.5 → "1.23 µs": three significant digits in the largest unit that keeps the value ≥ 1. */
 export function formatNs(ns: number): string {
