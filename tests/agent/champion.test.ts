@@ -8,9 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runAgent, type AgentSettings } from '../../src/agent/agent.js';
 import { createMessagesApi } from '../../src/agent/client.js';
 import { readLedger } from '../../src/ledger/ledger.js';
-import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type Block, type FakeAnthropic, type FakeReply, type RecordedRequest } from '../fixtures/fake-anthropic/server.js';
+import { scripted, startFakeAnthropic, TEST_API_KEY, type Block, type FakeAnthropic, type FakeReply, type RecordedRequest } from '../fixtures/fake-anthropic/server.js';
 import { fakeRunner } from './fake-runner.js';
-import { agentSettings, recordHypotheses } from './scripted-run.js';
+import { agentSettings, recordHypotheses, done, submit } from './scripted-run.js';
 import { writeRunReports } from '../../src/report/index.js';
 
 let server: FakeAnthropic | undefined;
@@ -19,8 +19,6 @@ afterEach(async () => {
   server = undefined;
 });
 
-const submit = (source: string): FakeReply => ({ stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source })] });
-const done: FakeReply = { content: [text('done')] };
 
 async function run(script: Record<string, FakeReply[]>, over: Partial<AgentSettings> = {}) {
   server = await startFakeAnthropic(scripted(script));

@@ -17,19 +17,17 @@ import { writeRandomLlamaGguf } from '../../src/e2e/random-model.js';
 import { readLedger } from '../../src/ledger/ledger.js';
 import { fetchedUpstream } from '../../src/upstream/source.js';
 import { GOOD_RMS_NORM } from '../fixtures/fake-anthropic/candidates.js';
-import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type Block, type FakeAnthropic, type FakeReply } from '../fixtures/fake-anthropic/server.js';
+import { scripted, startFakeAnthropic, TEST_API_KEY, type Block, type FakeAnthropic } from '../fixtures/fake-anthropic/server.js';
 import { CLI } from '../helpers/fixtures.js';
 import { hasCommand, missing, REQUIRE_ALL } from '../helpers/require.js';
 import { fakeRunner } from './fake-runner.js';
-import { agentSettings, recordHypotheses } from './scripted-run.js';
+import { agentSettings, recordHypotheses, done, submit } from './scripted-run.js';
 
 const WRONG_AT_256 = fileURLToPath(new URL('../fixtures/e2e/rms_norm_wrong_at_256.c', import.meta.url));
 const tools = missing('cmake with a C and C++ compiler', hasCommand('cmake') && hasCommand('c++') && hasCommand('cc'));
 const fetchAllowed = Boolean(process.env.CI) || REQUIRE_ALL || fetchedUpstream() !== null;
 const why = tools || (fetchAllowed ? '' : 'the pinned upstream is not fetched (run `kbench upstream fetch`, or CI=1 to let the tests fetch it)');
 
-const submit = (source: string): FakeReply => ({ stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source })] });
-const done: FakeReply = { content: [text('done')] };
 
 describe.skipIf(why)('agent --e2e with the real graft, logits check and llama-bench', { timeout: 3_600_000 }, () => {
   let server: FakeAnthropic | undefined;

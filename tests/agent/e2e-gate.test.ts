@@ -13,10 +13,10 @@ import type { SavedCandidate } from '../../src/agent/runner.js';
 import { UsageError } from '../../src/errors.js';
 import { readLedger } from '../../src/ledger/ledger.js';
 import type { E2eResult } from '../../src/ledger/records.js';
-import { scripted, startFakeAnthropic, TEST_API_KEY, text, toolUse, type Block, type FakeAnthropic, type FakeReply, type RecordedRequest } from '../fixtures/fake-anthropic/server.js';
+import { scripted, startFakeAnthropic, TEST_API_KEY, type Block, type FakeAnthropic, type FakeReply, type RecordedRequest } from '../fixtures/fake-anthropic/server.js';
 import { CLI } from '../helpers/fixtures.js';
 import { e2eTest, fakeE2e, fakeRunner } from './fake-runner.js';
-import { agentSettings, recordHypotheses } from './scripted-run.js';
+import { agentSettings, recordHypotheses, done, submit } from './scripted-run.js';
 import { writeRunReports } from '../../src/report/index.js';
 
 let server: FakeAnthropic | undefined;
@@ -25,8 +25,6 @@ afterEach(async () => {
   server = undefined;
 });
 
-const submit = (source: string): FakeReply => ({ stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source })] });
-const done: FakeReply = { content: [text('done')] };
 const e2eSettings = { depths: [0], rounds: 3 };
 
 function workDir(): string {

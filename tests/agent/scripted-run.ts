@@ -2,7 +2,7 @@
 // model's reply that records hypotheses.
 import type { AgentSettings } from '../../src/agent/agent.js';
 import { BUILTIN_KERNELS_DIR } from '../../src/spec/suite.js';
-import { toolUse, type FakeReply } from '../fixtures/fake-anthropic/server.js';
+import { text, toolUse, type FakeReply } from '../fixtures/fake-anthropic/server.js';
 
 export const agentSettings = (over: Partial<AgentSettings> = {}): AgentSettings => ({
   kernel: 'rms_norm',
@@ -23,3 +23,8 @@ export const recordHypotheses = (...ids: string[]): FakeReply => ({
   stop_reason: 'tool_use',
   content: [toolUse('record_hypotheses', { hypotheses: ids.map(hypothesis) })],
 });
+
+/** The model submits one candidate source. */
+export const submit = (source: string): FakeReply => ({ stop_reason: 'tool_use', content: [toolUse('submit_candidate', { source })] });
+/** The model ends its turn. */
+export const done: FakeReply = { content: [text('done')] };
