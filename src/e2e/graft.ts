@@ -5,11 +5,10 @@
 // checks the fingerprint first, so a checkout where the code moved fails with one clear error instead of a build
 // that silently measures something else.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Kernel } from '../spec/suite.js';
-import type { UpstreamSource } from '../upstream/source.js';
 import type { FlashAttn } from './llama-bench.js';
 
 export interface GraftRecipe {
@@ -151,11 +150,4 @@ export function applyGraft(text: string, recipe: GraftRecipe, replacement: strin
     throw new GraftMismatchError(`${where}: ${recipe.function} differs from the one the graft was written for (expected sha256 ${recipe.sha256}, found ${found}); ${fix}`);
   const renamed = `${text.slice(0, fn.nameAt)}${recipe.function}_upstream${text.slice(fn.nameAt + recipe.function.length, fn.end)}`;
   return `${renamed}\n\n// kbench graft (${recipe.kernel}): ${recipe.function} calls the candidate\n${replacement.trim()}\n${text.slice(fn.end)}`;
-}
-
-/** The grafted text of the recipe's file in `source`. */
-export function graftedSource(source: UpstreamSource, recipe: GraftRecipe): string {
-  const path = join(source.dir, recipe.file);
-  if (!existsSync(path)) throw new GraftMismatchError(`${path}: missing, so the ${recipe.kernel} graft (${recipe.function}) cannot apply to ${source.origin}`);
-  return applyGraft(readFileSync(path, 'utf8'), recipe, readFileSync(recipe.replacementPath, 'utf8'), path);
 }

@@ -108,7 +108,7 @@ const SIGNAL_NAMES: Record<number, string> = {};
 for (const [name, n] of Object.entries(constants.signals)) SIGNAL_NAMES[n] ??= name;
 
 /** Why a process ended badly, with the last lines it wrote to stderr (where llama.cpp logs). */
-function describeExit(exitCode: number | null, signal: string | null, stderr: string): string {
+export function describeExit(exitCode: number | null, signal: string | null, stderr: string): string {
   // through `sh -c`, a child killed by signal N shows as status 128 + N
   const bySignal = signal ?? (exitCode !== null && exitCode > 128 && SIGNAL_NAMES[exitCode - 128] ? SIGNAL_NAMES[exitCode - 128] : null);
   const how = bySignal ? `was killed by ${bySignal}` : `exited with status ${exitCode}`;

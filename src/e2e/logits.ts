@@ -3,14 +3,14 @@
 // every row (prompt positions and greedy decode steps) and the largest relative logit difference within a stated
 // tolerance. A candidate that passed the op-level check but breaks the model (or crashes inside it) gets a verdict
 // with the evidence, never an exception.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { KernelSpec } from '../spec/schema.js';
 import type { LlamaBuild } from './build.js';
-import type { FlashAttn } from './llama-bench.js';
+import { localE2e, q, type E2eHost } from './host.js';
+import { describeExit, type FlashAttn } from './llama-bench.js';
 
 export interface LogitsOptions {
   /** prompt length: one batch, so the ops see many rows split across threads */
@@ -60,33 +60,41 @@ export interface LogitsRun {
 
 export type LogitsRunResult = { ok: true; run: LogitsRun } | { ok: false; reason: string };
 
-/** Runs the build's logits tool once; a crash, timeout or malformed output is a reason, not a throw. */
-export function runLogits(build: LlamaBuild, model: string, opts: LogitsOptions): Promise<LogitsRunResult> {
+/**
+ * Runs the build's logits tool once on the host, in a bundle folder whose out/ comes back; a crash, timeout or
+ * malformed output is a reason, not a throw (only the host itself failing throws, HostError).
+ */
+export async function runLogits(build: LlamaBuild, model: string, opts: LogitsOptions, h: E2eHost = localE2e()): Promise<LogitsRunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'kbench-logits-'));
-  const out = join(dir, 'logits.bin');
-  const args = [model, out, '--prompt', String(opts.prompt), '--steps', String(opts.steps), '--threads', String(opts.threads), '--seed', String(opts.seed), '--fa', opts.flashAttention];
-  return new Promise<LogitsRunResult>((resolve) => {
-    execFile(build.logitsTool, args, { env: { ...process.env, ...build.env }, timeout: opts.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      try {
-        if (err) {
-          const e = err as { killed?: boolean; signal?: string; code?: unknown };
-          const how = e.killed ? `timed out after ${opts.timeoutMs} ms` : e.signal ? `died of ${e.signal}` : `exited with ${String(e.code)}`;
-          return resolve({ ok: false, reason: `kb_logits ${how}${stderr.trim() ? `: ${stderr.trim().slice(-2000)}` : ''}` });
-        }
-        const meta = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { n_vocab: number; rows: number; prompt: number; steps: number; tokens: number[]; graft_calls: number };
-        const bytes = readFileSync(out);
-        const expected = meta.rows * meta.n_vocab * 4;
-        if (bytes.length !== expected) return resolve({ ok: false, reason: `kb_logits wrote ${bytes.length} bytes of logits, expected ${expected}` });
-        const logits = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-        resolve({ ok: true, run: { nVocab: meta.n_vocab, prompt: meta.prompt, steps: meta.steps, tokens: meta.tokens, logits, graftCalls: meta.graft_calls } });
-      } catch (e) {
-        resolve({ ok: false, reason: `kb_logits output unreadable: ${(e as Error).message}` });
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
-  });
+  try {
+    mkdirSync(join(dir, 'out'));
+    const args = [model, 'out/logits.bin', '--prompt', String(opts.prompt), '--steps', String(opts.steps), '--threads', String(opts.threads), '--seed', String(opts.seed), '--fa', opts.flashAttention];
+    const env = Object.entries(build.env).map(([k, v]) => q(`${k}=${v}`));
+    // the time limit is the host's own `timeout` where it has one, so a hung candidate is a verdict, not a lost host
+    const limit = `if command -v timeout >/dev/null 2>&1; then limit="timeout -k 2 ${Math.ceil(opts.timeoutMs / 1000)}"; else limit=; fi`;
+    const command = `${limit}; exec $limit env ${env.join(' ')} ${[build.logitsTool, ...args].map(q).join(' ')}`;
+    const r = await h.executor.runBundle(dir, command, 'out', { timeoutMs: opts.timeoutMs + 60_000 });
+    if (r.exitCode !== 0 || r.signal) {
+      const how = r.exitCode === TIMEOUT_STATUS ? `timed out after ${opts.timeoutMs} ms${r.stderr.trim() ? `: ${r.stderr.trim().slice(-2000)}` : ''}` : describeExit(r.exitCode, r.signal, r.stderr);
+      return { ok: false, reason: `kb_logits ${how}` };
+    }
+    try {
+      const meta = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { n_vocab: number; rows: number; prompt: number; steps: number; tokens: number[]; graft_calls: number };
+      const bytes = readFileSync(join(dir, 'out', 'logits.bin'));
+      const expected = meta.rows * meta.n_vocab * 4;
+      if (bytes.length !== expected) return { ok: false, reason: `kb_logits wrote ${bytes.length} bytes of logits, expected ${expected}` };
+      const logits = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+      return { ok: true, run: { nVocab: meta.n_vocab, prompt: meta.prompt, steps: meta.steps, tokens: meta.tokens, logits, graftCalls: meta.graft_calls } };
+    } catch (e) {
+      return { ok: false, reason: `kb_logits output unreadable: ${(e as Error).message}` };
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
+
+/** What coreutils' timeout exits with when the limit ran out. */
+const TIMEOUT_STATUS = 124;
 
 export interface LogitsVerdict {
   /** unreached: the grafted function never took the candidate's path, so nothing of the candidate was checked */
@@ -153,11 +161,11 @@ export function compareLogits(ref: LogitsRun, graft: LogitsRun, tolerance: numbe
  * and judges them. The reference
  * failing is an error of the model or the setup (exit 2 names the model); the graft failing is a verdict.
  */
-export async function checkLogits(ref: LlamaBuild, graft: LlamaBuild, model: string, tolerance: number, opts: Partial<LogitsOptions> = {}): Promise<LogitsVerdict> {
+export async function checkLogits(ref: LlamaBuild, graft: LlamaBuild, model: string, tolerance: number, opts: Partial<LogitsOptions> = {}, h: E2eHost = localE2e()): Promise<LogitsVerdict> {
   const o = { ...DEFAULT_LOGITS_OPTIONS, flashAttention: graft.flashAttention, ...opts };
-  const expected = await runLogits({ ...ref, env: graft.env }, model, o);
-  if (!expected.ok) throw new UsageError(`${model}: the reference llama.cpp build cannot run this model: ${expected.reason}`);
-  const got = await runLogits(graft, model, o);
+  const expected = await runLogits({ ...ref, env: graft.env }, model, o, h);
+  if (!expected.ok) throw new UsageError(`${model}${h.local ? '' : ` on host '${h.config.name}'`}: the reference llama.cpp build cannot run this model: ${expected.reason}`);
+  const got = await runLogits(graft, model, o, h);
   const rows = o.prompt + o.steps;
   if (!got.ok) return { status: 'failed', reason: `the grafted build failed: ${got.reason}`, rows, maxRelDiff: Infinity, worstRow: 0, tolerance, top1MismatchRow: null, graftCalls: 0 };
   const verdict = compareLogits(expected.run, got.run, tolerance);

@@ -4,20 +4,22 @@
 // speedup of an earlier `kbench run --upstream`. A candidate that breaks the model is a verdict, not an error.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { HostConfig } from '../config/config.js';
 import { prototypeHeader } from '../build/glue.js';
 import { AbortError, isAbort, UsageError } from '../errors.js';
 import { listRunFolders, newRunId, readLedger, runsDir } from '../ledger/ledger.js';
 import { RunRecorder } from '../ledger/recorder.js';
 import { sha256, type E2eLogits, type E2ePrediction, type E2eResult, type OpShare, type TargetResult } from '../ledger/records.js';
 import type { Interval } from '../measure/types.js';
-import { localHost, toolchainFor } from '../remote/hosts.js';
-import { createExecutor } from '../remote/native.js';
 import type { Kernel } from '../spec/suite.js';
-import { cacheDir, resolveUpstream, type UpstreamSource } from '../upstream/source.js';
+import { cacheDir, type UpstreamSource } from '../upstream/source.js';
 import { checkPrediction, opShares, predictE2eRatioFromIntervals } from './amdahl.js';
 import { buildGraft, type LlamaBuild } from './build.js';
 import { checkModelFile } from './gguf.js';
+import { LOCAL_HOST } from '../remote/hosts.js';
+import { upstreamOnHost } from './host-source.js';
+import { e2eHost, existsOn, factsOf, hostPath, localE2e, shipOnce, type E2eHost } from './host.js';
 import { graftRecipe } from './graft.js';
 import { checkLlamaBenchArgs, type LlamaBenchArgs } from './llama-bench.js';
 import type { LogitsOptions } from './logits.js';
@@ -35,10 +37,12 @@ export interface E2eCandidate {
 }
 
 export interface E2eOptions {
-  /** a GGUF the user gives; default: kbench's random-weight llama (randomModel overrides its options) */
+  /** where to build and run (default: this machine); an ssh host gets the builds, the model and the runs */
+  host?: HostConfig;
+  /** a GGUF the user gives (a path on the host); default: kbench's random-weight llama (randomModel overrides its options) */
   model?: string;
   randomModel?: Partial<RandomLlamaOptions>;
-  /** a llama.cpp checkout (resolveUpstreamSpec's answer); true or absent: the pinned npm source */
+  /** a llama.cpp checkout on the host (resolveUpstreamSpec's answer here); true or absent: the pinned npm source */
   upstream?: string | true;
   /** tokens already in the KV cache (default 0 and 4096) */
   depths?: number[];
@@ -64,8 +68,6 @@ export interface E2eOptions {
 }
 
 export const E2E_RUN_DEFAULTS = { depths: [0, 4096], prompt: 128, gen: 32, threads: 1 };
-
-const HOST = 'local';
 
 /** The kernels of a suite that have a graft recipe (for the error naming them). */
 export function graftedKernels(kernels: readonly Kernel[]): string[] {
@@ -122,9 +124,16 @@ function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortError();
 }
 
-/** The model both builds run, described for the record. */
-function pickModel(opts: E2eOptions, depths: number[], prompt: number, gen: number): E2eResult['model'] {
+/**
+ * The model both builds run, described for the record: a user's file (a path on the host), or kbench's random
+ * llama written here and shipped to the host's cache once.
+ */
+async function pickModel(h: E2eHost, opts: E2eOptions, depths: number[], prompt: number, gen: number, log: (line: string) => void): Promise<E2eResult['model']> {
   if (opts.model) {
+    if (!h.local) {
+      if (!(await existsOn(h, opts.model))) throw new UsageError(`--model ${opts.model}: no such file on host '${h.config.name}'`);
+      return { path: opts.model, generated: false };
+    }
     const facts = checkModelFile(resolve(opts.model));
     const { path, ...file } = facts;
     return { path, generated: false, file };
@@ -133,14 +142,20 @@ function pickModel(opts: E2eOptions, depths: number[], prompt: number, gen: numb
   const need = Math.max(...depths) + prompt + gen;
   const ctx = Math.max(opts.randomModel?.ctx ?? DEFAULT_RANDOM_LLAMA.ctx, need);
   const model = cachedRandomLlamaGguf({ ...opts.randomModel, ctx });
-  return { path: model.path, generated: true, params: { ...model.options }, parameters: model.params };
+  const described = { generated: true, params: { ...model.options }, parameters: model.params };
+  if (h.local) return { path: model.path, ...described };
+  const name = basename(model.path);
+  const dest = hostPath(h.root, 'models', name.replace(/\.gguf$/, ''));
+  log(`ship ${name} to ${h.config.name} (once)`);
+  await shipOnce(h, dirname(model.path), [name], dest, name);
+  return { path: hostPath(dest, name), ...described };
 }
 
 /**
  * The op-level speedup against the real ggml op per test kind: the latest result on this host for the same
  * candidate source with a "vs upstream" figure, tg read at the kernel's "decode…" bench shape and pp at "prefill…".
  */
-export function findOpSpeedups(workDir: string, kernel: string, sourceSha256: string, host = HOST): { run: string; byKind: Partial<Record<'pp' | 'tg', { shape: string; speedup: Interval }>> } | null {
+export function findOpSpeedups(workDir: string, kernel: string, sourceSha256: string, host = 'local'): { run: string; byKind: Partial<Record<'pp' | 'tg', { shape: string; speedup: Interval }>> } | null {
   const shapeOf = { tg: /^decode/i, pp: /^prefill/i } as const;
   for (const folder of listRunFolders(workDir).reverse()) {
     const events = readLedger(folder.ledgerFile);
@@ -165,27 +180,37 @@ export function findOpSpeedups(workDir: string, kernel: string, sourceSha256: st
  * AbortError when `signal` fires; everything the candidate does wrong is in the result.
  */
 export async function runE2e(workDir: string, kernel: Kernel, candidate: E2eCandidate, opts: E2eOptions = {}): Promise<E2eResult> {
-  const started = Date.now();
-  const log = opts.log ?? (() => {});
   const recipe = graftRecipe(kernel);
   if (!recipe) throw new UsageError(`${kernel.name} has no graft recipe (kernel.json "graft"): kbench e2e cannot put it into ggml`);
+  const h = opts.host && opts.host.executor !== 'local' ? e2eHost(opts.host) : localE2e();
+  try {
+    return await runE2eOn(h, workDir, kernel, recipe, candidate, opts);
+  } finally {
+    if (h !== localE2e()) await h.executor.close();
+  }
+}
+
+async function runE2eOn(h: E2eHost, workDir: string, kernel: Kernel, recipe: NonNullable<ReturnType<typeof graftRecipe>>, candidate: E2eCandidate, opts: E2eOptions): Promise<E2eResult> {
+  const started = Date.now();
+  const log = opts.log ?? (() => {});
   const file = candidateFile(candidate);
   const { bench, rounds, seed } = checkedSettings(recipe.flashAttention, opts);
   const { depths, prompt, gen, threads } = bench;
-  const model = pickModel(opts, depths, prompt, gen);
+  const facts = await factsOf(h);
+  const model = await pickModel(h, opts, depths, prompt, gen, log);
   bench.model = model.path;
-  const source: UpstreamSource = await resolveUpstream(opts.upstream, { log });
+  const source: UpstreamSource = await upstreamOnHost(h, opts.upstream, log);
   throwIfAborted(opts.signal);
 
-  const check = await graftAndCheck(kernel, { name: candidate.name, path: file.path }, { model: model.path, source, logits: opts.logits, jobs: opts.jobs, log });
+  const check = await graftAndCheck(kernel, { name: candidate.name, path: file.path }, { host: h, model: model.path, source, logits: opts.logits, jobs: opts.jobs, log });
   throwIfAborted(opts.signal);
   const logits: E2eLogits = check.verdict;
   const base: Omit<E2eResult, 'elapsedMs'> = {
     kernel: kernel.name,
     candidate: candidate.name,
     sourceSha256: sha256(file.text),
-    host: HOST,
-    hostname: hostname(),
+    host: h.config.name,
+    hostname: facts.hostname,
     upstream: { origin: check.reference.origin, commit: check.reference.commit, flags: check.reference.flags },
     model,
     recipe: { file: recipe.file, function: recipe.function, env: recipe.env, flashAttention: recipe.flashAttention },
@@ -197,32 +222,31 @@ export async function runE2e(workDir: string, kernel: Kernel, candidate: E2eCand
     return { ...base, elapsedMs: Date.now() - started };
   }
 
-  const executor = createExecutor(localHost());
   const time = (graft: LlamaBuild, phase: 'graft' | 'free', timingSeed: number): Promise<E2eTiming> =>
     timeE2e({
-      executor, reference: check.reference.llamaBench, graft: graft.llamaBench, bench, env: recipe.env, rounds, seed: timingSeed,
+      executor: h.executor, reference: check.reference.llamaBench, graft: graft.llamaBench, bench, env: recipe.env, rounds, seed: timingSeed,
       noiseFloor: opts.noiseFloor, signal: opts.signal, onRound: (_r, i, n) => opts.onRound?.(phase, i + 1, n),
     });
-  log(`timing reference against ${candidate.name}: ${rounds} rounds of llama-bench ${depths.map((d) => `d${d}`).join(',')}`);
+  log(`timing reference against ${candidate.name}${h.local ? '' : ` on ${h.config.name}`}: ${rounds} rounds of llama-bench ${depths.map((d) => `d${d}`).join(',')}`);
   const timed = await time(check.graft, 'graft', seed);
   const timing = { status: timed.status, ...(timed.reason ? { reason: timed.reason } : {}), tests: timed.tests, stability: timed.stability, load: timed.load };
   const result: E2eResult = { ...base, timing, elapsedMs: 0 };
   if (timed.status !== 'timed') return { ...result, elapsedMs: Date.now() - started };
   if (opts.skipShare) return { ...result, shareNote: 'not measured (--no-share)', elapsedMs: Date.now() - started };
 
-  const shares = await measureShares(kernel, source, check.reference, time, opts, seed, log);
+  const shares = await measureShares(h, kernel, source, check.reference, time, opts, seed, log);
   if (!Array.isArray(shares)) return { ...result, shareNote: shares, elapsedMs: Date.now() - started };
   return { ...result, shares, ...predict(workDir, kernel.name, result, shares), elapsedMs: Date.now() - started };
 }
 
 /** The op's share per test, or why there is none. The free build is timed, never logits-checked: it computes nothing. */
 async function measureShares(
-  kernel: Kernel, source: UpstreamSource, reference: Parameters<typeof buildGraft>[0],
+  h: E2eHost, kernel: Kernel, source: UpstreamSource, reference: Parameters<typeof buildGraft>[0],
   time: (graft: LlamaBuild, phase: 'graft' | 'free', seed: number) => Promise<E2eTiming>, opts: E2eOptions, seed: number, log: (line: string) => void,
 ): Promise<OpShare[] | string> {
   const text = freeCandidateSource(kernel);
   const path = cachedSource(`free-${kernel.name}-${sha256(text).slice(0, 16)}.c`, text);
-  const free = await buildGraft(reference, source, kernel, { name: 'free', path }, toolchainFor(localHost()), { log });
+  const free = await buildGraft(reference, source, kernel, { name: 'free', path }, h.toolchain, { log, host: h });
   if (free.status !== 'built') return `the free build did not compile: ${free.reason}`;
   throwIfAborted(opts.signal);
   log(`timing reference against the op made free (its share of each test)`);
@@ -232,7 +256,7 @@ async function measureShares(
 }
 
 function predict(workDir: string, kernel: string, result: E2eResult, shares: OpShare[]): Pick<E2eResult, 'prediction' | 'predictionNote' | 'opSpeedupRun'> {
-  const found = findOpSpeedups(workDir, kernel, result.sourceSha256);
+  const found = findOpSpeedups(workDir, kernel, result.sourceSha256, result.host);
   if (!found) return { predictionNote: `no op-level speedup vs upstream for this source on this host: run \`kbench run ${kernel} -c ${result.candidate} --upstream\` first` };
   const prediction: E2ePrediction[] = [];
   for (const test of result.timing?.tests ?? []) {
@@ -264,10 +288,10 @@ export async function runE2eRecorded(workDir: string, kernel: Kernel, candidate:
   if (!recipe) throw new UsageError(`${kernel.name} has no graft recipe (kernel.json "graft"): kbench e2e cannot put it into ggml`);
   // what the user must fix is found before the run folder exists
   checkedSettings(recipe.flashAttention, opts);
-  if (opts.model) checkModelFile(resolve(opts.model));
+  if (opts.model && (opts.host?.executor ?? 'local') === 'local') checkModelFile(resolve(opts.model));
   const id = newRunId();
   const recorder = new RunRecorder(resolve(runsDir(workDir), id));
-  recorder.start('e2e', id, { argv: opts.argv, machine: { host: HOST } });
+  recorder.start('e2e', id, { argv: opts.argv, machine: { host: opts.host?.name ?? LOCAL_HOST } });
   recorder.source(kernel.name, candidate.name, file.text);
   try {
     const result = await runE2e(workDir, kernel, { name: candidate.name, path: file.path }, opts);

@@ -31,6 +31,11 @@ export interface Executor {
   runBundle(bundleDir: string, command: string, collect: string, opts: ExecOptions): Promise<ExecResult>;
   /** A shell command on the host, no bundle (probes). */
   exec(command: string, opts: ExecOptions): Promise<ExecResult>;
+  /**
+   * Copies `entries` (names inside `localDir`) into `remoteDir` on the host, creating it; for files that outlive a
+   * run (a source tree, a model, build inputs). Throws HostError when the host or the copy failed.
+   */
+  upload(localDir: string, entries: string[], remoteDir: string, opts: ExecOptions): Promise<void>;
   /** Closes shared connections (the ssh ControlMaster). */
   close(): Promise<void>;
 }

@@ -86,14 +86,7 @@ export class SshExecutor implements Executor {
     const dir = shellQuote(remoteDir);
     let shipped = false;
     try {
-      const upload = await supervise(
-        spawnPipe(['tar', ['-c', '-C', bundleDir, '.']], ['ssh', this.sshArgs(`mkdir -p ${dir} && tar -x -C ${dir}`)], 'consumer'),
-        this.host.name,
-        'shipping the bundle',
-        step(),
-      );
-      if (upload.exitCode === SSH_FAILED) throw this.fail(upload);
-      if (upload.exitCode !== 0) throw new HostError(this.host.name, `could not unpack the bundle in ${remoteDir}: ${upload.stderr.trim().split('\n').pop()}`);
+      await this.ship(bundleDir, ['.'], remoteDir, 'shipping the bundle', step());
       shipped = true;
 
       // $$ is the remote shell, which exec keeps as the command's pid: a cancel kills it and its children by it.
@@ -119,6 +112,18 @@ export class SshExecutor implements Executor {
       // Best effort: a lost host cannot be cleaned, and its run dies with the connection (SIGPIPE, timeout).
       if (shipped) await this.removeRemote(remoteDir);
     }
+  }
+
+  upload(localDir: string, entries: string[], remoteDir: string, opts: ExecOptions): Promise<void> {
+    return this.ship(localDir, entries, remoteDir, 'copying files', opts);
+  }
+
+  /** tar over the connection into `remoteDir` (created). */
+  private async ship(localDir: string, entries: string[], remoteDir: string, what: string, opts: ExecOptions): Promise<void> {
+    const dir = shellQuote(remoteDir);
+    const upload = await supervise(spawnPipe(['tar', ['-c', '-C', localDir, '--', ...entries]], ['ssh', this.sshArgs(`mkdir -p ${dir} && tar -x -C ${dir}`)], 'consumer'), this.host.name, what, opts);
+    if (upload.exitCode === SSH_FAILED) throw this.fail(upload);
+    if (upload.exitCode !== 0) throw new HostError(this.host.name, `${what}: could not unpack into ${remoteDir}: ${upload.stderr.trim().split('\n').pop()}`);
   }
 
   /**

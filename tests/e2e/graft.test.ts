@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cParams } from '../../src/build/glue.js';
-import { applyGraft, findFunction, fingerprint, GraftMismatchError, graftedSource, graftRecipe } from '../../src/e2e/graft.js';
+import { graftedText } from '../../src/e2e/build.js';
+import { applyGraft, findFunction, fingerprint, GraftMismatchError, graftRecipe, type GraftRecipe } from '../../src/e2e/graft.js';
+import { localE2e } from '../../src/e2e/host.js';
+
+const graftedSource = (source: UpstreamSource, recipe: GraftRecipe) => graftedText(localE2e(), source, recipe);
 import { EXIT, exitCodeOf } from '../../src/errors.js';
 import { BUILTIN_KERNELS_DIR, findKernel, loadSuite } from '../../src/spec/suite.js';
 import { fetchedUpstream, type UpstreamSource } from '../../src/upstream/source.js';
@@ -77,11 +81,11 @@ describe('every shipped graft', () => {
 });
 
 describe.skipIf(!pinned)('grafts on the pinned llama.cpp source', () => {
-  it('apply: the original is renamed, the replacement follows it, the rest of the file is unchanged', () => {
+  it('apply: the original is renamed, the replacement follows it, the rest of the file is unchanged', async () => {
     for (const name of ['rms_norm', 'softmax']) {
       const recipe = graftRecipe(findKernel(BUILTIN_KERNELS_DIR, name))!;
       const original = readFileSync(join(pinned!.dir, recipe.file), 'utf8');
-      const out = graftedSource(pinned!, recipe);
+      const out = await graftedSource(pinned!, recipe);
       expect(findFunction(out, `${recipe.function}_upstream`), name).not.toBeNull();
       expect(fingerprint(findFunction(out, recipe.function)!.text), name).toBe(fingerprint(findFunction(readFileSync(recipe.replacementPath, 'utf8'), recipe.function)!.text));
       const fn = findFunction(original, recipe.function)!;
@@ -90,12 +94,12 @@ describe.skipIf(!pinned)('grafts on the pinned llama.cpp source', () => {
     }
   });
 
-  it('refuses a checkout where the function changed, naming the file, the function and both fingerprints (exit 2)', () => {
+  it('refuses a checkout where the function changed, naming the file, the function and both fingerprints (exit 2)', async () => {
     const changed = movedCopy(pinned!, (t) => t.replace('const float scale = 1.0f/sqrtf(mean + eps);', 'const float scale = 1.0f/sqrtf(mean + 2*eps);'));
     const found = fingerprint(findFunction(readFileSync(join(changed.dir, rmsNorm.file), 'utf8'), rmsNorm.function)!.text);
     let error: unknown;
     try {
-      graftedSource(changed, rmsNorm);
+      await graftedSource(changed, rmsNorm);
     } catch (e) {
       error = e;
     }
@@ -108,13 +112,13 @@ describe.skipIf(!pinned)('grafts on the pinned llama.cpp source', () => {
     expect(message).toContain(`found ${found}`);
   });
 
-  it('refuses a checkout where the function moved to another file', () => {
+  it('refuses a checkout where the function moved to another file', async () => {
     const moved = movedCopy(pinned!, (t) => t.replaceAll('ggml_compute_forward_rms_norm_f32', 'ggml_compute_forward_rms_norm_impl'));
-    expect(() => graftedSource(moved, rmsNorm)).toThrow(new RegExp(`${moved.dir}/${rmsNorm.file}: no definition of ${rmsNorm.function} \\(expected sha256 ${rmsNorm.sha256}\\)`));
+    await expect(graftedSource(moved, rmsNorm)).rejects.toThrow(new RegExp(`${moved.dir}/${rmsNorm.file}: no definition of ${rmsNorm.function} \\(expected sha256 ${rmsNorm.sha256}\\)`));
   });
 
-  it('accepts a checkout where the function only moved within its file (its own text unchanged)', () => {
+  it('accepts a checkout where the function only moved within its file (its own text unchanged)', async () => {
     const shifted = movedCopy(pinned!, (t) => `// a new line above everything\n\n${t}`);
-    expect(() => graftedSource(shifted, rmsNorm)).not.toThrow();
+    await expect(graftedSource(shifted, rmsNorm)).resolves.toContain(`${rmsNorm.function}_upstream`);
   });
 });
