@@ -1,12 +1,13 @@
 // The build-and-correctness half of `kbench e2e` in one call: the reference llama.cpp build, the candidate grafted
 // into ggml, and the logits check between the two. The timing (src/e2e/timing.ts) should run only when the verdict
 // is 'agree', with the two `llamaBench` binaries under `env` and `-fa flashAttention` of the graft build.
+import { UsageError } from '../errors.js';
 import type { Kernel } from '../spec/suite.js';
 import { fetchUpstream, type UpstreamSource } from '../upstream/source.js';
-import { buildGraft, buildReference, type GraftCandidate, type LlamaBuild, type ReferenceBuild } from './build.js';
+import { buildGraft, buildReference, graftedText, type GraftCandidate, type LlamaBuild, type ReferenceBuild } from './build.js';
 import type { CandidateToolchain } from './candidate.js';
 import { localE2e, type E2eHost } from './host.js';
-import type { GraftRecipe } from './graft.js';
+import { graftRecipe, type GraftRecipe } from './graft.js';
 import { checkLogits, F16_UNIT_ROUNDOFF, logitsTolerance, type LogitsOptions, type LogitsVerdict } from './logits.js';
 
 export interface GraftCheckOptions {
@@ -37,6 +38,10 @@ export interface GraftCheck {
 export async function graftAndCheck(kernel: Kernel, candidate: GraftCandidate, opts: GraftCheckOptions): Promise<GraftCheck> {
   const host = opts.host ?? localE2e();
   const source = opts.source ?? (await fetchUpstream({ log: opts.log }));
+  const recipe = graftRecipe(kernel);
+  if (!recipe) throw new UsageError(`${kernel.name} has no graft recipe (kernel.json "graft")`);
+  // a function that moved in the source fails here, before minutes of building
+  await graftedText(host, source, recipe);
   const reference = await buildReference(source, { jobs: opts.jobs, log: opts.log, host });
   const outcome = await buildGraft(reference, source, kernel, candidate, opts.toolchain ?? host.toolchain, { log: opts.log, host });
   if (outcome.status !== 'built') return { reference, recipe: outcome.recipe, graft: null, verdict: { status: 'compile-error', reason: outcome.reason } };
