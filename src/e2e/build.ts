@@ -174,7 +174,7 @@ function hash(value: unknown): string {
  * work, the same convention as before on this machine), so two processes never build into one folder: the second
  * waits, then finds the first one's build. A lock whose process is gone is taken over.
  */
-function locked(dir: string, script: string): string {
+export function locked(dir: string, script: string): string {
   return [
     `dir=${q(dir)}; lock="$dir.lock"; n=0`,
     'mkdir -p "$(dirname "$dir")"',
@@ -236,7 +236,7 @@ async function buildReferenceOnce(h: E2eHost, source: UpstreamSource, opts: E2eB
     `  printf '%s\\n' ${q(JSON.stringify(stamp, null, 2))} >"$dir/kbench-e2e.json"`,
     'fi',
   ].join('\n');
-  const made = await runOn(h, locked(dir, build));
+  const made = await runOn(h, locked(dir, build), { timeoutMs: 3 * 3_600_000 });
   if (made.exitCode === NO_CMAKE) throw new HostError(h.config.name, 'cmake is needed to build llama.cpp for the end-to-end measure (apt-get install cmake g++)');
   if (made.exitCode !== 0) throw new HostError(h.config.name, `building llama.cpp ${source.commit.slice(0, 12)} from ${source.dir} failed (status ${made.exitCode ?? made.signal}):\n${tail(made, 6000)}`);
 

@@ -25,9 +25,14 @@ export interface E2eHost {
   versions: Map<string, Promise<string>>;
 }
 
-/** The host's e2e side; the emulator cannot time llama.cpp, so it is refused (exit 2). */
-export function e2eHost(config: HostConfig = localHost(), executor: Executor = createExecutor(config)): E2eHost {
+/** The emulator cannot time llama.cpp, so it is refused (exit 2). */
+export function checkE2eHost(config: HostConfig): void {
   if (config.executor === 'qemu-aarch64') throw new UsageError(`--on ${config.name}: e2e times llama.cpp natively; ${config.name} is an emulator (use local or an ssh host)`);
+}
+
+/** The host's e2e side. */
+export function e2eHost(config: HostConfig = localHost(), executor: Executor = createExecutor(config)): E2eHost {
+  checkE2eHost(config);
   const local = config.executor === 'local';
   const root = local ? join(cacheDir(), 'upstream', 'e2e') : `${config.remoteDir.replace(/\/+$/, '')}/kbench-cache/e2e`;
   return { config, executor, root, local, toolchain: toolchainFor(config), versions: new Map() };

@@ -19,7 +19,7 @@ import { buildGraft, type LlamaBuild } from './build.js';
 import { checkModelFile } from './gguf.js';
 import { LOCAL_HOST } from '../remote/hosts.js';
 import { upstreamOnHost } from './host-source.js';
-import { e2eHost, existsOn, factsOf, hostPath, localE2e, shipOnce, type E2eHost } from './host.js';
+import { checkE2eHost, e2eHost, existsOn, factsOf, hostPath, localE2e, shipOnce, type E2eHost } from './host.js';
 import { graftRecipe } from './graft.js';
 import { checkLlamaBenchArgs, type LlamaBenchArgs } from './llama-bench.js';
 import type { LogitsOptions } from './logits.js';
@@ -288,6 +288,7 @@ export async function runE2eRecorded(workDir: string, kernel: Kernel, candidate:
   if (!recipe) throw new UsageError(`${kernel.name} has no graft recipe (kernel.json "graft"): kbench e2e cannot put it into ggml`);
   // what the user must fix is found before the run folder exists
   checkedSettings(recipe.flashAttention, opts);
+  if (opts.host) checkE2eHost(opts.host);
   if (opts.model && (opts.host?.executor ?? 'local') === 'local') checkModelFile(resolve(opts.model));
   const id = newRunId();
   const recorder = new RunRecorder(resolve(runsDir(workDir), id));

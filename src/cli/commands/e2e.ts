@@ -66,7 +66,6 @@ export function register(program: Command): void {
       }
       const [candidate] = selectCandidates(kernel, o.candidate, workDir);
       const [host] = findHosts(workDir, [o.on]);
-      if (host.executor === 'qemu-aarch64') throw new UsageError(`--on ${host.name}: e2e times llama.cpp natively; ${host.name} is an emulator (use local or an ssh host)`);
       // a checkout on another host is a path there: not resolved against this folder
       const upstream = host.executor === 'local' ? (o.upstream ? resolveUpstreamSpec(workDir, o.upstream) : undefined) : typeof o.upstream === 'string' ? o.upstream : (loadConfig(workDir).ggml ?? undefined);
       const progress = createProgress({ json: !!g.json });
