@@ -85,9 +85,15 @@ export function spawnPipe(producer: [string, string[]], consumer: [string, strin
   const from = spawn(producer[0], producer[1], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const to = spawn(consumer[0], consumer[1], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   from.stdout!.pipe(to.stdin!);
-  // A consumer that dies early must not crash us with EPIPE, nor leave the producer blocked on a full pipe.
+  // A consumer that dies early must not crash us with EPIPE, nor leave the producer blocked on a full pipe. One that
+  // is done (tar stops at the archive's end marker) may exit before the producer has: the rest is drained, and the
+  // producer left to end by itself (killed, it would turn a complete transfer into a failure).
   to.stdin!.on('error', () => undefined);
-  to.on('close', () => killGroup(from));
+  to.on('close', (code) => {
+    if (code !== 0) return killGroup(from);
+    from.stdout!.unpipe(to.stdin!);
+    from.stdout!.resume();
+  });
   let stderr = '';
   let stdout = '';
   for (const c of [from, to]) c.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
