@@ -12,15 +12,15 @@ import { listRunFolders, newRunId, readLedger, runsDir } from '../ledger/ledger.
 import { RunRecorder } from '../ledger/recorder.js';
 import { sha256, type E2eLogits, type E2ePrediction, type E2eResult, type OpShare, type TargetResult } from '../ledger/records.js';
 import type { Interval } from '../measure/types.js';
+import { LOCAL_HOST } from '../remote/hosts.js';
 import type { Kernel } from '../spec/suite.js';
 import { cacheDir, type UpstreamSource } from '../upstream/source.js';
 import { checkPrediction, opShares, predictE2eRatioFromIntervals } from './amdahl.js';
 import { buildGraft, type LlamaBuild } from './build.js';
 import { checkModelFile } from './gguf.js';
-import { LOCAL_HOST } from '../remote/hosts.js';
 import { upstreamOnHost } from './host-source.js';
 import { checkE2eHost, e2eHost, existsOn, factsOf, hostPath, localE2e, shipOnce, type E2eHost } from './host.js';
-import { graftRecipe } from './graft.js';
+import { graftRecipe, type GraftRecipe } from './graft.js';
 import { checkLlamaBenchArgs, type LlamaBenchArgs } from './llama-bench.js';
 import type { LogitsOptions } from './logits.js';
 import { graftAndCheck } from './prepare.js';
@@ -155,7 +155,7 @@ async function pickModel(h: E2eHost, opts: E2eOptions, depths: number[], prompt:
  * The op-level speedup against the real ggml op per test kind: the latest result on this host for the same
  * candidate source with a "vs upstream" figure, tg read at the kernel's "decode…" bench shape and pp at "prefill…".
  */
-export function findOpSpeedups(workDir: string, kernel: string, sourceSha256: string, host = 'local'): { run: string; byKind: Partial<Record<'pp' | 'tg', { shape: string; speedup: Interval }>> } | null {
+export function findOpSpeedups(workDir: string, kernel: string, sourceSha256: string, host = LOCAL_HOST): { run: string; byKind: Partial<Record<'pp' | 'tg', { shape: string; speedup: Interval }>> } | null {
   const shapeOf = { tg: /^decode/i, pp: /^prefill/i } as const;
   for (const folder of listRunFolders(workDir).reverse()) {
     const events = readLedger(folder.ledgerFile);
@@ -190,7 +190,7 @@ export async function runE2e(workDir: string, kernel: Kernel, candidate: E2eCand
   }
 }
 
-async function runE2eOn(h: E2eHost, workDir: string, kernel: Kernel, recipe: NonNullable<ReturnType<typeof graftRecipe>>, candidate: E2eCandidate, opts: E2eOptions): Promise<E2eResult> {
+async function runE2eOn(h: E2eHost, workDir: string, kernel: Kernel, recipe: GraftRecipe, candidate: E2eCandidate, opts: E2eOptions): Promise<E2eResult> {
   const started = Date.now();
   const log = opts.log ?? (() => {});
   const file = candidateFile(candidate);
