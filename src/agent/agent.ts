@@ -6,10 +6,11 @@ import type { HostConfig } from '../config/config.js';
 import { LEDGER_FILE, newRunId, readLedger, runsDir } from '../ledger/ledger.js';
 import type { LedgerEvent } from '../ledger/records.js';
 import { RunRecorder } from '../ledger/recorder.js';
-import { findHosts } from '../remote/hosts.js';
+import { findHosts, localHost } from '../remote/hosts.js';
 import { UsageError } from '../errors.js';
 import { findKernel, INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import { graftRecipe } from '../e2e/graft.js';
+import { checkE2eHost } from '../e2e/host.js';
 import { Budget, TIME_LIMIT, type Limits } from './budget.js';
 import { ApiFailure, ApiGate, type MessagesApi } from './client.js';
 import { kernelContext } from './context.js';
@@ -68,17 +69,28 @@ export function checkHostSafety(hosts: HostConfig[], allowLocalNative: boolean):
 }
 
 /**
- * --e2e measures through a graft recipe and runs the candidate inside llama-bench on this machine: a kernel without
- * a recipe, a missing model or a bad depth or round count is a usage error before anything starts.
+ * --e2e measures through a graft recipe and runs the candidate inside llama-bench on its host (this machine unless
+ * --e2e-on names an ssh host): a kernel without a recipe, an unknown or emulated host, local native code without
+ * --allow-local-native, a missing local model or a bad depth or round count is a usage error before anything starts.
  */
-export function checkE2eSettings(kernel: Kernel, e2e: AgentE2eSettings, allowLocalNative: boolean): void {
+export function checkE2eSettings(workDir: string, kernel: Kernel, e2e: AgentE2eSettings, allowLocalNative: boolean): HostConfig {
   if (!graftRecipe(kernel))
     throw new UsageError(`--e2e: kernel '${kernel.name}' has no graft recipe (no "graft" in ${join(kernel.dir, 'kernel.json')}), so it cannot be measured end to end`);
-  if (!allowLocalNative)
-    throw new UsageError('--e2e runs model-written candidates natively on this machine (grafted into llama-bench); pass --allow-local-native to allow it');
-  if (e2e.model !== undefined && !existsSync(e2e.model)) throw new UsageError(`--e2e-model ${e2e.model}: no such file`);
+  const host = e2eHostConfig(workDir, e2e);
+  checkE2eHost(host);
+  const local = host.executor === 'local';
+  if (local && !allowLocalNative)
+    throw new UsageError('--e2e runs model-written candidates natively on this machine (grafted into llama-bench); pass --allow-local-native to allow it, or --e2e-on <ssh host>');
+  // a model on an ssh host is that host's path, checked there
+  if (local && e2e.model !== undefined && !existsSync(e2e.model)) throw new UsageError(`--e2e-model ${e2e.model}: no such file`);
   if (!e2e.depths.length || e2e.depths.some((d) => !Number.isInteger(d) || d < 0)) throw new UsageError(`--e2e-depths: whole numbers ≥ 0 expected, got ${e2e.depths.join(',') || 'none'}`);
   if (!Number.isInteger(e2e.rounds) || e2e.rounds < 1) throw new UsageError(`--e2e-rounds: a whole number ≥ 1 expected, got ${e2e.rounds}`);
+  return host;
+}
+
+/** The host an --e2e gate runs on: --e2e-on's name in the project's hosts, else this machine. */
+export function e2eHostConfig(workDir: string, e2e: AgentE2eSettings): HostConfig {
+  return e2e.host === undefined ? localHost() : findHosts(workDir, [e2e.host])[0]!;
 }
 
 export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
@@ -91,7 +103,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   const price = priceFor(prices, settings.model);
   const hosts = findHosts(opts.workDir, settings.hosts);
   checkHostSafety(hosts, settings.allowLocalNative);
-  if (settings.e2e) checkE2eSettings(kernel, settings.e2e, settings.allowLocalNative);
+  const e2eHost = settings.e2e ? checkE2eSettings(opts.workDir, kernel, settings.e2e, settings.allowLocalNative) : undefined;
   const roots = makeRoots(kernel.dir, INCLUDE_DIR, settings.researchDirs);
   const runner = await opts.openRunner(opts.workDir);
   if (settings.e2e && !runner.e2e) throw new UsageError('--e2e: this runner has no end-to-end stage');
@@ -107,6 +119,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
     kernel,
     config: { type: 'agent-config', at: now(), ...settings },
     hosts,
+    ...(e2eHost ? { e2eHost } : {}),
     roots,
     recorder,
     state,
@@ -180,7 +193,8 @@ function resolveSettings(opts: AgentOptions, prior: AgentConfigEvent | undefined
       ...opts.settings,
       kernelsDir: resolve(opts.settings.kernelsDir),
       researchDirs: opts.settings.researchDirs.map((d) => resolve(d)),
-      ...(e2e ? { e2e: { ...e2e, ...(e2e.model ? { model: resolve(e2e.model) } : {}) } } : {}),
+      // a model on an ssh host is the host's path, left as given
+      ...(e2e ? { e2e: { ...e2e, ...(e2e.model && e2e.host === undefined ? { model: resolve(e2e.model) } : {}) } } : {}),
     };
   }
   if (!prior) throw new UsageError(`run '${opts.resume.id}' is not an agent run (no agent-config in its ledger)`);

@@ -122,7 +122,7 @@ async function settleWithoutSurvivor(ctx: RunContext, h: Hypothesis): Promise<vo
 
 /** A host's time at its price, against the budget. */
 export function chargeHost(ctx: RunContext, target: string, elapsedMs: number, candidate: string): void {
-  const host = ctx.hosts.find((x) => x.name === target);
+  const host = [...ctx.hosts, ...(ctx.e2eHost ? [ctx.e2eHost] : [])].find((x) => x.name === target);
   const costUsd = costOfHostTime(elapsedMs, host?.usdPerHour ?? 0);
   ctx.budget.add(costUsd);
   record(ctx, { type: 'cost', at: now(), category: 'hosts', costUsd, totalUsd: ctx.budget.spentUsd, host: target, durationMs: elapsedMs, candidate });

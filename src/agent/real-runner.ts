@@ -1,6 +1,6 @@
 // The agent's runner over the real stages: one long-lived ScreenSession (the compiler warms once per run) for
-// the WASM screen, the native scheduler (remote/schedule.ts) for confirmation, and runE2e (src/e2e/run.ts) on this
-// machine for the --e2e gate.
+// the WASM screen, the native scheduler (remote/schedule.ts) for confirmation, and runE2e (src/e2e/run.ts) on the
+// gate's host for --e2e.
 import type { HostConfig } from '../config/config.js';
 import { AbortError } from '../errors.js';
 import { jobsFor, runScheduled } from '../remote/schedule.js';
@@ -8,6 +8,7 @@ import { ScreenSession } from '../screen/session.js';
 import { runE2e } from '../e2e/run.js';
 import type { AgentE2eSettings } from '../ledger/agent-events.js';
 import type { Kernel } from '../spec/suite.js';
+import { e2eHostConfig } from './agent.js';
 import { againstReference, type SavedCandidate, type ExperimentRunner } from './runner.js';
 
 export function openRealRunner(workDir: string): ExperimentRunner {
@@ -28,8 +29,13 @@ export function openRealRunner(workDir: string): ExperimentRunner {
   };
 }
 
-/** The --e2e step: runE2e on this machine, in the project whose `kbench run --upstream` results feed Amdahl's prediction. */
+/**
+ * The --e2e step: runE2e on the gate's host (this machine unless --e2e-on), in the project whose `kbench run
+ * --upstream` results feed Amdahl's prediction.
+ */
 export function e2eStep(workDir: string): NonNullable<ExperimentRunner['e2e']> {
-  return (kernel: Kernel, candidate: SavedCandidate, settings: AgentE2eSettings, signal: AbortSignal) =>
-    runE2e(workDir, kernel, { name: candidate.name, path: candidate.path }, { ...settings, signal });
+  return (kernel: Kernel, candidate: SavedCandidate, settings: AgentE2eSettings, signal: AbortSignal) => {
+    const { host: _name, ...rest } = settings;
+    return runE2e(workDir, kernel, { name: candidate.name, path: candidate.path }, { ...rest, host: e2eHostConfig(workDir, settings), signal });
+  };
 }

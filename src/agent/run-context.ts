@@ -21,6 +21,8 @@ export interface RunContext {
   kernel: Kernel;
   config: AgentConfigEvent;
   hosts: HostConfig[];
+  /** where --e2e builds and times (its time is charged at this host's price) */
+  e2eHost?: HostConfig;
   roots: Root[];
   /** the run's one writer; it folds every event into `state` and shows it (see runAgent) */
   recorder: RunRecorder;

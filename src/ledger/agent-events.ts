@@ -31,12 +31,14 @@ export interface AgentConfigEvent {
   limits: { budgetUsd: number; maxExperiments: number; maxMinutes: number };
   allowLocalNative: boolean;
   pricesFile?: string;
-  /** --e2e: the end-to-end verdict (llama-bench on this machine, graft vs unmodified upstream) is the last gate before a keep */
+  /** --e2e: the end-to-end verdict (llama-bench on this machine or an ssh host, graft vs unmodified upstream) is the last gate before a keep */
   e2e?: AgentE2eSettings;
 }
 
 export interface AgentE2eSettings {
-  /** a GGUF on this machine; absent: the random-weight model kbench writes */
+  /** the host (kbench.config.json) that builds and runs llama-bench; absent: this machine */
+  host?: string;
+  /** a GGUF on that host; absent: the random-weight model kbench writes */
   model?: string;
   /** llama-bench -d: tokens in the KV cache before each test */
   depths: number[];

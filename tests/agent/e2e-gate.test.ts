@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runAgent, type AgentSettings } from '../../src/agent/agent.js';
+import { e2eHostConfig, runAgent, type AgentSettings } from '../../src/agent/agent.js';
 import { createMessagesApi } from '../../src/agent/client.js';
 import type { SavedCandidate } from '../../src/agent/runner.js';
 import { UsageError } from '../../src/errors.js';
@@ -151,7 +151,30 @@ describe('agent --e2e: the end-to-end gate', () => {
     expect(existsSync(join(dir, '.kbench', 'runs'))).toBe(false);
   });
 
+  it('--e2e-on an ssh host needs no --allow-local-native, keeps the host\'s model path as given, and charges that host\'s price', async () => {
+    const dir = workDir();
+    const hosts = [{ name: 'vm1', executor: 'ssh', arch: 'x86_64', threads: 2 }, { name: 'bench1', executor: 'ssh', arch: 'x86_64', usdPerHour: 3600 }];
+    writeFileSync(join(dir, 'kbench.config.json'), JSON.stringify({ hosts }));
+    const { outcome, events } = await run(
+      { research: [recordHypotheses('h1')], 'experiment-h1': [submit('/* SPEED=1.5 */'), done] },
+      (c) => ({ ...fakeE2e(c.name, []), host: 'bench1', elapsedMs: 2000 }),
+      { allowLocalNative: false, e2e: { ...e2eSettings, host: 'bench1', model: 'models/on-host.gguf' } },
+      dir,
+    );
+    expect(outcome.status).toBe('done');
+    const config = events.find((e) => e.type === 'agent-config') as { e2e?: { host?: string; model?: string } } | undefined;
+    expect(config?.e2e).toMatchObject({ host: 'bench1', model: 'models/on-host.gguf' });
+    expect(events.filter((e) => e.type === 'e2e')).toHaveLength(1);
+    // 2 s at $3600/h, though bench1 is not among the hosts that confirm natively
+    expect(events.find((e) => e.type === 'cost' && e.host === 'bench1')).toMatchObject({ costUsd: 2 });
+    // the step resolves the name against the project's hosts; no name is this machine
+    expect(e2eHostConfig(workDir(), { ...e2eSettings, host: 'vm1' })).toMatchObject({ name: 'vm1', executor: 'ssh' });
+    expect(e2eHostConfig(workDir(), e2eSettings).executor).toBe('local');
+  });
+
   it.each([
+    [['rms_norm', '--e2e', '--e2e-on', 'nohost'], /unknown host 'nohost'/],
+    [['rms_norm', '--e2e-on', 'vm1'], /--e2e-on needs --e2e/],
     [['quantize_q8_0', '--e2e', '--allow-local-native'], /--e2e: kernel 'quantize_q8_0' has no graft recipe \(no "graft" in .*quantize_q8_0\/kernel\.json\)/],
     [['rms_norm', '--e2e'], /--allow-local-native/],
     [['rms_norm', '--e2e', '--allow-local-native', '--e2e-depths', '0,x'], /--e2e-depths: expected whole numbers ≥ 0 separated by commas, got '0,x'/],

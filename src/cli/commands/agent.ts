@@ -32,14 +32,15 @@ export function register(program: Command): void {
     .option('--web', 'let the model use Anthropic server-side web search and fetch (billed per search)')
     .option('--prices <file>', 'JSON price table overriding the built-in one (see src/agent/prices.ts)')
     .option('--allow-local-native', 'allow model-written code to run natively on this machine (hosts with executor local or qemu-aarch64)')
-    .option('--e2e', 'the end-to-end verdict is the last gate before a keep: the candidate grafted into llama.cpp, logits checked and llama-bench timed against the unmodified upstream on this machine (needs a graft recipe and --allow-local-native)')
+    .option('--e2e', 'the end-to-end verdict is the last gate before a keep: the candidate grafted into llama.cpp, logits checked and llama-bench timed against the unmodified upstream (needs a graft recipe; on this machine it also needs --allow-local-native)')
+    .option('--e2e-on <host>', 'with --e2e: the host that builds and runs llama-bench (a host of kbench.config.json; default: this machine)')
     .option('--e2e-model <gguf>', 'with --e2e: the model llama-bench runs (default: a random-weight model kbench writes)')
     .option('--e2e-depths <list>', `with --e2e: llama-bench depths, comma-separated (default ${AGENT_E2E_DEFAULTS.depths.join(',')})`, wholeList('--e2e-depths'))
     .option('--e2e-rounds <n>', `with --e2e: invocations of each build (default ${AGENT_E2E_DEFAULTS.rounds})`, integer('--e2e-rounds', 1))
     .option('--resume <id>', 'continue a run after a crash or a limit (limits given here replace the old ones)')
     .addHelpText(
       'after',
-      '\nEnvironment: ANTHROPIC_API_KEY (required), ANTHROPIC_BASE_URL (optional).\nExamples:\n  kbench agent rms_norm --budget-usd 2 --max-experiments 5\n  kbench agent softmax --on x86a,arm1 --research ../llama.cpp/ggml/src --web\n  kbench agent rms_norm --e2e --allow-local-native --e2e-depths 0,4096\n  kbench agent --resume 20261127-061530-3fa2 --budget-usd 4',
+      '\nEnvironment: ANTHROPIC_API_KEY (required), ANTHROPIC_BASE_URL (optional).\nExamples:\n  kbench agent rms_norm --budget-usd 2 --max-experiments 5\n  kbench agent softmax --on x86a,arm1 --research ../llama.cpp/ggml/src --web\n  kbench agent rms_norm --e2e --allow-local-native --e2e-depths 0,4096\n  kbench agent softmax --on x86a --e2e --e2e-on x86a --e2e-depths 0,4096\n  kbench agent --resume 20261127-061530-3fa2 --budget-usd 4',
     )
     .action(exits(async (kernel: string | undefined, o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
@@ -47,12 +48,12 @@ export function register(program: Command): void {
       // The key is checked before anything else happens.
       const api = createMessagesApi({ apiKey: process.env.ANTHROPIC_API_KEY, baseURL: process.env.ANTHROPIC_BASE_URL || undefined });
       if (!kernel === !o.resume) throw new UsageError('give a kernel, or --resume <run id> (not both)');
-      const fixed = ['on', 'model', 'web', 'prices', 'maxRevisions', 'allowLocalNative', 'e2e', 'e2eModel', 'e2eDepths', 'e2eRounds'].filter((k) => o[k] !== undefined);
+      const fixed = ['on', 'model', 'web', 'prices', 'maxRevisions', 'allowLocalNative', 'e2e', 'e2eOn', 'e2eModel', 'e2eDepths', 'e2eRounds'].filter((k) => o[k] !== undefined);
       if (o.resume && (fixed.length || (o.research as string[]).length))
         throw new UsageError(`--resume continues with the run's own settings; only --budget-usd, --max-experiments and --max-minutes may change (got --${(fixed[0] ?? 'research').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)})`);
       for (const dir of o.research as string[])
         if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--research ${dir}: no such folder`);
-      const e2eDetail = ['e2eModel', 'e2eDepths', 'e2eRounds'].find((k) => o[k] !== undefined);
+      const e2eDetail = ['e2eOn', 'e2eModel', 'e2eDepths', 'e2eRounds'].find((k) => o[k] !== undefined);
       if (e2eDetail && !o.e2e) throw new UsageError(`--${e2eDetail.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --e2e`);
       const limits: Partial<Limits> = {};
       if (o.budgetUsd !== undefined) limits.budgetUsd = o.budgetUsd;
@@ -71,7 +72,7 @@ export function register(program: Command): void {
             allowLocalNative: !!o.allowLocalNative,
             ...(o.prices ? { pricesFile: o.prices } : {}),
             ...(o.e2e
-              ? { e2e: { ...(o.e2eModel ? { model: String(o.e2eModel) } : {}), depths: o.e2eDepths ?? AGENT_E2E_DEFAULTS.depths, rounds: o.e2eRounds ?? AGENT_E2E_DEFAULTS.rounds } }
+              ? { e2e: { ...(o.e2eOn ? { host: String(o.e2eOn) } : {}), ...(o.e2eModel ? { model: String(o.e2eModel) } : {}), depths: o.e2eDepths ?? AGENT_E2E_DEFAULTS.depths, rounds: o.e2eRounds ?? AGENT_E2E_DEFAULTS.rounds } }
               : {}),
           }
         : undefined;
