@@ -55,6 +55,7 @@ export {
   LOCAL_HOST,
   QEMU_HOST,
   type NativeOptions,
+  type NativeUpstream,
   type NativeEvent,
   type PromoteOptions,
   type PromoteEvent,
@@ -71,6 +72,7 @@ export {
   type Candidate,
 } from './remote/index.js';
 export { runNativeRecorded, type NativeRun } from './remote/native-run.js';
+export { nativeUpstream } from './upstream/native.js';
 export { runAgent, type AgentOptions, type AgentOutcome, type AgentSettings } from './agent/agent.js';
 export { writeRunReports, writeRunReport, renderReport, loadReportModel, buildGbench, type ReportFormat, type ReportModel } from './report/index.js';
 export { runDoctor, type DoctorReport } from './doctor/doctor.js';

@@ -48,7 +48,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -192,7 +191,7 @@ static void emit(const char *fmt, ...) {
   line_send();
 }
 
-static void die(const char *what, const char *detail) {
+_Noreturn void kb_die(const char *what, const char *detail) {
   emit("\"event\":\"error\",\"message\":\"%s: %s\"}", what, detail);
   exit(2);
 }
@@ -220,7 +219,7 @@ static void open_channel(void) {
   memset(buf, 0, sizeof buf);
   int null = open("/dev/null", O_RDONLY);
   if (null >= 0) dup2(null, 0), close(null);
-  if (len < 16) die("no nonce", "stdin must carry the run's nonce (16-64 hex digits)");
+  if (len < 16) kb_die("no nonce", "stdin must carry the run's nonce (16-64 hex digits)");
 }
 
 /* On ELF targets the channel opens (and the nonce is read) in a constructor of the highest priority user code
@@ -246,37 +245,6 @@ static uint64_t rng_next(void) { /* xorshift64* */
 }
 static void rng_seed(uint64_t seed) { rng_state = seed ? seed : 0x9E3779B97F4A7C15ull; }
 
-/* ---- files ----------------------------------------------------------------------------------------------- */
-
-static void mkdirs(const char *path) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    mkdir(buf, 0755);
-    *p = '/';
-  }
-  if (mkdir(buf, 0755) != 0 && errno != EEXIST) die("mkdir", path);
-}
-
-static void read_file(const char *path, unsigned char *dst, size_t bytes) {
-  FILE *f = fopen(path, "rb");
-  if (!f) die("missing input", path);
-  size_t got = bytes ? fread(dst, 1, bytes, f) : 0;
-  int extra = fgetc(f);
-  fclose(f);
-  if (got != bytes || extra != EOF) die("input has the wrong size", path);
-}
-
-static void write_file(const char *dir, const char *name, const unsigned char *src, size_t bytes) {
-  char path[4096];
-  mkdirs(dir);
-  snprintf(path, sizeof path, "%s/%s.bin", dir, name);
-  FILE *f = fopen(path, "wb");
-  if (!f || (bytes && fwrite(src, 1, bytes, f) != bytes) || fclose(f) != 0) die("cannot write", path);
-}
-
 /* ---- guarded buffers ------------------------------------------------------------------------------------- */
 
 /* One mapping per buffer: [PROT_NONE page][canaries | data | canaries][PROT_NONE page]. The data is placed at the
@@ -299,7 +267,7 @@ static int is_buffer(int p) { return KB_PARAMS[p].kind == KB_IN || KB_PARAMS[p].
 
 static void buf_protect(kb_buf *b, int readonly) {
   if (b->readonly == readonly) return;
-  if (mprotect(b->lo, b->inner, readonly ? PROT_READ : PROT_READ | PROT_WRITE) != 0) die("mprotect", KB_PARAMS[b->param].name);
+  if (mprotect(b->lo, b->inner, readonly ? PROT_READ : PROT_READ | PROT_WRITE) != 0) kb_die("mprotect", KB_PARAMS[b->param].name);
   b->readonly = readonly;
 }
 
@@ -311,10 +279,10 @@ static void buf_alloc(kb_buf *b, size_t bytes, int param) {
   b->inner = (2 * (size_t)KB_GUARD + body + page_bytes - 1) / page_bytes * page_bytes;
   b->map_bytes = b->inner + 2 * page_bytes;
   b->map = mmap(NULL, b->map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (b->map == MAP_FAILED) die("out of memory", "buffer");
+  if (b->map == MAP_FAILED) kb_die("out of memory", "buffer");
   b->lo = b->map + page_bytes;
   b->data = b->lo + b->inner - KB_GUARD - body;
-  if (mprotect(b->map, page_bytes, PROT_NONE) != 0 || mprotect(b->lo + b->inner, page_bytes, PROT_NONE) != 0) die("mprotect", "guard page");
+  if (mprotect(b->map, page_bytes, PROT_NONE) != 0 || mprotect(b->lo + b->inner, page_bytes, PROT_NONE) != 0) kb_die("mprotect", "guard page");
   for (unsigned char *q = b->lo; q < b->data; q++) *q = canary(param, (size_t)(q - b->lo));
   for (unsigned char *q = b->data + bytes; q < b->lo + b->inner; q++) *q = canary(param, (size_t)(q - b->lo));
   for (int k = 0; k < KB_MAX_LIVE; k++)
@@ -322,7 +290,7 @@ static void buf_alloc(kb_buf *b, size_t bytes, int param) {
       live[k] = b;
       return;
     }
-  die("too many buffers", KB_PARAMS[param].name);
+  kb_die("too many buffers", KB_PARAMS[param].name);
 }
 
 static void buf_free(kb_buf *b) {
@@ -460,11 +428,11 @@ static int resolve_nth(int nth) {
 }
 
 static void pool_ensure(int nth) {
-  if (nth > KB_MAX_THREADS) die("too many threads", "nth > 256");
+  if (nth > KB_MAX_THREADS) kb_die("too many threads", "nth > 256");
   if (nth > 1 && pool_workers == 0) pool_pinned = pin_to_cpu(pthread_self(), 0);
   while (pool_workers < nth - 1) {
     int ith = pool_workers + 1;
-    if (pthread_create(&pool_threads[ith], NULL, pool_worker, (void *)(intptr_t)ith) != 0) die("pthread_create", "failed");
+    if (pthread_create(&pool_threads[ith], NULL, pool_worker, (void *)(intptr_t)ith) != 0) kb_die("pthread_create", "failed");
     pool_pinned &= pin_to_cpu(pool_threads[ith], ith);
     pool_workers++;
   }
@@ -514,7 +482,7 @@ static kb_arg arg_scalar[KB_MAX_PARAMS];
 static void parse_args(FILE *plan) {
   char tok[64];
   for (int p = 0; p < KB_NPARAMS; p++) {
-    if (fscanf(plan, "%63s", tok) != 1) die("plan", "too few arguments");
+    if (fscanf(plan, "%63s", tok) != 1) kb_die("plan", "too few arguments");
     if (is_buffer(p)) arg_bytes[p] = strtoull(tok, NULL, 10);
     else if (KB_PARAMS[p].kind == KB_I32) arg_scalar[p].i = (int32_t)strtol(tok, NULL, 10);
     else {
@@ -554,9 +522,9 @@ static void load_inputs(int id, int set, unsigned char **pristine) {
   for (int p = 0; p < KB_NPARAMS; p++) {
     if (KB_PARAMS[p].kind != KB_IN) continue;
     pristine[p] = malloc(arg_bytes[p] ? arg_bytes[p] : 1);
-    if (!pristine[p]) die("out of memory", "inputs");
+    if (!pristine[p]) kb_die("out of memory", "inputs");
     snprintf(path, sizeof path, "%s/%d/%d/%s.bin", in_dir, id, set, KB_PARAMS[p].name);
-    read_file(path, pristine[p], arg_bytes[p]);
+    kb_read_file(path, pristine[p], arg_bytes[p]);
   }
 }
 
@@ -642,7 +610,7 @@ static void call_sequential_owned(kb_slot *s, int nth, int id, const char *call)
   for (int p = 0; p < KB_NPARAMS; p++) {
     if (KB_PARAMS[p].kind != KB_OUT) continue;
     owner[p] = malloc(arg_bytes[p] * sizeof(short) + 1), saved[p] = malloc(arg_bytes[p] + 1);
-    if (!owner[p] || !saved[p]) die("out of memory", "partition owners");
+    if (!owner[p] || !saved[p]) kb_die("out of memory", "partition owners");
     for (size_t i = 0; i < arg_bytes[p]; i++) owner[p][i] = -1;
   }
   for (int ith = 0; ith < nth; ith++) {
@@ -680,14 +648,14 @@ static void slot_save_outputs(const kb_slot *s, int id, const char *call, unsign
   for (int p = 0; p < KB_NPARAMS; p++) {
     if (KB_PARAMS[p].kind != KB_OUT) continue;
     if (same_as && memcmp(same_as[p], s->buf[p].data, s->buf[p].bytes) == 0) continue;
-    write_file(dir, KB_PARAMS[p].name, s->buf[p].data, s->buf[p].bytes);
+    kb_write_file(dir, KB_PARAMS[p].name, s->buf[p].data, s->buf[p].bytes);
   }
 }
 
 static void copy_outputs(const kb_slot *s, unsigned char **dst) {
   for (int p = 0; p < KB_NPARAMS; p++) {
     if (KB_PARAMS[p].kind != KB_OUT) continue;
-    if (!dst[p] && !(dst[p] = malloc(s->buf[p].bytes ? s->buf[p].bytes : 1))) die("out of memory", "outputs");
+    if (!dst[p] && !(dst[p] = malloc(s->buf[p].bytes ? s->buf[p].bytes : 1))) kb_die("out of memory", "outputs");
     memcpy(dst[p], s->buf[p].data, s->buf[p].bytes);
   }
 }
@@ -710,7 +678,7 @@ static void make_order(const char *how, int *order, int nth) {
       order[k] = order[j], order[j] = t;
     }
   } else if (strcmp(how, "ascending") != 0) {
-    die("protocol", "unknown partition order");
+    kb_die("protocol", "unknown partition order");
   }
 }
 
@@ -718,9 +686,9 @@ static void make_order(const char *how, int *order, int nth) {
  * in every order → the inputs perturbed: c3 and r3 at the same addresses. */
 static void run_check(FILE *plan, int id) {
   int nth, nparts, parts[KB_MAX_PARTS];
-  if (fscanf(plan, "%d %d", &nth, &nparts) != 2 || nparts < 0 || nparts > KB_MAX_PARTS) die("plan", "bad check line");
+  if (fscanf(plan, "%d %d", &nth, &nparts) != 2 || nparts < 0 || nparts > KB_MAX_PARTS) kb_die("plan", "bad check line");
   for (int i = 0; i < nparts; i++)
-    if (fscanf(plan, "%d", &parts[i]) != 1 || parts[i] < 1 || parts[i] > KB_MAX_THREADS) die("plan", "bad partition count");
+    if (fscanf(plan, "%d", &parts[i]) != 1 || parts[i] < 1 || parts[i] > KB_MAX_THREADS) kb_die("plan", "bad partition count");
   parse_args(plan);
   nth = resolve_nth(nth);
   emit("\"event\":\"case\",\"id\":%d,\"nth\":%d}", id, nth);
@@ -806,12 +774,6 @@ static void run_check(FILE *plan, int id) {
 
 /* ---- timing ----------------------------------------------------------------------------------------------- */
 
-static uint64_t now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 typedef struct {
   kb_call fn;
   const char *name;                                 /* "base" or "cand" */
@@ -828,17 +790,17 @@ void kb_speed_of_light(const float *x, float *out, int n, int iters);
 static double sol_fastest_ns(const float *x, float *out, int n, int iters) {
   long reps = 1;
   for (;;) {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = kb_now_ns();
     for (long r = 0; r < reps; r++) kb_speed_of_light(x, out, n, iters);
-    uint64_t t = now_ns() - t0;
+    uint64_t t = kb_now_ns() - t0;
     if (t >= (uint64_t)KB_SOL_MIN_BATCH_NS || reps >= (1L << 24)) break;
     reps *= t ? (long)(1.2 * KB_SOL_MIN_BATCH_NS / (double)t) + 1 : 16;
   }
   double best = 0;
   for (int k = 0; k < KB_SOL_BATCHES; k++) {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = kb_now_ns();
     for (long r = 0; r < reps; r++) kb_speed_of_light(x, out, n, iters);
-    double t = (double)(now_ns() - t0) / (double)reps;
+    double t = (double)(kb_now_ns() - t0) / (double)reps;
     if (k == 0 || t < best) best = t;
   }
   return best;
@@ -850,7 +812,7 @@ static void emit_speed_of_light(size_t bytes) {
   if (n < 64) n = 64;
   float *x = aligned_alloc(KB_ALIGN, ((size_t)n * 4 + KB_ALIGN - 1) / KB_ALIGN * KB_ALIGN);
   float out[2];
-  if (!x) die("out of memory", "speed of light");
+  if (!x) kb_die("out of memory", "speed of light");
   memset(x, 0, (size_t)n * 4);
   double read_ns = sol_fastest_ns(x, out, n, 0);
   double fma_ns = sol_fastest_ns(x, out, 64, KB_SOL_FMA_ITERS);
@@ -885,12 +847,12 @@ static double timed_batch(kb_timed *v, kb_slot *slots, unsigned char *sets[][KB_
     slot_poison(&slots[k], KB_POISON_FIRST);
   }
   at(id, v->name, "timed", nth);
-  uint64_t t0 = now_ns();
+  uint64_t t0 = kb_now_ns();
   for (long i = 0; i < calls; i++) {
     poison_one(&slots[i % KB_SLOTS], (uint64_t)i);
     call_threaded(v->fn, slots[i % KB_SLOTS].args, nth);
   }
-  uint64_t elapsed = now_ns() - t0;
+  uint64_t elapsed = kb_now_ns() - t0;
 
   for (int k = 0; k < KB_SLOTS; k++) {
     int set = v->set_of[k];
@@ -959,7 +921,7 @@ static void run_time(FILE *plan, int id) {
   unsigned long long min_sample_ns, warmup_ns, seed;
   if (fscanf(plan, "%d %d %d %llu %llu %llu", &nth, &nsets, &pairs, &min_sample_ns, &warmup_ns, &seed) != 6 ||
       nsets < 1 || nsets > KB_MAX_SETS || pairs < 1 || pairs > KB_MAX_PAIRS)
-    die("plan", "bad time line");
+    kb_die("plan", "bad time line");
   parse_args(plan);
   nth = resolve_nth(nth);
   emit("\"event\":\"case\",\"id\":%d,\"nth\":%d}", id, nth);
@@ -977,23 +939,23 @@ static void run_time(FILE *plan, int id) {
   base.fn = KB_BASE, base.name = "base", cand.fn = KB_CAND, cand.name = "cand", up.fn = KB_UP, up.name = "upstream";
   /* Warm-up: caches, branch predictors, page faults, CPU frequency. */
   at(id, "warm-up", "timed", nth);
-  uint64_t t0 = now_ns();
+  uint64_t t0 = kb_now_ns();
   do {
     call_threaded(KB_BASE, slots[0].args, nth);
     call_threaded(KB_CAND, slots[1].args, nth);
     if (KB_UP) call_threaded(KB_UP, slots[0].args, nth);
-  } while (now_ns() - t0 < warmup_ns);
+  } while (kb_now_ns() - t0 < warmup_ns);
 
   /* Batch size: enough calls that the faster of the two takes at least min_sample_ns per batch, unless the
    * slower would then take more than KB_SLOWEST_BATCH_FACTOR times that (a candidate that skips its work must not
    * stall the run). */
   long calls = KB_SLOTS;
   for (;;) {
-    uint64_t a = now_ns();
+    uint64_t a = kb_now_ns();
     for (long i = 0; i < calls; i++) call_threaded(KB_BASE, slots[i % KB_SLOTS].args, nth);
-    uint64_t b = now_ns();
+    uint64_t b = kb_now_ns();
     for (long i = 0; i < calls; i++) call_threaded(KB_CAND, slots[i % KB_SLOTS].args, nth);
-    uint64_t c = now_ns();
+    uint64_t c = kb_now_ns();
     uint64_t fastest = (b - a) < (c - b) ? (b - a) : (c - b);
     uint64_t slowest = (b - a) < (c - b) ? (c - b) : (b - a);
     if (fastest >= min_sample_ns || slowest >= KB_SLOWEST_BATCH_FACTOR * min_sample_ns || calls >= (1L << 24)) break;
@@ -1062,21 +1024,21 @@ static void run_time(FILE *plan, int id) {
 
 int main(int argc, char **argv) {
   if (results_fd < 0) open_channel();
-  if (argc != 4) die("usage", "kb_driver <plan> <input dir> <output dir>");
+  if (argc != 4) kb_die("usage", "kb_driver <plan> <input dir> <output dir>");
   in_dir = argv[2];
   out_dir = argv[3];
   long page = sysconf(_SC_PAGESIZE);
   page_bytes = page > 0 ? (size_t)page : 4096;
   install_fault_handler();
   FILE *plan = fopen(argv[1], "r");
-  if (!plan) die("cannot open plan", argv[1]);
+  if (!plan) kb_die("cannot open plan", argv[1]);
   emit("\"event\":\"start\",\"cpus\":%ld}", sysconf(_SC_NPROCESSORS_ONLN));
   char kind[16];
   int id;
   while (fscanf(plan, "%15s %d", kind, &id) == 2) {
     if (strcmp(kind, "check") == 0) run_check(plan, id);
     else if (strcmp(kind, "time") == 0) run_time(plan, id);
-    else die("plan", "unknown line kind");
+    else kb_die("plan", "unknown line kind");
   }
   emit("\"event\":\"done\",\"pinned\":%s}", pool_pinned ? "true" : "false");
   return 0;

@@ -3,28 +3,11 @@
 #ifndef KB_DRIVER_H
 #define KB_DRIVER_H
 
-#include <stdint.h>
-
-enum kb_kind { KB_IN = 0, KB_OUT = 1, KB_I32 = 2, KB_F32 = 3, KB_SCRATCH = 4 };
-
-typedef struct {
-  const char *name;
-  int kind;         /* enum kb_kind */
-  int elementBytes; /* buffers: size of one element, to report element indexes */
-} kb_param;
-
-/* One argument: a buffer pointer or a scalar, in the spec's parameter order. */
-typedef union {
-  void *p;
-  int32_t i;
-  float f;
-} kb_arg;
+#include "kb_common.h" /* kb_param, kb_arg, KB_PARAMS */
 
 /* Calls one variant with the arguments; ith/nth are passed through when the kernel is threaded. */
 typedef void (*kb_call)(const kb_arg *args, int ith, int nth);
 
-extern const kb_param KB_PARAMS[];
-extern const int KB_NPARAMS;
 extern const int KB_THREADED;
 extern const kb_call KB_REF, KB_BASE, KB_CAND;
 /* The upstream variant (the real ggml op, kbench run --upstream), timed beside baseline and candidate; 0 when not

@@ -100,7 +100,8 @@ if [ -n "${UP_INCLUDE:-}" ]; then
 fi
 
 build_harness() {
-  $CC $CFLAGS -Iinclude -c kb_driver.c -o obj/driver.o && $CC $CFLAGS -Iinclude -c include/kb_speed_of_light.c -o obj/sol.o & driver=$!
+  { $CC $CFLAGS -Iinclude -c kb_driver.c -o obj/driver.o && $CC $CFLAGS -c kb_common.c -o obj/common.o &&
+    $CC $CFLAGS -Iinclude -c include/kb_speed_of_light.c -o obj/sol.o; } & driver=$!
   { $CC $CFLAGS -Iinclude -c kb_glue.c -o obj/glue.o &&
     $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_ref_$FUNCTION" -c reference.c -o obj/ref.o &&
     localize obj/ref.o "kb_ref_$FUNCTION"; } & ref=$!
@@ -147,7 +148,7 @@ build_candidate() {
   if ! check_policy "$c" ||
      ! $CC $CFLAGS $VARIANT_FLAGS -Iinclude "-D$FUNCTION=kb_cand_$FUNCTION" -c "candidates/$c.c" -o "obj/cand/$c.o" 2>"out/$c/compile.log" ||
      ! localize "obj/cand/$c.o" "kb_cand_$FUNCTION" 2>>"out/$c/compile.log" ||
-     ! $CC $CFLAGS obj/driver.o obj/sol.o obj/glue.o obj/ref.o obj/base.o "obj/cand/$c.o" $UP_OBJS -o "obj/cand/$c.bin" $UP_LINK -lm -lpthread 2>>"out/$c/compile.log"; then
+     ! $CC $CFLAGS obj/driver.o obj/common.o obj/sol.o obj/glue.o obj/ref.o obj/base.o "obj/cand/$c.o" $UP_OBJS -o "obj/cand/$c.bin" $UP_LINK -lm -lpthread 2>>"out/$c/compile.log"; then
     echo compile-error >"out/$c/status"
   fi
 }

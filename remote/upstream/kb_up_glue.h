@@ -3,21 +3,7 @@
 #ifndef KB_UP_GLUE_H
 #define KB_UP_GLUE_H
 
-#include <stdint.h>
-
-enum kb_kind { KB_IN = 0, KB_OUT = 1, KB_I32 = 2, KB_F32 = 3, KB_SCRATCH = 4 };
-
-typedef struct {
-  const char *name;
-  int kind;
-  int elementBytes;
-} kb_param;
-
-typedef union {
-  void *p;
-  int32_t i;
-  float f;
-} kb_arg;
+#include "kb_common.h" /* kb_param, kb_arg, KB_PARAMS */
 
 typedef struct {
   const char *name;
@@ -27,8 +13,6 @@ typedef struct {
   void (*call)(const kb_arg *args, int nth);
 } kb_variant;
 
-extern const kb_param KB_PARAMS[];
-extern const int KB_NPARAMS;
 extern const kb_variant KB_VARIANTS[];
 extern const int KB_NVARIANTS;
 

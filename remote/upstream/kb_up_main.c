@@ -13,50 +13,15 @@
 #define _GNU_SOURCE
 #include "kb_up_glue.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 extern int kb_upstream_copies;
 
-static void die(const char *what, const char *detail) {
+_Noreturn void kb_die(const char *what, const char *detail) {
   printf("{\"event\":\"error\",\"message\":\"%s: %s\"}\n", what, detail);
   exit(2);
-}
-
-static void mkdirs(const char *path) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    mkdir(buf, 0755);
-    *p = '/';
-  }
-  if (mkdir(buf, 0755) != 0 && errno != EEXIST) die("mkdir", path);
-}
-
-static void read_file(const char *path, unsigned char *dst, size_t bytes) {
-  FILE *f = fopen(path, "rb");
-  if (!f) die("missing input", path);
-  size_t got = bytes ? fread(dst, 1, bytes, f) : 0;
-  fclose(f);
-  if (got != bytes) die("input has the wrong size", path);
-}
-
-static void write_file(const char *path, const unsigned char *src, size_t bytes) {
-  FILE *f = fopen(path, "wb");
-  if (!f || (bytes && fwrite(src, 1, bytes, f) != bytes)) die("cannot write", path);
-  fclose(f);
-}
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
 typedef struct {
@@ -69,7 +34,7 @@ typedef struct {
 static void parse_args(kb_case *c, char **tok) {
   for (int i = 0; i < KB_NPARAMS; i++) {
     const char *t = tok[i];
-    if (!t) die("plan", "too few arguments");
+    if (!t) kb_die("plan", "too few arguments");
     if (KB_PARAMS[i].kind == KB_I32) c->args[i].i = (int32_t)strtol(t, NULL, 10);
     else if (KB_PARAMS[i].kind == KB_F32) {
       uint32_t u = (uint32_t)strtoul(t, NULL, 16);
@@ -77,7 +42,7 @@ static void parse_args(kb_case *c, char **tok) {
     } else {
       c->bytes[i] = (size_t)strtoull(t, NULL, 10);
       void *p = NULL;
-      if (posix_memalign(&p, 64, c->bytes[i] + 64)) die("alloc", t);
+      if (posix_memalign(&p, 64, c->bytes[i] + 64)) kb_die("alloc", t);
       c->args[i].p = p;
     }
   }
@@ -89,7 +54,7 @@ static void load_inputs(kb_case *c, const char *dir, int id) {
     if (KB_PARAMS[i].kind != KB_IN) continue;
     snprintf(path, sizeof path, "%s/%d/%s.bin", dir, id, KB_PARAMS[i].name);
     c->inputs[i] = malloc(c->bytes[i] + 1);
-    read_file(path, c->inputs[i], c->bytes[i]);
+    kb_read_file(path, c->inputs[i], c->bytes[i]);
     memcpy(c->args[i].p, c->inputs[i], c->bytes[i]);
   }
 }
@@ -116,7 +81,7 @@ static int tokenize(char *line, char **tok, int max) {
 
 static int conform(const char *plan, const char *in, const char *out) {
   FILE *f = fopen(plan, "r");
-  if (!f) die("cannot open", plan);
+  if (!f) kb_die("cannot open", plan);
   char line[8192], *tok[128], path[4096];
   while (fgets(line, sizeof line, f)) {
     if (tokenize(line, tok, 128) < 2 || strcmp(tok[0], "case") != 0) continue;
@@ -130,7 +95,6 @@ static int conform(const char *plan, const char *in, const char *out) {
       kb_upstream_copies = 1;
       KB_VARIANTS[v].call(c.args, 1);
       snprintf(path, sizeof path, "%s/%d/%s", out, id, KB_VARIANTS[v].name);
-      mkdirs(path);
       printf("{\"event\":\"ran\",\"id\":%d,\"variant\":\"%s\",\"inputsChanged\":[", id, KB_VARIANTS[v].name);
       int first = 1;
       for (int i = 0; i < KB_NPARAMS; i++) {
@@ -142,11 +106,7 @@ static int conform(const char *plan, const char *in, const char *out) {
       printf("],\"scratchWritten\":[");
       first = 1;
       for (int i = 0; i < KB_NPARAMS; i++) {
-        if (KB_PARAMS[i].kind == KB_OUT) {
-          char file[4200];
-          snprintf(file, sizeof file, "%s/%s.bin", path, KB_PARAMS[i].name);
-          write_file(file, c.args[i].p, c.bytes[i]);
-        }
+        if (KB_PARAMS[i].kind == KB_OUT) kb_write_file(path, KB_PARAMS[i].name, c.args[i].p, c.bytes[i]);
         if (KB_PARAMS[i].kind != KB_SCRATCH) continue;
         const unsigned char *p = c.args[i].p;
         size_t j = 0;
@@ -169,15 +129,15 @@ static int conform(const char *plan, const char *in, const char *out) {
 /* ns per op of one batch of `reps` calls */
 static double batch(int v, kb_case *c, int nth, long reps, int copies) {
   kb_upstream_copies = KB_VARIANTS[v].graph ? copies : 1;
-  const double t0 = now_ns();
+  const uint64_t t0 = kb_now_ns();
   for (long r = 0; r < reps; r++) KB_VARIANTS[v].call(c->args, nth);
-  const double dt = now_ns() - t0;
+  const double dt = (double)(kb_now_ns() - t0);
   return dt / (double)reps / (double)kb_upstream_copies;
 }
 
 static int time_plan(const char *plan, const char *in, int copies) {
   FILE *f = fopen(plan, "r");
-  if (!f) die("cannot open", plan);
+  if (!f) kb_die("cannot open", plan);
   char line[8192], *tok[128];
   while (fgets(line, sizeof line, f)) {
     if (tokenize(line, tok, 128) < 6 || strcmp(tok[0], "time") != 0) continue;

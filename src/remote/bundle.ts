@@ -1,4 +1,5 @@
-// A bundle is everything a host needs for one native run, in one folder: the driver (generic C + generated glue),
+// A bundle is everything a host needs for one native run, in one folder: the driver (generic C, the C it shares
+// with the upstream harness, generated glue),
 // kb_simd.h, the reference/baseline/candidate sources, the build settings, the plan and the input bytes TypeScript
 // generated. Executors ship it as is; run.sh builds and runs it on the host.
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,10 @@ import type { NativeToolchain } from './hosts.js';
 
 /** remote/driver/: the C side of native runs. */
 export const DRIVER_DIR = fileURLToPath(new URL('../../remote/driver', import.meta.url));
+/** remote/common/: the C the native driver shares with the upstream harness (parameter table types, files, clock). */
+export const COMMON_C_DIR = fileURLToPath(new URL('../../remote/common', import.meta.url));
+/** The shared C files, compiled into both the driver and the upstream harness. */
+const COMMON_C_FILES = ['kb_common.h', 'kb_common.c'];
 
 export interface Candidate {
   name: string;
@@ -127,6 +132,7 @@ export function writeBundle(
   if (settings.pairs < 9) throw new UsageError(`pairs: at least 9 timed pairs are needed for a verdict (got ${settings.pairs})`);
   mkdirSync(join(dir, 'candidates'), { recursive: true });
   for (const f of ['kb_driver.c', 'kb_driver.h', 'run.sh', 'kb_policy.awk']) copyFileSync(join(DRIVER_DIR, f), join(dir, f));
+  for (const f of COMMON_C_FILES) copyFileSync(join(COMMON_C_DIR, f), join(dir, f));
   copyDir(INCLUDE_DIR, join(dir, 'include'));
   writeFileSync(join(dir, 'kb_glue.c'), generateGlue(kernel.spec, upstream));
   writeFileSync(join(dir, 'kb_protocol.h'), protocolHeader());

@@ -7,10 +7,20 @@ import { cParams } from '../build/glue.js';
 
 export const VARIANTS = ['ref', 'base', 'cand'] as const;
 
-/** The C parameter-table kind of a spec parameter (kb_driver.h, and the upstream harness's kb_up_main.c). */
+/** The C parameter-table kind of a spec parameter (enum kb_kind, remote/common/kb_common.h). */
 export function kind(p: Param): string {
   if (p.kind === 'scalar') return p.type === 'i32' ? 'KB_I32' : 'KB_F32';
   return { in: 'KB_IN', out: 'KB_OUT', scratch: 'KB_SCRATCH' }[p.role];
+}
+
+/** KB_PARAMS and KB_NPARAMS (remote/common/kb_common.h), the table both generated glues start with. */
+export function paramTable(spec: KernelSpec): string[] {
+  return [
+    'const kb_param KB_PARAMS[] = {',
+    ...spec.params.map((p) => `  {"${p.name}", ${kind(p)}, ${p.kind === 'buffer' ? dtypeBytes(p.dtype) : 0}},`),
+    '};',
+    `const int KB_NPARAMS = ${spec.params.length};`,
+  ];
 }
 
 /** How a generated call wrapper reads parameter `i` from its kb_arg table `a`. */
@@ -36,10 +46,7 @@ export function generateGlue(spec: KernelSpec, upstream?: GlueUpstream): string 
     '#include <stdint.h>',
     '#include "kb_driver.h"',
     '',
-    'const kb_param KB_PARAMS[] = {',
-    ...spec.params.map((p) => `  {"${p.name}", ${kind(p)}, ${p.kind === 'buffer' ? dtypeBytes(p.dtype) : 0}},`),
-    '};',
-    `const int KB_NPARAMS = ${spec.params.length};`,
+    ...paramTable(spec),
     `const int KB_THREADED = ${threaded ? 1 : 0};`,
     '',
   ];

@@ -1,5 +1,5 @@
 // The native stage's public surface: run on one host, promote a screen's survivors, calibrate, probe hosts.
-export { runNative, createExecutor, hostFailureResult, NATIVE_DEFAULTS, type NativeOptions, type NativeEvent } from './native.js';
+export { runNative, createExecutor, hostFailureResult, NATIVE_DEFAULTS, type NativeOptions, type NativeEvent, type NativeUpstream } from './native.js';
 export { promote, screenResults, wasmRejection, DEFAULT_MARGIN, type PromoteOptions, type PromoteEvent, type PromoteSummary } from './promote.js';
 export { calibrate, type Calibration, type HostCalibration, type CalibrationPoint } from './calibrate.js';
 export { probeHost, type HostProbe } from './probe.js';

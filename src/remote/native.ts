@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import type { HostConfig } from '../config/config.js';
 import { sha256, type TargetResult, type UpstreamInfo } from '../ledger/records.js';
 import { UsageError } from '../errors.js';
-import { hostUpstreamBundle, upstreamBundle } from '../upstream/native.js';
 import type { Kernel } from '../spec/suite.js';
 import { newNonce, writeBundle, type BundleUpstream, type Candidate, type PlanSettings } from './bundle.js';
 import { HostError, type Executor } from './executor.js';
@@ -28,12 +27,16 @@ export interface NativeOptions extends Partial<PlanSettings> {
   /** keep the local bundle folder (debugging); it is removed otherwise */
   keepBundle?: boolean;
   /**
-   * Time the real ggml op beside baseline and candidates (a kernel with an upstream adapter): true = the pinned
-   * npm source, a path = a llama.cpp checkout; every speed entry gets vsUpstream and a result 'upstream' is added.
+   * Time the real ggml op beside baseline and candidates (prepared by nativeUpstream, src/upstream/native.ts): every
+   * speed entry gets vsUpstream and a result 'upstream' is added. Ignored when nothing is timed (skipTiming).
    */
-  upstream?: string | boolean;
-  /** ops per graph call of a graph adapter (default 16) */
-  upstreamCopies?: number;
+  upstream?: NativeUpstream;
+}
+
+/** The upstream variant of a native run: what the bundle carries and what the results record about it. */
+export interface NativeUpstream {
+  bundle: BundleUpstream;
+  info: UpstreamInfo;
 }
 
 export type NativeEvent =
@@ -92,12 +95,8 @@ export async function runNative(kernel: Kernel, candidates: Candidate[], host: H
   const started = Date.now();
   const bundleDir = mkdtempSync(join(tmpdir(), `kbench-${kernel.name}-`));
   const emit = opts.onEvent ?? (() => undefined);
-  let upstream: { bundle: BundleUpstream; info: UpstreamInfo } | undefined;
-  if (opts.upstream && kernel.spec.upstream && !settings.skipTiming) {
-    if (host.executor === 'local') upstream = await upstreamBundle(kernel, opts.upstream, opts.upstreamCopies ?? 16);
-    else if (typeof opts.upstream === 'string') upstream = hostUpstreamBundle(kernel, opts.upstream, opts.upstreamCopies ?? 16, toolchain.cflags.join(' '));
-    else throw new UsageError(`--upstream on host '${host.name}': name a llama.cpp checkout on that host (--upstream DIR, or "ggml" in kbench.config.json); the pinned npm source is built on this machine only`);
-  }
+  // a copy: the host reports the commit of a checkout it builds, recorded in this run's results only
+  const upstream = opts.upstream && !settings.skipTiming ? { bundle: opts.upstream.bundle, info: { ...opts.upstream.info } } : undefined;
   const executor = opts.executor ?? createExecutor(host);
   try {
     const nonce = newNonce();

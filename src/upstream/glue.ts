@@ -2,9 +2,8 @@
 // table and a call wrapper per variant (upstream adapter, reference, baseline, candidates), each variant compiled as
 // its own translation unit with the kernel's symbol renamed by -D<function>=kb_<id>_<function>.
 import type { KernelSpec } from '../spec/schema.js';
-import { dtypeBytes } from '../spec/dtypes.js';
 import { cParams } from '../build/glue.js';
-import { argument, kind } from '../remote/glue.js';
+import { argument, paramTable } from '../remote/glue.js';
 
 export interface GlueVariant {
   /** display name: upstream, ref, base or cand:<name> */
@@ -22,10 +21,7 @@ export function generateUpstreamGlue(spec: KernelSpec, variants: GlueVariant[]):
     '#include <stdint.h>',
     '#include "kb_up_glue.h"',
     '',
-    'const kb_param KB_PARAMS[] = {',
-    ...spec.params.map((p) => `  {"${p.name}", ${kind(p)}, ${p.kind === 'buffer' ? dtypeBytes(p.dtype) : 0}},`),
-    '};',
-    `const int KB_NPARAMS = ${spec.params.length};`,
+    ...paramTable(spec),
     '',
   ];
   for (const v of variants) {

@@ -1,7 +1,7 @@
-// Builds and runs the upstream harness: remote/upstream/kb_up_main.c + the generated glue + one translation unit per
-// variant (the kernel's upstream adapter against ggml's headers, reference, baseline, candidates), linked with the
-// cached static ggml CPU backend. Runs on this machine only (the native driver carries the upstream variant to
-// other hosts).
+// Builds and runs the upstream harness: remote/upstream/kb_up_main.c + remote/common/kb_common.c (shared with the
+// native driver) + the generated glue + one translation unit per variant (the kernel's upstream adapter against
+// ggml's headers, reference, baseline, candidates), linked with the cached static ggml CPU backend. Runs on this
+// machine only (the native driver carries the upstream variant to other hosts).
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { arch } from 'node:os';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
+import { COMMON_C_DIR } from '../remote/bundle.js';
 import { UsageError } from '../errors.js';
 import type { GgmlBuild } from './build.js';
 import { generateUpstreamGlue, type GlueVariant } from './glue.js';
@@ -71,9 +72,10 @@ export async function buildHarness(kernel: Kernel, build: GgmlBuild, dir: string
   (sel.candidates ?? []).forEach((c, i) => units.push({ v: { name: `cand:${c.name}`, id: `c${i}`, graph: false }, path: c.path, ggml: false }));
   const variants = units.map((u) => u.v);
   writeFileSync(join(dir, 'kb_up_glue.c'), generateUpstreamGlue(kernel.spec, variants));
-  const inc = ['-I', INCLUDE_DIR, '-I', UPSTREAM_C_DIR, ...build.includeDirs.flatMap((d) => ['-I', d])];
+  const inc = ['-I', INCLUDE_DIR, '-I', UPSTREAM_C_DIR, '-I', COMMON_C_DIR, ...build.includeDirs.flatMap((d) => ['-I', d])];
   const jobs: [string, string[]][] = [
     [join(dir, 'main.o'), [...cflags, ...inc, '-c', join(UPSTREAM_C_DIR, 'kb_up_main.c')]],
+    [join(dir, 'common.o'), [...cflags, ...inc, '-c', join(COMMON_C_DIR, 'kb_common.c')]],
     [join(dir, 'glue.o'), [...cflags, ...inc, '-c', join(dir, 'kb_up_glue.c')]],
     [join(dir, 'kb_upstream.o'), [...cflags, ...inc, '-c', join(UPSTREAM_C_DIR, 'kb_upstream.c')]],
     ...units.map((u): [string, string[]] => [join(dir, `${u.v.id}.o`), [...cflags, '-falign-functions=64', ...inc, `-D${fn}=kb_${u.v.id}_${fn}`, '-c', u.path]]),

@@ -10,6 +10,7 @@ import { fetchUpstream, fetchedUpstream, type UpstreamSource } from '../../src/u
 import { buildGgml, type GgmlBuild } from '../../src/upstream/build.js';
 import { conform, type ConformReport } from '../../src/upstream/conform.js';
 import { benchUpstream } from '../../src/upstream/bench.js';
+import { nativeUpstream } from '../../src/upstream/native.js';
 import { hasCommand, missing, REQUIRE_ALL } from '../helpers/require.js';
 // @ts-expect-error plain JS helper shared with scripts/bench-native.mjs
 import { SSHD, startSshd } from '../fixtures/native/sshd.mjs';
@@ -71,6 +72,15 @@ describe.skipIf(why)('upstream ggml', () => {
     const base = r.variants.find((v) => v.variant === 'base')!;
     expect(base.scratchWrittenCases).toBe(0);
     expect(base.bitIdenticalToUpstream).toBe(base.cases);
+  }, 300_000);
+
+  it("softmax's baseline is ggml's exp and soft_max: bit-identical to upstream wherever ggml gives numbers", async () => {
+    const r = await conformed('softmax');
+    const nanRows = r.cases.filter((c) => c.variant === 'upstream' && c.failure).length;
+    expect(nanRows).toBeGreaterThan(0);
+    const base = r.variants.find((v) => v.variant === 'base')!;
+    // the vector exp (range reduction, polynomial, special cases) and the expf tail give ggml's bits on every other case
+    expect(base.bitIdenticalToUpstream).toBe(base.cases - nanRows);
   }, 300_000);
 
   it('catches a deliberately wrong adapter (eps 1000× too large) and an unfused one', async () => {
@@ -172,7 +182,8 @@ describe.skipIf(why)('kbench run --upstream (native driver, local)', () => {
     const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm_mul');
     const [host] = findHosts(process.cwd(), ['local']);
     const cand = kernel.candidates.find((c) => c.name === 'vec_fused')!;
-    const results = await runNative(kernel, [cand], host, { upstream: true, upstreamCopies: 4, pairs: 9, processes: 1, benchShapes: ['decode 1x4096'], trials: 1, minSampleMs: 0.2, warmupMs: 5, inputSets: 2 });
+    const upstream = await nativeUpstream(kernel, host, true, 4);
+    const results = await runNative(kernel, [cand], host, { upstream, pairs: 9, processes: 1, benchShapes: ['decode 1x4096'], trials: 1, minSampleMs: 0.2, warmupMs: 5, inputSets: 2 });
     const r = results.find((x) => x.candidate === 'vec_fused')!;
     expect(r.check.status).toBe('pass');
     expect(r.speed).toHaveLength(1);
@@ -208,7 +219,8 @@ describe.skipIf(why || missing('OpenSSH server and client (sshd, ssh)', existsSy
     const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm');
     const cand = kernel.candidates.find((c) => c.name === 'vec4')!;
     // the checkout "on the host" is the fetched tree (the host is this machine)
-    const results = await runNative(kernel, [cand], host, { upstream: source.dir, pairs: 9, processes: 1, benchShapes: ['decode 1x4096'], trials: 1, minSampleMs: 0.2, warmupMs: 5, inputSets: 2, timeoutMs: 900_000 });
+    const upstream = await nativeUpstream(kernel, host, source.dir);
+    const results = await runNative(kernel, [cand], host, { upstream, pairs: 9, processes: 1, benchShapes: ['decode 1x4096'], trials: 1, minSampleMs: 0.2, warmupMs: 5, inputSets: 2, timeoutMs: 900_000 });
     const r = results.find((x) => x.candidate === 'vec4')!;
     expect(r.hostFailure).toBeUndefined();
     expect(r.speed[0].vsUpstream?.estimate).toBeGreaterThan(0);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig, resolveKernelsDir, resolveUpstreamSpec } from '../../config/config.js';
 import { findHosts } from '../../remote/hosts.js';
 import { runNativeRecorded } from '../../remote/native-run.js';
+import { DEFAULT_UPSTREAM_COPIES, nativeUpstream } from '../../upstream/native.js';
 import { writeRunReports } from '../../report/index.js';
 import { selectCandidates } from '../../screen/run.js';
 import { findKernel } from '../../spec/suite.js';
@@ -30,7 +31,7 @@ export function register(program: Command): void {
     .option('--march-native', 'build with -march=native (x86) instead of -mavx2 -mfma')
     .option('--check-only', 'check correctness, do not time')
     .option('--upstream [dir]', 'also time the real ggml op (the pinned npm source, "ggml" of kbench.config.json, or a llama.cpp checkout DIR): adds "vs upstream"')
-    .option('--upstream-copies <n>', 'ops per ggml graph call of the upstream variant', integer('--upstream-copies', 1), 16)
+    .option('--upstream-copies <n>', 'ops per ggml graph call of the upstream variant', integer('--upstream-copies', 1), DEFAULT_UPSTREAM_COPIES)
     .addHelpText(
       'after',
       [
@@ -59,6 +60,9 @@ export function register(program: Command): void {
         process.stderr.write(`kbench: ${down}; nothing was run or saved\n`);
         return EXIT.host;
       }
+      // on a remote host DIR is a checkout there (built there), taken as written
+      const upstreamSpec = host.executor === 'local' ? resolveUpstreamSpec(workDir, o.upstream) : typeof o.upstream === 'string' ? o.upstream : (loadConfig(workDir).ggml ?? true);
+      const upstream = o.upstream && !o.checkOnly ? await nativeUpstream(kernel, host, upstreamSpec, o.upstreamCopies) : undefined;
       const progress = createProgress({ json: !!g.json });
       const startedAt = Date.now();
       let done = 0;
@@ -73,8 +77,7 @@ export function register(program: Command): void {
           noiseFloor: o.noiseFloor,
           seed: o.seed,
           skipTiming: !!o.checkOnly,
-          // on a remote host DIR is a checkout there (built there), taken as written
-          ...(o.upstream ? { upstream: host.executor === 'local' ? resolveUpstreamSpec(workDir, o.upstream) : typeof o.upstream === 'string' ? o.upstream : (loadConfig(workDir).ggml ?? true), upstreamCopies: o.upstreamCopies } : {}),
+          upstream,
           signal: controller.signal,
           argv: process.argv.slice(2),
           onEvent: (e) => {
