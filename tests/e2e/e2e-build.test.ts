@@ -3,6 +3,7 @@
 // into ggml (seconds each), and the logits check: an honest candidate agrees, a wrong one is caught, and one the
 // include policy refuses never reaches the build. All builds in this file share one reference; keep every test that
 // needs it here.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -149,6 +150,27 @@ describe.skipIf(why)('end-to-end builds and the logits check', { timeout: 600_00
       // GGML_CPU_DISABLE_FUSION=1 (what the rms_norm recipe needs) takes the fused op, and so the graft, away
       const unfused = await checkLogits(ref, { ...check.graft!, env: { GGML_CPU_DISABLE_FUSION: '1' } }, model, fusedTolerance);
       expect(unfused).toMatchObject({ status: 'unreached', maxRelDiff: 0 });
+    });
+
+    it('hands the candidate only what its spec covers: other w shapes, eps, strided x and in-place stay upstream\'s', async () => {
+      const outcome = await buildGraft(ref, source, fused, { name: 'rms_norm_mul_scaled', path: join(FIXTURES, 'rms_norm_mul_scaled.c') }, toolchain);
+      if (outcome.status !== 'built') throw new Error(outcome.reason);
+      // a program of ggml graphs linked against the grafted CPU backend: per case, ops that reached the candidate
+      // and the worst relative error against the expected output (the wrong candidate is 1% off, upstream ~0)
+      const dir = mkdtempSync(join(work, 'cases-'));
+      const base = ref.record.libs.find((l) => l.endsWith('libggml-base.a'))!;
+      execFileSync('cc', ['-O2', `-I${join(source.dir, 'ggml', 'include')}`, '-c', join(FIXTURES, 'rms_norm_mul_cases.c'), '-o', join(dir, 'cases.o')]);
+      execFileSync('c++', [join(dir, 'cases.o'), join(outcome.build.dir, 'libggml-cpu.a'), base, '-lm', '-lpthread', '-o', join(dir, 'cases')]);
+      const cases = Object.fromEntries(execFileSync(join(dir, 'cases'), { encoding: 'utf8' }).trim().split('\n').map((l) => {
+        const [name, calls, error] = l.split(' ');
+        return [name, { calls: Number(calls), error: Number(error) }];
+      }));
+      expect(cases.covered.calls).toBe(1);
+      expect(cases.covered.error).toBeCloseTo(0.01, 4);
+      for (const name of ['w-per-row', 'eps-outside-spec', 'strided-x', 'in-place']) {
+        expect(cases[name]?.calls, name).toBe(0);
+        expect(cases[name]?.error, name).toBeLessThan(1e-5);
+      }
     });
   });
 
