@@ -25,7 +25,7 @@ describe('kbench e2e usage errors', () => {
   it('a kernel without a graft recipe exits 2 naming it and the kernels that have one', async () => {
     await expect(kbench(work, 'e2e', 'quantize_q8_0', '-c', 'baseline')).rejects.toMatchObject({
       code: 2,
-      stderr: expect.stringMatching(/quantize_q8_0 has no graft recipe .*kernels with one: rms_norm, softmax/),
+      stderr: expect.stringMatching(/quantize_q8_0 has no graft recipe .*kernels with one: rms_norm, rms_norm_mul, softmax/),
     });
   });
 

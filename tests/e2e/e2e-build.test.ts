@@ -1,7 +1,9 @@
 // The end-to-end builds on this machine: the unmodified llama.cpp reference (llama-bench and kbench's logits tool,
-// built once with cmake and cached: minutes the first time), rms_norm candidates grafted into ggml (seconds each),
-// and the logits check: an honest candidate agrees, a wrong one is caught, and one the include policy refuses never
-// reaches the build. All builds in this file share one reference; keep every test that needs it here.
+// built once with cmake and cached: minutes the first time), rms_norm, rms_norm_mul and softmax candidates grafted
+// into ggml (seconds each), and the logits check: an honest candidate agrees, a wrong one is caught, and one the
+// include policy refuses never reaches the build. All builds in this file share one reference; keep every test that
+// needs it here.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -110,6 +112,66 @@ describe.skipIf(why)('end-to-end builds and the logits check', { timeout: 600_00
     expect(verdict.graftCalls).toBeGreaterThan(0);
     // with flash attention on, soft_max is not an op of the graph: the graft is unreached, and says so
     expect((await checkLogits(ref, outcome.build, model, logitsTolerance(softmax.spec), { flashAttention: 'on' })).status).toBe('unreached');
+  });
+
+  describe('rms_norm_mul: the RMS_NORM+MUL pair ggml fuses in every llama graph', () => {
+    const fused = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm_mul');
+    const fusedTolerance = logitsTolerance(fused.spec);
+    const graftFused = async (path: string, name: string): Promise<LlamaBuild> => {
+      const outcome = await buildGraft(ref, source, fused, { name, path }, toolchain);
+      if (outcome.status !== 'built') throw new Error(`${name}: ${outcome.reason}`);
+      return outcome.build;
+    };
+    // the attention and FFN norms of 2 layers, per graph: the prompt batch and 16 decode steps; llama's output
+    // norm is computed in place over its input, which the spec never does, so it stays upstream's
+    const fusedOps = 2 * 2 * (1 + DEFAULT_LOGITS_OPTIONS.steps);
+
+    it('a built-in candidate grafted into the fused op agrees with the stock reference (no env) and is reached', async () => {
+      const build = await graftFused(join(fused.dir, 'candidates', 'vec_fused.c'), 'vec_fused');
+      expect(build.env).toEqual({});
+      const verdict = await checkLogits(ref, build, model, fusedTolerance);
+      expect(verdict.status, verdict.reason).toBe('agree');
+      expect(verdict.graftCalls).toBe(fusedOps);
+    });
+
+    it('a candidate that uses the scratch t over all its rows runs on the graft\'s per-thread scratch, bit for bit', async () => {
+      // unfused.c writes every row it owns into t and reads it back, with upstream's arithmetic in upstream's order
+      const build = await graftFused(join(fused.dir, 'candidates', 'unfused.c'), 'unfused');
+      const verdict = await checkLogits(ref, build, model, fusedTolerance);
+      expect(verdict).toMatchObject({ status: 'agree', maxRelDiff: 0, graftCalls: fusedOps });
+    });
+
+    it('a wrong candidate (outputs 1% too large) is caught by the logits check; with fusion off it is unreached', async () => {
+      const check = await graftAndCheck(fused, { name: 'rms_norm_mul_scaled', path: join(FIXTURES, 'rms_norm_mul_scaled.c') }, { model, source, toolchain });
+      expect(check.verdict.status).toBe('differ');
+      const verdict = check.verdict as LogitsVerdict;
+      expect(verdict.graftCalls).toBe(fusedOps);
+      expect(verdict.maxRelDiff).toBeGreaterThan(fusedTolerance);
+      // GGML_CPU_DISABLE_FUSION=1 (what the rms_norm recipe needs) takes the fused op, and so the graft, away
+      const unfused = await checkLogits(ref, { ...check.graft!, env: { GGML_CPU_DISABLE_FUSION: '1' } }, model, fusedTolerance);
+      expect(unfused).toMatchObject({ status: 'unreached', maxRelDiff: 0 });
+    });
+
+    it('hands the candidate only what its spec covers: other w shapes, eps, strided x and in-place stay upstream\'s', async () => {
+      const outcome = await buildGraft(ref, source, fused, { name: 'rms_norm_mul_scaled', path: join(FIXTURES, 'rms_norm_mul_scaled.c') }, toolchain);
+      if (outcome.status !== 'built') throw new Error(outcome.reason);
+      // a program of ggml graphs linked against the grafted CPU backend: per case, ops that reached the candidate
+      // and the worst relative error against the expected output (the wrong candidate is 1% off, upstream ~0)
+      const dir = mkdtempSync(join(work, 'cases-'));
+      const base = ref.record.libs.find((l) => l.endsWith('libggml-base.a'))!;
+      execFileSync('cc', ['-O2', `-I${join(source.dir, 'ggml', 'include')}`, '-c', join(FIXTURES, 'rms_norm_mul_cases.c'), '-o', join(dir, 'cases.o')]);
+      execFileSync('c++', [join(dir, 'cases.o'), join(outcome.build.dir, 'libggml-cpu.a'), base, '-lm', '-lpthread', '-o', join(dir, 'cases')]);
+      const cases = Object.fromEntries(execFileSync(join(dir, 'cases'), { encoding: 'utf8' }).trim().split('\n').map((l) => {
+        const [name, calls, error] = l.split(' ');
+        return [name, { calls: Number(calls), error: Number(error) }];
+      }));
+      expect(cases.covered.calls).toBe(1);
+      expect(cases.covered.error).toBeCloseTo(0.01, 4);
+      for (const name of ['w-per-row', 'eps-outside-spec', 'strided-x', 'in-place']) {
+        expect(cases[name]?.calls, name).toBe(0);
+        expect(cases[name]?.error, name).toBeLessThan(1e-5);
+      }
+    });
   });
 
   it('a candidate the include policy refuses is a compile-error outcome, and nothing is linked', async () => {

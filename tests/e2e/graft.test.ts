@@ -8,11 +8,12 @@ import { cParams } from '../../src/build/glue.js';
 import { graftedText } from '../../src/e2e/build.js';
 import { applyGraft, findFunction, fingerprint, GraftMismatchError, graftRecipe, type GraftRecipe } from '../../src/e2e/graft.js';
 import { localE2e } from '../../src/e2e/host.js';
-
-const graftedSource = (source: UpstreamSource, recipe: GraftRecipe) => graftedText(localE2e(), source, recipe);
 import { EXIT, exitCodeOf } from '../../src/errors.js';
+import type { ScalarParam } from '../../src/spec/schema.js';
 import { BUILTIN_KERNELS_DIR, findKernel, loadSuite } from '../../src/spec/suite.js';
 import { fetchedUpstream, type UpstreamSource } from '../../src/upstream/source.js';
+
+const graftedSource = (source: UpstreamSource, recipe: GraftRecipe) => graftedText(localE2e(), source, recipe);
 
 const rmsNorm = graftRecipe(findKernel(BUILTIN_KERNELS_DIR, 'rms_norm'))!;
 const pinned = fetchedUpstream();
@@ -65,7 +66,7 @@ describe('finding a function', () => {
 describe('every shipped graft', () => {
   it('names a file, a function, a fingerprint and a replacement that defines the function and calls the candidate', () => {
     const grafted = loadSuite(BUILTIN_KERNELS_DIR).filter((k) => k.spec.graft);
-    expect(grafted.map((k) => k.name)).toEqual(expect.arrayContaining(['rms_norm', 'softmax']));
+    expect(grafted.map((k) => k.name)).toEqual(expect.arrayContaining(['rms_norm', 'rms_norm_mul', 'softmax']));
     for (const k of grafted) {
       const r = graftRecipe(k)!;
       const replacement = readFileSync(r.replacementPath, 'utf8');
@@ -80,9 +81,28 @@ describe('every shipped graft', () => {
   });
 });
 
+describe('the rms_norm_mul graft', () => {
+  const kernel = findKernel(BUILTIN_KERNELS_DIR, 'rms_norm_mul');
+  const recipe = graftRecipe(kernel)!;
+  const replacement = readFileSync(recipe.replacementPath, 'utf8');
+
+  it('replaces the fused RMS_NORM+MUL entry and needs no environment, so its reference is stock llama.cpp', () => {
+    expect(recipe.function).toBe('ggml_compute_forward_rms_norm_mul_fused');
+    expect(recipe.env).toEqual({});
+    expect(recipe.flashAttention).toBe('auto');
+  });
+
+  it("falls back outside the eps range of the kernel's spec", () => {
+    const eps = kernel.spec.params.find((p): p is ScalarParam => p.kind === 'scalar' && p.name === 'eps');
+    const bound = (which: string) => Number(new RegExp(`kbench_graft_eps_${which} = ([0-9.e+-]+)f;`).exec(replacement)?.[1]);
+    expect(eps?.range).toMatchObject({ min: bound('min'), max: bound('max') });
+    expect(replacement).toMatch(/eps >= kbench_graft_eps_min && eps <= kbench_graft_eps_max/);
+  });
+});
+
 describe.skipIf(!pinned)('grafts on the pinned llama.cpp source', () => {
   it('apply: the original is renamed, the replacement follows it, the rest of the file is unchanged', async () => {
-    for (const name of ['rms_norm', 'softmax']) {
+    for (const name of ['rms_norm', 'rms_norm_mul', 'softmax']) {
       const recipe = graftRecipe(findKernel(BUILTIN_KERNELS_DIR, name))!;
       const original = readFileSync(join(pinned!.dir, recipe.file), 'utf8');
       const out = await graftedSource(pinned!, recipe);
