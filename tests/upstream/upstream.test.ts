@@ -173,6 +173,20 @@ void rms_norm_mul(const float *x, const float *w, float *y, float *t, int n, int
     expect(t.vsUpstream['cand:vec4'].lo).toBeLessThanOrEqual(t.vsUpstream['cand:vec4'].estimate);
     expect(r.upstream.commit).toBe(source.commit);
   }, 300_000);
+
+  it('gives every variant batches of about the same length: a graph call never outlasts the minimum batch', async () => {
+    // A 16-op graph of the 275 µs prefill softmax made upstream's batches 16× longer than the baseline's, so on a
+    // loaded machine they were nearly always preempted and ggml read ~2× slower in whole rounds (issue 10).
+    const kernel = findKernel(BUILTIN_KERNELS_DIR, 'softmax');
+    const r = await benchUpstream(kernel, { source, build, candidates: [], shapes: ['decode 1x4096', 'prefill 32x4096'], rounds: 2, processes: 1, copies: 16, minBatchMs: 0.5 });
+    const [decode, prefill] = r.timings;
+    expect(decode.batches.upstream).toEqual([{ copies: 16, reps: expect.any(Number) }]); // a short op: the whole graph fits
+    const up = prefill.batches.upstream[0];
+    const base = prefill.batches.base[0];
+    expect(up.copies).toBeLessThan(16);
+    expect(up.copies * up.reps).toBeLessThanOrEqual(2 * base.reps);
+    expect(base.copies).toBe(1);
+  }, 300_000);
 });
 
 describe.skipIf(why)('kbench run --upstream (native driver, local)', () => {
