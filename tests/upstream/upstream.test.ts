@@ -211,6 +211,20 @@ describe.skipIf(why)('kbench run --upstream (native driver, local)', () => {
     expect(up.speed[0].candidateMedianNs).toBeGreaterThan(0);
     expect(up.upstream?.call).toBe('graph');
   }, 600_000);
+
+  it('keeps the upstream batch as short as the others: fewer ops per graph where a batch holds few calls', async () => {
+    const { runNative } = await import('../../src/remote/native.js');
+    const { findHosts } = await import('../../src/remote/hosts.js');
+    const kernel = findKernel(BUILTIN_KERNELS_DIR, 'softmax');
+    const [host] = findHosts(process.cwd(), ['local']);
+    const cand = kernel.candidates.find((c) => c.name === 'online')!;
+    const upstream = await nativeUpstream(kernel, host, true, 16);
+    const results = await runNative(kernel, [cand], host, { upstream, pairs: 9, processes: 1, benchShapes: ['decode 1x4096', 'prefill 32x4096'], trials: 1, minSampleMs: 0.5, warmupMs: 5, inputSets: 2 });
+    const [decode, prefill] = results.find((x) => x.candidate === 'online')!.speed;
+    expect(decode.upstreamCopies).toBe(16); // a short op: the whole graph fits in a batch
+    expect(prefill.upstreamCopies).toBeLessThan(16);
+    expect(prefill.upstreamCopies! * 2).toBeLessThanOrEqual(prefill.callsPerSample); // ≥ 2 graph calls (one per slot)
+  }, 600_000);
 });
 
 describe.skipIf(why || missing('OpenSSH server and client (sshd, ssh)', existsSync(SSHD) && hasCommand('ssh') && hasCommand('ssh-keygen')))('kbench run --on <ssh host> --upstream DIR', () => {
