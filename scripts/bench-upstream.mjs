@@ -24,7 +24,7 @@ const kernels = loadSuite(BUILTIN_KERNELS_DIR).filter((k) => k.spec.upstream && 
 const fmt = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(0)} ns`);
 const ci = (s) => `${s.estimate.toFixed(2)}× [${s.lo.toFixed(2)}, ${s.hi.toFixed(2)}] ${s.verdict}`;
 const reports = [];
-console.log(`upstream: ggml ${source.commit.slice(0, 12)} from ${source.origin} (llama.cpp ${source.tag}), ${build.flags}, 1 thread, ${rounds} interleaved rounds, ${copies} ops per graph`);
+console.log(`upstream: ggml ${source.commit.slice(0, 12)} from ${source.origin} (llama.cpp ${source.tag}), ${build.flags}, 1 thread, ${rounds} interleaved rounds, up to ${copies} ops per graph (fewer where a graph would outlast a batch)`);
 console.log(`date ${new Date().toISOString().slice(0, 10)}\n`);
 console.log('| kernel | shape | upstream | baseline | base vs upstream | best candidate | best | best vs upstream | best vs baseline |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');

@@ -11,8 +11,10 @@ typedef void (*kb_call)(const kb_arg *args, int ith, int nth);
 extern const int KB_THREADED;
 extern const kb_call KB_REF, KB_BASE, KB_CAND;
 /* The upstream variant (the real ggml op, kbench run --upstream), timed beside baseline and candidate; 0 when not
- * built in. KB_UP_GRAPH: one call with ith 0 runs KB_UP_COPIES ops at nth ggml threads. */
+ * built in. KB_UP_GRAPH: one call with ith 0 runs kb_up_copies ops at nth ggml threads: KB_UP_COPIES, or fewer
+ * where the driver keeps an upstream batch as short as the others. */
 extern const kb_call KB_UP;
 extern const int KB_UP_GRAPH, KB_UP_COPIES;
+extern int kb_up_copies;
 
 #endif

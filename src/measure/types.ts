@@ -49,6 +49,8 @@ export interface SpeedResult {
   vsUpstream?: VsUpstream;
   upstreamNs?: number[];
   upstreamMedianNs?: number;
+  /** ops per upstream graph call in these rounds: the asked copies, or fewer so its batch is no longer than the others' */
+  upstreamCopies?: number;
 }
 
 export interface VsUpstream extends Interval {

@@ -66,14 +66,15 @@ export function generateGlue(spec: KernelSpec, upstream?: GlueUpstream): string 
       `void kb_up_${spec.function}(${params});`,
       'static void call_up(const kb_arg *a, int ith, int nth) {',
       ...(threaded ? [] : ['  (void)ith, (void)nth;']),
-      `  kb_upstream_copies = ${upstream.graph ? upstream.copies : 1};`,
+      '  kb_upstream_copies = kb_up_copies;',
       `  kb_up_${spec.function}(${args});`,
       '}',
       `const kb_call KB_UP = call_up;`,
       `const int KB_UP_GRAPH = ${upstream.graph ? 1 : 0}, KB_UP_COPIES = ${upstream.graph ? upstream.copies : 1};`,
+      `int kb_up_copies = ${upstream.graph ? upstream.copies : 1};`,
     );
   } else {
-    lines.push('const kb_call KB_UP = 0;', 'const int KB_UP_GRAPH = 0, KB_UP_COPIES = 1;');
+    lines.push('const kb_call KB_UP = 0;', 'const int KB_UP_GRAPH = 0, KB_UP_COPIES = 1;', 'int kb_up_copies = 1;');
   }
   lines.push('');
   return lines.join('\n');

@@ -210,8 +210,9 @@ export function judgeCandidate(kernel: Kernel, cases: PlanCase[], dir: string, o
       result.vsUpstream = vsUpstream(upstreamNs, pooled.candidateNs, opts.seed + c.id, groupSizes, opts);
       result.upstreamNs = upstreamNs;
       result.upstreamMedianNs = median(upstreamNs);
+      result.upstreamCopies = Math.min(...timings.map((t) => t.upstreamCopies ?? 1));
       const up = speedResult(kernel, c, { ...pooled, candidateNs: upstreamNs }, opts, groups);
-      upstreamSpeed.push({ ...up, vsUpstream: { estimate: 1, lo: 1, hi: 1, level: up.speedup.level, verdict: 'no-change' }, upstreamNs, upstreamMedianNs: up.candidateMedianNs });
+      upstreamSpeed.push({ ...up, vsUpstream: { estimate: 1, lo: 1, hi: 1, level: up.speedup.level, verdict: 'no-change' }, upstreamNs, upstreamMedianNs: up.candidateMedianNs, upstreamCopies: result.upstreamCopies });
     }
     speed.push(result);
   }

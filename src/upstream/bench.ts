@@ -24,7 +24,13 @@ export interface UpstreamTiming {
   shape: string;
   nth: number;
   rounds: number;
+  /** ops per graph call asked for (a graph variant runs fewer where that many would outlast a batch) */
   copies: number;
+  /**
+   * per variant, per harness process: ops per call and calls per batch. Every variant's batch lasts about the
+   * minimum batch time, so all are equally exposed to preemption by other load.
+   */
+  batches: Record<string, { copies: number; reps: number }[]>;
   /** median ns per op of each variant */
   medianNs: Record<string, number>;
   /** every variant but upstream: its speed against upstream */
@@ -107,7 +113,11 @@ export async function benchUpstream(kernel: Kernel, opts: UpstreamBenchOptions =
     const timings = shapes.map((shape, id): UpstreamTiming => {
       const rs = events.filter((e) => e.event === 'round' && e.id === id).map((e) => e.ns as Record<string, number>);
       const samples: Record<string, number[]> = {};
-      for (const v of harness.variants) samples[v.name] = rs.map((r) => r[v.name]);
+      const batches: UpstreamTiming['batches'] = {};
+      for (const v of harness.variants) {
+        samples[v.name] = rs.map((r) => r[v.name]);
+        batches[v.name] = events.filter((e) => e.event === 'batch' && e.id === id && e.variant === v.name).map((e) => ({ copies: e.copies as number, reps: e.reps as number }));
+      }
       const medianNs: Record<string, number> = {};
       const vsUpstream: Record<string, VsUpstream> = {};
       const vsBaseline: Record<string, VsUpstream> = {};
@@ -118,7 +128,7 @@ export async function benchUpstream(kernel: Kernel, opts: UpstreamBenchOptions =
         if (v.name !== 'upstream') vsUpstream[v.name] = compareTo(samples.upstream, samples[v.name], seed + id, noiseFloor, groupSizes);
         if (v.name.startsWith('cand:')) vsBaseline[v.name] = compareTo(samples.base, samples[v.name], seed + id, noiseFloor, groupSizes);
       }
-      return { shape: shape.name, nth: 1, rounds: rs.length, copies, medianNs, vsUpstream, vsBaseline, samples };
+      return { shape: shape.name, nth: 1, rounds: rs.length, copies, batches, medianNs, vsUpstream, vsBaseline, samples };
     });
     return {
       kernel: kernel.name,

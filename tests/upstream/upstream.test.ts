@@ -173,6 +173,20 @@ void rms_norm_mul(const float *x, const float *w, float *y, float *t, int n, int
     expect(t.vsUpstream['cand:vec4'].lo).toBeLessThanOrEqual(t.vsUpstream['cand:vec4'].estimate);
     expect(r.upstream.commit).toBe(source.commit);
   }, 300_000);
+
+  it('gives every variant batches of about the same length: a graph call never outlasts the minimum batch', async () => {
+    // A 16-op graph of the 275 µs prefill softmax made upstream's batches 16× longer than the baseline's, so on a
+    // loaded machine they were nearly always preempted and ggml read ~2× slower in whole rounds (issue 10).
+    const kernel = findKernel(BUILTIN_KERNELS_DIR, 'softmax');
+    const r = await benchUpstream(kernel, { source, build, candidates: [], shapes: ['decode 1x4096', 'prefill 32x4096'], rounds: 2, processes: 1, copies: 16, minBatchMs: 0.5 });
+    const [decode, prefill] = r.timings;
+    expect(decode.batches.upstream).toEqual([{ copies: 16, reps: expect.any(Number) }]); // a short op: the whole graph fits
+    const up = prefill.batches.upstream[0];
+    const base = prefill.batches.base[0];
+    expect(up.copies).toBeLessThan(16);
+    expect(up.copies * up.reps).toBeLessThanOrEqual(2 * base.reps);
+    expect(base.copies).toBe(1);
+  }, 300_000);
 });
 
 describe.skipIf(why)('kbench run --upstream (native driver, local)', () => {
@@ -196,6 +210,20 @@ describe.skipIf(why)('kbench run --upstream (native driver, local)', () => {
     const up = results.find((x) => x.candidate === 'upstream')!;
     expect(up.speed[0].candidateMedianNs).toBeGreaterThan(0);
     expect(up.upstream?.call).toBe('graph');
+  }, 600_000);
+
+  it('keeps the upstream batch as short as the others: fewer ops per graph where a batch holds few calls', async () => {
+    const { runNative } = await import('../../src/remote/native.js');
+    const { findHosts } = await import('../../src/remote/hosts.js');
+    const kernel = findKernel(BUILTIN_KERNELS_DIR, 'softmax');
+    const [host] = findHosts(process.cwd(), ['local']);
+    const cand = kernel.candidates.find((c) => c.name === 'online')!;
+    const upstream = await nativeUpstream(kernel, host, true, 16);
+    const results = await runNative(kernel, [cand], host, { upstream, pairs: 9, processes: 1, benchShapes: ['decode 1x4096', 'prefill 32x4096'], trials: 1, minSampleMs: 0.5, warmupMs: 5, inputSets: 2 });
+    const [decode, prefill] = results.find((x) => x.candidate === 'online')!.speed;
+    expect(decode.upstreamCopies).toBe(16); // a short op: the whole graph fits in a batch
+    expect(prefill.upstreamCopies).toBeLessThan(16);
+    expect(prefill.upstreamCopies! * 2).toBeLessThanOrEqual(prefill.callsPerSample); // ≥ 2 graph calls (one per slot)
   }, 600_000);
 });
 
