@@ -26,7 +26,8 @@ describe.each(['yowasp', 'clang', 'emcc'])('the %s WASM toolchain', (kind) => {
       } finally {
         await session.close();
       }
-      const compiler = new WasmCompiler(resolveToolchain(kind), { cacheDir: join(workDir, '.kbench', 'cache') });
+      // the same compiler and screen-model flags as the session's build
+      const compiler = new WasmCompiler(resolveToolchain(kind), { cacheDir: join(workDir, '.kbench', 'cache'), flags: session.model.flags });
       const again = await compiler.compile(kernel.spec, readFileSync(join(kernel.dir, 'candidates', 'same.c'), 'utf8'), 'same.c');
       await compiler.close();
       expect(again).toMatchObject({ ok: true, cached: true });

@@ -12,7 +12,8 @@ import { FIXTURES, tempDir } from '../helpers/fixtures.js';
 
 const BROKEN = join(FIXTURES, 'broken');
 const KERNELS = ['rms_norm', 'rms_norm_mul', 'quantize_q8_0', 'softmax', 'fa_kq_tile', 'fa_kq_tile_f16k'];
-/** f32 lanes of WASM SIMD128: a row's "tail" is what is left after its last full vector */
+/** f32 lanes of one WASM SIMD128 vector: a length that leaves a tail after 4-lane vectors leaves one after the
+ * avx2 screen model's 8-lane vectors too, so a tail bug must show there under either model */
 const WASM_LANES = 4;
 
 interface Case {

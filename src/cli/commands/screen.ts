@@ -24,6 +24,7 @@ export function register(program: Command): void {
     .description('build each candidate to WASM, check it in the sandbox against the reference, and time it against the baseline');
   addSetting(cmd, 'candidate');
   cmd.option('--cc <compiler>', 'WASM compiler: yowasp | clang | emcc (default: first found of emcc, clang, yowasp)');
+  cmd.option('--target <target>', "native target the screen models: avx2 (8 lanes, FMA, AVX2 intrinsics) | neon (4 lanes, FMA) | wasm (4 lanes, no FMA) (default: this host's, avx2 on x86)");
   addSetting(cmd, 'noiseFloor');
   addSetting(cmd, 'pairs');
   addSetting(cmd, 'sampleMs');
@@ -58,6 +59,7 @@ export function register(program: Command): void {
           kernels,
           candidate: o.candidate,
           cc: o.cc,
+          target: o.target,
           noiseFloor: o.noiseFloor,
           pairs: o.pairs,
           sampleMs: o.sampleMs,
@@ -135,6 +137,7 @@ async function watchCommand(kernels: string[], o: Record<string, unknown>, json:
       kernel,
       path: candidate.path!,
       cc: o.cc as string | undefined,
+      target: o.target as string | undefined,
       noiseFloor: o.noiseFloor as number,
       pairs: o.pairs as number,
       sampleMs: o.sampleMs as number,
