@@ -7,8 +7,12 @@
 // (--cc, default yowasp, the one that has relaxed SIMD) so the models, not the compilers, differ. The load average is
 // printed with the figures (2 shared cores: say it). --rounds N repeats screens and native runs N times and also
 // ranks the median speedup of each point over the rounds, since one round on a loaded machine is noisy.
-// Usage: npm run bench:rank [-- --kernel softmax --targets wasm,avx2 --cc yowasp --rounds 3 --keep]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// A target `avx2-plain` is the avx2 model without kbench's x86 intrinsics headers (a candidate's AVX2 branch is not
+// built, its 128-bit WASM fallback is screened): `--targets avx2-plain,avx2` measures what the headers change.
+// --extra DIR adds candidates (DIR/<kernel>/*.c, e.g. scripts/rank-candidates) to a copy of the suite, so kernels
+// with few native winners among the built-in candidates have enough to rank.
+// Usage: npm run bench:rank [-- --kernel softmax --targets avx2-plain,avx2 --cc yowasp --rounds 3 --extra scripts/rank-candidates --keep]
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,13 +27,19 @@ const { values } = parseArgs({
   options: {
     kernel: { type: 'string', multiple: true },
     keep: { type: 'boolean', default: false },
-    targets: { type: 'string', default: 'wasm,avx2' },
+    targets: { type: 'string', default: 'avx2-plain,avx2' },
     cc: { type: 'string', default: 'yowasp' },
     rounds: { type: 'string', default: '1' },
+    extra: { type: 'string' },
   },
 });
 const work = mkdtempSync(join(tmpdir(), 'kbench-bench-rank-'));
-const kernels = loadSuite(BUILTIN_KERNELS_DIR).filter((k) => !values.kernel?.length || values.kernel.includes(k.name));
+const kernelsDir = join(work, 'kernels');
+cpSync(BUILTIN_KERNELS_DIR, kernelsDir, { recursive: true });
+if (values.extra)
+  for (const kernel of readdirSync(values.extra).filter((k) => existsSync(join(kernelsDir, k, 'candidates'))))
+    for (const file of readdirSync(join(values.extra, kernel)).filter((f) => f.endsWith('.c'))) cpSync(join(values.extra, kernel, file), join(kernelsDir, kernel, 'candidates', `x_${file}`));
+const kernels = loadSuite(kernelsDir).filter((k) => !values.kernel?.length || values.kernel.includes(k.name));
 const local = HostConfig.parse({ name: 'local', executor: 'local', arch: 'x86_64' });
 const load = () => loadavg()[0].toFixed(1);
 const s = (ms) => `${(ms / 1000).toFixed(0)} s`;
@@ -52,7 +62,8 @@ const started = performance.now();
 for (let round = 0; round < rounds; round++) {
   for (const target of targets) {
     const t0 = performance.now();
-    const screen = await runScreen({ workDir: work, kernelsDir: BUILTIN_KERNELS_DIR, kernels: kernels.map((k) => k.name), cc: values.cc, target });
+    const [model, plain] = target.split('-');
+    const screen = await runScreen({ workDir: work, kernelsDir, kernels: kernels.map((k) => k.name), cc: values.cc, target: model, intrinsics: plain !== 'plain' });
     for (const r of screen.results) keep(screen.toolchain.replace(/^.*; /, ''), r);
     console.log(`round ${round + 1}: WASM screen (${screen.toolchain}) ${s(performance.now() - t0)}, load ${load()}`);
   }

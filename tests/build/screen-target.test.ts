@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WasmCompiler } from '../../src/build/compiler.js';
 import { defaultScreenTarget, parseScreenTarget, screenModel } from '../../src/build/screen-target.js';
-import { UsageError } from '../../src/spec/errors.js';
+import { UsageError } from '../../src/errors.js';
 import { probeToolchains, resolveToolchain } from '../../src/build/toolchain.js';
 import { SANDBOX_EXEC_ARGV } from '../../src/sandbox/sandbox.js';
 import { ScreenSession } from '../../src/screen/session.js';
@@ -105,7 +105,7 @@ void scale_rows(const float *x, float *y, int n, int rows, int ith, int nth) {
   const model = screenModel('avx2', yowasp);
 
   it('is one relaxed_madd instruction that rounds once under the sandbox flags (TurboFan)', async () => {
-    expect(model).toMatchObject({ lanes: 8, fma: true, label: 'screen avx2 (8 lanes, FMA)' });
+    expect(model).toMatchObject({ lanes: 8, fma: true, label: 'screen avx2 (8 lanes, FMA, AVX2 intrinsics)' });
     const wasm = await build(source, model.flags);
     // f32x4.relaxed_madd is 0xfd 0x105 (LEB128 0x85 0x02) in the relaxed-SIMD proposal (github.com/WebAssembly/relaxed-simd)
     expect(Buffer.from(wasm).includes(Buffer.from([0xfd, 0x85, 0x02]))).toBe(true);
@@ -120,7 +120,7 @@ describe('the screen model in results', () => {
   it('is recorded in the toolchain string of every result, and a model with FMA prefers a compiler that has it', async () => {
     const workDir = mkdtempSync(join(tmpdir(), 'kbench-model-'));
     const source = readFileSync(join(kernel.dir, 'candidates', 'same.c'), 'utf8');
-    for (const [target, label] of [['avx2', 'screen avx2 (8 lanes, FMA)'], ['neon', 'screen neon (4 lanes, FMA)'], ['wasm', 'screen wasm (4 lanes, no FMA)']]) {
+    for (const [target, label] of [['avx2', 'screen avx2 (8 lanes, FMA, AVX2 intrinsics)'], ['neon', 'screen neon (4 lanes, FMA)'], ['wasm', 'screen wasm (4 lanes, no FMA)']]) {
       const session = ScreenSession.open({ workDir, target });
       try {
         const r = await session.screenCandidate(kernel, { name: 'same', source }, { bench: false });
@@ -133,6 +133,60 @@ describe('the screen model in results', () => {
     }
     const emcc = probeToolchains().find((p) => p.kind === 'emcc')?.found;
     if (emcc) expect(screenModel('avx2', emcc).label).toBe(`screen avx2 (8 lanes, no FMA: emcc ${emcc.version} lacks relaxed madd)`);
+  }, 180_000);
+});
+
+describe("the avx2 model and a candidate's own AVX2 code", () => {
+  // scale_rows with a right AVX2 branch and a wrong fallback: only a screen that builds the AVX2 branch passes it
+  const scaled = (avx2Body: string) => `#include <math.h>
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+void scale_rows(const float *x, float *y, int n, int rows, int ith, int nth) {
+  for (int r = ith; r < rows; r += nth) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += fabs((double)x[r * n + i]);
+    const float m = (float)(s / n);
+    const float *xr = x + r * n;
+    float *yr = y + r * n;
+    int i = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    ${avx2Body}
+    for (; i < n; i++) yr[i] = xr[i] * m;
+#else
+    for (; i < n; i++) yr[i] = 0.0f;
+#endif
+  }
+}`;
+  const right = scaled('for (; i + 8 <= n; i += 8) _mm256_storeu_ps(yr + i, _mm256_mul_ps(_mm256_loadu_ps(xr + i), _mm256_set1_ps(m)));');
+  // a gather is not in kbench's headers: the intrinsics build fails and the (wrong) plain build is screened
+  const gather = scaled(`for (; i + 8 <= n; i += 8) {
+      __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+      _mm256_storeu_ps(yr + i, _mm256_mul_ps(_mm256_i32gather_ps(xr + i, idx, 4), _mm256_set1_ps(m)));
+    }`);
+
+  async function screened(source: string, intrinsics?: boolean) {
+    const session = ScreenSession.open({ workDir: mkdtempSync(join(tmpdir(), 'kbench-x86-')), target: 'avx2', intrinsics });
+    try {
+      return await session.screenCandidate(kernel, { name: 'avx2_branch', source }, { bench: false });
+    } finally {
+      await session.close();
+    }
+  }
+
+  it('screens the AVX2 branch built against kbench\'s x86 headers, and the fallback without them', async () => {
+    const withHeaders = await screened(right);
+    expect(withHeaders.check.status).toBe('pass');
+    expect(withHeaders.toolchain).toMatch(/; screen avx2 \(8 lanes, FMA, AVX2 intrinsics\)$/);
+    const plain = await screened(right, false);
+    expect(plain.check.status).not.toBe('pass');
+    expect(plain.toolchain).toMatch(/; screen avx2 \(8 lanes, FMA\)$/);
+  }, 180_000);
+
+  it('screens the plain build, and says so, when the candidate uses an intrinsic the headers lack', async () => {
+    const r = await screened(gather);
+    expect(r.check.status).not.toBe('compile-error');
+    expect(r.toolchain).toMatch(/; screen avx2 \(8 lanes, FMA, AVX2 intrinsics\); plain build without AVX2 intrinsics: .*_mm256_i32gather_ps/);
   }, 180_000);
 });
 
