@@ -15,7 +15,7 @@ import { INCLUDE_DIR } from '../spec/suite.js';
 import { WASM_MAX_MEMORY_BYTES } from '../spec/load.js';
 import { protocolHeader } from '../check/rules.js';
 import type { Toolchain } from './toolchain.js';
-import type { IntrinsicsVariant } from './screen-target.js';
+import { plainBuildNote, type IntrinsicsVariant } from './screen-target.js';
 import { prototypeHeader, wasmGlueHeader } from './glue.js';
 import { checkPreprocessed, POLICY_ID, refuseSource } from './policy.js';
 import { firstErrorLine, trimDiagnostics } from './diagnostics.js';
@@ -133,7 +133,7 @@ export class WasmCompiler {
     // what the headers lack is screened as its plain build (its include policy checked again on that build).
     if (intrinsics && !built.ok && !built.harness && !built.refused) {
       const plain = await this.build(files, [], displayName);
-      if (plain.ok) note = `plain build without ${intrinsics.name}: ${firstErrorLine(built.diagnostic)}`;
+      if (plain.ok) note = plainBuildNote(intrinsics, firstErrorLine(built.diagnostic));
       built = plain;
     }
     if (!built.ok) return { ok: false, diagnostic: built.diagnostic, durationMs: elapsed(), ...(built.harness ? { harness: true } : {}) };

@@ -105,3 +105,14 @@ export function screenModel(target: ScreenTarget, toolchain: Toolchain, options:
 export function screenLabelOf(toolchain: string): string {
   return /screen \w+ \([^)]*\)/.exec(toolchain)?.[0] ?? 'screen wasm (4 lanes, no FMA)';
 }
+
+/** The note a result carries when its candidate used what the target's intrinsics headers lack (see compiler.ts). */
+export function plainBuildNote(intrinsics: IntrinsicsVariant, firstError: string): string {
+  return `${PLAIN_BUILD} ${intrinsics.name}: ${firstError}`;
+}
+const PLAIN_BUILD = 'plain build without';
+
+/** Whether a recorded WASM result was screened as its plain build instead of its model's intrinsics build. */
+export function screenedPlain(toolchain: string): boolean {
+  return toolchain.includes(`; ${PLAIN_BUILD} `);
+}

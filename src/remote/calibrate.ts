@@ -6,7 +6,7 @@
 import { listRunFolders, readLedger } from '../ledger/ledger.js';
 import type { TargetResult } from '../ledger/records.js';
 import { agreementRho, pairWithWasm, type AgreementPoint, type TimedSource } from '../measure/agreement.js';
-import { screenLabelOf } from '../build/screen-target.js';
+import { screenedPlain, screenLabelOf } from '../build/screen-target.js';
 import { outcomeOf } from './outcome.js';
 import { DEFAULT_MARGIN, wasmRejection } from './outcome.js';
 
@@ -19,6 +19,8 @@ export interface HostCalibration {
   screen: string;
   /** candidates with a passing, timed result on both WASM and this host */
   candidates: number;
+  /** …of which the WASM screen built the plain variant: they use intrinsics the model's headers lack */
+  plainBuilds: number;
   points: CalibrationPoint[];
   /** Spearman ρ of WASM vs native speedups over the points (NaN below 3 points) */
   spearmanRho: number;
@@ -140,12 +142,14 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
       const rejectedWinners: HostCalibration['rejectedWinners'] = [];
       let winners = 0;
       let candidates = 0;
+      let plainBuilds = 0;
       let neededMargin = 0;
       const mine = native.filter((r) => r.target === host);
       for (const r of mine) {
         const w = wasm.get(key(r));
         if (!w || w.check.status !== 'pass' || !w.speed.length) continue;
         candidates++;
+        if (screenedPlain(w.toolchain)) plainBuilds++;
         points.push(...pairWithWasm([timedSource(w)], [timedSource(r)]));
         if (outcomeOf(r) !== 'faster' && outcomeOf(r) !== 'mixed') continue;
         winners++;
@@ -158,6 +162,7 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
         arch: mine[0].arch,
         screen,
         candidates,
+        plainBuilds,
         points,
         spearmanRho: rho(points),
         winnersRho: rho(points.filter(winning)),

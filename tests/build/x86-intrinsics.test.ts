@@ -24,7 +24,7 @@ async function wasmOutput(source: string): Promise<string> {
   const { commands } = await import('@yowasp/clang');
   const model = screenModel('avx2', resolveToolchain('yowasp'));
   const x86Files = Object.fromEntries(Object.entries(model.intrinsics!.files).map(([p, text]) => [p.split('/')[1], text]));
-  const args = ['--target=wasm32-wasip1', '-O1', '-msimd128', ...model.flags, ...model.intrinsics!.flags, '-o', 'test.wasm', 'test.c'];
+  const args = ['--target=wasm32-wasip1', '-O1', '-msimd128', ...model.flags, ...model.intrinsics!.flags, '-Wl,-z,stack-size=16777216', '-o', 'test.wasm', 'test.c'];
   const out = (await commands.clang(args, { 'test.c': source, x86: x86Files } as never, { stdout: null, stderr: null, fetchProgress: () => {} })) as Record<string, unknown>;
   const wasmPath = join(tempDir(), 'test.wasm');
   writeFileSync(wasmPath, out['test.wasm'] as Uint8Array);

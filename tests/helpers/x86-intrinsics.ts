@@ -8,11 +8,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X86_HEADERS_DIR } from '../../src/build/screen-target.js';
 
-/** float bit patterns: zeros, ±1, ties, ±inf, NaNs, subnormals, int32 edges, FMA-sensitive values */
+/** float bit patterns (40): zeros, ±1, ties, ±inf, NaNs, subnormals, int32 edges, FMA-sensitive values */
 const F32 = [0x00000000, 0x80000000, 0x3f800000, 0xbf800000, 0x3f000000, 0x3fc00000, 0x40200000, 0xc0200000,
   0x40600000, 0x7fc00001, 0xff800000, 0x7f800000, 0x00000001, 0x806fffff, 0x4f32d05e, 0xcf32d05e,
   0x4effffff, 0xcf000000, 0x4f000000, 0x477fff80, 0x3f800800, 0x3f7ff000, 0x7fa00002, 0xbfc00000,
-  0x3effffff, 0x4b000001, 0xcb7fffff, 0x00800000, 0x7f7fffff, 0xffc00003, 0x42f6e979, 0xc0490fdb];
+  0x3effffff, 0x4b000001, 0xcb7fffff, 0x00800000, 0x7f7fffff, 0xffc00003, 0x42f6e979, 0xc0490fdb,
+  // for float → half: ties at 1 and in the subnormal range, the edges of half's range (65504, 65520, 2^-14, 2^-25)
+  0x3f801000, 0xbf803000, 0x33000000, 0xb3400000, 0x387fc000, 0x477fe000, 0xc77ff000, 0x38800000];
 /** doubles as [hi, lo] 32-bit words */
 const F64 = [[0, 0], [0x80000000, 0], [0x3ff00000, 0], [0xbff80000, 0], [0x7ff80000, 1], [0xfff00000, 0], [0x7ff00000, 0],
   [0x00000000, 1], [0x41dfffff, 0xffc00000], [0xc1e00000, 0], [0x3ff00000, 1], [0x3fefffff, 0xfffffffe], [0x7ff40000, 2],
@@ -82,17 +84,18 @@ function immediates(fn: Intrinsic, p: { type: string; name: string }): number[] 
 function argument(type: string, name: string, w: number, k: number, fn: string): string {
   const at = (n: number) => (w * 8 + k * 5) % n;
   switch (type) {
-    case '__m128': return `ld_ps(${at(32)})`;
-    case '__m256': return `ld8_ps(${at(32)})`;
+    case '__m128': return `ld_ps(${at(40)})`;
+    case '__m256': return `ld8_ps(${at(40)})`;
     case '__m128d': return `ld_pd(${at(16)})`;
     case '__m256d': return `ld4_pd(${at(16)})`;
     case '__m128i': return `ld_si(${at(32)})`;
     case '__m256i': return `ld8_si(${at(32)})`;
-    case 'float': return `fin[${at(32)}]`;
+    case 'float': return `fin[${at(40)}]`;
     case 'double': return `din[${at(16)}]`;
     case 'int': return name === 'n' ? `shift[${(w * 3 + k) % SHIFTS.length}]` : `iin[${at(32)}]`;
     case 'char': return `(char)iin[${at(32)}]`;
     case 'short': return `(short)iin[${at(32)}]`;
+    case 'unsigned short': return `(unsigned short)iin[${at(32)}]`;
     case 'long long': return `((long long)iin[${at(32)}] << 32 | (unsigned)iin[${at(32) ^ 1}])`;
     case 'const float *': return `fin + ${(w * 8) % 24}`;
     case 'const double *': return `din + ${(w * 4) % 12}`;
@@ -126,11 +129,11 @@ export function intrinsicsProgram(): { source: string; calls: number } {
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-static volatile uint32_t F32[32] = { ${words(F32)} };
+static volatile uint32_t F32[40] = { ${words(F32)} };
 static volatile uint32_t F64[16][2] = { ${F64.map(([h, l]) => `{ 0x${h.toString(16)}u, 0x${l.toString(16)}u }`).join(', ')} };
 static volatile int32_t I32[32] = { ${I32.join(', ')} };
 static volatile int SHIFTS[${SHIFTS.length}] = { ${SHIFTS.join(', ')} };
-static float fin[64] __attribute__((aligned(32)));
+static float fin[80] __attribute__((aligned(32)));
 static double din[32] __attribute__((aligned(32)));
 static int32_t iin[64] __attribute__((aligned(32)));
 static int shift[${SHIFTS.length}];
@@ -148,7 +151,8 @@ static __m256d ld4_pd(int i) { return _mm256_loadu_pd(din + i); }
 static __m128i ld_si(int i) { return _mm_loadu_si128((const void *)(iin + i)); }
 static __m256i ld8_si(int i) { return _mm256_loadu_si256((const void *)(iin + i)); }
 int main(void) {
-    for (int i = 0; i < 64; i++) { uint32_t b = F32[i % 32]; memcpy(&fin[i], &b, 4); iin[i] = I32[i % 32]; }
+    for (int i = 0; i < 80; i++) { uint32_t b = F32[i % 40]; memcpy(&fin[i], &b, 4); }
+    for (int i = 0; i < 64; i++) iin[i] = I32[i % 32];
     for (int i = 0; i < 32; i++) { uint64_t b = (uint64_t)F64[i % 16][0] << 32 | F64[i % 16][1]; memcpy(&din[i], &b, 8); }
     for (int i = 0; i < ${SHIFTS.length}; i++) shift[i] = SHIFTS[i];
 ${lines.join('\n')}

@@ -546,6 +546,47 @@ KBX__X __m256 _mm256_cvtph_ps(__m128i a) {
     return (__m256){ kbx__half_to_f32(wasm_u32x4_extend_low_u16x8(KBX__V(a))), kbx__half_to_f32(wasm_u32x4_extend_high_u16x8(KBX__V(a))) };
 }
 
+/* float → half bits (vcvtps2ph) under an _MM_FROUND_* mode (bit 2: MXCSR's, i.e. to nearest even): NaN keeps its
+ * sign and the top 9 payload bits and comes back quiet; overflow gives inf or the largest finite half as the
+ * direction demands; float subnormals and values below half's range round like any other. */
+KBX__X uint16_t kbx__f32_to_half(float f, int mode) {
+    uint32_t u;
+    __builtin_memcpy(&u, &f, 4);
+    const uint16_t sign = (uint16_t)(u >> 16 & 0x8000);
+    const uint32_t a = u & 0x7fffffff;
+    if (a > 0x7f800000) return sign | 0x7e00 | (uint16_t)(a >> 13 & 0x1ff);
+    const int dir = mode & _MM_FROUND_CUR_DIRECTION ? 0 : mode & 3;
+    const int e = a < 0x800000 ? -126 : (int)(a >> 23) - 127;
+    const uint64_t m = (a & 0x7fffff) | (a < 0x800000 ? 0 : 0x800000);
+    int shift = e >= -14 ? 13 : 13 + (-14 - e);
+    if (shift > 40) shift = 40; /* m < 2^24: the quotient is 0 and the rest below half a unit either way */
+    const uint64_t q = m >> shift, rest = m - (q << shift), halfway = (uint64_t)1 << (shift - 1);
+    int64_t r = (int64_t)q + (e >= -14 ? (int64_t)(e + 14) << 10 : 0);
+    if (dir == 0) r += rest > halfway || (rest == halfway && (q & 1));
+    else if (dir == 1) r += rest != 0 && sign;
+    else if (dir == 2) r += rest != 0 && !sign;
+    if (r >= 0x7c00) {
+        const int toInf = dir == 0 || (dir == 1 && sign) || (dir == 2 && !sign) || a == 0x7f800000;
+        r = toInf ? 0x7c00 : 0x7bff;
+    }
+    return sign | (uint16_t)r;
+}
+KBX__X unsigned short _cvtss_sh(float a, int mode) { return kbx__f32_to_half(a, mode); }
+KBX__X float _cvtsh_ss(unsigned short a) { return wasm_f32x4_extract_lane(kbx__half_to_f32(wasm_i32x4_splat(a)), 0); }
+KBX__X __m128i _mm_cvtps_ph(__m128 a, int mode) {
+    uint16_t h[8] = { 0 };
+    for (int i = 0; i < 4; i++) h[i] = kbx__f32_to_half(a[i], mode);
+    return KBX__SI(wasm_v128_load(h));
+}
+KBX__X __m128i _mm256_cvtps_ph(__m256 a, int mode) {
+    float f[8];
+    uint16_t h[8];
+    wasm_v128_store(f, a.lo);
+    wasm_v128_store(f + 4, a.hi);
+    for (int i = 0; i < 8; i++) h[i] = kbx__f32_to_half(f[i], mode);
+    return KBX__SI(wasm_v128_load(h));
+}
+
 /* ------------------------------------------------------------------ AVX2 (__m256i) */
 KBX__X __m256i _mm256_add_epi8(__m256i a, __m256i b) { return KBX__2(__m256i, wasm_i8x16_add, a, b); }
 KBX__X __m256i _mm256_add_epi16(__m256i a, __m256i b) { return KBX__2(__m256i, wasm_i16x8_add, a, b); }
