@@ -7,6 +7,7 @@ import { resolveKernelsDir } from '../../config/config.js';
 import { describeVerdict } from '../../check/verdict.js';
 import type { TargetResult } from '../../ledger/records.js';
 import { screenRunJson } from '../../screen/json.js';
+import { screenedPlain } from '../../build/screen-target.js';
 import { selectCandidates } from '../../screen/run.js';
 import { watchScreen } from '../../screen/watch.js';
 import { findKernel } from '../../spec/suite.js';
@@ -96,10 +97,16 @@ export function register(program: Command): void {
     }));
 }
 
-/** Failed checks in full: the table cuts long lines, and the case a failure names is at the end. */
+/** Failed checks in full (the table cuts long lines, and the case a failure names is at the end), and candidates
+ * the screen model's intrinsics could not build, screened as their plain build instead. */
 function failures(results: TargetResult[]): string {
   const failed = results.filter((r) => r.check.status !== 'pass');
-  return failed.length ? `\n${failed.map((r) => `${r.kernel}/${r.candidate}: ${describeVerdict(r.check)}`).join('\n')}\n` : '';
+  const plain = results.filter((r) => screenedPlain(r.toolchain));
+  const lines = [
+    ...failed.map((r) => `${r.kernel}/${r.candidate}: ${describeVerdict(r.check)}`),
+    ...plain.map((r) => `${r.kernel}/${r.candidate}: screened as its ${r.toolchain.slice(r.toolchain.indexOf('plain build'))}`),
+  ];
+  return lines.length ? `\n${lines.join('\n')}\n` : '';
 }
 
 function renderScreen(results: TargetResult[]): string {
