@@ -39,7 +39,7 @@ export function timingConditions(kernel: Kernel, hosts: HostConfig[]): string {
   const target = defaultScreenTarget();
   const lanes = lanesOf(target);
   const lines = [
-    `- WASM screen: clang -O3, 128-bit SIMD modelling ${target} (KB_LANES = ${lanes} f32 lanes${lanes === 8 ? ' as two 128-bit vectors' : ''}, kb_fma fused where the compiler has relaxed SIMD), one thread${threaded ? ' (ith 0 of nth 1)' : ''}; paired timings against the current champion. It filters; it does not decide. Code under #if for AVX2 or NEON intrinsics runs its WASM branch there.`,
+    `- WASM screen: clang -O3, 128-bit SIMD modelling ${target} (KB_LANES = ${lanes} f32 lanes${lanes === 8 ? ' as two 128-bit vectors' : ''}, kb_fma fused where the compiler has relaxed SIMD), one thread${threaded ? ' (ith 0 of nth 1)' : ''}; paired timings against the current champion. It filters; it does not decide. ${target === 'avx2' ? "Code under #if defined(__AVX2__) is what it builds, on kbench's WASM implementation of <immintrin.h> (a candidate using an intrinsic that lacks is screened as its plain build); NEON code runs its WASM branch there." : 'Code under #if for AVX2 or NEON intrinsics runs its WASM branch there.'}`,
   ];
   for (const h of hosts) {
     const tc = toolchainFor(h);

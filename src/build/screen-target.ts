@@ -21,7 +21,7 @@ export interface ScreenModel {
   flags: string[];
   /** the build tried first, with the target's intrinsics (the plain build when a candidate uses what it lacks) */
   intrinsics?: IntrinsicsVariant;
-  /** recorded in every result's toolchain string, e.g. "screen avx2 (8 lanes, FMA)"; calibrate groups by it */
+  /** recorded in every result's toolchain string, e.g. "screen avx2 (8 lanes, FMA, AVX2 intrinsics)"; calibrate groups by it */
   label: string;
 }
 
