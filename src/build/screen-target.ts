@@ -37,8 +37,9 @@ export interface IntrinsicsVariant {
 /** kbench's x86 intrinsics on WASM SIMD: <immintrin.h> and <x86intrin.h> resolve here under the avx2 model. */
 export const X86_HEADERS_DIR = fileURLToPath(new URL('../../wasm/x86', import.meta.url));
 const X86_HEADERS = ['immintrin.h', 'x86intrin.h'];
-/** what gcc -mavx2 -mfma -mf16c defines (x86-64 baseline SSE2 included), so candidates take their AVX2 branch */
-const X86_MACROS = ['__SSE__', '__SSE2__', '__SSE3__', '__SSSE3__', '__SSE4_1__', '__SSE4_2__', '__AVX__', '__AVX2__', '__FMA__', '__F16C__'];
+/** what the default native x86 build (gcc -O3 -mavx2 -mfma, see remote/hosts.ts) defines, so candidates take the
+ * branch that build takes: no __F16C__ (only -march=native hosts have it; the F16C intrinsics need it here too) */
+const X86_MACROS = ['__SSE__', '__SSE2__', '__SSE3__', '__SSSE3__', '__SSE4_1__', '__SSE4_2__', '__POPCNT__', '__AVX__', '__AVX2__', '__FMA__'];
 
 function x86Intrinsics(): IntrinsicsVariant {
   return {

@@ -1,6 +1,7 @@
 // kbench's WASM <immintrin.h> (the avx2 screen model's x86 intrinsics) against the real instructions: one program
 // calling every intrinsic the header defines on corner-case inputs, built natively with gcc -mavx2 -mfma -mf16c and
-// for WASM against wasm/x86/, run under the sandbox's V8 flags; every call's result bytes must be the same.
+// for WASM against wasm/x86/ (with __F16C__, which the screen model itself leaves undefined as the default native
+// build does), run under the sandbox's V8 flags; every call's result bytes must be the same.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ async function wasmOutput(source: string): Promise<string> {
   const { commands } = await import('@yowasp/clang');
   const model = screenModel('avx2', resolveToolchain('yowasp'));
   const x86Files = Object.fromEntries(Object.entries(model.intrinsics!.files).map(([p, text]) => [p.split('/')[1], text]));
-  const args = ['--target=wasm32-wasip1', '-O1', '-msimd128', ...model.flags, ...model.intrinsics!.flags, '-Wl,-z,stack-size=16777216', '-o', 'test.wasm', 'test.c'];
+  const args = ['--target=wasm32-wasip1', '-O1', '-msimd128', ...model.flags, ...model.intrinsics!.flags, '-D__F16C__=1', '-Wl,-z,stack-size=16777216', '-o', 'test.wasm', 'test.c'];
   const out = (await commands.clang(args, { 'test.c': source, x86: x86Files } as never, { stdout: null, stderr: null, fetchProgress: () => {} })) as Record<string, unknown>;
   const wasmPath = join(tempDir(), 'test.wasm');
   writeFileSync(wasmPath, out['test.wasm'] as Uint8Array);

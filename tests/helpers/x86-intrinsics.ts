@@ -96,6 +96,8 @@ function argument(type: string, name: string, w: number, k: number, fn: string):
     case 'char': return `(char)iin[${at(32)}]`;
     case 'short': return `(short)iin[${at(32)}]`;
     case 'unsigned short': return `(unsigned short)iin[${at(32)}]`;
+    case 'unsigned int': return `(unsigned)iin[${at(32)}]`;
+    case 'unsigned long long': return `((unsigned long long)(unsigned)iin[${at(32)}] << 32 | (unsigned)iin[${at(32) ^ 1}])`;
     case 'long long': return `((long long)iin[${at(32)}] << 32 | (unsigned)iin[${at(32) ^ 1}])`;
     case 'const float *': return `fin + ${(w * 8) % 24}`;
     case 'const double *': return `din + ${(w * 4) % 12}`;

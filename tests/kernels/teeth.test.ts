@@ -108,7 +108,7 @@ const CASES: Case[] = [
     expect: { ...differs(BEYOND_TOLERANCE) }, screen: 'plain' },
   { kernel: 'fa_kq_tile_f16k', file: 'exponent_bias_off_by_one', caught: 'an exponent rebias off by one halves K and is wrong',
     expect: { ...differs(BEYOND_TOLERANCE) }, screen: 'plain' },
-  { kernel: 'fa_kq_tile_f16k', file: 'avx2_cvtph_sign_dropped', caught: "an F16C conversion in the AVX2 branch that drops the sign of K is wrong (the avx2 model builds that branch on kbench's x86 headers)",
+  { kernel: 'fa_kq_tile_f16k', file: 'avx2_sign_dropped', caught: "an AVX2-branch conversion that drops the sign of K is wrong (the avx2 model builds that branch on kbench's x86 headers)",
     expect: { ...differs(BEYOND_TOLERANCE) } },
   { kernel: 'fa_kq_tile_f16k', file: 'scalar_tail_sign_dropped', caught: 'a scalar tail conversion that drops the sign is wrong on a partial tile',
     expect: { status: 'wrong' } },

@@ -540,7 +540,8 @@ KBX__X __m128 _mm_fmsub_ps(__m128 a, __m128 b, __m128 c) { return KBX__PS(kbx__f
 KBX__X __m128 _mm_fnmadd_ps(__m128 a, __m128 b, __m128 c) { return KBX__PS(kbx__fma_f32(kbx__neg_f32(KBX__V(a)), KBX__V(b), KBX__V(c))); }
 KBX__X __m128d _mm_fmadd_pd(__m128d a, __m128d b, __m128d c) { return KBX__PD(kbx__fma_f64(KBX__V(a), KBX__V(b), KBX__V(c))); }
 
-/* ------------------------------------------------------------------ F16C */
+/* ------------------------------------------------------------------ F16C (only under __F16C__, as natively) */
+#if defined(__F16C__)
 KBX__X __m128 _mm_cvtph_ps(__m128i a) { return KBX__PS(kbx__half_to_f32(wasm_u32x4_extend_low_u16x8(KBX__V(a)))); }
 KBX__X __m256 _mm256_cvtph_ps(__m128i a) {
     return (__m256){ kbx__half_to_f32(wasm_u32x4_extend_low_u16x8(KBX__V(a))), kbx__half_to_f32(wasm_u32x4_extend_high_u16x8(KBX__V(a))) };
@@ -586,6 +587,11 @@ KBX__X __m128i _mm256_cvtps_ph(__m256 a, int mode) {
     for (int i = 0; i < 8; i++) h[i] = kbx__f32_to_half(f[i], mode);
     return KBX__SI(wasm_v128_load(h));
 }
+#endif
+
+/* ------------------------------------------------------------------ POPCNT */
+KBX__X int _mm_popcnt_u32(unsigned int a) { return __builtin_popcount(a); }
+KBX__X long long _mm_popcnt_u64(unsigned long long a) { return __builtin_popcountll(a); }
 
 /* ------------------------------------------------------------------ AVX2 (__m256i) */
 KBX__X __m256i _mm256_add_epi8(__m256i a, __m256i b) { return KBX__2(__m256i, wasm_i8x16_add, a, b); }
