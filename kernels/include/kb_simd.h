@@ -4,17 +4,33 @@
  *   __AVX2__ && __FMA__              8 lanes (__m256), real FMA
  *   __ARM_NEON && __aarch64__        4 lanes (float32x4_t), real FMA (A64 only: needs vdivq/vsqrtq/vrndnq)
  *   __wasm_simd128__                 4 lanes (v128_t), kb_fma is mul + add (no FMA in baseline WASM SIMD)
+ *   __wasm_simd128__ && KB_SCREEN_LANES == 8
+ *                                    8 lanes as two v128_t (lo = lanes 0-3, hi = 4-7): the screen's model of
+ *                                    AVX2, so loop trip counts, tails and register pressure are the native ones
+ * KB_SCREEN_LANES (4 or 8) and KB_SCREEN_FMA (0 or 1) are set by kbench's screen from the target it predicts
+ * (avx2: 8 + FMA, neon: 4 + FMA, wasm: 4 without); they only affect the WASM paths. With KB_SCREEN_FMA and
+ * relaxed SIMD (-mrelaxed-simd) kb_fma is f32x4.relaxed_madd, which V8's optimizing compiler emits as one
+ * vfmadd on x86 CPUs with FMA (one rounding, as AVX2 and NEON); an engine may also compute it as mul + add.
  *   otherwise                        1 lane (plain float). Chosen over a 4-float struct because the compiler
  *                                    can keep a float in a register and auto-vectorize the caller's loop, and
  *                                    every `KB_LANES`-stepped loop stays correct with no tail special case.
- * KB_SIMD_NAME names the path ("avx2", "neon", "wasm", "scalar").
+ * KB_SIMD_NAME names the path ("avx2", "neon", "wasm8", "wasm", "scalar").
  *
  * API: kb_f32v, KB_LANES, KB_ALIGN (bytes kb_load/kb_store need), kb_load/kb_store (aligned to KB_ALIGN),
  * kb_loadu/kb_storeu, kb_splat, kb_zero, kb_add, kb_sub, kb_mul, kb_div, kb_fma(a,b,c) = a*b+c, kb_max, kb_min,
  * kb_abs, kb_sqrt, kb_round (to nearest, ties to even), kb_hsum, kb_hmax, kb_exp, kb_tanh.
+ * For a candidate's own WASM code (under `#elif defined(__wasm_simd128__)`), written for one v128_t of 4 lanes
+ * and correct on both WASM paths: KB_V128_MAP(f, a) and KB_V128_MAP2(f, a, b) apply a v128_t function to each
+ * group of 4 lanes of kb_f32v values; KB_V128_LOAD(f, p) builds a kb_f32v from f(p) (lanes 0-3) and, with 8
+ * lanes, f(p + 4) (lanes 4-7), for p pointing at per-lane elements of any type.
  *
  * kb_max(a, b) is `a > b ? a : b` and kb_min(a, b) is `a < b ? a : b`: if either is NaN the result is b
- * (NEON returns NaN instead). kb_hsum adds lanes in a tree, so its rounding differs from a sequential sum.
+ * (NEON returns NaN instead). kb_hsum adds lanes in a tree, so its rounding differs from a sequential sum:
+ * with 8 lanes (AVX2 and the 8-lane WASM path alike) it is ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), with 4
+ * (NEON, 4-lane WASM) (l0+l2)+(l1+l3). So the 8-lane WASM path gives the AVX2 path's results bit for bit
+ * wherever both round kb_fma once, and its results differ from the 4-lane path's only by the order in which a
+ * caller's per-lane partial sums are added (and by FMA's single rounding when one path has it); each lane's
+ * own arithmetic (kb_exp, kb_tanh, kb_div, ...) is the same.
  *
  * kb_exp: Cody-Waite range reduction x = n*ln2 + r, |r| <= ln2/2 (W. J. Cody and W. Waite, "Software Manual
  * for the Elementary Functions", 1980; the two-constant split of ln2 with a short high part so n*ln2_hi is
@@ -44,6 +60,10 @@
 
 #include <math.h>
 #include <stdint.h>
+
+#if defined(KB_SCREEN_LANES) && KB_SCREEN_LANES != 4 && KB_SCREEN_LANES != 8
+#error "KB_SCREEN_LANES must be 4 or 8"
+#endif
 
 #if defined(__AVX2__) && defined(__FMA__)
 /* ------------------------------------------------------------------ AVX2 + FMA, 8 lanes */
@@ -145,6 +165,71 @@ static inline kb_f32v kb__select_lt(kb_f32v a, kb_f32v b, kb_f32v x, kb_f32v y) 
     return vbslq_f32(vcltq_f32(a, b), x, y);
 }
 
+#elif defined(__wasm_simd128__) && defined(KB_SCREEN_LANES) && KB_SCREEN_LANES == 8
+/* ------------------------------------------------------------------ WASM SIMD128 x 2, 8 lanes (AVX2 model) */
+#include <wasm_simd128.h>
+#define KB_SIMD_NAME "wasm8"
+#define KB_LANES 8
+#define KB_ALIGN 32
+typedef struct { v128_t lo, hi; } kb_f32v;
+typedef kb_f32v kb__i32v;
+
+/* one v128 operation applied to both halves */
+#define KB__X2(op, a, b) ((kb_f32v){ op((a).lo, (b).lo), op((a).hi, (b).hi) })
+static inline kb_f32v kb__x2(v128_t v) { kb_f32v r = { v, v }; return r; }
+#define KB_V128_MAP(f, a) ((kb_f32v){ f((a).lo), f((a).hi) })
+#define KB_V128_MAP2(f, a, b) ((kb_f32v){ f((a).lo, (b).lo), f((a).hi, (b).hi) })
+#define KB_V128_LOAD(f, p) ((kb_f32v){ f(p), f((p) + 4) })
+static inline kb_f32v kb_load(const float *p) { kb_f32v r = { wasm_v128_load(p), wasm_v128_load(p + 4) }; return r; }
+static inline kb_f32v kb_loadu(const float *p) { return kb_load(p); }
+static inline void kb_store(float *p, kb_f32v v) { wasm_v128_store(p, v.lo); wasm_v128_store(p + 4, v.hi); }
+static inline void kb_storeu(float *p, kb_f32v v) { kb_store(p, v); }
+static inline kb_f32v kb_splat(float x) { return kb__x2(wasm_f32x4_splat(x)); }
+static inline kb_f32v kb_zero(void) { return kb__x2(wasm_f32x4_splat(0.0f)); }
+static inline kb_f32v kb_add(kb_f32v a, kb_f32v b) { return KB__X2(wasm_f32x4_add, a, b); }
+static inline kb_f32v kb_sub(kb_f32v a, kb_f32v b) { return KB__X2(wasm_f32x4_sub, a, b); }
+static inline kb_f32v kb_mul(kb_f32v a, kb_f32v b) { return KB__X2(wasm_f32x4_mul, a, b); }
+static inline kb_f32v kb_div(kb_f32v a, kb_f32v b) { return KB__X2(wasm_f32x4_div, a, b); }
+#if defined(KB_SCREEN_FMA) && KB_SCREEN_FMA && defined(__wasm_relaxed_simd__)
+static inline kb_f32v kb_fma(kb_f32v a, kb_f32v b, kb_f32v c) {
+    kb_f32v r = { wasm_f32x4_relaxed_madd(a.lo, b.lo, c.lo), wasm_f32x4_relaxed_madd(a.hi, b.hi, c.hi) };
+    return r;
+}
+#else
+static inline kb_f32v kb_fma(kb_f32v a, kb_f32v b, kb_f32v c) { return kb_add(kb_mul(a, b), c); }
+#endif
+static inline kb_f32v kb_max(kb_f32v a, kb_f32v b) { return KB__X2(wasm_f32x4_pmax, b, a); }
+static inline kb_f32v kb_min(kb_f32v a, kb_f32v b) { return KB__X2(wasm_f32x4_pmin, b, a); }
+static inline kb_f32v kb_abs(kb_f32v a) { kb_f32v r = { wasm_f32x4_abs(a.lo), wasm_f32x4_abs(a.hi) }; return r; }
+static inline kb_f32v kb_sqrt(kb_f32v a) { kb_f32v r = { wasm_f32x4_sqrt(a.lo), wasm_f32x4_sqrt(a.hi) }; return r; }
+static inline kb_f32v kb_round(kb_f32v a) { kb_f32v r = { wasm_f32x4_nearest(a.lo), wasm_f32x4_nearest(a.hi) }; return r; }
+/* halves first, then the 4-lane tree: the AVX2 path's order */
+static inline float kb_hsum(kb_f32v v) {
+    v128_t s = wasm_f32x4_add(v.lo, v.hi);
+    s = wasm_f32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
+    s = wasm_f32x4_add(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(s, 0);
+}
+static inline float kb_hmax(kb_f32v v) {
+    v128_t s = wasm_f32x4_pmax(v.hi, v.lo);
+    s = wasm_f32x4_pmax(wasm_i32x4_shuffle(s, s, 2, 3, 0, 1), s);
+    s = wasm_f32x4_pmax(wasm_i32x4_shuffle(s, s, 1, 0, 3, 2), s);
+    return wasm_f32x4_extract_lane(s, 0);
+}
+static inline kb__i32v kb__bits(kb_f32v a) { return a; }
+static inline kb_f32v kb__from_bits(kb__i32v a) { return a; }
+static inline kb__i32v kb__isplat(int32_t x) { return kb__x2(wasm_i32x4_splat(x)); }
+static inline kb__i32v kb__iadd(kb__i32v a, kb__i32v b) { return KB__X2(wasm_i32x4_add, a, b); }
+static inline kb__i32v kb__isub(kb__i32v a, kb__i32v b) { return KB__X2(wasm_i32x4_sub, a, b); }
+static inline kb__i32v kb__ihalf(kb__i32v a) { kb__i32v r = { wasm_i32x4_shr(a.lo, 1), wasm_i32x4_shr(a.hi, 1) }; return r; }
+static inline kb__i32v kb__ishl23(kb__i32v a) { kb__i32v r = { wasm_i32x4_shl(a.lo, 23), wasm_i32x4_shl(a.hi, 23) }; return r; }
+static inline kb_f32v kb__or(kb_f32v a, kb_f32v b) { return KB__X2(wasm_v128_or, a, b); }
+static inline kb_f32v kb__and(kb_f32v a, kb_f32v b) { return KB__X2(wasm_v128_and, a, b); }
+static inline kb_f32v kb__select_lt(kb_f32v a, kb_f32v b, kb_f32v x, kb_f32v y) {
+    kb_f32v r = { wasm_v128_bitselect(x.lo, y.lo, wasm_f32x4_lt(a.lo, b.lo)), wasm_v128_bitselect(x.hi, y.hi, wasm_f32x4_lt(a.hi, b.hi)) };
+    return r;
+}
+
 #elif defined(__wasm_simd128__)
 /* ------------------------------------------------------------------ WASM SIMD128, 4 lanes */
 #include <wasm_simd128.h>
@@ -153,6 +238,9 @@ static inline kb_f32v kb__select_lt(kb_f32v a, kb_f32v b, kb_f32v x, kb_f32v y) 
 #define KB_ALIGN 16
 typedef v128_t kb_f32v;
 typedef v128_t kb__i32v;
+#define KB_V128_MAP(f, a) f(a)
+#define KB_V128_MAP2(f, a, b) f(a, b)
+#define KB_V128_LOAD(f, p) f(p)
 
 static inline kb_f32v kb_load(const float *p) { return wasm_v128_load(p); }
 static inline kb_f32v kb_loadu(const float *p) { return wasm_v128_load(p); }
@@ -164,7 +252,11 @@ static inline kb_f32v kb_add(kb_f32v a, kb_f32v b) { return wasm_f32x4_add(a, b)
 static inline kb_f32v kb_sub(kb_f32v a, kb_f32v b) { return wasm_f32x4_sub(a, b); }
 static inline kb_f32v kb_mul(kb_f32v a, kb_f32v b) { return wasm_f32x4_mul(a, b); }
 static inline kb_f32v kb_div(kb_f32v a, kb_f32v b) { return wasm_f32x4_div(a, b); }
+#if defined(KB_SCREEN_FMA) && KB_SCREEN_FMA && defined(__wasm_relaxed_simd__)
+static inline kb_f32v kb_fma(kb_f32v a, kb_f32v b, kb_f32v c) { return wasm_f32x4_relaxed_madd(a, b, c); }
+#else
 static inline kb_f32v kb_fma(kb_f32v a, kb_f32v b, kb_f32v c) { return wasm_f32x4_add(wasm_f32x4_mul(a, b), c); }
+#endif
 /* pmax/pmin are the single-instruction forms (maxps/minps on x86 engines); pmax(b, a) = b < a ? a : b */
 static inline kb_f32v kb_max(kb_f32v a, kb_f32v b) { return wasm_f32x4_pmax(b, a); }
 static inline kb_f32v kb_min(kb_f32v a, kb_f32v b) { return wasm_f32x4_pmin(b, a); }

@@ -2,6 +2,7 @@
 // it writes code), the current champion with its source, a bounded table of every earlier experiment, and the
 // native verdict of its own promoted candidate (with --e2e, its end-to-end measure beside Amdahl's prediction). All
 // of it is computed from the run state, so a resumed run tells the model the same thing.
+import { defaultScreenTarget, lanesOf } from '../build/screen-target.js';
 import type { HostConfig } from '../config/config.js';
 import type { E2eResult, TargetResult } from '../ledger/records.js';
 import { e2eFeedback, nativeOpSpeedups } from './e2e-gate.js';
@@ -34,8 +35,11 @@ export function referenceNamed(s: RunState, name: string | null | undefined): Re
 /** Lanes and threads of each place a candidate is timed: the WASM screen, then every host. */
 export function timingConditions(kernel: Kernel, hosts: HostConfig[]): string {
   const threaded = kernel.spec.threads !== undefined;
+  // the agent's screen session models this machine's native build (screen-target.ts)
+  const target = defaultScreenTarget();
+  const lanes = lanesOf(target);
   const lines = [
-    `- WASM screen: clang -O3, 128-bit SIMD (KB_LANES = 4 f32 lanes), one thread${threaded ? ' (ith 0 of nth 1)' : ''}; paired timings against the current champion. It filters; it does not decide.`,
+    `- WASM screen: clang -O3, 128-bit SIMD modelling ${target} (KB_LANES = ${lanes} f32 lanes${lanes === 8 ? ' as two 128-bit vectors' : ''}, kb_fma fused where the compiler has relaxed SIMD), one thread${threaded ? ' (ith 0 of nth 1)' : ''}; paired timings against the current champion. It filters; it does not decide. ${target === 'avx2' ? "Code under #if defined(__AVX2__) is what it builds, on kbench's WASM implementation of <immintrin.h> (a candidate using an intrinsic that lacks is screened as its plain build); NEON code runs its WASM branch there." : 'Code under #if for AVX2 or NEON intrinsics runs its WASM branch there.'}`,
   ];
   for (const h of hosts) {
     const tc = toolchainFor(h);

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { compiledUrl } from '../compiled.js';
 import type { KernelSpec } from '../spec/schema.js';
@@ -14,12 +15,13 @@ import { INCLUDE_DIR } from '../spec/suite.js';
 import { WASM_MAX_MEMORY_BYTES } from '../spec/load.js';
 import { protocolHeader } from '../check/rules.js';
 import type { Toolchain } from './toolchain.js';
+import { plainBuildNote, type IntrinsicsVariant } from './screen-target.js';
 import { prototypeHeader, wasmGlueHeader } from './glue.js';
 import { checkPreprocessed, POLICY_ID, refuseSource } from './policy.js';
-import { trimDiagnostics } from './diagnostics.js';
+import { firstErrorLine, trimDiagnostics } from './diagnostics.js';
 
 export type CompileResult =
-  | { ok: true; wasm: Uint8Array; cached: boolean; durationMs: number }
+  | { ok: true; wasm: Uint8Array; cached: boolean; durationMs: number; /** why the intrinsics variant was not used */ note?: string }
   | { ok: false; diagnostic: string; durationMs: number; /** the compiler failed, not the source */ harness?: boolean };
 
 /** `harness`: the compiler itself failed (would not start, stopped, was closed), not the source. */
@@ -30,6 +32,10 @@ export interface CompilerOptions {
   timeoutMs?: number;
   /** the WASM runtime's C (kb_wasm.c, kb_wasm.h); WASM_RUNTIME_DIR unless a test builds on a copy */
   runtimeDir?: string;
+  /** extra flags for every build: the screen model's (-DKB_SCREEN_LANES=8 …) */
+  flags?: string[];
+  /** a build variant tried first, with another target's intrinsics headers (screen-target.ts); the plain build when it fails */
+  intrinsics?: IntrinsicsVariant;
 }
 
 const STACK_BYTES = 1 << 20;
@@ -56,8 +62,8 @@ export class WasmCompiler {
   private closed = false;
   private nextId = 0;
   private pending = new Map<number, { worker: Worker; answer: (r: RunResult) => void }>();
-  /** the preprocessor of the policy pass, with the compiler's <...> search list (`-E -v`), set up once */
-  private preprocessor?: { command?: string; flags: string[]; search: string };
+  /** per build variant (its extra flags), the preprocessor of the policy pass with the compiler's <...> search list (`-E -v`), set up once */
+  private readonly preprocessors = new Map<string, { command?: string; flags: string[]; search: string }>();
 
   constructor(
     readonly toolchain: Toolchain,
@@ -111,47 +117,70 @@ export class WasmCompiler {
       'kb_proto.h': prototypeHeader(spec),
       'include/kb_simd.h': readFileSync(join(INCLUDE_DIR, 'kb_simd.h'), 'utf8'),
     };
+    const intrinsics = this.options.intrinsics;
     const key = createHash('sha256')
-      .update(JSON.stringify([this.toolchain.kind, this.toolchain.version, this.buildFlags(), files, POLICY_ID]))
+      .update(JSON.stringify([this.toolchain.kind, this.toolchain.version, this.buildFlags(), files, POLICY_ID, intrinsics ?? null]))
       .digest('hex');
     const cached = join(this.options.cacheDir, 'wasm', `${key}.wasm`);
-    if (existsSync(cached)) return { ok: true, wasm: new Uint8Array(readFileSync(cached)), cached: true, durationMs: elapsed() };
-
-    const policy = await this.checkPolicy(files, displayName);
-    if (policy !== null) return { ok: false, diagnostic: policy.diagnostic, durationMs: elapsed(), ...(policy.harness ? { harness: true } : {}) };
-    const out = await this.run(files, [...this.buildFlags(), ...INCLUDES, '-o', 'out.wasm', 'kernel.c', 'kb_wasm.c'], ['out.wasm']);
-    if (out.harness) return { ok: false, diagnostic: out.stderr, harness: true, durationMs: elapsed() };
-    const wasm = out.outputs['out.wasm'];
-    if (!out.ok || !wasm) {
-      return { ok: false, diagnostic: trimDiagnostics(out.stderr, { 'kernel.c': displayName }) || 'compiler failed without a message', durationMs: elapsed() };
+    if (existsSync(cached)) {
+      const notePath = `${cached}.note`;
+      const note = existsSync(notePath) ? readFileSync(notePath, 'utf8') : undefined;
+      return { ok: true, wasm: new Uint8Array(readFileSync(cached)), cached: true, durationMs: elapsed(), ...(note ? { note } : {}) };
     }
-    const problem = checkInterface(wasm);
-    if (problem) return { ok: false, diagnostic: `${displayName}: ${problem}`, durationMs: elapsed() };
+    let built = await this.build(intrinsics ? { ...files, ...intrinsics.files } : files, intrinsics?.flags ?? [], displayName);
+    let note: string | undefined;
+    // The intrinsics variant is a better model of the native build, never a reason to fail: a candidate using
+    // what the headers lack is screened as its plain build (its include policy checked again on that build).
+    if (intrinsics && !built.ok && !built.harness && !built.refused) {
+      const plain = await this.build(files, [], displayName);
+      if (plain.ok) note = plainBuildNote(intrinsics, firstErrorLine(built.diagnostic));
+      built = plain;
+    }
+    if (!built.ok) return { ok: false, diagnostic: built.diagnostic, durationMs: elapsed(), ...(built.harness ? { harness: true } : {}) };
     mkdirSync(join(this.options.cacheDir, 'wasm'), { recursive: true });
+    if (note) writeFileSync(`${cached}.note`, note);
     const tmp = `${cached}.${process.pid}.tmp`;
-    writeFileSync(tmp, wasm);
+    writeFileSync(tmp, built.wasm);
     renameSync(tmp, cached);
-    return { ok: true, wasm, cached: false, durationMs: elapsed() };
+    return { ok: true, wasm: built.wasm, cached: false, durationMs: elapsed(), ...(note ? { note } : {}) };
   }
 
-  /** The toolchain's flags for a build, before the inputs. */
+  /** One build: the include policy on its preprocessing, the compile, the module's interface. */
+  private async build(
+    files: Record<string, string>,
+    extraFlags: string[],
+    displayName: string,
+  ): Promise<{ ok: true; wasm: Uint8Array } | { ok: false; diagnostic: string; harness?: boolean; refused?: boolean }> {
+    const policy = await this.checkPolicy(files, extraFlags, displayName);
+    if (policy !== null) return { ok: false, diagnostic: policy.diagnostic, ...(policy.harness ? { harness: true } : { refused: policy.refused }) };
+    const out = await this.run(files, [...this.buildFlags(), ...extraFlags, ...INCLUDES, '-o', 'out.wasm', 'kernel.c', 'kb_wasm.c'], ['out.wasm']);
+    if (out.harness) return { ok: false, diagnostic: out.stderr, harness: true };
+    const wasm = out.outputs['out.wasm'];
+    if (!out.ok || !wasm) return { ok: false, diagnostic: trimDiagnostics(out.stderr, { 'kernel.c': displayName }) || 'compiler failed without a message' };
+    const problem = checkInterface(wasm);
+    if (problem) return { ok: false, diagnostic: `${displayName}: ${problem}`, refused: true };
+    return { ok: true, wasm };
+  }
+
+  /** The toolchain's flags for a build, before the inputs (the screen model's included). */
   private buildFlags(): string[] {
     const tc = this.toolchain;
+    const model = this.options.flags ?? [];
     if (tc.kind === 'emcc') {
       return ['-O3', '-msimd128', '--no-entry', '-sSTANDALONE_WASM', '-sIMPORTED_MEMORY', `-sINITIAL_MEMORY=${INITIAL_MEMORY_BYTES}`,
         `-sMAXIMUM_MEMORY=${WASM_MAX_MEMORY_BYTES}`, '-sALLOW_MEMORY_GROWTH', `-sTOTAL_STACK=${STACK_BYTES}`, '-sERROR_ON_UNDEFINED_SYMBOLS',
-        '-sEXPORTED_FUNCTIONS=_kb_call,_kb_batch,_kb_heap_base'];
+        '-sEXPORTED_FUNCTIONS=_kb_call,_kb_batch,_kb_heap_base', ...model];
     }
     const target = tc.kind === 'yowasp' ? ['--target=wasm32-wasip1'] : ['--target=wasm32-wasi', ...(tc.sysroot ? [`--sysroot=${tc.sysroot}`] : [])];
-    return [...target, ...clangFlags()];
+    return [...target, ...clangFlags(), ...model];
   }
 
   /**
    * The include policy on what the real preprocessor did with the candidate (see policy.ts): a compile-error
    * diagnostic when refused, null when the candidate may be built.
    */
-  private async checkPolicy(files: Record<string, string>, displayName: string): Promise<{ diagnostic: string; harness?: boolean } | null> {
-    const pre = this.preprocessor ?? (await this.setUpPreprocessor());
+  private async checkPolicy(files: Record<string, string>, extraFlags: string[], displayName: string): Promise<{ diagnostic: string; harness?: boolean; refused?: boolean } | null> {
+    const pre = this.preprocessors.get(extraFlags.join(' ')) ?? (await this.setUpPreprocessor(files, extraFlags));
     // the preprocessed text through standard output: yowasp writes a large -o file in quadratic time (~1.5 s here)
     const pp = await this.run(files, [...pre.flags, ...INCLUDES, '-E', '-MD', '-MF', 'kernel.d', '-o', STDOUT, 'kernel.c'], ['kernel.d', STDOUT], pre.command);
     if (pp.harness) return { diagnostic: pp.stderr, harness: true };
@@ -160,18 +189,20 @@ export class WasmCompiler {
       { search: pre.search, deps: pp.outputs['kernel.d'], pre: pp.outputs[STDOUT] },
       { candidate: 'kernel.c', own: ['kb_proto.h'], includeDir: 'include' },
     );
-    return reason ? { diagnostic: `${displayName}: refused by the include policy: ${reason}` } : null;
+    return reason ? { diagnostic: `${displayName}: refused by the include policy: ${reason}`, refused: true } : null;
   }
 
-  private async setUpPreprocessor(): Promise<{ command?: string; flags: string[]; search: string }> {
+  /** `files` of the build: the probe sees the same -isystem directories, which must exist to be listed. */
+  private async setUpPreprocessor(files: Record<string, string>, extraFlags: string[]): Promise<{ command?: string; flags: string[]; search: string }> {
     // the build's flags but the link-only ones: the preprocessor sees what the real build's does
-    const flags = this.buildFlags().filter((f) => !/^(-Wl,|-s[A-Z]|--no-entry|-nostartfiles)/.test(f));
+    const flags = [...this.buildFlags(), ...extraFlags].filter((f) => !/^(-Wl,|-s[A-Z]|--no-entry|-nostartfiles)/.test(f));
+    const headers = Object.fromEntries(Object.entries(files).filter(([name]) => name.includes('/')));
     const tc = this.toolchain;
     const pre = (tc.kind === 'emcc' && (await emccClang(tc.command!, flags))) || { command: tc.command, flags };
-    const probe = await this.run({ 'empty.c': '' }, [...pre.flags, '-E', '-v', '-o', 'empty.i', 'empty.c'], ['empty.i'], pre.command);
+    const probe = await this.run({ ...headers, 'empty.c': '' }, [...pre.flags, '-E', '-v', '-o', 'empty.i', 'empty.c'], ['empty.i'], pre.command);
     // Without the search list every system header would be refused: a failed probe is tried again next time.
     const ready = { ...pre, search: probe.ok ? probe.stderr : '' };
-    if (probe.ok) this.preprocessor = ready;
+    if (probe.ok) this.preprocessors.set(extraFlags.join(' '), ready);
     return ready;
   }
 
@@ -270,6 +301,10 @@ async function emccClang(emcc: string, flags: string[]): Promise<{ command: stri
     return undefined; // emcc itself then
   }
 }
+
+// Node 20's V8 validates relaxed-SIMD modules (the avx2 and neon screen models' FMA) only behind this flag; the
+// sandbox host, where they run, is started with it too.
+setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 /** The sandbox gives a module nothing but its memory: any other import (WASI I/O, …) is refused here. */
 function checkInterface(wasm: Uint8Array): string | null {

@@ -4,8 +4,8 @@ const MAX_LINES = 30;
 
 /** kbench's own sources and generated files, and the compiler's pseudo-files: their lines may be shown. */
 const KBENCH_FILES = ['kb_proto.h', 'kb_glue.h', 'kb_wasm.c', 'kb_wasm.h', 'kb_protocol.h', 'include/kb_simd.h',
-  'kb_glue.c', 'kb_driver.c', 'kb_driver.h', 'kb_common.h', 'kb_common.c', '<built-in>', '<command line>', '<command-line>',
-  '<scratch space>'];
+  'kb_glue.c', 'kb_driver.c', 'kb_driver.h', 'kb_common.h', 'kb_common.c', 'x86/immintrin.h', '<built-in>', '<command line>',
+  '<command-line>', '<scratch space>'];
 /** A diagnostic's first line: `file:line:col: error:` (clang, gcc) or gcc's `file: In function 'f':`. */
 const LOCATED = /^(.+?):(?:\d+:){0,2} ?(?:fatal error|error|warning|note|remark):|^(.+?): (?:In function|In member function|At top level)/;
 
@@ -45,4 +45,10 @@ export function trimDiagnostics(raw: string, fileNames: Record<string, string> =
   const kept = relevant.slice(0, MAX_LINES);
   if (relevant.length > MAX_LINES) kept.push(`… ${relevant.length - MAX_LINES} more lines`);
   return kept.join('\n');
+}
+
+/** The first error line of trimmed diagnostics (the whole first line when none says error), for a one-line note. */
+export function firstErrorLine(diagnostic: string): string {
+  const lines = diagnostic.split('\n');
+  return (lines.find((l) => /error/i.test(l)) ?? lines[0] ?? '').trim();
 }

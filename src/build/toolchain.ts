@@ -78,7 +78,8 @@ export function probeToolchains(): ToolchainProbe[] {
   return [probeEmcc(), probeClang(), probeYowasp()];
 }
 
-export function resolveToolchain(forced?: string): Toolchain {
+/** Unless one is forced, the first found toolchain that has what `prefer` asks (any found one when none has). */
+export function resolveToolchain(forced?: string, prefer?: (t: Toolchain) => boolean): Toolchain {
   if (forced !== undefined && !(TOOLCHAIN_KINDS as readonly string[]).includes(forced))
     throw new UsageError(`--cc: unknown compiler '${forced}' (choose ${TOOLCHAIN_KINDS.join(', ')})`);
   const probes = probeToolchains();
@@ -87,5 +88,6 @@ export function resolveToolchain(forced?: string): Toolchain {
     if (!probe.found) throw new UsageError(`--cc ${forced}: not usable here: ${probe.reason}`);
     return probe.found;
   }
-  return probes.find((p) => p.found)!.found!;
+  const found = probes.flatMap((p) => (p.found ? [p.found] : []));
+  return (prefer && found.find(prefer)) || found[0];
 }

@@ -5,6 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
 import { probeToolchains, resolveToolchain, type ToolchainProbe } from '../build/toolchain.js';
+import { canModel, defaultScreenTarget, screenModel } from '../build/screen-target.js';
+
+/** What `kbench screen` uses by default: the first compiler that builds the default screen model whole, and that model. */
+function screenDefault(): string {
+  const target = defaultScreenTarget();
+  const toolchain = resolveToolchain(undefined, (t) => canModel(target, t));
+  return `${toolchain.description}; ${screenModel(target, toolchain).label}`;
+}
 
 export interface ToolStatus {
   name: string;
@@ -58,7 +66,7 @@ export function runDoctor(): DoctorReport {
     cores: cpu.length,
     cpuFeatures: cpuFeatures(),
     wasmToolchains: probeToolchains(),
-    wasmDefault: resolveToolchain().description,
+    wasmDefault: screenDefault(),
     tools: [
       probeTool('cc'),
       probeTool('gcc'),

@@ -1,10 +1,12 @@
-// How well the WASM screen predicts native speed, from every run so far: per native host, the rank correlation of
+// How well the WASM screen predicts native speed, from every run so far: per native host and screen model (the
+// target the screen modelled, recorded in each WASM result's toolchain string), the rank correlation of
 // speedups (pooled, and among the native winners, where ranking is what promotion needs), the native winners the
 // promotion margin would have thrown away, and per WASM session its false rejects and whether its figures for
 // sources screened before agree with the earlier sessions'.
 import { listRunFolders, readLedger } from '../ledger/ledger.js';
 import type { TargetResult } from '../ledger/records.js';
 import { agreementRho, pairWithWasm, type AgreementPoint, type TimedSource } from '../measure/agreement.js';
+import { screenedPlain, screenLabelOf } from '../build/screen-target.js';
 import { outcomeOf } from './outcome.js';
 import { DEFAULT_MARGIN, wasmRejection } from './outcome.js';
 
@@ -13,8 +15,12 @@ export type CalibrationPoint = AgreementPoint;
 export interface HostCalibration {
   host: string;
   arch: string;
+  /** the WASM screen model compared with the host, e.g. "screen avx2 (8 lanes, FMA, AVX2 intrinsics)" */
+  screen: string;
   /** candidates with a passing, timed result on both WASM and this host */
   candidates: number;
+  /** …of which the WASM screen built the plain variant: they use intrinsics the model's headers lack */
+  plainBuilds: number;
   points: CalibrationPoint[];
   /** Spearman ρ of WASM vs native speedups over the points (NaN below 3 points) */
   spearmanRho: number;
@@ -56,7 +62,7 @@ interface RunResult {
   result: TargetResult;
 }
 
-/** Every result of every run under .kbench/runs, in run order, and the latest per target and candidate source. */
+/** Every result of every run under .kbench/runs, in run order, and the latest per target (WASM: per screen model) and candidate source. */
 function allResults(workDir: string): { every: RunResult[]; results: TargetResult[]; runs: number } {
   const every: RunResult[] = [];
   const latest = new Map<string, TargetResult>();
@@ -66,7 +72,8 @@ function allResults(workDir: string): { every: RunResult[]; results: TargetResul
       if (e.type !== 'result') continue;
       const r = e.result;
       every.push({ run: run.id, result: r });
-      latest.set(`${r.target}\0${r.kernel}\0${r.candidate}\0${r.sourceSha256}`, r);
+      const target = r.target === 'wasm' ? screenLabelOf(r.toolchain) : r.target;
+      latest.set(`${target}\0${r.kernel}\0${r.candidate}\0${r.sourceSha256}`, r);
     }
   }
   return { every, results: [...latest.values()], runs: runs.length };
@@ -103,7 +110,7 @@ function calibrateSessions(every: RunResult[], nativeWinners: Set<string>, margi
       session.falseRejects.push({ kernel: r.kernel, candidate: r.candidate, wasmBestSpeedup: r.speed.length ? Math.max(...r.speed.map((s) => s.speedup.estimate)) : NaN });
     if (!isTimedPass(r) || r.candidate === 'baseline') continue;
     for (const s of r.speed) {
-      const key = `${source(r)}\0${s.shape}`;
+      const key = `${screenLabelOf(r.toolchain)}\0${source(r)}\0${s.shape}`;
       const before = earlier.get(key);
       if (before && before.run !== run) {
         const apart = s.speedup.lo > before.speedup.hi || s.speedup.hi < before.speedup.lo;
@@ -120,7 +127,8 @@ function calibrateSessions(every: RunResult[], nativeWinners: Set<string>, margi
 export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Calibration {
   const { every, results, runs } = allResults(workDir);
   const key = (r: TargetResult) => `${r.kernel}\0${r.candidate}\0${r.sourceSha256}`;
-  const wasm = new Map(results.filter((r) => r.target === 'wasm').map((r) => [key(r), r]));
+  const wasmResults = results.filter((r) => r.target === 'wasm');
+  const screens = [...new Set(wasmResults.map((r) => screenLabelOf(r.toolchain)))].sort();
   const native = results.filter((r) => r.target !== 'wasm' && isTimedPass(r) && !r.speed.some((s) => s.emulated));
   const hosts = [...new Set(native.map((r) => r.target))].sort();
   const nativeWinners = new Set(native.filter((r) => outcomeOf(r) === 'faster' || outcomeOf(r) === 'mixed').map(key));
@@ -128,17 +136,20 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
     marginFraction,
     runs,
     sessions: calibrateSessions(every, nativeWinners, marginFraction),
-    hosts: hosts.map((host) => {
+    hosts: hosts.flatMap((host) => screens.map((screen) => {
+      const wasm = new Map(wasmResults.filter((r) => screenLabelOf(r.toolchain) === screen).map((r) => [key(r), r]));
       const points: CalibrationPoint[] = [];
       const rejectedWinners: HostCalibration['rejectedWinners'] = [];
       let winners = 0;
       let candidates = 0;
+      let plainBuilds = 0;
       let neededMargin = 0;
       const mine = native.filter((r) => r.target === host);
       for (const r of mine) {
         const w = wasm.get(key(r));
         if (!w || w.check.status !== 'pass' || !w.speed.length) continue;
         candidates++;
+        if (screenedPlain(w.toolchain)) plainBuilds++;
         points.push(...pairWithWasm([timedSource(w)], [timedSource(r)]));
         if (outcomeOf(r) !== 'faster' && outcomeOf(r) !== 'mixed') continue;
         winners++;
@@ -149,7 +160,9 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
       return {
         host,
         arch: mine[0].arch,
+        screen,
         candidates,
+        plainBuilds,
         points,
         spearmanRho: rho(points),
         winnersRho: rho(points.filter(winning)),
@@ -158,6 +171,6 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
         rejectedWinners,
         suggestedMargin: Math.max(DEFAULT_MARGIN, Math.ceil(neededMargin / 0.05 - 1e-9) * 0.05),
       };
-    }),
+    })).filter((h) => h.candidates > 0),
   };
 }

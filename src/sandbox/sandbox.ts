@@ -12,6 +12,12 @@ const CLOSE_WAIT_MS = 2_000;
 
 const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null && child.connected;
 
+/**
+ * V8 flags of the sandbox host: TurboFan only (timings are of optimized code), and relaxed SIMD, which the avx2 and
+ * neon screen models use for FMA (tests/build/screen-target.test.ts checks its results under these flags).
+ */
+export const SANDBOX_EXEC_ARGV = ['--no-liftoff', '--experimental-wasm-relaxed-simd'];
+
 export class Sandbox {
   private child?: ChildProcess;
   private nextId = 0;
@@ -23,7 +29,7 @@ export class Sandbox {
   private host(): ChildProcess {
     if (this.child && alive(this.child)) return this.child;
     const child = fork(fileURLToPath(compiledUrl('./host.js', import.meta.url)), [], {
-      execArgv: ['--no-liftoff', ...this.nodeFlags],
+      execArgv: [...SANDBOX_EXEC_ARGV, ...this.nodeFlags],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });

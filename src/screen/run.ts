@@ -65,7 +65,7 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
   }
   try {
     recorder = new RunRecorder(resolve(runsDir(opts.workDir), id));
-    recorder.start('screen', id, { argv: opts.argv, kernelsDir: resolve(opts.kernelsDir), machine: { toolchain: session.toolchain.description } });
+    recorder.start('screen', id, { argv: opts.argv, kernelsDir: resolve(opts.kernelsDir), machine: { toolchain: session.description } });
   } catch (e) {
     await session.close(); // the compiler may still be warming: the process must not exit under it
     throw e;
@@ -97,5 +97,5 @@ export async function runScreen(opts: ScreenRunOptions): Promise<ScreenRun> {
   } finally {
     await session.close();
   }
-  return { id, dir: recorder.dir, toolchain: session.toolchain.description, results, interrupted };
+  return { id, dir: recorder.dir, toolchain: session.description, results, interrupted };
 }

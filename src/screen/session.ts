@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import { resolveToolchain, type Toolchain } from '../build/toolchain.js';
 import { WasmCompiler, type CompileResult } from '../build/compiler.js';
+import { canModel, parseScreenTarget, screenModel, type ScreenModel } from '../build/screen-target.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import type { CheckVerdict } from '../check/verdict.js';
 import { sha256, type TargetResult } from '../ledger/records.js';
@@ -22,6 +23,10 @@ export interface ScreenOptions {
   workDir: string;
   /** force a WASM toolchain: yowasp | clang | emcc */
   cc?: string;
+  /** the native target the screen predicts (avx2 | neon | wasm; default: this host's, see screen-target.ts) */
+  target?: string;
+  /** false: no target intrinsics headers (avx2 screened as the plain 8-lane build); default true */
+  intrinsics?: boolean;
   /** relative speedup inside which a change is 'no-change' (default 0.02) */
   noiseFloor?: number;
   /** interleaved baseline/candidate pairs per bench shape (default 11, at least 9) */
@@ -61,6 +66,8 @@ interface Context {
   kernel: Kernel;
   candidate: CandidateSource;
   wasm?: Uint8Array;
+  /** the compiler's note when the model's intrinsics variant could not be built (the plain build was screened) */
+  buildNote?: string;
   speed: SpeedResult[];
   seed: number;
   signal?: AbortSignal;
@@ -81,6 +88,7 @@ interface Stage {
 
 export class ScreenSession {
   readonly toolchain: Toolchain;
+  readonly model: ScreenModel;
   private readonly compiler: WasmCompiler;
   private readonly sandbox = new Sandbox();
   private readonly builds = new Map<string, Promise<Uint8Array>>();
@@ -92,8 +100,10 @@ export class ScreenSession {
   private readonly groups: number;
 
   private constructor(private readonly opts: ScreenOptions) {
-    this.toolchain = resolveToolchain(opts.cc);
-    this.compiler = new WasmCompiler(this.toolchain, { cacheDir: join(opts.workDir, '.kbench', 'cache'), timeoutMs: opts.compileTimeoutMs });
+    const target = parseScreenTarget(opts.target);
+    this.toolchain = resolveToolchain(opts.cc, (t) => canModel(target, t));
+    this.model = screenModel(target, this.toolchain, { intrinsics: opts.intrinsics });
+    this.compiler = new WasmCompiler(this.toolchain, { cacheDir: join(opts.workDir, '.kbench', 'cache'), timeoutMs: opts.compileTimeoutMs, flags: this.model.flags, intrinsics: this.model.intrinsics });
     if (opts.pairs !== undefined && opts.pairs < 9) throw new UsageError(`--pairs: at least 9 interleaved pairs are needed, got ${opts.pairs}`);
     const pairs = opts.pairs ?? DEFAULT_PAIRS;
     this.groups = opts.instances ?? Math.min(DEFAULT_TIMING_GROUPS, Math.floor(pairs / MIN_PAIRS_PER_GROUP));
@@ -104,6 +114,11 @@ export class ScreenSession {
       { name: 'check', run: (ctx) => this.checkStage(ctx) },
       { name: 'bench', run: (ctx) => this.benchStage(ctx) },
     ];
+  }
+
+  /** the compiler and the screen model, as every result records it */
+  get description(): string {
+    return `${this.toolchain.description}; ${this.model.label}`;
   }
 
   static open(opts: ScreenOptions): ScreenSession {
@@ -143,7 +158,7 @@ export class ScreenSession {
       candidate: candidate.name,
       target: 'wasm',
       arch: 'wasm32',
-      toolchain: this.toolchain.description,
+      toolchain: ctx.buildNote ? `${this.description}; ${ctx.buildNote}` : this.description,
       sourceSha256: sha256(candidate.source),
       check: verdict ?? { status: 'pass', calls: 0 },
       speed: ctx.speed,
@@ -210,6 +225,7 @@ export class ScreenSession {
     this.pendingCompiles.delete(key);
     if (!r.ok) return r.harness ? { status: 'harness-error', message: r.diagnostic } : { status: 'compile-error', diagnostic: r.diagnostic };
     ctx.wasm = r.wasm;
+    ctx.buildNote = r.note?.slice(0, 200);
     return null;
   }
 

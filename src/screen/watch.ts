@@ -65,5 +65,5 @@ export async function watchScreen(opts: WatchOptions): Promise<{ rounds: number;
     opts.signal.removeEventListener('abort', wake);
     await session.close();
   }
-  return { rounds, toolchain: session.toolchain.description };
+  return { rounds, toolchain: session.description };
 }

@@ -60,7 +60,7 @@ describe('champion lineage', () => {
 
     // before writing code: timing conditions, the baseline's measured times and share of light
     const first = task(request('experiment-h1', 0));
-    expect(first).toContain('KB_LANES = 4 f32 lanes');
+    expect(first).toContain(process.arch === 'arm64' ? 'modelling neon (KB_LANES = 4 f32 lanes' : 'modelling avx2 (KB_LANES = 8 f32 lanes as two 128-bit vectors');
     expect(first).toContain('host vm1: x86_64, -O3 -mavx2 -mfma (AVX2+FMA: KB_LANES = 8 f32 lanes), nth = 2 thread(s) per timed call');
     expect(first).toMatch(/\| wasm \| decode 1x4096 \| 1000 \| 50% \| 1000 \| 50% \| bytes \(floor 500 ns, 2\.0× above it\) \|/);
     expect(first).toMatch(/\| vm1 \| prefill 64x4096 \| 1000 \| 50% \| 1000 \| 50% \| bytes/);

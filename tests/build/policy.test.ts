@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WasmCompiler } from '../../src/build/compiler.js';
 import { scrubDiagnostics } from '../../src/build/diagnostics.js';
 import { refuseSource } from '../../src/build/policy.js';
+import { screenModel } from '../../src/build/screen-target.js';
 import { probeToolchains, resolveToolchain } from '../../src/build/toolchain.js';
 import { HostConfig } from '../../src/config/config.js';
 import type { TargetResult } from '../../src/ledger/records.js';
@@ -46,12 +47,16 @@ describe('the textual scan is only a first pass', () => {
 
 const probes = probeToolchains();
 
-describe.each(['yowasp', 'clang', 'emcc'] as const)('the %s WASM build', (kind) => {
+// '+ x86 headers': the avx2 screen model, whose build defines __AVX2__ & co. and resolves <immintrin.h> to kbench's
+// WASM headers; a refusal there must stay a refusal, never fall back to the plain build.
+describe.each([['yowasp', ''], ['yowasp', ' + x86 headers'], ['clang', ''], ['emcc', '']] as const)('the %s%s WASM build', (kind, variant) => {
   const probe = probes.find((p) => p.kind === kind)!;
   describe.skipIf(missing(`${kind} WASM toolchain (${probe.reason})`, !!probe.found))('when present', () => {
     let compiler: WasmCompiler;
     beforeAll(() => {
-      compiler = new WasmCompiler(resolveToolchain(kind), { cacheDir: join(tempDir(), 'cache') });
+      const toolchain = resolveToolchain(kind);
+      const model = screenModel('avx2', toolchain);
+      compiler = new WasmCompiler(toolchain, { cacheDir: join(tempDir(), 'cache'), ...(variant ? { flags: model.flags, intrinsics: model.intrinsics } : {}) });
     });
     afterAll(() => compiler.close());
 
@@ -94,10 +99,13 @@ describe.each(['yowasp', 'clang', 'emcc'] as const)('the %s WASM build', (kind) 
       expect(r.ok ? 'built' : r.diagnostic).toMatch(/^compile_error\.c:3:\d+: error: use of undeclared identifier 'undefined_variable'/);
     });
 
-    it('builds a candidate using <math.h>, <wasm_simd128.h>, <stdint.h> and "kb_simd.h"', async () => {
-      const source = `#include <math.h>\n#include <stdint.h>\n#include <wasm_simd128.h>\n#include "kb_simd.h"\n${honest}`;
+    const x86 = variant ? '<immintrin.h>, <x86intrin.h>, ' : '';
+    it(`builds a candidate using <math.h>, <wasm_simd128.h>, <stdint.h>, ${x86}and "kb_simd.h"`, async () => {
+      const x86Includes = variant ? '#include <immintrin.h>\n#include <x86intrin.h>\n' : '';
+      const source = `#include <math.h>\n#include <stdint.h>\n#include <wasm_simd128.h>\n${x86Includes}#include "kb_simd.h"\n${honest}`;
       const r = await compiler.compile(kernel.spec, source, 'allowed.c');
       expect(r.ok ? 'built' : r.diagnostic).toBe('built');
+      if (r.ok) expect(r.note).toBeUndefined();
     });
   });
 });

@@ -26,10 +26,22 @@ describe.each(['yowasp', 'clang', 'emcc'])('the %s WASM toolchain', (kind) => {
       } finally {
         await session.close();
       }
-      const compiler = new WasmCompiler(resolveToolchain(kind), { cacheDir: join(workDir, '.kbench', 'cache') });
-      const again = await compiler.compile(kernel.spec, readFileSync(join(kernel.dir, 'candidates', 'same.c'), 'utf8'), 'same.c');
-      await compiler.close();
-      expect(again).toMatchObject({ ok: true, cached: true });
+      // the same compiler, screen-model flags and x86 headers as the session's build; without the headers (or with
+      // other header text) it is another build
+      const cacheDir = join(workDir, '.kbench', 'cache');
+      const { flags, intrinsics } = session.model;
+      const build = async (options: Partial<ConstructorParameters<typeof WasmCompiler>[1]>) => {
+        const compiler = new WasmCompiler(resolveToolchain(kind), { cacheDir, flags, ...options });
+        try {
+          return await compiler.compile(kernel.spec, readFileSync(join(kernel.dir, 'candidates', 'same.c'), 'utf8'), 'same.c');
+        } finally {
+          await compiler.close();
+        }
+      };
+      expect(await build({ intrinsics })).toMatchObject({ ok: true, cached: true });
+      expect(await build({})).toMatchObject({ ok: true, cached: false });
+      const edited = { ...intrinsics!, files: { ...intrinsics!.files, 'x86/immintrin.h': `${intrinsics!.files['x86/immintrin.h']}\n` } };
+      expect(await build({ intrinsics: edited })).toMatchObject({ ok: true, cached: false });
     });
   });
 });

@@ -155,3 +155,26 @@ describe('the native result channel', () => {
     expect(message(judged([start, time(1), time(2), line({ event: 'done', pinned: false }, 3)]))).toMatch(/a second 'time' event for case 3/);
   });
 });
+
+describe('calibrate per screen model', () => {
+  it('ranks each WASM screen model (from the toolchain string) against the host on its own, and does not call two models of one source a disagreement', () => {
+    const work = mkdtempSync(join(tmpdir(), 'kbench-cal-'));
+    const ledger = new Ledger(join(work, '.kbench', 'runs', '20261130-000000-aaaa'));
+    const avx2 = { toolchain: '@yowasp/clang 22.1.0 (npm, runs in WASM); screen avx2 (8 lanes, FMA, AVX2 intrinsics)' };
+    // w3's AVX2 code needed an intrinsic the headers lack: same model, counted as a plain build
+    const plain = { toolchain: `${avx2.toolchain}; plain build without AVX2 intrinsics: w3.c:4:5: error: call to undeclared function '_mm256_i32gather_ps'` };
+    // the 4-lane screen (recorded before models were: no label) ranks the winners backwards, the avx2 model in order
+    const points: [string, number, number, number][] = [['w1', 3.0, 1.6, 1.7], ['w2', 2.5, 2.0, 2.2], ['w3', 2.0, 2.4, 3.0]];
+    for (const [name, legacy, model, native] of points) {
+      ledger.append({ type: 'result', at: '', result: result('wasm', name, [legacy]) });
+      ledger.append({ type: 'result', at: '', result: result('wasm', name, [model], name === 'w3' ? plain : avx2) });
+      ledger.append({ type: 'result', at: '', result: result('x86a', name, [native]) });
+    }
+    const c = calibrate(work, 0.25);
+    expect(c.hosts.map((h) => [h.host, h.screen, h.candidates, h.plainBuilds, h.winnersRho])).toEqual([
+      ['x86a', 'screen avx2 (8 lanes, FMA, AVX2 intrinsics)', 3, 1, 1],
+      ['x86a', 'screen wasm (4 lanes, no FMA)', 3, 0, -1],
+    ]);
+    expect(c.sessions[0].disagreements).toEqual([]);
+  });
+});

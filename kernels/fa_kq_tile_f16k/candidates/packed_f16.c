@@ -41,6 +41,17 @@ static inline float half_to_float(uint16_t h) {
  * -mavx2 -mfma do not; -march=native does on every AVX2 CPU), NEON's fcvtl on aarch64, otherwise the same
  * bit manipulation as half_to_float on integer lanes: and, shifts, one float multiply by 2^112, a compare for
  * inf/NaN, ors for the sign and the all-ones exponent */
+#if defined(__wasm_simd128__)
+static inline v128_t load_half4(const uint16_t *h) {
+    v128_t x = wasm_u32x4_load16x4(h);
+    v128_t em = wasm_v128_and(x, wasm_i32x4_splat(0x7fff));
+    v128_t sign = wasm_i32x4_shl(wasm_v128_xor(x, em), 16);
+    v128_t f = wasm_f32x4_mul(wasm_i32x4_shl(em, 13), wasm_f32x4_splat(0x1p112f));
+    v128_t special = wasm_v128_and(wasm_i32x4_gt(em, wasm_i32x4_splat(0x7bff)), wasm_i32x4_splat(0x7f800000));
+    return wasm_v128_or(f, wasm_v128_or(sign, special));
+}
+#endif
+
 static inline kb_f32v load_half(const uint16_t *h) {
 #if defined(__AVX2__) && defined(__F16C__)
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
@@ -54,12 +65,7 @@ static inline kb_f32v load_half(const uint16_t *h) {
 #elif defined(__ARM_NEON) && defined(__aarch64__)
     return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h)));
 #elif defined(__wasm_simd128__)
-    v128_t x = wasm_u32x4_load16x4(h);
-    v128_t em = wasm_v128_and(x, wasm_i32x4_splat(0x7fff));
-    v128_t sign = wasm_i32x4_shl(wasm_v128_xor(x, em), 16);
-    v128_t f = wasm_f32x4_mul(wasm_i32x4_shl(em, 13), wasm_f32x4_splat(0x1p112f));
-    v128_t special = wasm_v128_and(wasm_i32x4_gt(em, wasm_i32x4_splat(0x7bff)), wasm_i32x4_splat(0x7f800000));
-    return wasm_v128_or(f, wasm_v128_or(sign, special));
+    return KB_V128_LOAD(load_half4, h);
 #else
     return half_to_float(*h);
 #endif

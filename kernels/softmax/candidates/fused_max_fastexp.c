@@ -38,13 +38,16 @@ static inline kb_f32v zero_below_lo(kb_f32v v, kb_f32v x) {
     return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(v), vcltq_f32(x, vdupq_n_f32(EXP_LO))));
 }
 #elif defined(__wasm_simd128__)
-static inline kb_f32v scale_by_pow2(kb_f32v p, kb_f32v t) {
+static inline v128_t scale_by_pow2_4(v128_t p, v128_t t) {
     v128_t n = wasm_i32x4_sub(t, wasm_f32x4_splat(EXP_MAGIC));
     return wasm_i32x4_add(p, wasm_i32x4_shl(n, 23));
 }
-static inline kb_f32v zero_below_lo(kb_f32v v, kb_f32v x) {
+static inline v128_t zero_below_lo_4(v128_t v, v128_t x) {
     return wasm_v128_andnot(v, wasm_f32x4_lt(x, wasm_f32x4_splat(EXP_LO)));
 }
+/* per 4 lanes, so the 8-lane WASM path (the screen's AVX2 model) runs it too */
+static inline kb_f32v scale_by_pow2(kb_f32v p, kb_f32v t) { return KB_V128_MAP2(scale_by_pow2_4, p, t); }
+static inline kb_f32v zero_below_lo(kb_f32v v, kb_f32v x) { return KB_V128_MAP2(zero_below_lo_4, v, x); }
 #else
 static inline kb_f32v scale_by_pow2(kb_f32v p, kb_f32v t) {
     int32_t pb, tb, mb;

@@ -27,15 +27,18 @@ export function register(program: Command): void {
       const c = calibrate(process.cwd(), o.margin);
       if (g.json) return void process.stdout.write(jsonOutput('calibrate', c));
       if (!c.hosts.length) return void process.stdout.write(`no candidate has both a WASM and a timed native result yet (${c.runs} runs): run \`kbench screen\` then \`kbench promote --on <host>\`\n`);
+      process.stdout.write(
+        `Points are (candidate, bench shape) pairs with a passing timed result both in WASM and on the host; ρ is Spearman's rank correlation of their speedups over the baseline, over every point and over the native winners (> ${WINNER_SPEEDUP}× on the host). WASM results count under the screen model they were built with (a result's toolchain): "AVX2 intrinsics" means the candidate's own __AVX2__ code ran on kbench's WASM x86 headers; a candidate using intrinsics those lack was screened as its plain build (counted under "plain builds").\n\n`,
+      );
       const rho = (x: number) => (Number.isNaN(x) ? '—' : x.toFixed(2));
       const rows = c.hosts.flatMap((h) => [
-        [h.host, h.arch, 'all', String(h.candidates), String(h.points.length), rho(h.spearmanRho), rho(h.winnersRho), String(h.nativeWinners), String(h.rejectedWinners.length), h.suggestedMargin.toFixed(2)],
-        ...h.kernels.map((k) => ['', '', k.kernel, '', String(k.points), rho(k.spearmanRho), rho(k.winnersRho), '', '', '']),
+        [h.host, h.arch, h.screen.replace(/^screen /, ''), 'all', `${h.candidates}${h.plainBuilds ? ` (${h.plainBuilds} plain builds)` : ''}`, String(h.points.length), rho(h.spearmanRho), rho(h.winnersRho), String(h.nativeWinners), String(h.rejectedWinners.length), h.suggestedMargin.toFixed(2)],
+        ...h.kernels.map((k) => ['', '', '', k.kernel, '', String(k.points), rho(k.spearmanRho), rho(k.winnersRho), '', '', '']),
       ]);
       process.stdout.write(
-        table(['host', 'arch', 'kernel', 'candidates', 'points', 'spearman ρ', `ρ winners >${WINNER_SPEEDUP}×`, 'native winners', `rejected at ${c.marginFraction}`, 'suggested margin'], rows),
+        table(['host', 'arch', 'WASM screen model', 'kernel', 'candidates', 'points', 'spearman ρ', `ρ winners >${WINNER_SPEEDUP}×`, 'native winners', `rejected at ${c.marginFraction}`, 'suggested margin'], rows),
       );
-      for (const h of c.hosts) for (const r of h.rejectedWinners) process.stdout.write(`  ${h.host}: ${r.kernel}/${r.candidate} won natively but WASM said ${r.wasmBestSpeedup.toFixed(2)}×\n`);
+      for (const h of c.hosts) for (const r of h.rejectedWinners) process.stdout.write(`  ${h.host} vs ${h.screen}: ${r.kernel}/${r.candidate} won natively but WASM said ${r.wasmBestSpeedup.toFixed(2)}×\n`);
       for (const s of c.sessions) {
         if (s.falseRejects.length) process.stdout.write(`  session ${s.run}: ${s.falseRejects.length} false reject(s): ${s.falseRejects.map((r) => `${r.kernel}/${r.candidate}`).join(', ')}\n`);
         for (const d of s.disagreements)

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// Does the WASM screen rank the native winners? Screens the built-in suite (every kernel, every candidate) in WASM
+// once per screen model (--targets, default wasm = the 4-lane screen without FMA, and avx2 = 8 lanes with FMA, the
+// model of this x86 host), runs the same candidates natively on `local` in the same session, and prints
+// `kbench calibrate`'s figures per screen model: per kernel the Spearman ρ of WASM vs native speedups over every
+// (candidate, shape) point and among the points that win natively by more than 1.5×. All screens use one compiler
+// (--cc, default yowasp, the one that has relaxed SIMD) so the models, not the compilers, differ. The load average is
+// printed with the figures (2 shared cores: say it). --rounds N repeats screens and native runs N times and also
+// ranks the median speedup of each point over the rounds, since one round on a loaded machine is noisy.
+// A target `avx2-plain` is the avx2 model without kbench's x86 intrinsics headers (a candidate's AVX2 branch is not
+// built, its 128-bit WASM fallback is screened): `--targets avx2-plain,avx2` measures what the headers change.
+// --extra DIR adds candidates (DIR/<kernel>/*.c, e.g. scripts/rank-candidates) to a copy of the suite, so kernels
+// with few native winners among the built-in candidates have enough to rank.
+// Usage: npm run bench:rank [-- --kernel softmax --targets avx2-plain,avx2 --cc yowasp --rounds 3 --extra scripts/rank-candidates --keep]
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { HostConfig } from '../dist/config/config.js';
+import { spearman } from '../dist/measure/stats.js';
+import { calibrate } from '../dist/remote/calibrate.js';
+import { runNativeRecorded } from '../dist/remote/native-run.js';
+import { runScreen } from '../dist/screen/run.js';
+import { BUILTIN_KERNELS_DIR, loadSuite } from '../dist/spec/suite.js';
+
+const { values } = parseArgs({
+  options: {
+    kernel: { type: 'string', multiple: true },
+    keep: { type: 'boolean', default: false },
+    targets: { type: 'string', default: 'avx2-plain,avx2' },
+    cc: { type: 'string', default: 'yowasp' },
+    rounds: { type: 'string', default: '1' },
+    extra: { type: 'string' },
+  },
+});
+const work = mkdtempSync(join(tmpdir(), 'kbench-bench-rank-'));
+const kernelsDir = join(work, 'kernels');
+cpSync(BUILTIN_KERNELS_DIR, kernelsDir, { recursive: true });
+if (values.extra)
+  for (const kernel of readdirSync(values.extra).filter((k) => existsSync(join(kernelsDir, k, 'candidates'))))
+    for (const file of readdirSync(join(values.extra, kernel)).filter((f) => f.endsWith('.c'))) cpSync(join(values.extra, kernel, file), join(kernelsDir, kernel, 'candidates', `x_${file}`));
+const kernels = loadSuite(kernelsDir).filter((k) => !values.kernel?.length || values.kernel.includes(k.name));
+const local = HostConfig.parse({ name: 'local', executor: 'local', arch: 'x86_64' });
+const load = () => loadavg()[0].toFixed(1);
+const s = (ms) => `${(ms / 1000).toFixed(0)} s`;
+
+const targets = values.targets.split(',');
+const rounds = Number(values.rounds);
+// speedups by model label (or 'native') → point key → one estimate per round
+const seen = new Map();
+const keep = (label, r) => {
+  if (r.check.status !== 'pass' || r.hostFailure) return;
+  const byPoint = seen.get(label) ?? new Map();
+  seen.set(label, byPoint);
+  for (const sp of r.speed) {
+    const key = `${r.kernel}\0${r.candidate}\0${sp.shape}`;
+    byPoint.set(key, [...(byPoint.get(key) ?? []), sp.speedup.estimate]);
+  }
+};
+const loads = [load()];
+const started = performance.now();
+for (let round = 0; round < rounds; round++) {
+  for (const target of targets) {
+    const t0 = performance.now();
+    const [model, plain] = target.split('-');
+    const screen = await runScreen({ workDir: work, kernelsDir, kernels: kernels.map((k) => k.name), cc: values.cc, target: model, intrinsics: plain !== 'plain' });
+    for (const r of screen.results) keep(screen.toolchain.replace(/^.*; /, ''), r);
+    console.log(`round ${round + 1}: WASM screen (${screen.toolchain}) ${s(performance.now() - t0)}, load ${load()}`);
+  }
+  const t0 = performance.now();
+  for (const kernel of kernels) {
+    const sources = kernel.candidates.map((c) => ({ name: c.name, path: c.path, source: readFileSync(c.path, 'utf8') }));
+    for (const r of (await runNativeRecorded(work, kernel, sources, local)).results) keep('native', r);
+  }
+  console.log(`round ${round + 1}: native on local ${s(performance.now() - t0)}, load ${load()}`);
+  loads.push(load());
+}
+console.log(`${rounds} round(s) in ${s(performance.now() - started)}; load average (1 min) at start and after each round: ${loads.join(' / ')}`);
+
+const f = (x) => (Number.isNaN(x) ? '  — ' : x.toFixed(2).padStart(5));
+console.log(`\nkbench calibrate (the latest round):`);
+for (const host of calibrate(work).hosts) {
+  console.log(`${host.host} vs ${host.screen}: ρ pooled ${f(host.spearmanRho)} over ${host.points.length} points, among native winners ${f(host.winnersRho)} over ${host.points.filter((p) => p.nativeSpeedup > 1.5).length}`);
+  for (const k of host.kernels) console.log(`  ${k.kernel.padEnd(18)}${String(k.points).padStart(4)} points ρ ${f(k.spearmanRho)}  ${String(k.winnerPoints).padStart(3)} winners ρ ${f(k.winnersRho)}`);
+}
+
+// The same from the median over rounds of each point's speedup (what one noisy round cannot show).
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rho = (pts, model) => (pts.length >= 3 ? spearman(pts.map((p) => p[model]), pts.map((p) => p.native)) : NaN);
+const labels = [...seen.keys()].filter((l) => l !== 'native');
+const points = [...seen.get('native')].flatMap(([key, nat]) => {
+  const p = { key, kernel: key.split('\0')[0], native: median(nat) };
+  for (const l of labels) {
+    const w = seen.get(l).get(key);
+    if (!w) return [];
+    p[l] = median(w);
+  }
+  return [p];
+});
+if (rounds > 1) {
+  console.log(`\nmedian over ${rounds} rounds, ρ pooled / ρ among native winners (> 1.5×):`);
+  console.log(`${'kernel'.padEnd(18)} pts win  ${labels.map((l) => l.padEnd(34)).join('')}`);
+  for (const kernel of [...new Set(points.map((p) => p.kernel))].sort().concat('(all)')) {
+    const mine = kernel === '(all)' ? points : points.filter((p) => p.kernel === kernel);
+    const win = mine.filter((p) => p.native > 1.5);
+    console.log(`${kernel.padEnd(18)}${String(mine.length).padStart(4)}${String(win.length).padStart(4)}  ${labels.map((l) => `${f(rho(mine, l))} / ${f(rho(win, l))}`.padEnd(34)).join('')}`);
+  }
+}
+console.log(`\npoints (kernel candidate shape: WASM speedup per model → native${rounds > 1 ? ', medians' : ''})`);
+for (const p of points) console.log(`  ${p.key.replaceAll('\0', ' ')}: ${labels.map((l) => p[l].toFixed(2)).join(' / ')} → ${p.native.toFixed(2)}`);
+if (values.keep) console.log(`\nruns kept in ${work} (kbench calibrate there)`);
+else rmSync(work, { recursive: true, force: true });
