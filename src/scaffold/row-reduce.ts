@@ -28,8 +28,11 @@ export function rowReduceKernel(name: string): KernelFiles {
     vary: { n: { min: 1, max: 16384 }, rows: { min: 1, max: 64 } },
     inputs: { x: { kind: 'uniform', min: -1, max: 1 } },
     distributions: { uniform: {}, normal: { x: { kind: 'normal', mean: 0, std: 1 } } },
-    // A float sum of 4096 terms is off the double reference by ~1e-5 absolute: atol covers rows summing to ~0.
-    tolerance: { nmse: 1e-9, atol: 1e-3, rtol: 1e-4 },
+    // A float sum of up to 16384 terms is off the double reference by ~1e-5..1e-4 absolute, and a row of zero-mean
+    // inputs can sum to ~0, where any relative measure is unbounded (an NMSE over a one-row y is one relative error):
+    // so the check is elementwise, atol for sums near 0 and rtol elsewhere. Add an nmse for operations that cannot
+    // cancel.
+    tolerance: { atol: 1e-3, rtol: 1e-4 },
     cost: { bytes: '4*rows*n + 4*rows', flops: 'rows*n' },
   };
   return {

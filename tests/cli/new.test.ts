@@ -28,7 +28,8 @@ describe('kbench new', () => {
     expect((await kbench('new', 'foo', '--kernels', 'k')).code).toBe(0);
     expect((await kbench('new', 'foo_rows', '--template', 'row-reduce', '--kernels', 'k')).code).toBe(0);
 
-    const screen = await kbench('screen', 'foo', 'foo_rows', '--kernels', 'k', '--json', '--pairs', '9', '--sample-ms', '1');
+    // seed 15707 draws a one-row case whose float sum nearly cancels: an NMSE tolerance failed the template's own simd
+    const screen = await kbench('screen', 'foo', 'foo_rows', '--kernels', 'k', '--json', '--pairs', '9', '--sample-ms', '1', '--seed', '15707');
     expect(screen.stderr).toBe('');
     expect(screen.code).toBe(0);
     const run = JSON.parse(screen.stdout);
