@@ -1,7 +1,7 @@
 // End to end through the real CLI: `kbench new` scaffolds kernels that `kbench screen` passes right away, and
 // the real run exports valid Google Benchmark JSON and an HTML report.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,5 +61,19 @@ describe('kbench new', () => {
     const again = await kbench('new', 'twice', '--kernels', 'k');
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/twice already exists/);
+  });
+
+  it('words a tolerance miss after the in-place input change as a miss, not as stale outputs', async () => {
+    // the template with the NMSE bound it used to have: seed 9883 draws a one-row sum near 0 that misses it on the
+    // call after the inputs changed in place; the outputs are new ones, merely outside the tolerance
+    expect((await kbench('new', 'tight_rows', '--template', 'row-reduce', '--kernels', 'k')).code).toBe(0);
+    const specPath = join(work, 'k', 'tight_rows', 'kernel.json');
+    const spec = JSON.parse(readFileSync(specPath, 'utf8'));
+    writeFileSync(specPath, JSON.stringify({ ...spec, tolerance: { ...spec.tolerance, nmse: 1e-9 } }));
+    const screen = await kbench('screen', 'tight_rows', '--kernels', 'k', '--json', '--pairs', '9', '--sample-ms', '1', '--seed', '9883');
+    const simd = JSON.parse(screen.stdout).results.find((r: { candidate: string }) => r.candidate === 'simd');
+    expect(simd.check).toMatchObject({ status: 'wrong' });
+    expect(simd.check.reason).toMatch(/NMSE .* after 8 input elements changed in place/);
+    expect(simd.check.reason).not.toMatch(/stale/);
   });
 });
