@@ -4,9 +4,10 @@
 // median of the N session estimates (coverage, target ≥ 90%), how far apart the session estimates lie, and the A/A
 // false verdicts (each kernel's baseline screened against itself, target ≤ 5%). With several --instances values the
 // settings are compared in one run, their sessions interleaved (session 1 of each, then session 2 of each, …).
-// Usage: npm run bench:sessions [-- --sessions 5 --kernels rms_norm,softmax --instances 1,4 --pairs 11]
+// --save FILE writes every session's results with their paired ratios and group sizes, for analysis offline.
+// Usage: npm run bench:sessions [-- --sessions 5 --kernels rms_norm,softmax --instances 1,4 --pairs 11 --save s.json]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     pairs: { type: 'string' },
     cc: { type: 'string', default: 'yowasp' },
     child: { type: 'string' },
+    save: { type: 'string' },
   },
 });
 
@@ -47,7 +49,7 @@ if (values.child) {
         // each group's median ratio: how far apart the groups of one session lie, against how far the sessions do
         const sizes = s.groupSizes ?? [s.ratios.length];
         const groupMedians = sizes.map((n, g) => median(s.ratios.slice(sizes.slice(0, g).reduce((a, b) => a + b, 0), sizes.slice(0, g + 1).reduce((a, b) => a + b, 0))));
-        results.push({ name: `${name}/${c.name}`, shape: s.shape, ...s.speedup, verdict: s.verdict, groups: sizes.length, groupSpread: Math.max(...groupMedians) / Math.min(...groupMedians) });
+        results.push({ name: `${name}/${c.name}`, shape: s.shape, ...s.speedup, verdict: s.verdict, groups: sizes.length, groupSpread: Math.max(...groupMedians) / Math.min(...groupMedians), ratios: s.ratios, groupSizes: sizes });
       }
     }
   }
@@ -76,6 +78,8 @@ for (let i = 0; i < sessions; i++)
     loads.push(Number(before), Number(load()));
     console.error(`session ${i + 1}/${sessions} ${setting.label}: ${((performance.now() - t) / 1000).toFixed(1)} s, load ${before} → ${load()}`);
   }
+
+if (values.save) writeFileSync(values.save, JSON.stringify(settings.map((setting, v) => ({ ...setting, sessions: runs[v] }))));
 
 const pct = (a, b) => `${((100 * a) / b).toFixed(1)}%`;
 console.log(`${sessions} sessions per setting, kernels ${kernels.join(', ')}; load average ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}`);
