@@ -1,7 +1,7 @@
 // Issue 14 through the real CLI: one meaning per flag, the global options in every help, and the smaller
 // surprises (run's default host and host pre-check, promote's kernels folder and shared-arch hosts, new outside a
 // project, hosts up --dry-run, exit 3 for an unreachable host).
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -190,4 +190,13 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('kbench run with
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout).results[0]).toMatchObject({ candidate: 'vec4', target: 'local', check: { status: 'pass' } });
   }, 120_000);
+});
+
+describe('a reader that closes the pipe', () => {
+  it('ends kbench quietly with the exit code it had, not with an EPIPE stack trace', () => {
+    // `true` exits before node has started, so every write of the help hits a closed pipe
+    const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" --help | true; echo "status $\{PIPESTATUS[0]}" >&2`], { encoding: 'utf8' });
+    expect(piped.stderr).not.toMatch(/EPIPE|Error/);
+    expect(piped.stderr).toMatch(/^status 0$/m);
+  });
 });
