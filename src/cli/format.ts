@@ -5,6 +5,8 @@ import type { TargetResult } from '../ledger/records.js';
 import { formatDuration } from './progress.js';
 import { formatFixed, formatSpeedup } from '../format.js';
 import { renderTable } from '../report/table.js';
+import type { RunReports } from '../report/index.js';
+import { UNSTABLE_ADVICE } from '../measure/stability.js';
 
 export function table(header: string[], rows: string[][]): string {
   return renderTable('text', header, rows);
@@ -17,6 +19,23 @@ export function throughputNote(s: SpeedResult): string {
   const share = lightShare(s);
   const light = s.emulated ? ' (qemu: no verdict)' : share === undefined ? '' : `, ${Math.round(share * 100)}% of light`;
   return `${formatFixed(s.gbps, 1)} GB/s${light}${s.suspect ? `  SUSPECT: ${s.suspect}` : ''}`;
+}
+
+type RunStability = RunReports['stability'];
+
+/** A table's notes for a result whose own evidence says unstable (its baseline drifted, its CI is wide). */
+export function unstableNote(stability: RunStability, r: Pick<TargetResult, 'kernel' | 'candidate' | 'target'>): string {
+  return stability.of(r)?.status === 'unstable' ? '  ⚠ unstable' : '';
+}
+
+/** The warning that ends a run's output when its evidence says unstable, with what to do (as hyperfine warns). */
+export function unstableWarning(stability: RunStability): string {
+  return stability.run.status === 'unstable' ? `\nwarning: unstable run: ${stability.run.reasons.join('; ')}.\n  ${UNSTABLE_ADVICE}\n` : '';
+}
+
+/** The --json form of results, each with its stability, and the run's. */
+export function withStability(stability: RunStability, results: TargetResult[]) {
+  return { stability: stability.run, results: results.map((r) => ({ ...r, stability: stability.of(r) })) };
 }
 
 /** A command's --json output: `schema: "kbench.<name>/1"` first (documented in docs/cli-schemas.md), then its fields. */

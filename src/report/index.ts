@@ -7,7 +7,8 @@ import { renderGbench } from './gbench.js';
 import { renderHtml } from './html.js';
 import { renderJson } from './json.js';
 import { renderMarkdown } from './markdown.js';
-import { loadReportModel, type ReportModel } from './model.js';
+import { loadReportModel, type ReportModel, type ResultRow } from './model.js';
+import type { Stability } from '../measure/stability.js';
 
 export type ReportFormat = 'md' | 'html' | 'json' | 'gbench';
 
@@ -43,10 +44,25 @@ export function writeRunReport(runDir: string, format: ReportFormat, model: Repo
  * Writes report.md and report.html into a run folder, once, at the edge: the CLI after a screen, native run or
  * promotion, and the agent after its run-end event, so the reports show how the run ended. Stages never render.
  */
-export function writeRunReports(runDir: string): { markdownPath: string; htmlPath: string } {
+export function writeRunReports(runDir: string): RunReports {
   const model = loadReportModel(runDir);
-  return { markdownPath: writeRunReport(runDir, 'md', model), htmlPath: writeRunReport(runDir, 'html', model) };
+  const byResult = new Map(model.results.map((r) => [resultKey(r), r.stability]));
+  return {
+    markdownPath: writeRunReport(runDir, 'md', model),
+    htmlPath: writeRunReport(runDir, 'html', model),
+    stability: { run: model.run.stability, of: (r) => byResult.get(resultKey(r)) },
+  };
 }
+
+export interface RunReports {
+  markdownPath: string;
+  htmlPath: string;
+  /** what the run's evidence says (see measure/stability.ts), for the CLI to flag: the run's, and one result's */
+  stability: { run: Stability; of(r: ResultKey): Stability | undefined };
+}
+
+type ResultKey = Pick<ResultRow, 'kernel' | 'candidate' | 'target'>;
+const resultKey = (r: ResultKey) => `${r.kernel}\0${r.candidate}\0${r.target}`;
 
 /** The newest run folder under .kbench/runs (run ids sort by time). */
 export function latestRunDir(workDir: string): string {

@@ -1,9 +1,10 @@
 // The documented `kbench screen --json` shape (docs/screen-schema.md): versioned, one entry per candidate.
 import type { ScreenRun } from './run.js';
+import type { Stability } from '../measure/stability.js';
 
 export const SCREEN_SCHEMA = 'kbench.screen/1';
 
-export function screenRunJson(run: ScreenRun, reports: { markdownPath: string; htmlPath: string }) {
+export function screenRunJson(run: ScreenRun, reports: { markdownPath: string; htmlPath: string }, judged: { stability: Stability; results: (ScreenRun['results'][number] & { stability?: Stability })[] }) {
   return {
     schema: SCREEN_SCHEMA,
     id: run.id,
@@ -11,6 +12,7 @@ export function screenRunJson(run: ScreenRun, reports: { markdownPath: string; h
     toolchain: run.toolchain,
     interrupted: run.interrupted,
     reports,
-    results: run.results,
+    stability: judged.stability,
+    results: judged.results,
   };
 }

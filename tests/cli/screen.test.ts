@@ -32,7 +32,11 @@ describe('kbench screen from the command line', () => {
     for (const r of out.results) {
       expect(r.check.status).toBe('pass');
       if (r.candidate !== 'baseline') expect(r.speed.map((s: { verdict: string }) => s.verdict).every((v: string) => ['faster', 'slower', 'no-change'].includes(v))).toBe(true);
+      // what the report's stability rules say of it, as in report.json (a busy machine may make either status)
+      expect(['stable', 'unstable']).toContain(r.stability.status);
     }
+    expect(['stable', 'unstable']).toContain(out.stability.status);
+    expect(out.stability.status === 'unstable').toBe(out.stability.reasons.length > 0);
     const events = readLedger(join(out.dir, 'ledger.jsonl'));
     expect(events.map((e) => e.type)).toEqual(['run-start', ...out.results.map(() => 'result'), 'run-end']);
     expect(existsSync(join(out.dir, 'sources', 'rms_norm', `${out.results[1].candidate}.c`))).toBe(true);

@@ -6,11 +6,40 @@ import { buildReportModel } from '../../src/report/model.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { renderHtml } from '../../src/report/html.js';
 import { SCREEN_RUN } from './fixtures.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeRunReports } from '../../src/report/index.js';
+import { unstableNote, unstableWarning, withStability } from '../../src/cli/format.js';
+import { renderNative } from '../../src/cli/commands/native-render.js';
+import { tempDir } from '../helpers/fixtures.js';
 
 const quiet: LoadSnapshot = { at: 't0', loadAvg1: 0.2, cpus: 2, totalTicks: 10_000, stealTicks: 0, mhz: 3000 };
 
 function screenEvents(): LedgerEvent[] {
   return readLedger(`${SCREEN_RUN}/ledger.jsonl`);
+}
+
+/** The screen fixture with a third timed candidate (so the run's median baseline is not halfway between two), and the
+ * first timed candidate's baseline taking twice as long: the machine moved during its pairs. */
+function driftedRun(): { events: LedgerEvent[]; drifted: string } {
+  const events = screenEvents();
+  const timed = events.find((e) => e.type === 'result' && (e as Extract<LedgerEvent, { type: 'result' }>).result.speed.length)!;
+  const copy = structuredClone(timed) as Extract<LedgerEvent, { type: 'result' }>;
+  copy.result.candidate = 'copy';
+  events.splice(events.indexOf(timed) + 1, 0, copy);
+  let drifted = '';
+  for (const e of events)
+    if (e.type === 'result') {
+      const r = (e as Extract<LedgerEvent, { type: 'result' }>).result;
+      if (r.speed.length && !drifted) {
+        drifted = r.candidate;
+        for (const s of r.speed) {
+          s.baselineNs = s.baselineNs.map((ns) => ns * 2);
+          s.baselineMedianNs *= 2;
+        }
+      }
+    }
+  return { events, drifted };
 }
 
 describe('machine stability', () => {
@@ -37,25 +66,7 @@ describe('result stability in reports', () => {
   });
 
   it('flags the result whose baseline drifted from the rest of the run, and the run, with what to do', () => {
-    const events = screenEvents();
-    // a third timed candidate, so that the run's median baseline is not halfway between two
-    const timed = events.find((e) => e.type === 'result' && (e as Extract<LedgerEvent, { type: 'result' }>).result.speed.length)!;
-    const copy = structuredClone(timed) as Extract<LedgerEvent, { type: 'result' }>;
-    copy.result.candidate = 'copy';
-    events.splice(events.indexOf(timed) + 1, 0, copy);
-    let drifted = '';
-    for (const e of events)
-      if (e.type === 'result') {
-        const r = (e as Extract<LedgerEvent, { type: 'result' }>).result;
-        if (r.speed.length && !drifted) {
-          drifted = r.candidate;
-          // the baseline beside this candidate took twice as long: the machine moved during its pairs
-          for (const s of r.speed) {
-            s.baselineNs = s.baselineNs.map((ns) => ns * 2);
-            s.baselineMedianNs *= 2;
-          }
-        }
-      }
+    const { events, drifted } = driftedRun();
     const model = buildReportModel(events);
     const row = model.results.find((r) => r.candidate === drifted)!;
     expect(row.stability.status).toBe('unstable');
@@ -66,6 +77,27 @@ describe('result stability in reports', () => {
     expect(md).toMatch(/\*\*Warning: unstable run\.\*\* 1 of 3 timed results are unstable\. Re-run on a quiet machine/);
     expect(md).toMatch(/⚠ unstable/);
     expect(renderHtml(model)).toMatch(/class="warning"><strong>Unstable run\.<\/strong>/);
+  });
+
+  it('reaches the terminal and --json of the command that ran: a flag on the row, a warning at the end', () => {
+    const { events, drifted } = driftedRun();
+    const dir = join(tempDir('kbench-stability-'), 'run');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'ledger.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const { stability } = writeRunReports(dir);
+    const results = events.flatMap((e) => (e.type === 'result' ? [(e as Extract<LedgerEvent, { type: 'result' }>).result] : []));
+    const table = renderNative(results, stability).split('\n');
+    expect(table.filter((l) => l.includes('⚠ unstable')).length).toBeGreaterThan(0);
+    expect(table.filter((l) => l.includes('⚠ unstable')).every((l) => l.includes(` ${drifted} `))).toBe(true);
+    expect(results.filter((r) => r.candidate !== drifted).map((r) => unstableNote(stability, r))).toEqual(results.filter((r) => r.candidate !== drifted).map(() => ''));
+    expect(unstableWarning(stability)).toMatch(/^\nwarning: unstable run: 1 of 3 timed results are unstable\.\n {2}Re-run on a quiet machine/);
+    const json = withStability(stability, results);
+    expect(json.stability.status).toBe('unstable');
+    expect(json.results.find((r) => r.candidate === drifted)!.stability!.reasons[0]).toMatch(/^the baseline took/);
+    const quietRun = join(tempDir('kbench-stability-'), 'run');
+    mkdirSync(quietRun);
+    writeFileSync(join(quietRun, 'ledger.jsonl'), screenEvents().map((e) => JSON.stringify(e)).join('\n') + '\n');
+    expect(unstableWarning(writeRunReports(quietRun).stability)).toBe('');
   });
 
   it('shows the load recorded at the start and the end of the run', () => {

@@ -2,14 +2,15 @@
 import { describeVerdict } from '../../check/verdict.js';
 import type { TargetResult, UpstreamInfo } from '../../ledger/records.js';
 import { outcomeOf } from '../../remote/outcome.js';
-import { formatNs, formatSpeedup, table, throughputNote } from '../format.js';
+import { formatNs, formatSpeedup, table, throughputNote, unstableNote } from '../format.js';
+import type { RunReports } from '../../report/index.js';
 
 /** Which upstream a "vs upstream" is against: commit, origin, flags and how it was called. */
 export function upstreamLabel(u: UpstreamInfo): string {
   return `ggml ${u.commit.slice(0, 12)} (${u.origin}), ${u.flags}, ${u.call === 'graph' ? `graph of ${u.copies} ops` : 'direct call'}: ${u.how}`;
 }
 
-export function renderNative(results: TargetResult[]): string {
+export function renderNative(results: TargetResult[], stability: RunReports['stability']): string {
   const withUpstream = results.some((r) => r.speed.some((s) => s.vsUpstream));
   const rows = results.flatMap((r) => {
     const outcome = outcomeOf(r);
@@ -25,7 +26,7 @@ export function renderNative(results: TargetResult[]): string {
       formatSpeedup(s.speedup),
       ...(withUpstream ? [s.vsUpstream && r.candidate !== 'upstream' ? `${formatSpeedup(s.vsUpstream)} ${s.vsUpstream.verdict}` : '—'] : []),
       formatNs(s.candidateMedianNs),
-      throughputNote(s),
+      throughputNote(s) + unstableNote(stability, r),
     ]);
   });
   const header = ['kernel', 'candidate', 'host', 'shape', 'verdict', 'speedup [95% CI]', ...(withUpstream ? ['vs upstream [95% CI]'] : []), 'time/call', 'notes'];

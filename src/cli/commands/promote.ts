@@ -9,7 +9,7 @@ import { promote, sharedArchHosts } from '../../remote/promote.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { createProgress } from '../progress.js';
 import { renderNative } from './native-render.js';
-import { formatSpeedup, jsonOutput, summaryLine } from '../format.js';
+import { formatSpeedup, jsonOutput, summaryLine, unstableWarning, withStability } from '../format.js';
 import { outcomeOf } from '../../remote/outcome.js';
 import { unreachableHosts } from './host-check.js';
 import { addSetting } from '../settings.js';
@@ -111,12 +111,12 @@ export function register(program: Command): void {
         });
         progress.stop();
         // the screen's reports are rewritten so they show the native results beside the WASM ones
-        writeRunReports(runDir);
+        const { stability } = writeRunReports(runDir);
         if (g.json) {
-          process.stdout.write(jsonOutput('promote', { run: runDir, ...summary }));
+          process.stdout.write(jsonOutput('promote', { run: runDir, ...summary, ...withStability(stability, summary.results) }));
         } else {
           const rejected = summary.rejected.map((r) => `  ${r.kernel}/${r.candidate}: ${r.reason}`).join('\n');
-          process.stdout.write(renderNative(summary.results) + (rejected ? `\nnot promoted:\n${rejected}\n` : '') + `\n${summaryLine(summary.results, Date.now() - startedAt)}\nresults appended to ${join(runDir, LEDGER_FILE)}\n`);
+          process.stdout.write(renderNative(summary.results, stability) + (rejected ? `\nnot promoted:\n${rejected}\n` : '') + unstableWarning(stability) + `\n${summaryLine(summary.results, Date.now() - startedAt)}\nresults appended to ${join(runDir, LEDGER_FILE)}\n`);
         }
         if (summary.interrupted) {
           process.stderr.write('kbench: interrupted; finished results are in the ledger, nothing left running on the hosts\n');

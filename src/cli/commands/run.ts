@@ -11,7 +11,7 @@ import { createProgress } from '../progress.js';
 import { addSetting } from '../settings.js';
 import { integer } from '../options.js';
 import { renderNative } from './native-render.js';
-import { jsonOutput, summaryLine } from '../format.js';
+import { jsonOutput, summaryLine, unstableWarning, withStability } from '../format.js';
 import { unreachableHosts } from './host-check.js';
 import { exits } from '../exit.js';
 import { EXIT } from '../../errors.js';
@@ -86,13 +86,13 @@ export function register(program: Command): void {
           },
         });
         progress.stop();
-        const reports = writeRunReports(run.dir);
+        const { stability, ...reports } = writeRunReports(run.dir);
         if (run.interrupted) {
           process.stderr.write(`kbench: interrupted; nothing left running on the host; finished results are in ${run.dir}\n`);
           return EXIT.aborted;
         }
         const { results } = run;
-        process.stdout.write(g.json ? jsonOutput('run', { run: run.id, dir: run.dir, results }) : renderNative(results) + `\n${summaryLine(results, Date.now() - startedAt)}\nrun ${run.id} saved in ${run.dir}\nreport: ${reports.htmlPath}\n`);
+        process.stdout.write(g.json ? jsonOutput('run', { run: run.id, dir: run.dir, ...withStability(stability, results) }) : renderNative(results, stability) + unstableWarning(stability) + `\n${summaryLine(results, Date.now() - startedAt)}\nrun ${run.id} saved in ${run.dir}\nreport: ${reports.htmlPath}\n`);
         return results.some((r) => r.hostFailure) ? EXIT.host : EXIT.ok; // the host went away mid-run
       } finally {
         progress.stop();

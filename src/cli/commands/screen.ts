@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runScreen } from '../../screen/run.js';
-import { writeRunReports } from '../../report/index.js';
+import { writeRunReports, type RunReports } from '../../report/index.js';
 import { resolveKernelsDir } from '../../config/config.js';
 import { describeVerdict } from '../../check/verdict.js';
 import type { TargetResult } from '../../ledger/records.js';
@@ -15,7 +15,7 @@ import { UsageError } from '../../errors.js';
 import { basename } from 'node:path';
 import { createProgress } from '../progress.js';
 import { addSetting } from '../settings.js';
-import { formatNs, formatSpeedup, summaryLine, table, throughputNote } from '../format.js';
+import { formatNs, formatSpeedup, summaryLine, table, throughputNote, unstableNote, unstableWarning, withStability } from '../format.js';
 import { exits } from '../exit.js';
 import { EXIT } from '../../errors.js';
 
@@ -79,10 +79,17 @@ export function register(program: Command): void {
           },
         });
         progress.stop();
-        const reports = writeRunReports(run.dir);
-        const json = JSON.stringify(screenRunJson(run, reports), null, 2);
+        const { stability, ...reports } = writeRunReports(run.dir);
+        const json = JSON.stringify(screenRunJson(run, reports, withStability(stability, run.results)), null, 2);
         if (o.out) writeFileSync(o.out, json + '\n');
-        process.stdout.write(g.json ? json + '\n' : renderScreen(run.results) + failures(run.results) + `\n${summaryLine(run.results, Date.now() - startedAt)}\nseed ${seed} (--seed ${seed} repeats every check case)\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${reports.htmlPath}\n`);
+        process.stdout.write(
+          g.json
+            ? json + '\n'
+            : renderScreen(run.results, stability) +
+                failures(run.results) +
+                unstableWarning(stability) +
+                `\n${summaryLine(run.results, Date.now() - startedAt)}\nseed ${seed} (--seed ${seed} repeats every check case)\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${reports.htmlPath}\n`,
+        );
         const harnessErrors = run.results.filter((r) => r.check.status === 'harness-error');
         for (const r of harnessErrors) process.stderr.write(`kbench: ${r.kernel}/${r.candidate}: ${describeVerdict(r.check)}\n`);
         if (run.interrupted) {
@@ -109,7 +116,7 @@ function failures(results: TargetResult[]): string {
   return lines.length ? `\n${lines.join('\n')}\n` : '';
 }
 
-function renderScreen(results: TargetResult[]): string {
+function renderScreen(results: TargetResult[], stability?: RunReports['stability']): string {
   const rows = results.flatMap((r) => {
     if (r.check.status !== 'pass') return [[r.kernel, r.candidate, '', r.check.status, '', '', describeVerdict(r.check).slice(0, 110)]];
     if (!r.speed.length) return [[r.kernel, r.candidate, '', 'pass', '', '', r.candidate === 'baseline' ? 'checked (the reference point)' : '']];
@@ -120,7 +127,7 @@ function renderScreen(results: TargetResult[]): string {
       s.verdict,
       formatSpeedup(s.speedup),
       formatNs(s.candidateMedianNs),
-      throughputNote(s),
+      throughputNote(s) + (stability ? unstableNote(stability, r) : ''),
     ]);
   });
   return table(['kernel', 'candidate', 'shape', 'verdict', 'speedup [95% CI]', 'time/call', 'notes'], rows);
