@@ -10,6 +10,7 @@ import { Ledger, readLedger } from '../../src/ledger/ledger.js';
 import { LEDGER_SCHEMA, type TargetResult } from '../../src/ledger/records.js';
 import { runNative } from '../../src/remote/native.js';
 import { probeHost } from '../../src/remote/probe.js';
+import { createExecutor } from '../../src/remote/native.js';
 import { promote, type PromoteEvent } from '../../src/remote/promote.js';
 import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
 import { FIXTURES } from '../helpers/fixtures.js';
@@ -128,6 +129,21 @@ describe.skipIf(missing('OpenSSH server and client (sshd, ssh)', existsSync(SSHD
     const targets = readLedger(join(runDir, 'ledger.jsonl')).flatMap((e) => (e.type === 'result' ? [(e as { result: TargetResult }).result.target] : []));
     expect(targets).toEqual(['wasm', 'x86a', 'local']);
     rmSync(runDir, { recursive: true, force: true });
+  });
+
+  // kbench relies on sshd hanging up a session's processes when its connection goes (e2e's cmake builds, llama-bench)
+  it('leaves nothing of a cancelled command running on the host', async () => {
+    const executor = createExecutor(host('kbtest'));
+    const token = `${process.pid}.${Date.now() % 1000}`;
+    const running = () => readdirSync('/proc').some((p) => /^\d+$/.test(p) && (() => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`sleep 3${token}`); } catch { return false; } })());
+    const controller = new AbortController();
+    const poll = setInterval(() => running() && (clearInterval(poll), controller.abort()), 10);
+    // a child that ignores the closed channel, as a build writing to a file does
+    await expect(executor.exec(`sh -c 'sleep 3${token}' > /dev/null`, { timeoutMs: 60_000, signal: controller.signal })).rejects.toThrow(/cancelled/);
+    clearInterval(poll);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(running()).toBe(false);
+    await executor.close();
   });
 
   it('stops cleanly on abort: nothing left running or lying around on the host', async () => {
