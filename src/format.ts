@@ -64,3 +64,9 @@ const signedPercent = (ratio: number) => `${ratio >= 1 ? '+' : '−'}${(Math.abs
 export function formatGain(i: Interval): string {
   return `${signedPercent(i.estimate)} [${signedPercent(i.lo).slice(0, -1)}, ${signedPercent(i.hi).slice(0, -1)}]`;
 }
+
+/** The last `chars` of a failed command's stdout and of its stderr (where its error is), for an error message. */
+export function outputTail(r: { stdout?: string; stderr?: string }, chars = 4000): string {
+  const out = r.stdout?.trim() ?? '';
+  return `${out ? `${out.slice(-chars)}\n` : ''}${(r.stderr ?? '').trim().slice(-chars)}`;
+}

@@ -7,6 +7,7 @@
 // own compile command) and the candidate compiled as C like native kernel builds; both replace the file's object in
 // a copy of its static library, and llama-bench and the logits tool are linked again with the reference's link
 // command. Nothing else rebuilds; a graft takes seconds. Cached per reference, recipe and candidate sha256.
+import { outputTail } from '../format.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { arch } from 'node:os';
@@ -19,7 +20,7 @@ import { cmakeOptions, flagsLabel } from '../upstream/build.js';
 import type { UpstreamSource } from '../upstream/source.js';
 import { compileCandidate, type CandidateToolchain } from './candidate.js';
 import { applyGraft, GraftMismatchError, graftRecipe, type GraftRecipe } from './graft.js';
-import { existsOn, factsOf, hostPath, localE2e, putOn, q, readOn, runOn, sh, tail, versionOn, type E2eHost } from './host.js';
+import { existsOn, factsOf, hostPath, localE2e, putOn, q, readOn, runOn, sh, versionOn, type E2eHost } from './host.js';
 import type { Kernel } from '../spec/suite.js';
 import type { FlashAttn } from './llama-bench.js';
 
@@ -238,7 +239,7 @@ async function buildReferenceOnce(h: E2eHost, source: UpstreamSource, opts: E2eB
   ].join('\n');
   const made = await runOn(h, locked(dir, build), { timeoutMs: 3 * 3_600_000 });
   if (made.exitCode === NO_CMAKE) throw new HostError(h.config.name, 'cmake is needed to build llama.cpp for the end-to-end measure (apt-get install cmake g++)');
-  if (made.exitCode !== 0) throw new HostError(h.config.name, `building llama.cpp ${source.commit.slice(0, 12)} from ${source.dir} failed (status ${made.exitCode ?? made.signal}):\n${tail(made, 6000)}`);
+  if (made.exitCode !== 0) throw new HostError(h.config.name, `building llama.cpp ${source.commit.slice(0, 12)} from ${source.dir} failed (status ${made.exitCode ?? made.signal}):\n${outputTail(made, 6000)}`);
 
   const recorded = JSON.parse((await readOn(h, stampPath)) ?? '{}') as { generator?: string };
   const built = recorded.generator ?? generator;

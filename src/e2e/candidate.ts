@@ -3,13 +3,14 @@
 // graft.cpp calls is a compile error, not a crash inside llama.cpp), checked by the same include policy as every
 // other build (kb_policy.awk via src/build/policy.ts), and with every other global symbol made local so its helpers
 // cannot collide with ggml's. It compiles on the host that runs the graft (src/e2e/host.ts).
+import { outputTail } from '../format.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { checkPreprocessed } from '../build/policy.js';
 import { prototypeHeader } from '../build/glue.js';
 import type { NativeToolchain } from '../remote/hosts.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { INCLUDE_DIR } from '../spec/suite.js';
-import { hostPath, localE2e, putOn, q, readOn, runOn, tail, type E2eHost } from './host.js';
+import { hostPath, localE2e, putOn, q, readOn, runOn, type E2eHost } from './host.js';
 
 export type CandidateToolchain = Pick<NativeToolchain, 'cc' | 'cflags' | 'objcopy'>;
 
@@ -29,7 +30,7 @@ export async function compileCandidate(path: string, spec: KernelSpec, symbol: s
   const flags = `-D${q(`${specFunction}=${symbol}`)} -include kb_proto.h`;
   const step = async (command: string): Promise<string | null> => {
     const r = await runOn(h, command, { timeoutMs: 600_000 });
-    return r.exitCode === 0 ? null : tail(r) || `status ${r.exitCode ?? r.signal}`;
+    return r.exitCode === 0 ? null : outputTail(r) || `status ${r.exitCode ?? r.signal}`;
   };
   const search = await runOn(h, `${cc} -x c -E -v - </dev/null 2>&1 >/dev/null`, { timeoutMs: 120_000 });
   const failed = await step(`${cc} ${flags} -x c -E -MD -MF candidate.d candidate.c -o candidate.i`);

@@ -2,6 +2,7 @@
 // `kbench e2e` (the cmake builds, the graft, the candidate's compile, the logits tool, llama-bench) is a shell
 // command on the host, and every file a step needs is shipped there first, so local and ssh share one code path;
 // what differs is only where the host keeps its build cache.
+import { outputTail } from '../format.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,14 +63,11 @@ export function runOn(h: E2eHost, command: string, opts: StepOptions = {}): Prom
 }
 
 /** The last lines a failed step wrote. */
-export function tail(r: Pick<ExecResult, 'stdout' | 'stderr'>, chars = 4000): string {
-  return `${r.stdout.trim() ? `${r.stdout.trim().slice(-chars)}\n` : ''}${r.stderr.trim().slice(-chars)}`;
-}
 
 /** A step that must succeed: its stdout, or a HostError naming the host, the step and its last output. */
 export async function sh(h: E2eHost, command: string, what: string, opts: StepOptions = {}): Promise<string> {
   const r = await runOn(h, command, opts);
-  if (r.exitCode !== 0) throw new HostError(h.config.name, `${what} failed (status ${r.exitCode ?? r.signal}):\n${tail(r)}`);
+  if (r.exitCode !== 0) throw new HostError(h.config.name, `${what} failed (status ${r.exitCode ?? r.signal}):\n${outputTail(r)}`);
   return r.stdout;
 }
 

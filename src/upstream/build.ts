@@ -2,6 +2,7 @@
 // llamafile sgemm, GGML_NATIVE=OFF with the instruction sets kbench's native builds use (x86: AVX2+FMA+F16C, the
 // build node-llama-cpp ships as libggml-cpu-haswell; aarch64: the host's -mcpu=native). Cached per commit, flags,
 // compiler and host under <cache>/upstream/builds/<key>/; a finished build is reused without running cmake.
+import { outputTail } from '../format.js';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -125,12 +126,12 @@ export async function buildGgml(source: UpstreamSource, opts: BuildOptions = {})
   const env = { ...process.env, CC: cc, CXX: cxx };
   log(`cmake configure ggml ${source.commit.slice(0, 12)} (${flagsLabel()}) in ${dir}`);
   const configure = await run('cmake', ['-S', source.dir, '-B', dir, ...generator, ...options], { env, maxBuffer: 1 << 26 }).catch((e) => {
-    throw new Error(`cmake configure failed:\n${String(e.stderr ?? e).slice(-4000)}`);
+    throw new Error(`cmake configure failed:\n${failure(e)}`);
   });
   writeFileSync(join(dir, 'configure.log'), configure.stdout + configure.stderr);
   log(`cmake build ggml-base ggml-cpu (-j${opts.jobs ?? 2})`);
   const build = await run('cmake', ['--build', dir, '-j', String(opts.jobs ?? 2), '--target', 'ggml-base', 'ggml-cpu'], { env, maxBuffer: 1 << 26 }).catch((e) => {
-    throw new Error(`cmake build failed:\n${String(e.stdout ?? '').slice(-4000)}${String(e.stderr ?? e).slice(-4000)}`);
+    throw new Error(`cmake build failed:\n${failure(e)}`);
   });
   writeFileSync(join(dir, 'build.log'), build.stdout + build.stderr);
   for (const lib of result.libs) if (!existsSync(lib)) throw new Error(`the ggml build left no ${lib}`);
@@ -181,14 +182,19 @@ export async function buildGgmlWasm(source: UpstreamSource, opts: BuildOptions =
   mkdirSync(dir, { recursive: true });
   log(`emcmake cmake ggml ${source.commit.slice(0, 12)} for wasm32 in ${dir} (minutes)`);
   const configure = await run('emcmake', ['cmake', '-S', source.dir, '-B', dir, ...options], { maxBuffer: 1 << 26 }).catch((e) => {
-    throw new Error(`emcmake cmake failed:\n${String(e.stderr ?? e).slice(-4000)}`);
+    throw new Error(`emcmake cmake failed:\n${failure(e)}`);
   });
   writeFileSync(join(dir, 'configure.log'), configure.stdout + configure.stderr);
   const build = await run('cmake', ['--build', dir, '-j', String(opts.jobs ?? 2), '--target', 'ggml-base', 'ggml-cpu'], { maxBuffer: 1 << 26 }).catch((e) => {
-    throw new Error(`cmake build (wasm32) failed:\n${String(e.stdout ?? '').slice(-4000)}${String(e.stderr ?? e).slice(-4000)}`);
+    throw new Error(`cmake build (wasm32) failed:\n${failure(e)}`);
   });
   writeFileSync(join(dir, 'build.log'), build.stdout + build.stderr);
   for (const lib of result.libs) if (!existsSync(lib)) throw new Error(`the wasm32 ggml build left no ${lib}`);
   writeFileSync(stamp, JSON.stringify({ ...result, keyInput: JSON.parse(keyInput), builtAt: new Date().toISOString() }, null, 2) + '\n');
   return result;
+}
+
+/** A failed tool's last output (execFile's error carries its stdout and stderr), or the error itself. */
+function failure(e: { stdout?: string; stderr?: string }): string {
+  return outputTail({ stdout: e.stdout, stderr: e.stderr ?? String(e) });
 }
