@@ -5,6 +5,7 @@ import { costChart, esc, forestPlot, scatterPlot, sharedSpeedupDomain, timelineC
 import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from '../format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
 import { renderTable } from './table.js';
+import { upstreamLabel } from './upstream-label.js';
 import { e2eNotes, e2eTable } from './e2e.js';
 
 const STYLE = `
@@ -100,7 +101,7 @@ function speedSection(model: ReportModel): string {
   });
   const withLight = rows.some((r) => r.shapes.some((s) => s.lightShare !== undefined));
   const withUpstream = rows.some((r) => r.shapes.some((s) => s.vsUpstream));
-  const upstreams = [...new Set(rows.flatMap((r) => (r.upstream ? [`${r.kernel}: ggml ${r.upstream.commit.slice(0, 12)} (${r.upstream.origin}), ${r.upstream.flags}, ${r.upstream.call === 'graph' ? `graph of ${r.upstream.copies} ops` : 'direct call'} — ${r.upstream.how}`] : [])))];
+  const upstreams = [...new Set(rows.flatMap((r) => (r.upstream ? [`${r.kernel}: ${upstreamLabel(r.upstream, r.shapes)}`] : [])))];
   const numeric = (withUpstream ? [4, 5, 7, 8, 9, 10, 11] : [4, 6, 7, 8, 9, 10]).slice(0, withLight ? undefined : -1);
   const detail = table(
     ['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(first.speedup.level)} CI]`, ...(withUpstream ? [`vs upstream [${formatPercent(first.speedup.level)} CI]`] : []), 'verdict', 'baseline/call', 'candidate/call', 'GB/s', 'GFLOP/s', ...(withLight ? ['of light'] : [])],

@@ -6,6 +6,7 @@ import { bestFileName } from '../agent/best-candidate.js';
 import { failedRows, timedRows, type ReportModel } from './model.js';
 import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from '../format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
+import { upstreamLabel } from './upstream-label.js';
 import { e2eNotes, e2eTable } from './e2e.js';
 
 function table(header: string[], rows: (string | number)[][]): string {
@@ -69,7 +70,7 @@ function upstreamNote(model: ReportModel): string {
   const infos = new Map<string, string>();
   for (const r of timedRows(model)) {
     const u = r.upstream;
-    if (u) infos.set(`${r.kernel}`, `${r.kernel}: ggml ${u.commit.slice(0, 12)} (${u.origin}), ${u.flags}, ${u.call === 'graph' ? `graph of ${u.copies} ops` : 'direct call'} — ${u.how}`);
+    if (u) infos.set(`${r.kernel}`, `${r.kernel}: ${upstreamLabel(u, r.shapes)}`);
   }
   const best = new Map<string, { candidate: string; target: string; v: NonNullable<ShapeRowLike['vsUpstream']> }>();
   for (const r of timedRows(model)) {

@@ -61,6 +61,8 @@ export interface ShapeRow {
   /** against the real ggml op timed in the same rounds (kbench run --upstream) */
   vsUpstream?: VsUpstream;
   upstreamMedianNs?: number;
+  /** ops in the upstream graph on this shape: fewer than asked where a timing batch holds no more */
+  upstreamCopies?: number;
 }
 
 export interface ResultRow extends Pick<TargetResult, 'kernel' | 'candidate' | 'target' | 'arch' | 'toolchain' | 'sourceSha256' | 'elapsedMs'> {
@@ -169,6 +171,7 @@ function toResultRow(r: TargetResult): ResultRow {
         ...(s.suspect ? { suspect: s.suspect } : {}),
         ...(s.emulated ? { emulated: true } : {}),
         ...(s.vsUpstream ? { vsUpstream: s.vsUpstream, upstreamMedianNs: s.upstreamMedianNs } : {}),
+        ...(s.upstreamCopies !== undefined ? { upstreamCopies: s.upstreamCopies } : {}),
         baselineNs: s.baselineNs,
         candidateNs: s.candidateNs,
       }));

@@ -7,6 +7,7 @@ import { buildReportModel } from '../../src/report/model.js';
 import { renderReport } from '../../src/report/index.js';
 import { compareRuns } from '../../src/report/compare.js';
 import { renderComparisonMarkdown } from '../../src/report/markdown.js';
+import { renderNative } from '../../src/cli/commands/native-render.js';
 
 const upstream: UpstreamInfo = { origin: 'npm:node-llama-cpp@3.22.1', commit: 'de3ff815ea7d559ee917f063901b8986f038abc6', flags: '-mavx2 -mfma -mf16c', call: 'graph', how: 'ggml_rms_norm graph', copies: 16 };
 
@@ -50,6 +51,17 @@ describe('vs upstream in reports', () => {
     expect(md).toMatch(/\| vec4 \| local \| decode 1x4096 \| 6\.00× .*\| 6\.00× \[5\.95, 6\.05\] faster \|/);
     expect(md).toContain('ggml de3ff815ea7d (npm:node-llama-cpp@3.22.1), -mavx2 -mfma -mf16c, graph of 16 ops');
     expect(md).toMatch(/best vs upstream, rms_norm decode 1x4096 on local: vec4 6\.00×/);
+  });
+
+  it('names the shapes whose upstream graph held fewer copies than asked, in the terminal and both reports', () => {
+    const events = run('a', 500).map((e) => (e.type === 'result' ? { ...e, result: { ...e.result, speed: e.result.speed.map((s) => ({ ...s, upstreamCopies: 2 })) } } : e)) as LedgerEvent[];
+    const capped = 'graph of 16 ops (2 on decode 1x4096: a timing batch holds no more)';
+    const model = buildReportModel(events);
+    expect(renderReport(model, 'md')).toContain(capped);
+    expect(renderReport(model, 'html')).toContain(capped);
+    const results = events.flatMap((e) => (e.type === 'result' ? [e.result] : []));
+    expect(renderNative(results, { run: { status: 'stable', reasons: [] }, of: () => undefined })).toContain(capped);
+    expect(renderReport(buildReportModel(run('a', 500)), 'md')).not.toContain('timing batch');
   });
 
   it('the gbench export labels the candidate with its vs upstream', () => {

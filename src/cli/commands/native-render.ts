@@ -1,14 +1,11 @@
 // Terminal rendering shared by `kbench run` and `kbench promote`.
 import { describeVerdict } from '../../check/verdict.js';
-import type { TargetResult, UpstreamInfo } from '../../ledger/records.js';
+import type { TargetResult } from '../../ledger/records.js';
+import { upstreamLabel } from '../../report/upstream-label.js';
 import { outcomeOf } from '../../remote/outcome.js';
 import { formatNs, formatSpeedup, table, throughputNote, unstableNote } from '../format.js';
 import type { RunReports } from '../../report/index.js';
 
-/** Which upstream a "vs upstream" is against: commit, origin, flags and how it was called. */
-export function upstreamLabel(u: UpstreamInfo): string {
-  return `ggml ${u.commit.slice(0, 12)} (${u.origin}), ${u.flags}, ${u.call === 'graph' ? `graph of ${u.copies} ops` : 'direct call'}: ${u.how}`;
-}
 
 export function renderNative(results: TargetResult[], stability: RunReports['stability']): string {
   const withUpstream = results.some((r) => r.speed.some((s) => s.vsUpstream));
@@ -30,6 +27,6 @@ export function renderNative(results: TargetResult[], stability: RunReports['sta
     ]);
   });
   const header = ['kernel', 'candidate', 'host', 'shape', 'verdict', 'speedup [95% CI]', ...(withUpstream ? ['vs upstream [95% CI]'] : []), 'time/call', 'notes'];
-  const upstreams = [...new Set(results.flatMap((r) => (r.upstream ? [upstreamLabel(r.upstream)] : [])))];
+  const upstreams = [...new Set(results.flatMap((r) => (r.upstream ? [upstreamLabel(r.upstream, r.speed)] : [])))];
   return table(header, rows) + upstreams.map((u) => `upstream: ${u}\n`).join('');
 }
