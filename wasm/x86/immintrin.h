@@ -9,7 +9,8 @@
  * subscripts do not compile on them: such a candidate falls back to its plain build.
  * Rounding: MXCSR is taken as its default (round to nearest even, no flush to zero, exceptions masked).
  * FMA is f32x4/f64x2.relaxed_madd under -mrelaxed-simd (fused on engines and CPUs with FMA, as the native
- * instruction), else a multiply and an add; float→int32 conversions use relaxed_trunc there (see kbx__cvt_i32). Masked loads and stores touch only the selected elements. */
+ * instruction), else a multiply and an add; float→int32 conversions use relaxed_trunc there (see kbx__cvt_i32).
+ * Masked loads and stores touch only the selected elements. */
 #ifndef KB_X86_IMMINTRIN_H
 #define KB_X86_IMMINTRIN_H
 #include <stdint.h>
