@@ -9,7 +9,8 @@
  * subscripts do not compile on them: such a candidate falls back to its plain build.
  * Rounding: MXCSR is taken as its default (round to nearest even, no flush to zero, exceptions masked).
  * FMA is f32x4/f64x2.relaxed_madd under -mrelaxed-simd (fused on engines and CPUs with FMA, as the native
- * instruction), else a multiply and an add. Masked loads and stores touch only the selected elements. */
+ * instruction), else a multiply and an add; float→int32 conversions use relaxed_trunc there (see kbx__cvt_i32).
+ * Masked loads and stores touch only the selected elements. */
 #ifndef KB_X86_IMMINTRIN_H
 #define KB_X86_IMMINTRIN_H
 #include <stdint.h>
@@ -103,10 +104,21 @@ KBX__X v128_t kbx__round_f64(v128_t a, int mode) {
     }
 }
 /* float → int32 of already integral values: the "integer indefinite" 0x80000000 when out of range or NaN */
+#if defined(__wasm_relaxed_simd__)
+/* relaxed_trunc is cvttps2dq itself on x86 engines (0x80000000 out of range and for NaN, as natively) where
+ * trunc_sat costs about eight instructions, which made every float→int conversion of an AVX2 branch several
+ * times dearer in the screen than natively; other engines saturate (fcvtzs), so lanes at or above 2^31 and NaN
+ * are set to 0x80000000 here (below -2^31 both already give it) */
+KBX__X v128_t kbx__cvt_i32(v128_t integral) {
+    return wasm_v128_bitselect(wasm_i32x4_relaxed_trunc_f32x4(integral), wasm_i32x4_splat(INT32_MIN),
+                               wasm_f32x4_lt(integral, wasm_f32x4_splat(2147483648.0f)));
+}
+#else
 KBX__X v128_t kbx__cvt_i32(v128_t integral) {
     v128_t inRange = wasm_v128_and(wasm_f32x4_ge(integral, wasm_f32x4_splat(-2147483648.0f)), wasm_f32x4_lt(integral, wasm_f32x4_splat(2147483648.0f)));
     return wasm_v128_bitselect(wasm_i32x4_trunc_sat_f32x4(integral), wasm_i32x4_splat(INT32_MIN), inRange);
 }
+#endif
 /* the 32 comparison predicates of cmp_ps/cmp_pd (bit 4, signalling or quiet, changes no result) */
 KBX__X v128_t kbx__cmp_f32(v128_t a, v128_t b, int p) {
     v128_t unord = wasm_v128_not(wasm_v128_and(wasm_f32x4_eq(a, a), wasm_f32x4_eq(b, b)));
