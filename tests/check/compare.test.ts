@@ -53,17 +53,6 @@ describe('comparing an output with the reference', () => {
     const truncated = new Uint8Array(Int8Array.from(new Int8Array(ref.buffer), (v, i) => (i % 2 && v > 0 ? v - 1 : v)).buffer);
     expect(compareOutput(spec, q, {}, truncated, ref)?.reason).toMatch(/^\d+\.\d% of elements differ \(allowed 10\.0%\): a systematic bias$/);
   });
-
-  it('lets one element of a small output differ by 1 (a single tie rounded the other way is no bias), not two', () => {
-    const q: BufferParam = { name: 'q', kind: 'buffer', dtype: 'i8', length: 'n', role: 'out', tolerance: { maxDiff: 1, maxDiffShare: 0.01 } };
-    const ref = new Uint8Array(Int8Array.from({ length: 32 }, (_, i) => i - 16).buffer);
-    const one = ref.slice();
-    one[3] = (one[3] + 1) & 0xff;
-    expect(compareOutput(spec, q, {}, one, ref)).toBeNull();
-    const two = one.slice();
-    two[9] = (two[9] - 1) & 0xff;
-    expect(compareOutput(spec, q, {}, two, ref)?.reason).toBe('6.3% of elements differ (allowed 1.0%): a systematic bias');
-  });
 });
 
 describe('f16 conversion rounds to nearest even like F16C', () => {
