@@ -537,16 +537,26 @@ static void slot_fill(kb_slot *s, unsigned char **pristine) {
   }
 }
 
-/* Rewrites KB_PERTURBED_PER_SAMPLE elements of every input at fresh random positions, each with a copy of another
- * element of the same buffer (the distribution stays the input's): a cache keyed on addresses or on a sample of
- * the contents returns outputs of the old inputs, which the reference on the new ones shows. */
+/* Changes KB_PERTURBED_PER_SAMPLE pairs of elements of every input at fresh random positions by swapping an element
+ * with its neighbour (2i, 2i + 1; a pair of equal elements is redrawn a few times): a cache keyed on addresses or on
+ * a sample of the contents returns outputs of the old inputs, which the reference on the new ones shows. A swap
+ * within an aligned pair keeps every aligned block of even length the same multiset, so invariants of an input's
+ * distribution hold (q8_0's `ties` blocks keep their ±127: a copy over it made exact ties that float and exact
+ * arithmetic round apart, failing honest quantizers). */
 static void perturb(unsigned char **pristine) {
   for (int p = 0; p < KB_NPARAMS; p++) {
     if (KB_PARAMS[p].kind != KB_IN) continue;
-    size_t size = (size_t)KB_PARAMS[p].elementBytes, elements = arg_bytes[p] / size;
-    for (int k = 0; elements > 1 && k < KB_PERTURBED_PER_SAMPLE; k++) {
-      size_t to = (size_t)(rng_next() % elements), from = (size_t)(rng_next() % elements);
-      memmove(pristine[p] + to * size, pristine[p] + from * size, size);
+    size_t size = (size_t)KB_PARAMS[p].elementBytes, pairs = arg_bytes[p] / size / 2;
+    unsigned char tmp[16];
+    for (int k = 0; pairs > 0 && size <= sizeof tmp && k < KB_PERTURBED_PER_SAMPLE; k++) {
+      for (int attempt = 0; attempt < 4; attempt++) {
+        unsigned char *a = pristine[p] + (size_t)(rng_next() % pairs) * 2 * size, *b = a + size;
+        if (memcmp(a, b, size) == 0) continue;
+        memcpy(tmp, a, size);
+        memcpy(a, b, size);
+        memcpy(b, tmp, size);
+        break;
+      }
     }
   }
 }

@@ -8,7 +8,8 @@ export const PROTOCOL = {
   poisons: [0xff, 0xa5] as const,
   /** before every timed call one output element, a different one each call, is poisoned: skipped calls show */
   poisonOneElementPerCall: true,
-  /** input elements rewritten at fresh random positions between timed samples (a content-keyed cache goes stale) */
+  /** input elements changed at fresh random positions between timed samples (a content-keyed cache goes stale): in
+   * WASM redrawn from their generator, natively this many pairs of neighbours swapped (both keep the distribution) */
   perturbedElementsPerSample: 8,
   /** the orders in which the ith of a partition are run sequentially in a check */
   partitionOrders: ['ascending', 'descending', 'shuffled'] as const,
