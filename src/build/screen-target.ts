@@ -19,6 +19,8 @@ export interface ScreenModel {
   fma: boolean;
   /** compiler flags that select it */
   flags: string[];
+  /** scalar float selects on their bits, branchless as in native code (branchless-select.ts); not for emcc */
+  branchlessSelects: boolean;
   /** the build tried first, with the target's intrinsics (the plain build when a candidate uses what it lacks) */
   intrinsics?: IntrinsicsVariant;
   /** recorded in every result's toolchain string, e.g. "screen avx2 (8 lanes, FMA, AVX2 intrinsics)"; calibrate groups by it */
@@ -86,19 +88,25 @@ export function canModel(target: ScreenTarget, toolchain: Toolchain): boolean {
   return !WANTS[target].fma || hasRelaxedMadd(toolchain);
 }
 
-/** `intrinsics: false` screens avx2 as the plain build (no __AVX2__): what the screen did before the x86 headers. */
-export function screenModel(target: ScreenTarget, toolchain: Toolchain, options: { intrinsics?: boolean } = {}): ScreenModel {
+/**
+ * `intrinsics: false` screens avx2 as the plain build (no __AVX2__): what the screen did before the x86 headers;
+ * `branchlessSelects: false` leaves float selects to V8's branches: what it did before branchless-select.ts.
+ */
+export function screenModel(target: ScreenTarget, toolchain: Toolchain, options: { intrinsics?: boolean; branchlessSelects?: boolean } = {}): ScreenModel {
   const { lanes } = WANTS[target];
   const fma = WANTS[target].fma && hasRelaxedMadd(toolchain);
   const noFma = WANTS[target].fma ? `no FMA: ${toolchain.kind} ${toolchain.version} lacks relaxed madd` : 'no FMA';
   const intrinsics = target === 'avx2' && options.intrinsics !== false ? x86Intrinsics() : undefined;
+  // a native target's compilers select floats without branches; WASM itself (V8) branches. emcc's build is one step.
+  const branchlessSelects = target !== 'wasm' && toolchain.kind !== 'emcc' && options.branchlessSelects !== false;
   return {
     target,
     lanes,
     fma,
+    branchlessSelects,
     flags: [`-DKB_SCREEN_LANES=${lanes}`, `-DKB_SCREEN_FMA=${fma ? 1 : 0}`, ...(fma ? ['-mrelaxed-simd'] : [])],
     ...(intrinsics ? { intrinsics } : {}),
-    label: `screen ${target} (${lanes} lanes, ${fma ? 'FMA' : noFma}${intrinsics ? ', AVX2 intrinsics' : ''})`,
+    label: `screen ${target} (${lanes} lanes, ${fma ? 'FMA' : noFma}${intrinsics ? ', AVX2 intrinsics' : ''}${branchlessSelects ? ', branchless selects' : ''})`,
   };
 }
 
