@@ -19,7 +19,7 @@ import { plainBuildNote, type IntrinsicsVariant } from './screen-target.js';
 import { prototypeHeader, wasmGlueHeader } from './glue.js';
 import { checkPreprocessed, POLICY_ID, refuseSource } from './policy.js';
 import { firstErrorLine, trimDiagnostics } from './diagnostics.js';
-import { branchlessSelects } from './branchless-select.js';
+import { branchlessMinMax } from './branchless-minmax.js';
 
 export type CompileResult =
   | { ok: true; wasm: Uint8Array; cached: boolean; durationMs: number; /** why the intrinsics variant was not used */ note?: string }
@@ -37,8 +37,8 @@ export interface CompilerOptions {
   flags?: string[];
   /** a build variant tried first, with another target's intrinsics headers (screen-target.ts); the plain build when it fails */
   intrinsics?: IntrinsicsVariant;
-  /** scalar f32/f64 selects done on their bits, as native code runs them (branchless-select.ts; clang toolchains) */
-  branchlessSelects?: boolean;
+  /** float max/min selects as pmax/pmin, branchless as gcc's maxss (branchless-minmax.ts; clang toolchains) */
+  branchlessMinMax?: boolean;
 }
 
 const STACK_BYTES = 1 << 20;
@@ -122,7 +122,7 @@ export class WasmCompiler {
     };
     const intrinsics = this.options.intrinsics;
     const key = createHash('sha256')
-      .update(JSON.stringify([this.toolchain.kind, this.toolchain.version, this.buildFlags(), files, POLICY_ID, intrinsics ?? null, !!this.options.branchlessSelects]))
+      .update(JSON.stringify([this.toolchain.kind, this.toolchain.version, this.buildFlags(), files, POLICY_ID, intrinsics ?? null, !!this.options.branchlessMinMax]))
       .digest('hex');
     const cached = join(this.options.cacheDir, 'wasm', `${key}.wasm`);
     if (existsSync(cached)) {
@@ -157,12 +157,12 @@ export class WasmCompiler {
     const policy = await this.checkPolicy(files, extraFlags, displayName);
     if (policy !== null) return { ok: false, diagnostic: policy.diagnostic, ...(policy.harness ? { harness: true } : { refused: policy.refused }) };
     let kernel = { files, name: 'kernel.c' };
-    if (this.options.branchlessSelects) {
+    if (this.options.branchlessMinMax) {
       // compiled to assembly (through standard output, see checkPolicy), rewritten, then assembled with the runtime
       const asm = await this.run(files, [...compileOnly([...this.buildFlags(), ...extraFlags]), ...INCLUDES, '-S', '-o', STDOUT, 'kernel.c'], [STDOUT]);
       if (asm.harness) return { ok: false, diagnostic: asm.stderr, harness: true };
       if (!asm.ok) return { ok: false, diagnostic: trimDiagnostics(asm.stderr, { 'kernel.c': displayName }) || 'compiler failed without a message' };
-      kernel = { files: { ...files, 'kernel.s': branchlessSelects(Buffer.from(asm.outputs[STDOUT]).toString('utf8')) }, name: 'kernel.s' };
+      kernel = { files: { ...files, 'kernel.s': branchlessMinMax(Buffer.from(asm.outputs[STDOUT]).toString('utf8')) }, name: 'kernel.s' };
     }
     const link = (k: typeof kernel) => this.run(k.files, [...this.buildFlags(), ...extraFlags, ...INCLUDES, '-o', 'out.wasm', k.name, 'kb_wasm.c'], ['out.wasm']);
     let out = await link(kernel);
@@ -170,7 +170,7 @@ export class WasmCompiler {
       // The rewritten assembly did not assemble: the candidate's fault when its own one-step build fails too
       // (e.g. inline assembly), kbench's when that one builds.
       const direct = await link({ files, name: 'kernel.c' });
-      if (direct.ok && direct.outputs['out.wasm']) return { ok: false, diagnostic: `the branchless-select build failed: ${firstErrorLine(out.stderr)}`, harness: true };
+      if (direct.ok && direct.outputs['out.wasm']) return { ok: false, diagnostic: `the branchless max/min build failed: ${firstErrorLine(out.stderr)}`, harness: true };
       out = direct;
     }
     if (out.harness) return { ok: false, diagnostic: out.stderr, harness: true };

@@ -19,8 +19,8 @@ export interface ScreenModel {
   fma: boolean;
   /** compiler flags that select it */
   flags: string[];
-  /** scalar float selects on their bits, branchless as in native code (branchless-select.ts); not for emcc */
-  branchlessSelects: boolean;
+  /** float max/min selects as pmax/pmin, branchless as gcc's maxss (branchless-minmax.ts); avx2 only, not for emcc */
+  branchlessMinMax: boolean;
   /** the build tried first, with the target's intrinsics (the plain build when a candidate uses what it lacks) */
   intrinsics?: IntrinsicsVariant;
   /** recorded in every result's toolchain string, e.g. "screen avx2 (8 lanes, FMA, AVX2 intrinsics)"; calibrate groups by it */
@@ -90,23 +90,24 @@ export function canModel(target: ScreenTarget, toolchain: Toolchain): boolean {
 
 /**
  * `intrinsics: false` screens avx2 as the plain build (no __AVX2__): what the screen did before the x86 headers;
- * `branchlessSelects: false` leaves float selects to V8's branches: what it did before branchless-select.ts.
+ * `branchlessMinMax: false` leaves float max/min to V8's branches: what it did before branchless-minmax.ts.
  */
-export function screenModel(target: ScreenTarget, toolchain: Toolchain, options: { intrinsics?: boolean; branchlessSelects?: boolean } = {}): ScreenModel {
+export function screenModel(target: ScreenTarget, toolchain: Toolchain, options: { intrinsics?: boolean; branchlessMinMax?: boolean } = {}): ScreenModel {
   const { lanes } = WANTS[target];
   const fma = WANTS[target].fma && hasRelaxedMadd(toolchain);
   const noFma = WANTS[target].fma ? `no FMA: ${toolchain.kind} ${toolchain.version} lacks relaxed madd` : 'no FMA';
   const intrinsics = target === 'avx2' && options.intrinsics !== false ? x86Intrinsics() : undefined;
-  // a native target's compilers select floats without branches; WASM itself (V8) branches. emcc's build is one step.
-  const branchlessSelects = target !== 'wasm' && toolchain.kind !== 'emcc' && options.branchlessSelects !== false;
+  // gcc's x86 code takes a float max/min without a branch (maxss), V8 with one; gcc for AArch64 branches too (a
+  // running max is fcmpe + bmi), so neon keeps V8's. emcc's build is one step, with no assembly to rewrite.
+  const branchlessMinMax = target === 'avx2' && toolchain.kind !== 'emcc' && options.branchlessMinMax !== false;
   return {
     target,
     lanes,
     fma,
-    branchlessSelects,
+    branchlessMinMax,
     flags: [`-DKB_SCREEN_LANES=${lanes}`, `-DKB_SCREEN_FMA=${fma ? 1 : 0}`, ...(fma ? ['-mrelaxed-simd'] : [])],
     ...(intrinsics ? { intrinsics } : {}),
-    label: `screen ${target} (${lanes} lanes, ${fma ? 'FMA' : noFma}${intrinsics ? ', AVX2 intrinsics' : ''}${branchlessSelects ? ', branchless selects' : ''})`,
+    label: `screen ${target} (${lanes} lanes, ${fma ? 'FMA' : noFma}${intrinsics ? ', AVX2 intrinsics' : ''}${branchlessMinMax ? ', branchless max/min' : ''})`,
   };
 }
 
