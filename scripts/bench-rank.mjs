@@ -9,6 +9,8 @@
 // ranks the median speedup of each point over the rounds, since one round on a loaded machine is noisy.
 // A target `avx2-plain` is the avx2 model without kbench's x86 intrinsics headers (a candidate's AVX2 branch is not
 // built, its 128-bit WASM fallback is screened): `--targets avx2-plain,avx2` measures what the headers change.
+// A suffix `-branchy` leaves float max/min selects to V8's branches (no branchless-minmax.ts rewrite):
+// `--targets avx2-branchy,avx2` measures what the rewrite changes (suffixes combine: avx2-plain-branchy).
 // --extra DIR adds candidates (DIR/<kernel>/*.c, e.g. scripts/rank-candidates) to a copy of the suite, so kernels
 // with few native winners among the built-in candidates have enough to rank.
 // Usage: npm run bench:rank [-- --kernel softmax --targets avx2-plain,avx2 --cc yowasp --rounds 3 --extra scripts/rank-candidates --keep]
@@ -62,8 +64,8 @@ const started = performance.now();
 for (let round = 0; round < rounds; round++) {
   for (const target of targets) {
     const t0 = performance.now();
-    const [model, plain] = target.split('-');
-    const screen = await runScreen({ workDir: work, kernelsDir, kernels: kernels.map((k) => k.name), cc: values.cc, target: model, intrinsics: plain !== 'plain' });
+    const [model, ...variants] = target.split('-');
+    const screen = await runScreen({ workDir: work, kernelsDir, kernels: kernels.map((k) => k.name), cc: values.cc, target: model, intrinsics: !variants.includes('plain'), branchlessMinMax: !variants.includes('branchy') });
     for (const r of screen.results) keep(screen.toolchain.replace(/^.*; /, ''), r);
     console.log(`round ${round + 1}: WASM screen (${screen.toolchain}) ${s(performance.now() - t0)}, load ${load()}`);
   }

@@ -19,6 +19,7 @@ import { plainBuildNote, type IntrinsicsVariant } from './screen-target.js';
 import { prototypeHeader, wasmGlueHeader } from './glue.js';
 import { checkPreprocessed, POLICY_ID, refuseSource } from './policy.js';
 import { firstErrorLine, trimDiagnostics } from './diagnostics.js';
+import { branchlessMinMax } from './branchless-minmax.js';
 
 export type CompileResult =
   | { ok: true; wasm: Uint8Array; cached: boolean; durationMs: number; /** why the intrinsics variant was not used */ note?: string }
@@ -36,6 +37,8 @@ export interface CompilerOptions {
   flags?: string[];
   /** a build variant tried first, with another target's intrinsics headers (screen-target.ts); the plain build when it fails */
   intrinsics?: IntrinsicsVariant;
+  /** float max/min selects as pmax/pmin, branchless as gcc's maxss (branchless-minmax.ts; clang toolchains) */
+  branchlessMinMax?: boolean;
 }
 
 const STACK_BYTES = 1 << 20;
@@ -119,7 +122,7 @@ export class WasmCompiler {
     };
     const intrinsics = this.options.intrinsics;
     const key = createHash('sha256')
-      .update(JSON.stringify([this.toolchain.kind, this.toolchain.version, this.buildFlags(), files, POLICY_ID, intrinsics ?? null]))
+      .update(JSON.stringify([this.toolchain.kind, this.toolchain.version, this.buildFlags(), files, POLICY_ID, intrinsics ?? null, !!this.options.branchlessMinMax]))
       .digest('hex');
     const cached = join(this.options.cacheDir, 'wasm', `${key}.wasm`);
     if (existsSync(cached)) {
@@ -153,7 +156,23 @@ export class WasmCompiler {
   ): Promise<{ ok: true; wasm: Uint8Array } | { ok: false; diagnostic: string; harness?: boolean; refused?: boolean }> {
     const policy = await this.checkPolicy(files, extraFlags, displayName);
     if (policy !== null) return { ok: false, diagnostic: policy.diagnostic, ...(policy.harness ? { harness: true } : { refused: policy.refused }) };
-    const out = await this.run(files, [...this.buildFlags(), ...extraFlags, ...INCLUDES, '-o', 'out.wasm', 'kernel.c', 'kb_wasm.c'], ['out.wasm']);
+    let kernel = { files, name: 'kernel.c' };
+    if (this.options.branchlessMinMax) {
+      // compiled to assembly (through standard output, see checkPolicy), rewritten, then assembled with the runtime
+      const asm = await this.run(files, [...compileOnly([...this.buildFlags(), ...extraFlags]), ...INCLUDES, '-S', '-o', STDOUT, 'kernel.c'], [STDOUT]);
+      if (asm.harness) return { ok: false, diagnostic: asm.stderr, harness: true };
+      if (!asm.ok) return { ok: false, diagnostic: trimDiagnostics(asm.stderr, { 'kernel.c': displayName }) || 'compiler failed without a message' };
+      kernel = { files: { ...files, 'kernel.s': branchlessMinMax(Buffer.from(asm.outputs[STDOUT]).toString('utf8')) }, name: 'kernel.s' };
+    }
+    const link = (k: typeof kernel) => this.run(k.files, [...this.buildFlags(), ...extraFlags, ...INCLUDES, '-o', 'out.wasm', k.name, 'kb_wasm.c'], ['out.wasm']);
+    let out = await link(kernel);
+    if (!out.harness && !(out.ok && out.outputs['out.wasm']) && kernel.name === 'kernel.s') {
+      // The rewritten assembly did not assemble: the candidate's fault when its own one-step build fails too
+      // (e.g. inline assembly), kbench's when that one builds.
+      const direct = await link({ files, name: 'kernel.c' });
+      if (direct.ok && direct.outputs['out.wasm']) return { ok: false, diagnostic: `the branchless max/min build failed: ${firstErrorLine(out.stderr)}`, harness: true };
+      out = direct;
+    }
     if (out.harness) return { ok: false, diagnostic: out.stderr, harness: true };
     const wasm = out.outputs['out.wasm'];
     if (!out.ok || !wasm) return { ok: false, diagnostic: trimDiagnostics(out.stderr, { 'kernel.c': displayName }) || 'compiler failed without a message' };
@@ -195,7 +214,7 @@ export class WasmCompiler {
   /** `files` of the build: the probe sees the same -isystem directories, which must exist to be listed. */
   private async setUpPreprocessor(files: Record<string, string>, extraFlags: string[]): Promise<{ command?: string; flags: string[]; search: string }> {
     // the build's flags but the link-only ones: the preprocessor sees what the real build's does
-    const flags = [...this.buildFlags(), ...extraFlags].filter((f) => !/^(-Wl,|-s[A-Z]|--no-entry|-nostartfiles)/.test(f));
+    const flags = compileOnly([...this.buildFlags(), ...extraFlags]);
     const headers = Object.fromEntries(Object.entries(files).filter(([name]) => name.includes('/')));
     const tc = this.toolchain;
     const pre = (tc.kind === 'emcc' && (await emccClang(tc.command!, flags))) || { command: tc.command, flags };
@@ -289,6 +308,11 @@ export class WasmCompiler {
     clearTimeout(timer);
     await worker.terminate();
   }
+}
+
+/** The build's flags without the link-only ones, for a step that only compiles (preprocessing, -S). */
+function compileOnly(flags: string[]): string[] {
+  return flags.filter((f) => !/^(-Wl,|-s[A-Z]|--no-entry|-nostartfiles)/.test(f));
 }
 
 /** emcc's own clang with the flags emcc gives it: the same preprocessing without ~0.5 s of Python per call. */

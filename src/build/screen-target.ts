@@ -19,6 +19,8 @@ export interface ScreenModel {
   fma: boolean;
   /** compiler flags that select it */
   flags: string[];
+  /** float max/min selects as pmax/pmin, branchless as gcc's maxss (branchless-minmax.ts); avx2 only, not for emcc */
+  branchlessMinMax: boolean;
   /** the build tried first, with the target's intrinsics (the plain build when a candidate uses what it lacks) */
   intrinsics?: IntrinsicsVariant;
   /** recorded in every result's toolchain string, e.g. "screen avx2 (8 lanes, FMA, AVX2 intrinsics)"; calibrate groups by it */
@@ -86,19 +88,26 @@ export function canModel(target: ScreenTarget, toolchain: Toolchain): boolean {
   return !WANTS[target].fma || hasRelaxedMadd(toolchain);
 }
 
-/** `intrinsics: false` screens avx2 as the plain build (no __AVX2__): what the screen did before the x86 headers. */
-export function screenModel(target: ScreenTarget, toolchain: Toolchain, options: { intrinsics?: boolean } = {}): ScreenModel {
+/**
+ * `intrinsics: false` screens avx2 as the plain build (no __AVX2__): what the screen did before the x86 headers;
+ * `branchlessMinMax: false` leaves float max/min to V8's branches: what it did before branchless-minmax.ts.
+ */
+export function screenModel(target: ScreenTarget, toolchain: Toolchain, options: { intrinsics?: boolean; branchlessMinMax?: boolean } = {}): ScreenModel {
   const { lanes } = WANTS[target];
   const fma = WANTS[target].fma && hasRelaxedMadd(toolchain);
   const noFma = WANTS[target].fma ? `no FMA: ${toolchain.kind} ${toolchain.version} lacks relaxed madd` : 'no FMA';
   const intrinsics = target === 'avx2' && options.intrinsics !== false ? x86Intrinsics() : undefined;
+  // gcc's x86 code takes a float max/min without a branch (maxss), V8 with one; gcc for AArch64 branches too (a
+  // running max is fcmpe + bmi), so neon keeps V8's. emcc's build is one step, with no assembly to rewrite.
+  const branchlessMinMax = target === 'avx2' && toolchain.kind !== 'emcc' && options.branchlessMinMax !== false;
   return {
     target,
     lanes,
     fma,
+    branchlessMinMax,
     flags: [`-DKB_SCREEN_LANES=${lanes}`, `-DKB_SCREEN_FMA=${fma ? 1 : 0}`, ...(fma ? ['-mrelaxed-simd'] : [])],
     ...(intrinsics ? { intrinsics } : {}),
-    label: `screen ${target} (${lanes} lanes, ${fma ? 'FMA' : noFma}${intrinsics ? ', AVX2 intrinsics' : ''})`,
+    label: `screen ${target} (${lanes} lanes, ${fma ? 'FMA' : noFma}${intrinsics ? ', AVX2 intrinsics' : ''}${branchlessMinMax ? ', branchless max/min' : ''})`,
   };
 }
 

@@ -15,7 +15,7 @@ export type CalibrationPoint = AgreementPoint;
 export interface HostCalibration {
   host: string;
   arch: string;
-  /** the WASM screen model compared with the host, e.g. "screen avx2 (8 lanes, FMA, AVX2 intrinsics)" */
+  /** the WASM screen model compared with the host, e.g. "screen avx2 (8 lanes, FMA, AVX2 intrinsics, branchless max/min)" */
   screen: string;
   /** candidates with a passing, timed result on both WASM and this host */
   candidates: number;

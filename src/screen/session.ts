@@ -27,6 +27,8 @@ export interface ScreenOptions {
   target?: string;
   /** false: no target intrinsics headers (avx2 screened as the plain 8-lane build); default true */
   intrinsics?: boolean;
+  /** false: avx2's float max/min left as V8's branches (see build/branchless-minmax.ts); default true */
+  branchlessMinMax?: boolean;
   /** relative speedup inside which a change is 'no-change' (default 0.02) */
   noiseFloor?: number;
   /** interleaved baseline/candidate pairs per bench shape (default 11, at least 9) */
@@ -102,8 +104,8 @@ export class ScreenSession {
   private constructor(private readonly opts: ScreenOptions) {
     const target = parseScreenTarget(opts.target);
     this.toolchain = resolveToolchain(opts.cc, (t) => canModel(target, t));
-    this.model = screenModel(target, this.toolchain, { intrinsics: opts.intrinsics });
-    this.compiler = new WasmCompiler(this.toolchain, { cacheDir: join(opts.workDir, '.kbench', 'cache'), timeoutMs: opts.compileTimeoutMs, flags: this.model.flags, intrinsics: this.model.intrinsics });
+    this.model = screenModel(target, this.toolchain, { intrinsics: opts.intrinsics, branchlessMinMax: opts.branchlessMinMax });
+    this.compiler = new WasmCompiler(this.toolchain, { cacheDir: join(opts.workDir, '.kbench', 'cache'), timeoutMs: opts.compileTimeoutMs, flags: this.model.flags, intrinsics: this.model.intrinsics, branchlessMinMax: this.model.branchlessMinMax });
     if (opts.pairs !== undefined && opts.pairs < 9) throw new UsageError(`--pairs: at least 9 interleaved pairs are needed, got ${opts.pairs}`);
     const pairs = opts.pairs ?? DEFAULT_PAIRS;
     this.groups = opts.instances ?? Math.min(DEFAULT_TIMING_GROUPS, Math.floor(pairs / MIN_PAIRS_PER_GROUP));

@@ -105,7 +105,7 @@ void scale_rows(const float *x, float *y, int n, int rows, int ith, int nth) {
   const model = screenModel('avx2', yowasp);
 
   it('is one relaxed_madd instruction that rounds once under the sandbox flags (TurboFan)', async () => {
-    expect(model).toMatchObject({ lanes: 8, fma: true, label: 'screen avx2 (8 lanes, FMA, AVX2 intrinsics)' });
+    expect(model).toMatchObject({ lanes: 8, fma: true, label: 'screen avx2 (8 lanes, FMA, AVX2 intrinsics, branchless max/min)' });
     const wasm = await build(source, model.flags);
     // f32x4.relaxed_madd is 0xfd 0x105 (LEB128 0x85 0x02) in the relaxed-SIMD proposal (github.com/WebAssembly/relaxed-simd)
     expect(Buffer.from(wasm).includes(Buffer.from([0xfd, 0x85, 0x02]))).toBe(true);
@@ -120,7 +120,7 @@ describe('the screen model in results', () => {
   it('is recorded in the toolchain string of every result, and a model with FMA prefers a compiler that has it', async () => {
     const workDir = mkdtempSync(join(tmpdir(), 'kbench-model-'));
     const source = readFileSync(join(kernel.dir, 'candidates', 'same.c'), 'utf8');
-    for (const [target, label] of [['avx2', 'screen avx2 (8 lanes, FMA, AVX2 intrinsics)'], ['neon', 'screen neon (4 lanes, FMA)'], ['wasm', 'screen wasm (4 lanes, no FMA)']]) {
+    for (const [target, label] of [['avx2', 'screen avx2 (8 lanes, FMA, AVX2 intrinsics, branchless max/min)'], ['neon', 'screen neon (4 lanes, FMA)'], ['wasm', 'screen wasm (4 lanes, no FMA)']]) {
       const session = ScreenSession.open({ workDir, target });
       try {
         const r = await session.screenCandidate(kernel, { name: 'same', source }, { bench: false });
@@ -132,7 +132,7 @@ describe('the screen model in results', () => {
       }
     }
     const emcc = probeToolchains().find((p) => p.kind === 'emcc')?.found;
-    if (emcc) expect(screenModel('avx2', emcc).label).toBe(`screen avx2 (8 lanes, no FMA: emcc ${emcc.version} lacks relaxed madd, AVX2 intrinsics)`);
+    if (emcc) expect(screenModel('avx2', emcc).label).toBe(`screen avx2 (8 lanes, no FMA: emcc ${emcc.version} lacks relaxed madd, AVX2 intrinsics)`) // emcc: one build step, no rewrite;
   }, 180_000);
 });
 
@@ -177,16 +177,16 @@ void scale_rows(const float *x, float *y, int n, int rows, int ith, int nth) {
   it('screens the AVX2 branch built against kbench\'s x86 headers, and the fallback without them', async () => {
     const withHeaders = await screened(right);
     expect(withHeaders.check.status).toBe('pass');
-    expect(withHeaders.toolchain).toMatch(/; screen avx2 \(8 lanes, FMA, AVX2 intrinsics\)$/);
+    expect(withHeaders.toolchain).toMatch(/; screen avx2 \(8 lanes, FMA, AVX2 intrinsics, branchless max\/min\)$/);
     const plain = await screened(right, false);
     expect(plain.check.status).not.toBe('pass');
-    expect(plain.toolchain).toMatch(/; screen avx2 \(8 lanes, FMA\)$/);
+    expect(plain.toolchain).toMatch(/; screen avx2 \(8 lanes, FMA, branchless max\/min\)$/);
   }, 180_000);
 
   it('screens the plain build, and says so, when the candidate uses an intrinsic the headers lack', async () => {
     const r = await screened(gather);
     expect(r.check.status).not.toBe('compile-error');
-    expect(r.toolchain).toMatch(/; screen avx2 \(8 lanes, FMA, AVX2 intrinsics\); plain build without AVX2 intrinsics: .*_mm256_i32gather_ps/);
+    expect(r.toolchain).toMatch(/; screen avx2 \(8 lanes, FMA, AVX2 intrinsics, branchless max\/min\); plain build without AVX2 intrinsics: .*_mm256_i32gather_ps/);
   }, 180_000);
 });
 

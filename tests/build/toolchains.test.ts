@@ -26,12 +26,12 @@ describe.each(['yowasp', 'clang', 'emcc'])('the %s WASM toolchain', (kind) => {
       } finally {
         await session.close();
       }
-      // the same compiler, screen-model flags and x86 headers as the session's build; without the headers (or with
-      // other header text) it is another build
+      // the same compiler, screen-model flags, x86 headers and max/min rewrite as the session's build; without the
+      // headers (or with other header text, or without the rewrite where the model has it) it is another build
       const cacheDir = join(workDir, '.kbench', 'cache');
-      const { flags, intrinsics } = session.model;
+      const { flags, intrinsics, branchlessMinMax } = session.model;
       const build = async (options: Partial<ConstructorParameters<typeof WasmCompiler>[1]>) => {
-        const compiler = new WasmCompiler(resolveToolchain(kind), { cacheDir, flags, ...options });
+        const compiler = new WasmCompiler(resolveToolchain(kind), { cacheDir, flags, branchlessMinMax, ...options });
         try {
           return await compiler.compile(kernel.spec, readFileSync(join(kernel.dir, 'candidates', 'same.c'), 'utf8'), 'same.c');
         } finally {
@@ -42,6 +42,7 @@ describe.each(['yowasp', 'clang', 'emcc'])('the %s WASM toolchain', (kind) => {
       expect(await build({})).toMatchObject({ ok: true, cached: false });
       const edited = { ...intrinsics!, files: { ...intrinsics!.files, 'x86/immintrin.h': `${intrinsics!.files['x86/immintrin.h']}\n` } };
       expect(await build({ intrinsics: edited })).toMatchObject({ ok: true, cached: false });
+      if (branchlessMinMax) expect(await build({ intrinsics, branchlessMinMax: false })).toMatchObject({ ok: true, cached: false });
     });
   });
 });

@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .description('build each candidate to WASM, check it in the sandbox against the reference, and time it against the baseline');
   addSetting(cmd, 'candidate');
   cmd.option('--cc <compiler>', 'WASM compiler: yowasp | clang | emcc (default: first found of emcc, clang, yowasp)');
-  cmd.option('--target <target>', "native target the screen models: avx2 (8 lanes, FMA, AVX2 intrinsics) | neon (4 lanes, FMA) | wasm (4 lanes, no FMA) (default: this host's, avx2 on x86)");
+  cmd.option('--target <target>', "native target the screen models: avx2 (8 lanes, FMA, AVX2 intrinsics, branchless max/min) | neon (4 lanes, FMA) | wasm (4 lanes, no FMA) (default: this host's, avx2 on x86)");
   addSetting(cmd, 'noiseFloor');
   addSetting(cmd, 'pairs');
   addSetting(cmd, 'sampleMs');
