@@ -19,7 +19,7 @@ vi.mock('../../src/screen/run.js', async (actual) => ({
 
 vi.mock('../../src/report/index.js', async (actual) => ({
   ...(await actual<typeof import('../../src/report/index.js')>()),
-  writeRunReports: () => ({ markdownPath: '/tmp/r/report.md', htmlPath: '/tmp/r/report.html' }),
+  writeRunReports: () => ({ markdownPath: '/tmp/r/report.md', htmlPath: '/tmp/r/report.html', stability: { run: { status: 'stable', reasons: [] }, of: () => undefined } }),
 }));
 
 describe('kbench screen with a harness error', () => {
