@@ -48,13 +48,14 @@ export function loadSnapshot(): LoadSnapshot {
     loadAvg1: loadavg()[0],
     cpus: cpus().length,
     procStat: readOrUndefined('/proc/stat'),
+    procSelfStat: readOrUndefined('/proc/self/stat'),
     curFreqKhz: readOrUndefined('/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq'),
     fallbackMhz: cpus()[0]?.speed,
   });
 }
 
 /** A snapshot from what a Linux host shows: read here by loadSnapshot, or printed by a probe on another host. */
-export function snapshotFrom(raw: { loadAvg1: number; cpus: number; procStat?: string; curFreqKhz?: string; fallbackMhz?: number }): LoadSnapshot {
+export function snapshotFrom(raw: { loadAvg1: number; cpus: number; procStat?: string; procSelfStat?: string; curFreqKhz?: string; fallbackMhz?: number }): LoadSnapshot {
   const snapshot: LoadSnapshot = { at: new Date().toISOString(), loadAvg1: raw.loadAvg1, cpus: raw.cpus };
   // "cpu  user nice system idle iowait irq softirq steal ...", in clock ticks since boot (proc(5))
   const line = raw.procStat?.split('\n').find((l) => l.startsWith('cpu '));
@@ -62,7 +63,11 @@ export function snapshotFrom(raw: { loadAvg1: number; cpus: number; procStat?: s
     const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
     snapshot.totalTicks = ticks.reduce((a, b) => a + b, 0);
     snapshot.stealTicks = ticks[7] ?? 0;
+    snapshot.idleTicks = ticks[3] + (ticks[4] ?? 0);
   }
+  // "pid (comm) state ppid … utime stime cutime cstime …" (proc(5)): fields 14–17 after the command's closing ')'
+  const own = raw.procSelfStat?.slice(raw.procSelfStat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
+  if (own?.length === 4 && own.every(Number.isFinite)) snapshot.ownTicks = own.reduce((a, b) => a + b, 0);
   const khz = Number(raw.curFreqKhz);
   const mhz = khz > 0 ? khz / 1000 : raw.fallbackMhz;
   if (mhz) snapshot.mhz = mhz;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readLedger } from '../../src/ledger/ledger.js';
 import type { LedgerEvent } from '../../src/ledger/records.js';
 import { machineReasons, type LoadSnapshot } from '../../src/measure/stability.js';
+import { loadSnapshot, snapshotFrom } from '../../src/ledger/machine.js';
 import { buildReportModel } from '../../src/report/model.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { renderHtml } from '../../src/report/html.js';
@@ -45,6 +46,20 @@ function driftedRun(): { events: LedgerEvent[]; drifted: string } {
 describe('machine stability', () => {
   it('finds nothing wrong on a quiet machine', () => {
     expect(machineReasons(quiet, { ...quiet, at: 't1', loadAvg1: 1.9, totalTicks: 20_000, stealTicks: 50 })).toEqual([]);
+  });
+
+  it('counts what other programs did during the run from CPU ticks, less kbench\'s own, where it has them', () => {
+    const start: LoadSnapshot = { ...quiet, loadAvg1: 3.1, totalTicks: 10_000, idleTicks: 8_000, stealTicks: 0, ownTicks: 500 };
+    // 10 s on 2 CPUs: kbench used one (1000 ticks), the other stayed idle; the load average still showed others'
+    // work that had ended just before the run, which the ticks say nothing of
+    expect(machineReasons(start, { ...start, at: 't1', loadAvg1: 2.5, totalTicks: 12_000, idleTicks: 8_950, ownTicks: 1_500 })).toEqual([]);
+    // two busy loops took 1.5 CPUs' worth beside kbench's own
+    expect(machineReasons({ ...start, loadAvg1: 0.1 }, { ...start, at: 't1', totalTicks: 12_000, idleTicks: 8_000, ownTicks: 1_000 })).toEqual([
+      'other programs kept 1.50 of the 2 CPUs busy during the run',
+    ]);
+    // too short a run for ticks to mean anything, or a host's snapshot (no own ticks): the load average at the start
+    expect(machineReasons(start, { ...start, at: 't1', totalTicks: 10_100, idleTicks: 8_050, ownTicks: 550 })).toEqual(['the machine was busy when the run started (load average 3.10 on 2 CPUs)']);
+    expect(machineReasons({ ...start, ownTicks: undefined }, { ...start, totalTicks: 12_000 })).toHaveLength(1);
   });
 
   it('names a busy start, steal time and a clock change', () => {
@@ -107,5 +122,22 @@ describe('result stability in reports', () => {
     const md = renderMarkdown(buildReportModel(events));
     expect(md).toMatch(/load average 3\.50 at the start, 4\.00 at the end \(2 CPUs\)/);
     expect(md).toMatch(/the machine was busy when the run started \(load average 3\.50 on 2 CPUs\)/);
+  });
+});
+
+describe('load snapshots of this machine', () => {
+  it('read /proc/stat and kbench\'s own ticks (its process and finished children), in the same clock ticks', () => {
+    const snapshot = snapshotFrom({
+      loadAvg1: 0.5,
+      cpus: 2,
+      procStat: 'cpu  100 5 50 1000 20 1 2 7 0 0\ncpu0 1 2 3\n',
+      procSelfStat: '4242 (node (kbench)) S 1 4242 4242 0 -1 4194560 2000 0 0 0 300 40 25 5 20 0 11 0 9999',
+    });
+    expect(snapshot).toMatchObject({ totalTicks: 1185, stealTicks: 7, idleTicks: 1020, ownTicks: 370 });
+    const before = loadSnapshot();
+    if (before.ownTicks === undefined) return; // no /proc here: the load average rule applies
+    const until = Date.now() + 300;
+    while (Date.now() < until);
+    expect(loadSnapshot().ownTicks! - before.ownTicks).toBeGreaterThanOrEqual(15);
   });
 });
