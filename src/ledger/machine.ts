@@ -1,6 +1,6 @@
 // The machine a run happened on, recorded in its run-start event (reports and the gbench context read it), and how
 // busy it was at the start and the end of the run (run-start and run-end), the evidence reports judge stability by.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { arch, cpus, hostname, loadavg, platform } from 'node:os';
 import type { LoadSnapshot } from '../measure/stability.js';
 
@@ -48,14 +48,54 @@ export function loadSnapshot(): LoadSnapshot {
     loadAvg1: loadavg()[0],
     cpus: cpus().length,
     procStat: readOrUndefined('/proc/stat'),
-    procSelfStat: readOrUndefined('/proc/self/stat'),
+    ownProcStats: ownProcessStats(),
     curFreqKhz: readOrUndefined('/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq'),
     fallbackMhz: cpus()[0]?.speed,
   });
 }
 
 /** A snapshot from what a Linux host shows: read here by loadSnapshot, or printed by a probe on another host. */
-export function snapshotFrom(raw: { loadAvg1: number; cpus: number; procStat?: string; procSelfStat?: string; curFreqKhz?: string; fallbackMhz?: number }): LoadSnapshot {
+/**
+ * /proc/<pid>/stat of this process and every live process below it (the sandbox host, a native driver), so the
+ * CPU kbench spends in children it has not reaped yet counts as its own; undefined without /proc.
+ */
+function ownProcessStats(): string[] | undefined {
+  const self = readOrUndefined('/proc/self/stat');
+  if (!self) return undefined;
+  const stats = new Map<number, string>();
+  for (const entry of readdirOrEmpty('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readOrUndefined(`/proc/${entry}/stat`);
+    if (stat) stats.set(Number(entry), stat);
+  }
+  const parentOf = (stat: string) => Number(statFields(stat)[1]);
+  const mine = new Set([process.pid]);
+  // a child's pid may be below its parent's (pids wrap), so repeat until no process joins
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, stat] of stats)
+      if (!mine.has(pid) && mine.has(parentOf(stat))) {
+        mine.add(pid);
+        grew = true;
+      }
+  }
+  return [self, ...[...mine].filter((pid) => pid !== process.pid).map((pid) => stats.get(pid)!)];
+}
+
+function readdirOrEmpty(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+/** The fields of a /proc/<pid>/stat line after "pid (comm) ", from the state on (proc(5): field 3 is index 0). */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+export function snapshotFrom(raw: { loadAvg1: number; cpus: number; procStat?: string; ownProcStats?: string[]; curFreqKhz?: string; fallbackMhz?: number }): LoadSnapshot {
   const snapshot: LoadSnapshot = { at: new Date().toISOString(), loadAvg1: raw.loadAvg1, cpus: raw.cpus };
   // "cpu  user nice system idle iowait irq softirq steal ...", in clock ticks since boot (proc(5))
   const line = raw.procStat?.split('\n').find((l) => l.startsWith('cpu '));
@@ -65,9 +105,9 @@ export function snapshotFrom(raw: { loadAvg1: number; cpus: number; procStat?: s
     snapshot.stealTicks = ticks[7] ?? 0;
     snapshot.idleTicks = ticks[3] + (ticks[4] ?? 0);
   }
-  // "pid (comm) state ppid … utime stime cutime cstime …" (proc(5)): fields 14–17 after the command's closing ')'
-  const own = raw.procSelfStat?.slice(raw.procSelfStat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
-  if (own?.length === 4 && own.every(Number.isFinite)) snapshot.ownTicks = own.reduce((a, b) => a + b, 0);
+  // utime stime cutime cstime (proc(5) fields 14–17): each process's own CPU and that of its reaped children
+  const own = raw.ownProcStats?.flatMap((stat) => statFields(stat).slice(11, 15).map(Number));
+  if (own?.length && own.every(Number.isFinite)) snapshot.ownTicks = own.reduce((a, b) => a + b, 0);
   const khz = Number(raw.curFreqKhz);
   const mhz = khz > 0 ? khz / 1000 : raw.fallbackMhz;
   if (mhz) snapshot.mhz = mhz;

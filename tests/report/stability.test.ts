@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { readLedger } from '../../src/ledger/ledger.js';
 import type { LedgerEvent } from '../../src/ledger/records.js';
@@ -126,18 +127,27 @@ describe('result stability in reports', () => {
 });
 
 describe('load snapshots of this machine', () => {
-  it('read /proc/stat and kbench\'s own ticks (its process and finished children), in the same clock ticks', () => {
+  it('read /proc/stat and kbench\'s own ticks (its process, its live descendants, its reaped children), in the same clock ticks', async () => {
     const snapshot = snapshotFrom({
       loadAvg1: 0.5,
       cpus: 2,
       procStat: 'cpu  100 5 50 1000 20 1 2 7 0 0\ncpu0 1 2 3\n',
-      procSelfStat: '4242 (node (kbench)) S 1 4242 4242 0 -1 4194560 2000 0 0 0 300 40 25 5 20 0 11 0 9999',
+      ownProcStats: ['4242 (node (kbench)) S 1 4242 4242 0 -1 4194560 2000 0 0 0 300 40 25 5 20 0 11 0 9999', '4250 (node) S 4242 4242 4242 0 -1 0 0 0 0 0 60 4 0 0 20 0 3 0 10000'],
     });
-    expect(snapshot).toMatchObject({ totalTicks: 1185, stealTicks: 7, idleTicks: 1020, ownTicks: 370 });
+    expect(snapshot).toMatchObject({ totalTicks: 1185, stealTicks: 7, idleTicks: 1020, ownTicks: 370 + 64 });
     const before = loadSnapshot();
     if (before.ownTicks === undefined) return; // no /proc here: the load average rule applies
     const until = Date.now() + 300;
     while (Date.now() < until);
-    expect(loadSnapshot().ownTicks! - before.ownTicks).toBeGreaterThanOrEqual(15);
+    const afterSelf = loadSnapshot().ownTicks!;
+    expect(afterSelf - before.ownTicks).toBeGreaterThanOrEqual(15);
+    // a child still running (not reaped: the sandbox host while a screen ends) counts as kbench's own
+    const child = spawn(process.execPath, ['-e', 'const t = Date.now() + 400; while (Date.now() < t); setTimeout(() => {}, 5000)']);
+    await new Promise((r) => setTimeout(r, 700));
+    try {
+      expect(loadSnapshot().ownTicks! - afterSelf).toBeGreaterThanOrEqual(25);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
