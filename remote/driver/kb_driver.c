@@ -15,7 +15,7 @@
  * Plan lines (one per case; arguments in spec parameter order: buffer byte count, i32 decimal, f32 as 0x bits):
  *   check <id> <nth> <nparts> <part nth...> <arg...>
  *   time  <id> <nth> <nsets> <pairs> <min batch ns> <warm-up ns> <seed> <arg...>  (a sample = best of KB_BATCHES)
- * Inputs:  <input dir>/<id>/<set>/<param>.bin
+ * Inputs:  <input dir>/<id>/<set>/<param>.bin, and <param>.alt: KB_REPLACEMENTS replacement elements (see perturb)
  * Outputs: check: <output dir>/<id>/<call>/<param>.bin: c1 (first call), r (reference), p<nth> (partition run
  *                  ith ascending, written only when it differs from c1), c3 (after perturbing the inputs, written
  *                  only when it differs from c1) and r3 (the reference on the perturbed inputs)
@@ -517,14 +517,18 @@ static void slot_poison(kb_slot *s, int value) {
     if (KB_PARAMS[p].kind == KB_OUT || KB_PARAMS[p].kind == KB_SCRATCH) memset(s->buf[p].data, value, s->buf[p].bytes);
 }
 
+/* An input's bytes, followed in the same allocation by its KB_REPLACEMENTS replacement elements (<param>.alt). */
 static void load_inputs(int id, int set, unsigned char **pristine) {
   char path[4096];
   for (int p = 0; p < KB_NPARAMS; p++) {
     if (KB_PARAMS[p].kind != KB_IN) continue;
-    pristine[p] = malloc(arg_bytes[p] ? arg_bytes[p] : 1);
+    size_t alt = arg_bytes[p] ? (size_t)KB_REPLACEMENTS * (size_t)KB_PARAMS[p].elementBytes : 0;
+    pristine[p] = malloc(arg_bytes[p] + alt ? arg_bytes[p] + alt : 1);
     if (!pristine[p]) kb_die("out of memory", "inputs");
     snprintf(path, sizeof path, "%s/%d/%d/%s.bin", in_dir, id, set, KB_PARAMS[p].name);
     kb_read_file(path, pristine[p], arg_bytes[p]);
+    snprintf(path, sizeof path, "%s/%d/%d/%s.alt", in_dir, id, set, KB_PARAMS[p].name);
+    if (alt) kb_read_file(path, pristine[p] + arg_bytes[p], alt);
   }
 }
 
@@ -537,24 +541,22 @@ static void slot_fill(kb_slot *s, unsigned char **pristine) {
   }
 }
 
-/* Changes KB_PERTURBED_PER_SAMPLE pairs of elements of every input at fresh random positions by swapping an element
- * with its neighbour (2i, 2i + 1; a pair of equal elements is redrawn a few times): a cache keyed on addresses or on
- * a sample of the contents returns outputs of the old inputs, which the reference on the new ones shows. A swap
- * within an aligned pair keeps every aligned block of even length the same multiset, so invariants of an input's
- * distribution hold (q8_0's `ties` blocks keep their ±127: a copy over it made exact ties that float and exact
- * arithmetic round apart, failing honest quantizers). */
+/* Rewrites KB_PERTURBED_PER_SAMPLE elements of every input at fresh random positions, each with one of the input's
+ * replacements (draws the host made from the input's own distribution, as the sandbox draws them; an element left as
+ * it was is tried again a few times): a cache keyed on addresses or on a sample of the contents returns outputs of
+ * the old inputs, which the reference on the new ones shows. Copying another element of the buffer instead broke
+ * what a distribution promises (q8_0's `ties` blocks each hold ±127) and failed honest quantizers. */
 static void perturb(unsigned char **pristine) {
   for (int p = 0; p < KB_NPARAMS; p++) {
     if (KB_PARAMS[p].kind != KB_IN) continue;
-    size_t size = (size_t)KB_PARAMS[p].elementBytes, pairs = arg_bytes[p] / size / 2;
-    unsigned char tmp[16];
-    for (int k = 0; pairs > 0 && size <= sizeof tmp && k < KB_PERTURBED_PER_SAMPLE; k++) {
+    size_t size = (size_t)KB_PARAMS[p].elementBytes, elements = arg_bytes[p] / size;
+    const unsigned char *pool = pristine[p] + arg_bytes[p];
+    for (int k = 0; elements > 0 && k < KB_PERTURBED_PER_SAMPLE; k++) {
       for (int attempt = 0; attempt < 4; attempt++) {
-        unsigned char *a = pristine[p] + (size_t)(rng_next() % pairs) * 2 * size, *b = a + size;
-        if (memcmp(a, b, size) == 0) continue;
-        memcpy(tmp, a, size);
-        memcpy(a, b, size);
-        memcpy(b, tmp, size);
+        unsigned char *to = pristine[p] + (size_t)(rng_next() % elements) * size;
+        const unsigned char *value = pool + (size_t)(rng_next() % KB_REPLACEMENTS) * size;
+        if (memcmp(to, value, size) == 0) continue;
+        memcpy(to, value, size);
         break;
       }
     }

@@ -191,9 +191,9 @@ export function partitionOrder(order: PartitionOrder, nth: number, rng: Rng): nu
 }
 
 /**
- * Copies of `inputs` with `count` elements at fresh random positions rewritten: with a new draw of the element's
- * generator, or for masks (whose values depend on the position) with the element at another random position of the
- * buffer. A rewrite that leaves the element as it was is tried again a few times (constant inputs cannot change).
+ * Copies of `inputs` with `count` elements at fresh random positions rewritten, each with a replacement drawn as
+ * `replacementElement` does. A rewrite that leaves the element as it was is tried again a few times (constant
+ * inputs cannot change).
  */
 export function perturbInputs(spec: KernelSpec, env: Env, distribution: string, inputs: Map<string, Uint8Array>, rng: Rng, count: number): Map<string, Uint8Array> {
   const out = new Map([...inputs].map(([name, bytes]) => [name, bytes.slice()]));
@@ -201,14 +201,11 @@ export function perturbInputs(spec: KernelSpec, env: Env, distribution: string, 
   if (!buffers.length) return out;
   for (let k = 0; k < count; k++) {
     const b = buffers[Math.floor(rng.next() * buffers.length)];
-    const gen = generatorFor(spec, b.name, distribution);
     const size = dtypeBytes(b.dtype);
     const live = out.get(b.name)!;
     for (let attempt = 0; attempt < 4; attempt++) {
       const at = Math.floor(rng.next() * b.elements) * size;
-      // a mask keeps its shape: its new element is a copy of another one (one element copied, not the buffer's rest)
-      const from = gen.kind === 'mask' ? Math.floor(rng.next() * b.elements) * size : 0;
-      const value = gen.kind === 'mask' ? live.slice(from, from + size) : encode(b.dtype, sampleValues(gen, 1, env, rng.nextU32()));
+      const value = replacementElement(spec, env, distribution, b, live, rng);
       if (!Buffer.from(live.buffer, live.byteOffset + at, size).equals(value)) {
         live.set(value, at);
         break;
@@ -216,6 +213,36 @@ export function perturbInputs(spec: KernelSpec, env: Env, distribution: string, 
     }
   }
   return out;
+}
+
+/**
+ * Replacement elements for the native driver, which changes inputs the same way between calls but cannot run the
+ * generators: `count` of them per input buffer, each drawn as `replacementElement` does (the driver picks positions
+ * and which replacement goes where from its own per-run random stream).
+ */
+export function replacementPool(spec: KernelSpec, env: Env, distribution: string, inputs: Map<string, Uint8Array>, seed: number, count: number): Map<string, Uint8Array> {
+  const rng = createRng(seed);
+  const pools = new Map<string, Uint8Array>();
+  for (const b of bufferLayouts(spec, env).filter((b) => b.role === 'in' && b.elements > 0)) {
+    const size = dtypeBytes(b.dtype);
+    const pool = new Uint8Array(count * size);
+    for (let k = 0; k < count; k++) pool.set(replacementElement(spec, env, distribution, b, inputs.get(b.name)!, rng), k * size);
+    pools.set(b.name, pool);
+  }
+  return pools;
+}
+
+/**
+ * One element that keeps an input's distribution: a new draw of its generator (a one-element draw, so a `ties`
+ * draw is ±max and every block keeps its ±max), or for masks, whose values depend on the position, a copy of the
+ * element at another random position of the buffer.
+ */
+function replacementElement(spec: KernelSpec, env: Env, distribution: string, b: BufferLayout, live: Uint8Array, rng: Rng): Uint8Array {
+  const gen = generatorFor(spec, b.name, distribution);
+  const size = dtypeBytes(b.dtype);
+  if (gen.kind !== 'mask') return encode(b.dtype, sampleValues(gen, 1, env, rng.nextU32()));
+  const from = Math.floor(rng.next() * b.elements) * size;
+  return live.slice(from, from + size);
 }
 
 export function distributionNames(spec: KernelSpec): string[] {

@@ -8,9 +8,11 @@ export const PROTOCOL = {
   poisons: [0xff, 0xa5] as const,
   /** before every timed call one output element, a different one each call, is poisoned: skipped calls show */
   poisonOneElementPerCall: true,
-  /** input elements changed at fresh random positions between timed samples (a content-keyed cache goes stale): in
-   * WASM redrawn from their generator, natively this many pairs of neighbours swapped (both keep the distribution) */
+  /** input elements changed at fresh random positions between timed samples (a content-keyed cache goes stale), each
+   * to a new draw that keeps the input's distribution (check/inputs.ts replacementElement) */
   perturbedElementsPerSample: 8,
+  /** the native driver cannot run the generators: the host draws this many replacements per input for it */
+  replacementsPerInput: 64,
   /** the orders in which the ith of a partition are run sequentially in a check */
   partitionOrders: ['ascending', 'descending', 'shuffled'] as const,
   /** a sample is the fastest of this many batches (a preempted batch is slower, never faster) */
@@ -39,6 +41,7 @@ export function protocolHeader(): string {
     ['KB_POISON_SECOND', p.poisons[1]],
     ['KB_POISON_ONE_PER_CALL', p.poisonOneElementPerCall ? 1 : 0],
     ['KB_PERTURBED_PER_SAMPLE', p.perturbedElementsPerSample],
+    ['KB_REPLACEMENTS', p.replacementsPerInput],
     ['KB_BATCHES', p.batchesPerSample],
     ['KB_SLOWEST_BATCH_FACTOR', p.slowestBatchFactor],
     ['KB_SOL_FMA_ITERS', p.speedOfLight.fmaIters],

@@ -54,7 +54,6 @@ export function loadSnapshot(): LoadSnapshot {
   });
 }
 
-/** A snapshot from what a Linux host shows: read here by loadSnapshot, or printed by a probe on another host. */
 /**
  * /proc/<pid>/stat of this process and every live process below it (the sandbox host, a native driver), so the
  * CPU kbench spends in children it has not reaped yet counts as its own; undefined without /proc.
@@ -95,6 +94,7 @@ function statFields(stat: string): string[] {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
+/** A snapshot from what a Linux host shows: read here by loadSnapshot, or printed by a probe on another host. */
 export function snapshotFrom(raw: { loadAvg1: number; cpus: number; procStat?: string; ownProcStats?: string[]; curFreqKhz?: string; fallbackMhz?: number }): LoadSnapshot {
   const snapshot: LoadSnapshot = { at: new Date().toISOString(), loadAvg1: raw.loadAvg1, cpus: raw.cpus };
   // "cpu  user nice system idle iowait irq softirq steal ...", in clock ticks since boot (proc(5))

@@ -12,7 +12,7 @@ export interface LoadSnapshot {
   stealTicks?: number;
   /** idle and iowait ticks */
   idleTicks?: number;
-  /** CPU ticks of kbench's own process and its finished children (/proc/self/stat), on this machine only */
+  /** CPU ticks of kbench's own process, its live descendants and its reaped children (/proc/<pid>/stat); this machine only */
   ownTicks?: number;
   mhz?: number;
 }
@@ -66,7 +66,7 @@ export function machineReasons(start?: LoadSnapshot, end?: LoadSnapshot): string
 
 /**
  * How many CPUs other programs kept busy on average over the run: busy ticks (neither idle nor stolen) between the
- * snapshots, less kbench's own (its process and its finished children). Undefined unless both snapshots were taken
+ * snapshots, less kbench's own (ownTicks). Undefined unless both snapshots were taken
  * on this machine with /proc readable and the run lasted long enough for ticks to mean something.
  */
 function otherProgramsCpus(start?: LoadSnapshot, end?: LoadSnapshot): number | undefined {

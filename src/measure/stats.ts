@@ -109,8 +109,8 @@ export function bootstrapMedianCI(xs: readonly number[], { seed, level = 0.95, r
  * Resampling G groups spreads their effects by only (G - 1) / G of their variance (the plug-in variance's bias, which
  * makes the bootstrap standard error of a mean sqrt((n - 1) / n) times the textbook one), and with the 3 to 5 groups
  * a measurement has, CIs then miss re-runs (bench:sessions): the replicates are moved away from the estimate by
- * sqrt(G / (G - 1)). In log space, as the statistics are ratios of
- * times (positive), so an inverted ratio gets the inverted interval.
+ * sqrt(G / (G - 1)), in log space, as the statistics are ratios of times (positive), so an inverted ratio gets the
+ * inverted interval.
  */
 function expandAbout(replicates: Float64Array, estimate: number, factor: number): void {
   if (!(estimate > 0) || !replicates.every((x) => x > 0)) throw new RangeError('a grouped bootstrap needs positive samples (ratios of times)');

@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bufferLayouts, checkCases, distributionNames, generateInputs, scalarValues, shapeCases, type ShapeCase } from '../check/inputs.js';
-import { protocolHeader } from '../check/rules.js';
+import { bufferLayouts, checkCases, distributionNames, generateInputs, replacementPool, scalarValues, seedFor, shapeCases, type ShapeCase } from '../check/inputs.js';
+import { PROTOCOL, protocolHeader } from '../check/rules.js';
 import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import type { KernelSpec } from '../spec/schema.js';
 import { ALLOWED_HEADERS } from '../build/policy.js';
@@ -94,10 +94,17 @@ export function planArgs(spec: KernelSpec, shape: ShapeCase): string {
     .join(' ');
 }
 
+/** A random stream of its own for the replacements, apart from the inputs' (seedFor). */
+const REPLACEMENT_STREAM = 0x7e91;
+
 function writeInputs(dir: string, kernel: Kernel, c: PlanCase, set: number, seed: number): void {
   const setDir = join(dir, 'in', String(c.id), String(set));
   mkdirSync(setDir, { recursive: true });
-  for (const [name, bytes] of generateInputs(kernel.spec, c.shape.env, c.distribution, seed)) writeFileSync(join(setDir, `${name}.bin`), bytes);
+  const inputs = generateInputs(kernel.spec, c.shape.env, c.distribution, seed);
+  for (const [name, bytes] of inputs) writeFileSync(join(setDir, `${name}.bin`), bytes);
+  // what the driver writes over input elements between calls: draws that keep the distribution, as in the sandbox
+  const pools = replacementPool(kernel.spec, c.shape.env, c.distribution, inputs, seedFor(seed, REPLACEMENT_STREAM), PROTOCOL.replacementsPerInput);
+  for (const [name, bytes] of pools) writeFileSync(join(setDir, `${name}.alt`), bytes);
 }
 
 function copyDir(from: string, to: string): void {

@@ -256,7 +256,7 @@ function compareCase(kernel: Kernel, c: PlanCase, dir: string, nth: number): Che
     const expectedAfter = readOutput(dir, c.id, 'r3', layout.name);
     const after = readOutput(dir, c.id, 'c3', layout.name) ?? first;
     if (!expectedAfter || !after || !expected) return { status: 'trap', message: `outputs after perturbing the inputs missing for ${layout.name}`, ...where };
-    const perturbed = `after ${PROTOCOL.perturbedElementsPerSample} pairs of neighbouring elements of each input were swapped, same addresses`;
+    const perturbed = `after ${PROTOCOL.perturbedElementsPerSample} elements of each input were redrawn from its distribution, same addresses`;
     const m = compareOutput(kernel.spec, layout.param, c.shape.env, after, expectedAfter);
     if (m) return { status: 'wrong', buffer: layout.name, ...m, reason: `${m.reason} (${perturbed})`, ...where, ...(nth > 1 ? { nth } : {}), phase: 'check' };
     // No byte-level "must change where the reference did" rule: a lower-precision kernel (a fast exp) may keep

@@ -26,6 +26,7 @@ describe('kb_protocol.h', () => {
       KB_POISON_SECOND: String(PROTOCOL.poisons[1]),
       KB_POISON_ONE_PER_CALL: PROTOCOL.poisonOneElementPerCall ? '1' : '0',
       KB_PERTURBED_PER_SAMPLE: String(PROTOCOL.perturbedElementsPerSample),
+      KB_REPLACEMENTS: String(PROTOCOL.replacementsPerInput),
       KB_BATCHES: String(PROTOCOL.batchesPerSample),
       KB_SLOWEST_BATCH_FACTOR: String(PROTOCOL.slowestBatchFactor),
       KB_SOL_FMA_ITERS: String(PROTOCOL.speedOfLight.fmaIters),
