@@ -46,8 +46,8 @@ function screenRun(entries: { name: string; path: string; wasmSpeedup: number; p
   return dir;
 }
 
-/** Processes whose working directory is (or was, before removal) under `dir`: the remote run's shell and driver. */
-function processesUnder(dir: string): string[] {
+/** Command lines of the processes whose working directory is (or was, before removal) under `dir`, or of every process. */
+function processesUnder(dir = ''): string[] {
   return readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .flatMap((p) => {
@@ -135,7 +135,7 @@ describe.skipIf(missing('OpenSSH server and client (sshd, ssh)', existsSync(SSHD
   it('leaves nothing of a cancelled command running on the host', async () => {
     const executor = createExecutor(host('kbtest'));
     const token = `${process.pid}.${Date.now() % 1000}`;
-    const running = () => readdirSync('/proc').some((p) => /^\d+$/.test(p) && (() => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`sleep 3${token}`); } catch { return false; } })());
+    const running = () => processesUnder().some((cmd) => cmd.includes(`sleep 3${token}`));
     const controller = new AbortController();
     const poll = setInterval(() => running() && (clearInterval(poll), controller.abort()), 10);
     // a child that ignores the closed channel, as a build writing to a file does
