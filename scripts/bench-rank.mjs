@@ -19,6 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HostConfig } from '../dist/config/config.js';
+import { predictNativeSpeedup } from '../dist/measure/memory-floor.js';
 import { spearman } from '../dist/measure/stats.js';
 import { calibrate } from '../dist/remote/calibrate.js';
 import { runNativeRecorded } from '../dist/remote/native-run.js';
@@ -48,7 +49,7 @@ const s = (ms) => `${(ms / 1000).toFixed(0)} s`;
 
 const targets = values.targets.split(',');
 const rounds = Number(values.rounds);
-// speedups by model label (or 'native') → point key → one estimate per round
+// timings by model label (or 'native') → point key → one per round: speedup estimate, median times, read time
 const seen = new Map();
 const keep = (label, r) => {
   if (r.check.status !== 'pass' || r.hostFailure) return;
@@ -56,7 +57,7 @@ const keep = (label, r) => {
   seen.set(label, byPoint);
   for (const sp of r.speed) {
     const key = `${r.kernel}\0${r.candidate}\0${sp.shape}`;
-    byPoint.set(key, [...(byPoint.get(key) ?? []), sp.speedup.estimate]);
+    byPoint.set(key, [...(byPoint.get(key) ?? []), { speedup: sp.speedup.estimate, candidateNs: sp.candidateMedianNs, baselineNs: sp.baselineMedianNs, readNs: sp.speedOfLight?.readNs }]);
   }
 };
 const loads = [load()];
@@ -81,19 +82,31 @@ console.log(`${rounds} round(s) in ${s(performance.now() - started)}; load avera
 
 const f = (x) => (Number.isNaN(x) ? '  — ' : x.toFixed(2).padStart(5));
 console.log(`\nkbench calibrate (the latest round):`);
-for (const host of calibrate(work).hosts) {
-  console.log(`${host.host} vs ${host.screen}: ρ pooled ${f(host.spearmanRho)} over ${host.points.length} points, among native winners ${f(host.winnersRho)} over ${host.points.filter((p) => p.nativeSpeedup > 1.5).length}`);
-  for (const k of host.kernels) console.log(`  ${k.kernel.padEnd(18)}${String(k.points).padStart(4)} points ρ ${f(k.spearmanRho)}  ${String(k.winnerPoints).padStart(3)} winners ρ ${f(k.winnersRho)}`);
+const calibration = calibrate(work);
+for (const host of calibration.hosts) {
+  const floor = host.memoryFloor ? `memory floor k ${host.memoryFloor.streamFactor.toFixed(2)}, c ${host.memoryFloor.floorRatio.toFixed(2)}` : 'no memory floor fitted';
+  console.log(`${host.host} vs ${host.screen}: ρ pooled ${f(host.spearmanRho)} over ${host.points.length} points, among native winners ${f(host.winnersRho)} over ${host.points.filter((p) => p.nativeSpeedup > 1.5).length}; with the floor (${floor}) ${f(host.predicted.spearmanRho)} / ${f(host.predicted.winnersRho)}`);
+  for (const k of host.kernels) console.log(`  ${k.kernel.padEnd(18)}${String(k.points).padStart(4)} points ρ ${f(k.spearmanRho)}  ${String(k.winnerPoints).padStart(3)} winners ρ ${f(k.winnersRho)}  with the floor ${f(k.predictedRho)} / ${f(k.predictedWinnersRho)}`);
 }
 
-// The same from the median over rounds of each point's speedup (what one noisy round cannot show).
+// The same from the median over rounds of each point's speedup (what one noisy round cannot show), for each model
+// as screened and with the host's memory floor (fitted by calibrate on the latest round) applied to every round.
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rho = (pts, model) => (pts.length >= 3 ? spearman(pts.map((p) => p[model]), pts.map((p) => p.native)) : NaN);
-const labels = [...seen.keys()].filter((l) => l !== 'native');
+const nativeRead = new Map([...seen.get('native')].map(([key, rs]) => [key, median(rs.map((r) => r.readNs))]));
+const floors = new Map(calibration.hosts.filter((h) => h.memoryFloor).map((h) => [h.screen, h.memoryFloor]));
+const models = [...seen.keys()].filter((l) => l !== 'native');
+const labels = models.flatMap((l) => (floors.has(l) ? [l, `${l} + floor`] : [l]));
+const speedupsOf = (label, key) => {
+  const [model, floored] = [label.replace(/ \+ floor$/, ''), label.endsWith(' + floor')];
+  const rs = seen.get(model).get(key);
+  if (!rs || !floored) return rs?.map((r) => r.speedup);
+  return rs.map((r) => (nativeRead.get(key) ? predictNativeSpeedup({ speedup: r.speedup, candidateNs: r.candidateNs, baselineNs: r.baselineNs }, nativeRead.get(key), floors.get(model)) : r.speedup));
+};
 const points = [...seen.get('native')].flatMap(([key, nat]) => {
-  const p = { key, kernel: key.split('\0')[0], native: median(nat) };
+  const p = { key, kernel: key.split('\0')[0], native: median(nat.map((r) => r.speedup)) };
   for (const l of labels) {
-    const w = seen.get(l).get(key);
+    const w = speedupsOf(l, key);
     if (!w) return [];
     p[l] = median(w);
   }
@@ -101,11 +114,24 @@ const points = [...seen.get('native')].flatMap(([key, nat]) => {
 });
 if (rounds > 1) {
   console.log(`\nmedian over ${rounds} rounds, ρ pooled / ρ among native winners (> 1.5×):`);
-  console.log(`${'kernel'.padEnd(18)} pts win  ${labels.map((l) => l.padEnd(34)).join('')}`);
+  const width = Math.max(...labels.map((l) => l.length)) + 2;
+  console.log(`${'kernel'.padEnd(18)} pts win  ${labels.map((l) => l.padEnd(width)).join('')}`);
   for (const kernel of [...new Set(points.map((p) => p.kernel))].sort().concat('(all)')) {
     const mine = kernel === '(all)' ? points : points.filter((p) => p.kernel === kernel);
     const win = mine.filter((p) => p.native > 1.5);
-    console.log(`${kernel.padEnd(18)}${String(mine.length).padStart(4)}${String(win.length).padStart(4)}  ${labels.map((l) => `${f(rho(mine, l))} / ${f(rho(win, l))}`.padEnd(34)).join('')}`);
+    console.log(`${kernel.padEnd(18)}${String(mine.length).padStart(4)}${String(win.length).padStart(4)}  ${labels.map((l) => `${f(rho(mine, l))} / ${f(rho(win, l))}`.padEnd(width)).join('')}`);
+  }
+  // How far a ranking repeats: ρ among the winners between two rounds of the same side. Where native does not
+  // repeat its own order (near-ties), no screen can; where both repeat and still disagree, the model is wrong.
+  console.log(`\nrepeatability among the winners, ρ of round i vs round j (median over pairs): native / ${models.join(' / ')}`);
+  const roundRho = (label, keys) => {
+    const rhos = [];
+    for (let i = 0; i < rounds; i++) for (let j = i + 1; j < rounds; j++) rhos.push(spearman(keys.map((k) => seen.get(label).get(k)[i].speedup), keys.map((k) => seen.get(label).get(k)[j].speedup)));
+    return median(rhos);
+  };
+  for (const kernel of [...new Set(points.map((p) => p.kernel))].sort()) {
+    const win = points.filter((p) => p.kernel === kernel && p.native > 1.5 && [...seen.values()].every((m) => m.get(p.key)?.length === rounds)).map((p) => p.key);
+    if (win.length >= 3) console.log(`${kernel.padEnd(18)}${String(win.length).padStart(4)}  ${['native', ...models].map((l) => f(roundRho(l, win))).join(' / ')}`);
   }
 }
 console.log(`\npoints (kernel candidate shape: WASM speedup per model → native${rounds > 1 ? ', medians' : ''})`);

@@ -7,10 +7,16 @@ import { listRunFolders, readLedger } from '../ledger/ledger.js';
 import type { TargetResult } from '../ledger/records.js';
 import { agreementRho, pairWithWasm, type AgreementPoint, type TimedSource } from '../measure/agreement.js';
 import { screenedPlain, screenLabelOf } from '../build/screen-target.js';
+import { fitMemoryFloor, predictNativeSpeedup, type FloorObservation, type MemoryFloorModel } from '../measure/memory-floor.js';
+import { median } from '../measure/stats.js';
 import { outcomeOf } from './outcome.js';
 import { DEFAULT_MARGIN, wasmRejection } from './outcome.js';
 
-export type CalibrationPoint = AgreementPoint;
+export interface CalibrationPoint extends AgreementPoint {
+  /** the WASM speedup with the host's memory floor applied (memory-floor.ts); the WASM speedup itself without a model */
+  predictedSpeedup: number;
+}
+
 
 export interface HostCalibration {
   host: string;
@@ -26,8 +32,12 @@ export interface HostCalibration {
   spearmanRho: number;
   /** the same over the points that won natively by more than WINNER_SPEEDUP: does the screen rank winners? */
   winnersRho: number;
-  /** per kernel, pooled and among winners */
-  kernels: { kernel: string; points: number; spearmanRho: number; winnerPoints: number; winnersRho: number }[];
+  /** …with the memory floor applied: the predictions against the native speedups, pooled and among the winners */
+  predicted: { spearmanRho: number; winnersRho: number };
+  /** the host's memory floor in the screen's units, fitted from these points; absent with too few */
+  memoryFloor?: MemoryFloorModel;
+  /** per kernel, pooled and among winners, raw and predicted */
+  kernels: { kernel: string; points: number; spearmanRho: number; winnerPoints: number; winnersRho: number; predictedRho: number; predictedWinnersRho: number }[];
   /** candidates 'faster' natively */
   nativeWinners: number;
   /** …of which the WASM stage would have rejected at `marginFraction` */
@@ -79,9 +89,11 @@ function allResults(workDir: string): { every: RunResult[]; results: TargetResul
   return { every, results: [...latest.values()], runs: runs.length };
 }
 
-function rho(points: CalibrationPoint[]): number {
+function rho(points: AgreementPoint[]): number {
   return agreementRho(points) ?? NaN;
 }
+
+const predictedRho = (points: CalibrationPoint[]) => rho(points.map((p) => ({ ...p, wasmSpeedup: p.predictedSpeedup })));
 
 const timedSource = (r: TargetResult): TimedSource => ({ ...r, shapes: r.speed.map((s) => ({ shape: s.shape, speedup: s.speedup.estimate, emulated: s.emulated })) });
 
@@ -91,8 +103,47 @@ function kernelRhos(points: CalibrationPoint[]): HostCalibration['kernels'] {
   return [...new Set(points.map((p) => p.kernel))].sort().map((kernel) => {
     const mine = points.filter((p) => p.kernel === kernel);
     const winners = mine.filter(winning);
-    return { kernel, points: mine.length, spearmanRho: rho(mine), winnerPoints: winners.length, winnersRho: rho(winners) };
+    return { kernel, points: mine.length, spearmanRho: rho(mine), winnerPoints: winners.length, winnersRho: rho(winners), predictedRho: predictedRho(mine), predictedWinnersRho: predictedRho(winners) };
   });
+}
+
+type ShapeSpeed = TargetResult['speed'][number];
+
+/** A paired point with the WASM and native timings it came from. */
+interface TimedPoint {
+  point: AgreementPoint;
+  wasm: ShapeSpeed;
+  native: ShapeSpeed;
+}
+
+const shapeOf = (r: TargetResult, shape: string) => r.speed.find((s) => s.shape === shape)!;
+const shapeKey = (kernel: string, shape: string) => `${kernel}\0${shape}`;
+
+/** Per kernel and shape, the median native time to read the shape's buffers once, over the host's results. */
+function nativeReadNs(results: TargetResult[]): Map<string, number> {
+  const reads = new Map<string, number[]>();
+  for (const r of results)
+    for (const s of r.speed) if (s.speedOfLight) reads.set(shapeKey(r.kernel, s.shape), [...(reads.get(shapeKey(r.kernel, s.shape)) ?? []), s.speedOfLight.readNs]);
+  return new Map([...reads].map(([k, xs]) => [k, median(xs)]));
+}
+
+/** The host's memory floor fitted from the timed points, and each point's speedup predicted with it. */
+function withMemoryFloor(timed: TimedPoint[], readNs: Map<string, number>): { points: CalibrationPoint[]; memoryFloor?: MemoryFloorModel } {
+  const read = (t: TimedPoint) => readNs.get(shapeKey(t.point.kernel, t.point.shape));
+  const observations: FloorObservation[] = timed.flatMap((t) => {
+    const nativeRead = read(t);
+    return nativeRead ? [{ wasmCandidateNs: t.wasm.candidateMedianNs, nativeCandidateNs: t.native.candidateMedianNs, nativeReadNs: nativeRead }] : [];
+  });
+  const memoryFloor = fitMemoryFloor(observations);
+  const points = timed.map((t) => {
+    const nativeRead = read(t);
+    const predictedSpeedup =
+      memoryFloor && nativeRead
+        ? predictNativeSpeedup({ speedup: t.point.wasmSpeedup, candidateNs: t.wasm.candidateMedianNs, baselineNs: t.wasm.baselineMedianNs }, nativeRead, memoryFloor)
+        : t.point.wasmSpeedup;
+    return { ...t.point, predictedSpeedup };
+  });
+  return { points, memoryFloor };
 }
 
 const isTimedPass = (r: TargetResult) => !r.hostFailure && r.check.status === 'pass' && r.speed.length > 0;
@@ -138,7 +189,7 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
     sessions: calibrateSessions(every, nativeWinners, marginFraction),
     hosts: hosts.flatMap((host) => screens.map((screen) => {
       const wasm = new Map(wasmResults.filter((r) => screenLabelOf(r.toolchain) === screen).map((r) => [key(r), r]));
-      const points: CalibrationPoint[] = [];
+      const timed: TimedPoint[] = [];
       const rejectedWinners: HostCalibration['rejectedWinners'] = [];
       let winners = 0;
       let candidates = 0;
@@ -150,13 +201,14 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
         if (!w || w.check.status !== 'pass' || !w.speed.length) continue;
         candidates++;
         if (screenedPlain(w.toolchain)) plainBuilds++;
-        points.push(...pairWithWasm([timedSource(w)], [timedSource(r)]));
+        for (const point of pairWithWasm([timedSource(w)], [timedSource(r)])) timed.push({ point, wasm: shapeOf(w, point.shape), native: shapeOf(r, point.shape) });
         if (outcomeOf(r) !== 'faster' && outcomeOf(r) !== 'mixed') continue;
         winners++;
         const wasmBest = Math.max(...w.speed.map((x) => x.speedup.estimate));
         neededMargin = Math.max(neededMargin, 1 - wasmBest);
         if (wasmRejection(w, marginFraction)) rejectedWinners.push({ kernel: r.kernel, candidate: r.candidate, wasmBestSpeedup: wasmBest });
       }
+      const { points, memoryFloor } = withMemoryFloor(timed, nativeReadNs(mine));
       return {
         host,
         arch: mine[0].arch,
@@ -166,6 +218,8 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
         points,
         spearmanRho: rho(points),
         winnersRho: rho(points.filter(winning)),
+        predicted: { spearmanRho: predictedRho(points), winnersRho: predictedRho(points.filter(winning)) },
+        ...(memoryFloor && { memoryFloor }),
         kernels: kernelRhos(points),
         nativeWinners: winners,
         rejectedWinners,

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CLI, tempDir } from '../helpers/fixtures.js';
 import { BUILTIN_KERNELS_DIR } from '../../src/spec/suite.js';
 import { hasCommand, missing } from '../helpers/require.js';
+import { writeMemoryFloorRun } from '../helpers/results.js';
 
 const run = promisify(execFile);
 const kbench = (cwd: string, ...args: string[]) => run('node', [CLI, ...args], { cwd, encoding: 'utf8' });
@@ -43,5 +44,18 @@ describe.skipIf(missing('a C compiler (cc)', hasCommand('cc')))('native commands
 
   it('refuses an unknown host with exit status 2 and the known names', async () => {
     await expect(kbench(work, 'run', 'rms_norm', '--on', 'nowhere')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown host 'nowhere' \(known: local, qemu-aarch64/) });
+  });
+});
+
+describe('kbench calibrate', () => {
+  it('prints the memory floor it fitted and ρ among the winners with it', async () => {
+    const cwd = tempDir();
+    writeMemoryFloorRun(cwd);
+    const { stdout } = await kbench(cwd, 'calibrate');
+    expect(stdout).toContain("x86a vs screen wasm (4 lanes, no FMA): memory floor k = 2.00 × the native time to read a call's buffers once, c = 1.50× in WASM");
+    const header = stdout.split('\n').find((l) => l.includes('with floor'))!;
+    const all = stdout.split('\n').find((l) => l.startsWith('x86a'))!.split(/\s{2,}/);
+    const column = header.split(/\s{2,}/).indexOf('with floor');
+    expect(Number(all[column])).toBeGreaterThan(Number(all[column - 1]));
   });
 });

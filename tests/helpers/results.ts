@@ -1,5 +1,7 @@
 // The one builder of results for tests: a TargetResult with a pass and one timed shape per speedup, everything
 // else overridable. Times are 1 ns per call unless a test says otherwise.
+import { join } from 'node:path';
+import { Ledger } from '../../src/ledger/ledger.js';
 import type { Arch, TargetResult } from '../../src/ledger/records.js';
 import type { SpeedResult, SpeedVerdict } from '../../src/measure/types.js';
 
@@ -48,4 +50,26 @@ export function targetResult({ speedups = [], ...extra }: ResultSpec = {}): Targ
     elapsedMs: 1,
     ...extra,
   };
+}
+
+/**
+ * A run under `work`/.kbench/runs with candidates s1.6…s10 of kernel k screened in WASM and timed on host x86a, made
+ * for the memory floor: decode reads its buffers in 10 ns, prefill in 1000; natively no call beats twice that
+ * (prefill's fast candidates all end at 2000 ns), in WASM everything runs twice as slow as native compute and never
+ * floors. calibrate fits k = 2, c = 1.5 from it.
+ */
+export function writeMemoryFloorRun(work: string): void {
+  const ledger = new Ledger(join(work, '.kbench', 'runs', '20261127-000000-aaaa'));
+  const shapes = [
+    { shape: 'decode', readNs: 10, baselineNs: 300 },
+    { shape: 'prefill', readNs: 1000, baselineNs: 9000 },
+  ];
+  for (const s of [1.6, 2.5, 4, 6, 8, 10]) {
+    const timed = (target: string) =>
+      shapes.map(({ shape, readNs, baselineNs }, i) => {
+        const [b, c] = target === 'wasm' ? [2 * baselineNs, (2 * baselineNs) / s] : [baselineNs, Math.max(baselineNs / s, 2 * readNs)];
+        return speedResult(b / c, i, { shape, baselineMedianNs: b, candidateMedianNs: c, speedOfLight: { footprintBytes: 1, readNs, peakGflops: 1 } });
+      });
+    for (const target of ['wasm', 'x86a']) ledger.append({ type: 'result', at: '', result: targetResult({ target, candidate: `s${s}`, sourceSha256: `s${s}`, speed: timed(target) }) });
+  }
 }

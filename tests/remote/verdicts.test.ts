@@ -12,7 +12,7 @@ import { describeSshFailure } from '../../src/remote/ssh.js';
 import { generateGlue } from '../../src/remote/glue.js';
 import { judgeCandidate, resultLineTag } from '../../src/remote/judge.js';
 import { BUILTIN_KERNELS_DIR, findKernel } from '../../src/spec/suite.js';
-import { targetResult } from '../helpers/results.js';
+import { targetResult, writeMemoryFloorRun } from '../helpers/results.js';
 
 function result(target: string, candidate: string, speedups: number[], extra: Partial<TargetResult> = {}): TargetResult {
   return targetResult({ target, candidate, toolchain: 't', sourceSha256: candidate, speedups, ...extra });
@@ -98,7 +98,9 @@ describe('calibrate among winners and across sessions', () => {
     const h = calibrate(work, 0.25).hosts[0];
     expect(h.spearmanRho).toBeGreaterThan(0.5);
     expect(h.winnersRho).toBeCloseTo(-1, 10);
-    expect(h.kernels).toEqual([{ kernel: 'k', points: 5, spearmanRho: h.spearmanRho, winnerPoints: 3, winnersRho: h.winnersRho }]);
+    // no timings to fit a memory floor from: the predictions are the WASM speedups
+    expect(h.memoryFloor).toBeUndefined();
+    expect(h.kernels).toEqual([{ kernel: 'k', points: 5, spearmanRho: h.spearmanRho, winnerPoints: 3, winnersRho: h.winnersRho, predictedRho: h.spearmanRho, predictedWinnersRho: h.winnersRho }]);
     // a later session screens w3's same source at half the speedup, and rejects a native winner
     const second = new Ledger(join(work, '.kbench', 'runs', '20261128-000000-bbbb'));
     second.append({ type: 'result', at: '', result: result('wasm', 'w3', [1.0]) });
@@ -111,6 +113,24 @@ describe('calibrate among winners and across sessions', () => {
       { kernel: 'k', candidate: 'w3', shape: 's0', speedup: 1.0, earlierRun: '20261127-000000-aaaa', earlierSpeedup: 2.0 },
       { kernel: 'k', candidate: 'w1', shape: 's0', speedup: 0.6, earlierRun: '20261127-000000-aaaa', earlierSpeedup: 3.0 },
     ]);
+  });
+});
+
+describe('calibrate with the memory floor', () => {
+  it('fits the host floor from the native timings and ranks winners past it below the compute-bound ones', () => {
+    const work = mkdtempSync(join(tmpdir(), 'kbench-cal-'));
+    writeMemoryFloorRun(work);
+    const h = calibrate(work, 0.25).hosts[0];
+    // k: the low quantile of native / read (2); c: the median WASM / native of the points within 1.5·k of the floor
+    expect(h.memoryFloor).toEqual({ streamFactor: 2, floorRatio: 1.5, observations: 12 });
+    const point = (candidate: string, shape: string) => h.points.find((p) => p.candidate === candidate && p.shape === shape)!;
+    // prefill's floor in WASM units is 1.5 · 2 · 1000 ns: s10's 1800 ns rise to it, s4's 4500 ns stay
+    expect(point('s10', 'prefill')).toMatchObject({ wasmSpeedup: 10, nativeSpeedup: 4.5 });
+    expect(point('s10', 'prefill').predictedSpeedup).toBeCloseTo(6, 10);
+    expect(point('s4', 'prefill').predictedSpeedup).toBeCloseTo(4, 10);
+    expect(point('s10', 'decode').predictedSpeedup).toBeCloseTo(10, 10);
+    expect(h.predicted.winnersRho).toBeGreaterThan(h.winnersRho + 0.05);
+    expect(h.kernels[0].predictedWinnersRho).toBe(h.predicted.winnersRho);
   });
 });
 

@@ -32,12 +32,18 @@ export function register(program: Command): void {
       );
       const rho = (x: number) => (Number.isNaN(x) ? '—' : x.toFixed(2));
       const rows = c.hosts.flatMap((h) => [
-        [h.host, h.arch, h.screen.replace(/^screen /, ''), 'all', `${h.candidates}${h.plainBuilds ? ` (${h.plainBuilds} plain builds)` : ''}`, String(h.points.length), rho(h.spearmanRho), rho(h.winnersRho), String(h.nativeWinners), String(h.rejectedWinners.length), h.suggestedMargin.toFixed(2)],
-        ...h.kernels.map((k) => ['', '', '', k.kernel, '', String(k.points), rho(k.spearmanRho), rho(k.winnersRho), '', '', '']),
+        [h.host, h.arch, h.screen.replace(/^screen /, ''), 'all', `${h.candidates}${h.plainBuilds ? ` (${h.plainBuilds} plain builds)` : ''}`, String(h.points.length), rho(h.spearmanRho), rho(h.winnersRho), rho(h.predicted.winnersRho), String(h.nativeWinners), String(h.rejectedWinners.length), h.suggestedMargin.toFixed(2)],
+        ...h.kernels.map((k) => ['', '', '', k.kernel, '', String(k.points), rho(k.spearmanRho), rho(k.winnersRho), rho(k.predictedWinnersRho), '', '', '']),
       ]);
       process.stdout.write(
-        table(['host', 'arch', 'WASM screen model', 'kernel', 'candidates', 'points', 'spearman ρ', `ρ winners >${WINNER_SPEEDUP}×`, 'native winners', `rejected at ${c.marginFraction}`, 'suggested margin'], rows),
+        table(['host', 'arch', 'WASM screen model', 'kernel', 'candidates', 'points', 'spearman ρ', `ρ winners >${WINNER_SPEEDUP}×`, 'with floor', 'native winners', `rejected at ${c.marginFraction}`, 'suggested margin'], rows),
       );
+      for (const h of c.hosts)
+        process.stdout.write(
+          h.memoryFloor
+            ? `  ${h.host} vs ${h.screen}: memory floor k = ${h.memoryFloor.streamFactor.toFixed(2)} × the native time to read a call's buffers once, c = ${h.memoryFloor.floorRatio.toFixed(2)}× in WASM ("with floor": WASM times raised to c·k·read before ranking)\n`
+            : `  ${h.host} vs ${h.screen}: too few timed points near a memory floor to fit one ("with floor" is the WASM ρ)\n`,
+        );
       for (const h of c.hosts) for (const r of h.rejectedWinners) process.stdout.write(`  ${h.host} vs ${h.screen}: ${r.kernel}/${r.candidate} won natively but WASM said ${r.wasmBestSpeedup.toFixed(2)}×\n`);
       for (const s of c.sessions) {
         if (s.falseRejects.length) process.stdout.write(`  session ${s.run}: ${s.falseRejects.length} false reject(s): ${s.falseRejects.map((r) => `${r.kernel}/${r.candidate}`).join(', ')}\n`);
