@@ -11,6 +11,9 @@
 // built, its 128-bit WASM fallback is screened): `--targets avx2-plain,avx2` measures what the headers change.
 // A suffix `-branchy` leaves float max/min selects to V8's branches (no branchless-minmax.ts rewrite):
 // `--targets avx2-branchy,avx2` measures what the rewrite changes (suffixes combine: avx2-plain-branchy).
+// Each model is also ranked with the host's memory floor applied (calibrate's "with floor", src/measure/memory-floor.ts),
+// fitted on the run and, to show it is not fitted to the kernel it ranks, on the other kernels only; and the script
+// prints how far each side's order among the winners repeats from round to round (no screen can beat native's own).
 // --extra DIR adds candidates (DIR/<kernel>/*.c, e.g. scripts/rank-candidates) to a copy of the suite, so kernels
 // with few native winners among the built-in candidates have enough to rank.
 // Usage: npm run bench:rank [-- --kernel softmax --targets avx2-plain,avx2 --cc yowasp --rounds 3 --extra scripts/rank-candidates --keep]
@@ -19,7 +22,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HostConfig } from '../dist/config/config.js';
-import { predictNativeSpeedup } from '../dist/measure/memory-floor.js';
+import { fitMemoryFloor, predictNativeSpeedup } from '../dist/measure/memory-floor.js';
 import { spearman } from '../dist/measure/stats.js';
 import { calibrate } from '../dist/remote/calibrate.js';
 import { runNativeRecorded } from '../dist/remote/native-run.js';
@@ -101,7 +104,7 @@ const speedupsOf = (label, key) => {
   const [model, floored] = [label.replace(/ \+ floor$/, ''), label.endsWith(' + floor')];
   const rs = seen.get(model).get(key);
   if (!rs || !floored) return rs?.map((r) => r.speedup);
-  return rs.map((r) => (nativeRead.get(key) ? predictNativeSpeedup({ speedup: r.speedup, candidateNs: r.candidateNs, baselineNs: r.baselineNs }, nativeRead.get(key), floors.get(model)) : r.speedup));
+  return rs.map((r) => (nativeRead.get(key) ? predictNativeSpeedup({ candidateNs: r.candidateNs, baselineNs: r.baselineNs }, nativeRead.get(key), floors.get(model)) : r.speedup));
 };
 const points = [...seen.get('native')].flatMap(([key, nat]) => {
   const p = { key, kernel: key.split('\0')[0], native: median(nat.map((r) => r.speedup)) };
@@ -120,6 +123,20 @@ if (rounds > 1) {
     const mine = kernel === '(all)' ? points : points.filter((p) => p.kernel === kernel);
     const win = mine.filter((p) => p.native > 1.5);
     console.log(`${kernel.padEnd(18)}${String(mine.length).padStart(4)}${String(win.length).padStart(4)}  ${labels.map((l) => `${f(rho(mine, l))} / ${f(rho(win, l))}`.padEnd(width)).join('')}`);
+  }
+  // The floor fitted without the kernel it ranks (leave one kernel out): what it does for a kernel it has never seen.
+  const medianOf = (label, key, field) => median(seen.get(label).get(key).map((r) => r[field]));
+  for (const model of models) {
+    const held = (kernel) => {
+      const observations = points.filter((p) => p.kernel !== kernel && nativeRead.get(p.key)).map((p) => ({ wasmCandidateNs: medianOf(model, p.key, 'candidateNs'), nativeCandidateNs: medianOf('native', p.key, 'candidateNs'), nativeReadNs: nativeRead.get(p.key) }));
+      const floor = fitMemoryFloor(observations);
+      const win = points.filter((p) => p.kernel === kernel && p.native > 1.5);
+      if (!floor || win.length < 3) return '—';
+      const predicted = win.map((p) => (nativeRead.get(p.key) ? predictNativeSpeedup({ candidateNs: medianOf(model, p.key, 'candidateNs'), baselineNs: medianOf(model, p.key, 'baselineNs') }, nativeRead.get(p.key), floor) : p[model]));
+      return `${f(spearman(predicted, win.map((p) => p.native)))} (k ${floor.streamFactor.toFixed(2)}, c ${floor.floorRatio.toFixed(2)})`;
+    };
+    console.log(`\n${model} + floor fitted on the other kernels only, ρ among native winners:`);
+    for (const kernel of [...new Set(points.map((p) => p.kernel))].sort()) console.log(`${kernel.padEnd(18)} ${held(kernel)}`);
   }
   // How far a ranking repeats: ρ among the winners between two rounds of the same side. Where native does not
   // repeat its own order (near-ties), no screen can; where both repeat and still disagree, the model is wrong.

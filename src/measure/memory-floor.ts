@@ -7,7 +7,7 @@
 // sits on that floor takes c × its native time in WASM (c: the median WASM/native ratio of the points within reach
 // of the floor). So in WASM units the floor of a shape is c·k·read, and the predicted native speedup floors both the
 // baseline's and the candidate's WASM time there. Both constants come from the host's past native runs (kbench
-// calibrate); where the floor binds neither time, the prediction is the screen's own speedup.
+// calibrate); where the floor binds neither time, the prediction is the ratio of the screen's median times.
 import { median, quantile, sortAscending } from './stats.js';
 
 /** One (candidate, shape) timed both in WASM (under one screen model) and natively on one host. */
@@ -44,14 +44,12 @@ export function fitMemoryFloor(observations: readonly FloorObservation[]): Memor
 }
 
 /**
- * The native speedup the screen predicts for one shape: the WASM speedup, with the baseline's and the candidate's
- * WASM times raised to the host's memory floor (in WASM units) where they lie below it.
+ * The native speedup the screen predicts for one shape: the ratio of the baseline's and the candidate's median WASM
+ * times, each raised to the host's memory floor (in WASM units) where it lies below it. A ratio of the two medians,
+ * not the median of paired ratios the screen reports, so that within a shape a faster candidate never predicts
+ * slower (the two estimates differ a little between near-ties).
  */
-export function predictNativeSpeedup(
-  wasm: { speedup: number; candidateNs: number; baselineNs: number },
-  nativeReadNs: number,
-  model: MemoryFloorModel,
-): number {
+export function predictNativeSpeedup(wasm: { candidateNs: number; baselineNs: number }, nativeReadNs: number, model: MemoryFloorModel): number {
   const floor = model.floorRatio * model.streamFactor * nativeReadNs;
-  return (wasm.speedup * Math.max(wasm.baselineNs, floor)) / wasm.baselineNs / (Math.max(wasm.candidateNs, floor) / wasm.candidateNs);
+  return Math.max(wasm.baselineNs, floor) / Math.max(wasm.candidateNs, floor);
 }

@@ -13,7 +13,7 @@ import { outcomeOf } from './outcome.js';
 import { DEFAULT_MARGIN, wasmRejection } from './outcome.js';
 
 export interface CalibrationPoint extends AgreementPoint {
-  /** the WASM speedup with the host's memory floor applied (memory-floor.ts); the WASM speedup itself without a model */
+  /** the ratio of the WASM median times with the host's memory floor applied (memory-floor.ts); the WASM speedup without a model */
   predictedSpeedup: number;
 }
 
@@ -139,7 +139,7 @@ function withMemoryFloor(timed: TimedPoint[], readNs: Map<string, number>): { po
     const nativeRead = read(t);
     const predictedSpeedup =
       memoryFloor && nativeRead
-        ? predictNativeSpeedup({ speedup: t.point.wasmSpeedup, candidateNs: t.wasm.candidateMedianNs, baselineNs: t.wasm.baselineMedianNs }, nativeRead, memoryFloor)
+        ? predictNativeSpeedup({ candidateNs: t.wasm.candidateMedianNs, baselineNs: t.wasm.baselineMedianNs }, nativeRead, memoryFloor)
         : t.point.wasmSpeedup;
     return { ...t.point, predictedSpeedup };
   });

@@ -30,19 +30,21 @@ describe('fitMemoryFloor', () => {
 
 describe('predictNativeSpeedup', () => {
   const model = { floorRatio: 1.5, streamFactor: 2, observations: 20 };
-  it('is the WASM speedup where the floor binds neither time', () => {
-    expect(predictNativeSpeedup({ speedup: 3.1, candidateNs: 100, baselineNs: 300 }, 10, model)).toBe(3.1);
+  it('is the ratio of the median times where the floor binds neither', () => {
+    expect(predictNativeSpeedup({ candidateNs: 100, baselineNs: 310 }, 10, model)).toBeCloseTo(3.1, 10);
   });
 
-  it('raises a candidate below the floor to it, so candidates past the floor tie', () => {
+  it('raises a candidate below the floor to it, so candidates past the floor tie and a slower one ranks below', () => {
     // floor in WASM units: 1.5 · 2 · 100 = 300 ns
-    const fast = predictNativeSpeedup({ speedup: 4, candidateNs: 250, baselineNs: 1000 }, 100, model);
-    const faster = predictNativeSpeedup({ speedup: 5, candidateNs: 200, baselineNs: 1000 }, 100, model);
-    expect(fast).toBeCloseTo(4 * (250 / 300), 10);
-    expect(faster).toBeCloseTo(fast, 10);
+    const fast = predictNativeSpeedup({ candidateNs: 250, baselineNs: 1200 }, 100, model);
+    const faster = predictNativeSpeedup({ candidateNs: 200, baselineNs: 1200 }, 100, model);
+    const slower = predictNativeSpeedup({ candidateNs: 310, baselineNs: 1200 }, 100, model);
+    expect(fast).toBeCloseTo(4, 10);
+    expect(faster).toBe(fast);
+    expect(slower).toBeLessThan(fast);
   });
 
   it('raises the baseline too: below the floor both are the floor, a speedup of 1', () => {
-    expect(predictNativeSpeedup({ speedup: 2, candidateNs: 100, baselineNs: 200 }, 100, model)).toBeCloseTo(1, 10);
+    expect(predictNativeSpeedup({ candidateNs: 100, baselineNs: 200 }, 100, model)).toBe(1);
   });
 });
