@@ -27,6 +27,23 @@ export interface MemoryFloorModel {
   observations: number;
 }
 
+/** What a host's memory floor means for one shape the screen timed. */
+export interface ShapeFloor {
+  kernel: string;
+  shape: string;
+  /** the most the host's native build can gain over the baseline there: its baseline time / (k × its read time) */
+  capSpeedup: number;
+  /** the floor in the screen's time (c·k·read): a WASM time below it is past what the host can do */
+  floorWasmNs: number;
+}
+
+/** The memory floor of the host calibrated best against one screen model, per kernel and shape timed there. */
+export interface ScreenFloors {
+  host: string;
+  memoryFloor: MemoryFloorModel;
+  shapes: ShapeFloor[];
+}
+
 /** Fewer observations than this give no model: one kernel's few points say nothing about the host. */
 const MIN_OBSERVATIONS = 8;
 /** k is this quantile of native time / read time: a low one, so one odd kernel that beats the probe cannot set it. */

@@ -7,7 +7,7 @@ import { listRunFolders, readLedger } from '../ledger/ledger.js';
 import type { TargetResult } from '../ledger/records.js';
 import { agreementRho, pairWithWasm, type AgreementPoint, type TimedSource } from '../measure/agreement.js';
 import { screenedPlain, screenLabelOf } from '../build/screen-target.js';
-import { fitMemoryFloor, predictNativeSpeedup, type FloorObservation, type MemoryFloorModel } from '../measure/memory-floor.js';
+import { fitMemoryFloor, predictNativeSpeedup, type FloorObservation, type MemoryFloorModel, type ScreenFloors } from '../measure/memory-floor.js';
 import { median } from '../measure/stats.js';
 import { outcomeOf } from './outcome.js';
 import { DEFAULT_MARGIN, wasmRejection } from './outcome.js';
@@ -227,4 +227,26 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
       };
     })).filter((h) => h.candidates > 0),
   };
+}
+
+/**
+ * For a screen under model `screen` (a label as in screenLabelOf): the memory floor of the native host with the most
+ * points against that model, with per shape the speedup cap it puts on the host (from the host's baseline and read
+ * times). Undefined until some host has enough timed points to fit one (calibrate's `memoryFloor`).
+ */
+export function screenFloors(workDir: string, screen: string): ScreenFloors | undefined {
+  const best = calibrate(workDir)
+    .hosts.filter((h) => h.screen === screen && h.memoryFloor)
+    .sort((a, b) => b.points.length - a.points.length)[0];
+  if (!best?.memoryFloor) return undefined;
+  const native = allResults(workDir).results.filter((r) => r.target === best.host && isTimedPass(r) && !r.speed.some((s) => s.emulated));
+  const reads = nativeReadNs(native);
+  const baselines = new Map<string, number[]>();
+  for (const r of native) for (const s of r.speed) baselines.set(shapeKey(r.kernel, s.shape), [...(baselines.get(shapeKey(r.kernel, s.shape)) ?? []), s.baselineMedianNs]);
+  const { streamFactor, floorRatio } = best.memoryFloor;
+  const shapes = [...reads].map(([key, readNs]) => {
+    const [kernel, shape] = key.split('\0');
+    return { kernel, shape, capSpeedup: median(baselines.get(key)!) / (streamFactor * readNs), floorWasmNs: floorRatio * streamFactor * readNs };
+  });
+  return { host: best.host, memoryFloor: best.memoryFloor, shapes };
 }

@@ -6,6 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { CLI, FIXTURE_KERNELS, tempDir } from '../helpers/fixtures.js';
 import { readLedger } from '../../src/ledger/ledger.js';
 import { BUILTIN_KERNELS_DIR, loadKernel } from '../../src/spec/suite.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { screenModel } from '../../src/build/screen-target.js';
+import { resolveToolchain } from '../../src/build/toolchain.js';
+import { speedResult, targetResult, writeMemoryFloorRun } from '../helpers/results.js';
 
 const run = promisify(execFile);
 
@@ -20,6 +24,27 @@ async function kbench(args: string[], cwd: string): Promise<{ code: number; stdo
 }
 
 describe('kbench screen from the command line', () => {
+  it("notes a shape past a calibrated host's memory floor with the most that host can gain there, and puts the floor in --json", async () => {
+    const cwd = tempDir();
+    const label = screenModel('avx2', resolveToolchain('yowasp')).label;
+    // the floor (k = 2, c = 1.5) from past runs, and rms_norm's shapes timed on the same host: prefill's buffers
+    // read in 100 µs (its floor in WASM: 300 µs, above any WASM time of vec4), decode's in 1 ns
+    writeMemoryFloorRun(cwd, `cc; ${label}`);
+    const native = new Ledger(join(cwd, '.kbench', 'runs', '20261127-010000-bbbb'));
+    const shapes = [{ shape: 'decode 1x4096', readNs: 1, baselineNs: 3000 }, { shape: 'prefill 64x4096', readNs: 100_000, baselineNs: 400_000 }];
+    const speed = shapes.map(({ shape, readNs, baselineNs }, i) => speedResult(2, i, { shape, baselineMedianNs: baselineNs, speedOfLight: { footprintBytes: 1, readNs, peakGflops: 1 } }));
+    native.append({ type: 'result', at: '', result: targetResult({ target: 'x86a', kernel: 'rms_norm', candidate: 'vec4', speed }) });
+    const { code, stdout } = await kbench(['screen', 'rms_norm', '-c', 'vec4', '--cc', 'yowasp', '--target', 'avx2', '--pairs', '9', '--sample-ms', '1'], cwd);
+    expect(code).toBe(0);
+    const rows = stdout.split('\n').filter((l) => l.startsWith('rms_norm  vec4'));
+    expect(rows).toHaveLength(2);
+    expect(rows.find((l) => l.includes('prefill'))).toContain('memory-bound on x86a (≈ 2.0× at most)');
+    expect(rows.find((l) => l.includes('decode'))).not.toContain('memory-bound');
+    const out = JSON.parse((await kbench(['screen', 'rms_norm', '-c', 'vec4', '--cc', 'yowasp', '--target', 'avx2', '--pairs', '9', '--sample-ms', '1', '--json'], cwd)).stdout);
+    expect(out.memoryFloor).toMatchObject({ host: 'x86a', memoryFloor: { streamFactor: 2, floorRatio: 1.5 } });
+    expect(out.memoryFloor.shapes).toContainEqual({ kernel: 'rms_norm', shape: 'prefill 64x4096', capSpeedup: 2, floorWasmNs: 300_000 });
+  }, 120_000);
+
   it('screen rms_norm --json lists every candidate of the built-in kernel with a verdict, and saves the run', async () => {
     const cwd = tempDir();
     const { code, stdout } = await kbench(['screen', 'rms_norm', '--json', '--cc', 'yowasp', '--pairs', '9', '--sample-ms', '1'], cwd);

@@ -53,12 +53,13 @@ export function targetResult({ speedups = [], ...extra }: ResultSpec = {}): Targ
 }
 
 /**
- * A run under `work`/.kbench/runs with candidates s1.6…s10 of kernel k screened in WASM and timed on host x86a, made
+ * A run under `work`/.kbench/runs with candidates s1.6…s10 of kernel k screened in WASM (`toolchain`: whose screen
+ * model label it carries) and timed on host x86a, made
  * for the memory floor: decode reads its buffers in 10 ns, prefill in 1000; natively no call beats twice that
  * (prefill's fast candidates all end at 2000 ns), in WASM everything runs twice as slow as native compute and never
  * floors. calibrate fits k = 2, c = 1.5 from it.
  */
-export function writeMemoryFloorRun(work: string): void {
+export function writeMemoryFloorRun(work: string, toolchain = 'cc'): void {
   const ledger = new Ledger(join(work, '.kbench', 'runs', '20261127-000000-aaaa'));
   const shapes = [
     { shape: 'decode', readNs: 10, baselineNs: 300 },
@@ -70,6 +71,6 @@ export function writeMemoryFloorRun(work: string): void {
         const [b, c] = target === 'wasm' ? [2 * baselineNs, (2 * baselineNs) / s] : [baselineNs, Math.max(baselineNs / s, 2 * readNs)];
         return speedResult(b / c, i, { shape, baselineMedianNs: b, candidateMedianNs: c, speedOfLight: { footprintBytes: 1, readNs, peakGflops: 1 } });
       });
-    for (const target of ['wasm', 'x86a']) ledger.append({ type: 'result', at: '', result: targetResult({ target, candidate: `s${s}`, sourceSha256: `s${s}`, speed: timed(target) }) });
+    for (const target of ['wasm', 'x86a']) ledger.append({ type: 'result', at: '', result: targetResult({ target, toolchain, candidate: `s${s}`, sourceSha256: `s${s}`, speed: timed(target) }) });
   }
 }

@@ -7,7 +7,9 @@ import { resolveKernelsDir } from '../../config/config.js';
 import { describeVerdict } from '../../check/verdict.js';
 import type { TargetResult } from '../../ledger/records.js';
 import { screenRunJson } from '../../screen/json.js';
-import { screenedPlain } from '../../build/screen-target.js';
+import { screenedPlain, screenLabelOf } from '../../build/screen-target.js';
+import { screenFloors } from '../../remote/calibrate.js';
+import type { ScreenFloors } from '../../measure/memory-floor.js';
 import { selectCandidates } from '../../screen/run.js';
 import { watchScreen } from '../../screen/watch.js';
 import { findKernel } from '../../spec/suite.js';
@@ -80,12 +82,13 @@ export function register(program: Command): void {
         });
         progress.stop();
         const { stability, ...reports } = writeRunReports(run.dir);
-        const json = JSON.stringify(screenRunJson(run, reports, withStability(stability, run.results)), null, 2);
+        const floors = screenFloors(workDir, screenLabelOf(run.toolchain));
+        const json = JSON.stringify(screenRunJson(run, reports, withStability(stability, run.results), floors), null, 2);
         if (o.out) writeFileSync(o.out, json + '\n');
         process.stdout.write(
           g.json
             ? json + '\n'
-            : renderScreen(run.results, stability) +
+            : renderScreen(run.results, stability, floors) +
                 failures(run.results) +
                 unstableWarning(stability) +
                 `\n${summaryLine(run.results, Date.now() - startedAt)}\nseed ${seed} (--seed ${seed} repeats every check case)\nrun ${run.id} (${run.toolchain}) saved in ${run.dir}\nreport: ${reports.htmlPath}\n`,
@@ -116,7 +119,7 @@ function failures(results: TargetResult[]): string {
   return lines.length ? `\n${lines.join('\n')}\n` : '';
 }
 
-function renderScreen(results: TargetResult[], stability?: RunReports['stability']): string {
+function renderScreen(results: TargetResult[], stability?: RunReports['stability'], floors?: ScreenFloors): string {
   const rows = results.flatMap((r) => {
     if (r.check.status !== 'pass') return [[r.kernel, r.candidate, '', r.check.status, '', '', describeVerdict(r.check).slice(0, 110)]];
     if (!r.speed.length) return [[r.kernel, r.candidate, '', 'pass', '', '', r.candidate === 'baseline' ? 'checked (the reference point)' : '']];
@@ -127,10 +130,16 @@ function renderScreen(results: TargetResult[], stability?: RunReports['stability
       s.verdict,
       formatSpeedup(s.speedup),
       formatNs(s.candidateMedianNs),
-      throughputNote(s) + (stability ? unstableNote(stability, r) : ''),
+      throughputNote(s) + (stability ? unstableNote(stability, r) : '') + floorNote(floors, r.kernel, s),
     ]);
   });
   return table(['kernel', 'candidate', 'shape', 'verdict', 'speedup [95% CI]', 'time/call', 'notes'], rows);
+}
+
+/** Where the candidate's WASM time is past a calibrated host's memory floor: what that host can gain there at most. */
+function floorNote(floors: ScreenFloors | undefined, kernel: string, s: TargetResult['speed'][number]): string {
+  const floor = floors?.shapes.find((f) => f.kernel === kernel && f.shape === s.shape);
+  return floor && s.candidateMedianNs < floor.floorWasmNs ? `, memory-bound on ${floors!.host} (≈ ${floor.capSpeedup.toFixed(1)}× at most)` : '';
 }
 
 /** --watch: rounds on stdout as they come (one JSON line each with --json: kbench.screen-watch/1). */
