@@ -115,6 +115,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentOutcome> {
   const recordApi = (e: CostEvent | RequestEvent) => recorder.event(e);
   const ctx: RunContext = {
     id,
+    workDir: opts.workDir,
     dir: recorder.dir,
     kernel,
     config: { type: 'agent-config', at: now(), ...settings },

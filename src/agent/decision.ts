@@ -4,6 +4,7 @@ import type { TargetResult } from '../ledger/records.js';
 import { notJudged, wasmRejection } from '../remote/outcome.js';
 import type { ScreenOutcome } from '../ledger/agent-events.js';
 import { lightShare } from '../measure/speed-of-light.js';
+import type { ScreenFloors } from '../measure/memory-floor.js';
 import type { Interval } from '../measure/types.js';
 import { formatNs, formatSpeedup } from '../format.js';
 
@@ -72,7 +73,11 @@ export interface Reference {
 
 const BASELINE: Reference = { label: 'the baseline', name: 'baseline' };
 
-export function formatSpeeds(r: TargetResult, ref: Reference = BASELINE): string {
+/**
+ * The speed per shape as the model reads it. With a calibrated host's memory floor (`floors`, WASM results only), a
+ * shape whose WASM time is past it says so: natively, compute saved there no longer shows.
+ */
+export function formatSpeeds(r: TargetResult, ref: Reference = BASELINE, floors?: ScreenFloors): string {
   return r.speed
     .map((s) => {
       const suspect = s.suspect ? ` SUSPECT: ${s.suspect}` : '';
@@ -82,13 +87,15 @@ export function formatSpeeds(r: TargetResult, ref: Reference = BASELINE): string
       const overall = total ? `; ${formatSpeedup(total, 3)} over the original baseline` : '';
       const u = s.vsUpstream;
       const up = u ? `; vs upstream ggml ${formatSpeedup(u, 3)} → ${u.verdict} (upstream ${formatNs(s.upstreamMedianNs ?? NaN)})` : '';
-      return `- ${s.shape}: speedup ${formatSpeedup(s.speedup, 3)} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (${ref.name} ${formatNs(s.baselineMedianNs)}, candidate ${formatNs(s.candidateMedianNs)}${light})${overall}${up}${suspect}`;
+      const floor = floors?.shapes.find((f) => f.kernel === r.kernel && f.shape === s.shape && s.candidateMedianNs < f.floorWasmNs);
+      const bound = floor ? `; past ${floors!.host}'s memory floor: natively this shape gains ≈ ${floor.capSpeedup.toFixed(1)}× over the baseline at most, so compute saved here will not show there` : '';
+      return `- ${s.shape}: speedup ${formatSpeedup(s.speedup, 3)} ${Math.round(s.speedup.level * 100)}% CI → ${s.verdict} (${ref.name} ${formatNs(s.baselineMedianNs)}, candidate ${formatNs(s.candidateMedianNs)}${light})${overall}${up}${bound}${suspect}`;
     })
     .join('\n');
 }
 
 /** The tool result the model reads after submit_candidate. */
-export function screenFeedback(r: TargetResult, revisionsLeft: number, ref: Reference = BASELINE): string {
+export function screenFeedback(r: TargetResult, revisionsLeft: number, ref: Reference = BASELINE, floors?: ScreenFloors): string {
   const left = revisionsLeft > 0 ? `You may revise ${revisionsLeft} more time(s).` : 'No revisions left for this hypothesis.';
   const failure = notJudged(r);
   if (failure) return `The screen itself failed (not a verdict on your code): ${failure}\n${left}`;
@@ -96,7 +103,7 @@ export function screenFeedback(r: TargetResult, revisionsLeft: number, ref: Refe
   if (c.status === 'compile-error') return `compile-error (${r.toolchain}):\n${trimDiagnostic(c.diagnostic)}\n${left}`;
   if (c.status !== 'pass') return `check failed: ${describeVerdict(c)}\n${left}`;
   const head = screenOutcome(r) === 'survivor' ? `check passed; WASM speed against ${ref.label}:` : `check passed, but not promoted (${wasmRejection(r)}):`;
-  return `${head}\n${formatSpeeds(r, ref)}\n${left}`;
+  return `${head}\n${formatSpeeds(r, ref, floors)}\n${left}`;
 }
 
 /** One line for the ledger and the report. */

@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256, type E2eResult, type TargetResult } from '../ledger/records.js';
+import { screenLabelOf } from '../build/screen-target.js';
+import { screenFloors } from '../remote/calibrate.js';
 import { converse, type ToolHandler, type ToolOutcome } from './conversation.js';
 import { describeRoots } from './context.js';
 import type { Hypothesis } from '../ledger/agent-events.js';
@@ -246,5 +248,6 @@ async function submit(ctx: RunContext, h: Hypothesis, source: string): Promise<T
     record(ctx, { type: 'screen', at: now(), candidate: c.event.candidate, hypothesis: h.id, outcome, summary: summarizeResult(result.r), reference: result.reference });
   }
   const left = revisionsLeft(ctx, h);
-  return { content: screenFeedback(c.wasm!, left, referenceNamed(ctx.state, c.screen?.reference)), endConversation: left <= 0 };
+  const floors = screenFloors(ctx.workDir, screenLabelOf(c.wasm!.toolchain));
+  return { content: screenFeedback(c.wasm!, left, referenceNamed(ctx.state, c.screen?.reference), floors), endConversation: left <= 0 };
 }

@@ -17,6 +17,8 @@ import { applyEvent, type RunState } from './state.js';
 
 export interface RunContext {
   id: string;
+  /** the project folder (its .kbench/runs holds this run and the past ones calibrate reads) */
+  workDir: string;
   dir: string;
   kernel: Kernel;
   config: AgentConfigEvent;

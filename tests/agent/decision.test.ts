@@ -71,6 +71,24 @@ describe('keep or discard', () => {
 });
 
 describe('what the model reads', () => {
+  it("hears when a shape's WASM time is past a calibrated host's memory floor, and what that host can still gain there", () => {
+    const r = target('wasm', [[3, 'faster'], [5, 'faster']]);
+    r.speed[0] = { ...r.speed[0], shape: 'prefill', candidateMedianNs: 90_000 };
+    r.speed[1] = { ...r.speed[1], shape: 'decode', candidateMedianNs: 700 };
+    const floors = {
+      host: 'local',
+      memoryFloor: { streamFactor: 2.4, floorRatio: 1.5, observations: 40 },
+      shapes: [
+        { kernel: 'k', shape: 'prefill', capSpeedup: 2.84, floorWasmNs: 110_000 },
+        { kernel: 'k', shape: 'decode', capSpeedup: 20, floorWasmNs: 650 },
+      ],
+    };
+    const lines = screenFeedback(r, 1, undefined, floors).split('\n');
+    expect(lines.find((l) => l.startsWith('- prefill'))).toContain("past local's memory floor: natively this shape gains ≈ 2.8× over the baseline at most");
+    expect(lines.find((l) => l.startsWith('- decode'))).not.toContain('memory floor');
+    expect(screenFeedback(r, 1)).not.toContain('memory floor');
+  });
+
   it('gets speedups with their confidence intervals', () => {
     const text = screenFeedback(target('wasm', [[1.25, 'faster']]), 1);
     expect(text).toContain('- s0: speedup 1.250× [1.150, 1.350] 95% CI → faster');
