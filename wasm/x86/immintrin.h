@@ -678,7 +678,8 @@ KBX__X __m256i _mm256_shuffle_epi8(__m256i a, __m256i b) { return KBX__2(__m256i
                 wasm_i32x4_shuffle((a).hi, (a).hi, (imm) & 3, ((imm) >> 2) & 3, ((imm) >> 4) & 3, ((imm) >> 6) & 3) })
 /* across the lanes: element i of the result is a[idx[i] & 7]. Indices known at compile time (a constant order, as
  * candidates use) are elements of a picked by constant subscripts, which clang turns into one i8x16.shuffle of a's
- * halves per result half (punpckldq, shufps or pshufb in V8); else two swizzles per half */
+ * halves per result half (punpckldq, shufps or pshufb in V8; recent clang also folds the swizzles below into that,
+ * clang 14 does not); else two swizzles per half */
 KBX__X __m256i _mm256_permutevar8x32_epi32(__m256i a, __m256i idx) {
     typedef int32_t kbx__i32x8 __attribute__((__vector_size__(32)));
     typedef int32_t kbx__i32x4 __attribute__((__vector_size__(16)));
