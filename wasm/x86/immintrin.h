@@ -10,6 +10,9 @@
  * Rounding: MXCSR is taken as its default (round to nearest even, no flush to zero, exceptions masked).
  * FMA is f32x4/f64x2.relaxed_madd under -mrelaxed-simd (fused on engines and CPUs with FMA, as the native
  * instruction), else a multiply and an add; float→int32 conversions use relaxed_trunc there (see kbx__cvt_i32).
+ * Relaxed instructions only ever see inputs on which every engine's allowed behaviour gives the native bytes.
+ * Costs: each intrinsic should cost in V8 about what it costs natively (scripts/bench-x86-headers.mjs measures it),
+ * hence kbx__opaque where clang would otherwise rewrite one WASM instruction into a dearer sequence.
  * Masked loads and stores touch only the selected elements. */
 #ifndef KB_X86_IMMINTRIN_H
 #define KB_X86_IMMINTRIN_H
