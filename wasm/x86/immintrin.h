@@ -10,6 +10,9 @@
  * Rounding: MXCSR is taken as its default (round to nearest even, no flush to zero, exceptions masked).
  * FMA is f32x4/f64x2.relaxed_madd under -mrelaxed-simd (fused on engines and CPUs with FMA, as the native
  * instruction), else a multiply and an add; float→int32 conversions use relaxed_trunc there (see kbx__cvt_i32).
+ * Relaxed instructions only ever see inputs on which every engine's allowed behaviour gives the native bytes.
+ * Costs: each intrinsic should cost in V8 about what it costs natively (scripts/bench-x86-headers.mjs measures it),
+ * hence kbx__opaque where clang would otherwise rewrite one WASM instruction into a dearer sequence.
  * Masked loads and stores touch only the selected elements. */
 #ifndef KB_X86_IMMINTRIN_H
 #define KB_X86_IMMINTRIN_H
@@ -83,9 +86,32 @@ typedef struct { v128_t lo, hi; } __attribute__((__aligned__(32))) __m256i;
 #define _CMP_TRUE_US 0x1f
 
 /* ------------------------------------------------------------------ helpers (not intrinsics) */
-/* lanes whose mask element has its top bit set take b, the others a (blendv) */
+/* Hides what clang knows of a value (its sign, which bits are zero), so it keeps the operation an intrinsic names:
+ * otherwise it rewrites, say, a signed compare of a masked non-negative value as an unsigned one, or arithmetic on
+ * widened 16-bit lanes back into 16-bit lanes with shuffles, which V8 lowers to four or five x64 instructions each
+ * where the native instruction is one. It costs nothing in V8 (a local). */
+KBX__X v128_t kbx__opaque(v128_t v) {
+    __asm__("" : "+r"(v));
+    return v;
+}
+/* signed compares as pcmpgt: with what clang knows of a hidden, it cannot turn them into unsigned ones */
+KBX__X v128_t kbx__gt8(v128_t a, v128_t b) { return wasm_i8x16_gt(kbx__opaque(a), b); }
+KBX__X v128_t kbx__gt16(v128_t a, v128_t b) { return wasm_i16x8_gt(kbx__opaque(a), b); }
+KBX__X v128_t kbx__gt32(v128_t a, v128_t b) { return wasm_i32x4_gt(kbx__opaque(a), b); }
+/* lanes whose mask element has its top bit set take b, the others a (blendv). With relaxed SIMD one
+ * relaxed_laneselect, vblendvps in V8 as natively, on a mask made all-0/all-1 per lane by the shift (clang drops
+ * it for a compare's result), so engines that select bitwise give the same bytes; bitselect is three instructions */
+#if defined(__wasm_relaxed_simd__)
+KBX__X v128_t kbx__blendv32(v128_t a, v128_t b, v128_t mask) { return wasm_i32x4_relaxed_laneselect(b, a, wasm_i32x4_shr(mask, 31)); }
+/* the 64-bit lanes' sign words spread over each lane: i64x2.shr_s has no x64 instruction below AVX-512 */
+KBX__X v128_t kbx__blendv64(v128_t a, v128_t b, v128_t mask) {
+    v128_t high = wasm_i32x4_shr(mask, 31);
+    return wasm_i32x4_relaxed_laneselect(b, a, wasm_i32x4_shuffle(high, high, 1, 1, 3, 3));
+}
+#else
 KBX__X v128_t kbx__blendv32(v128_t a, v128_t b, v128_t mask) { return wasm_v128_bitselect(b, a, wasm_i32x4_shr(mask, 31)); }
 KBX__X v128_t kbx__blendv64(v128_t a, v128_t b, v128_t mask) { return wasm_v128_bitselect(b, a, wasm_i64x2_shr(mask, 63)); }
+#endif
 /* round by an _MM_FROUND_* mode; the current direction is the default, to nearest even */
 KBX__X v128_t kbx__round_f32(v128_t a, int mode) {
     switch (mode & _MM_FROUND_CUR_DIRECTION ? 0 : mode & 3) {
@@ -108,10 +134,11 @@ KBX__X v128_t kbx__round_f64(v128_t a, int mode) {
 /* relaxed_trunc is cvttps2dq itself on x86 engines (0x80000000 out of range and for NaN, as natively) where
  * trunc_sat costs about eight instructions, which made every float→int conversion of an AVX2 branch several
  * times dearer in the screen than natively; other engines saturate (fcvtzs), so lanes at or above 2^31 and NaN
- * are set to 0x80000000 here (below -2^31 both already give it) */
+ * are set to 0x80000000 here (below -2^31 both already give it), by a lane select on the compare's all-0/all-1
+ * lanes (one vblendvps in V8) */
 KBX__X v128_t kbx__cvt_i32(v128_t integral) {
-    return wasm_v128_bitselect(wasm_i32x4_relaxed_trunc_f32x4(integral), wasm_i32x4_splat(INT32_MIN),
-                               wasm_f32x4_lt(integral, wasm_f32x4_splat(2147483648.0f)));
+    return wasm_i32x4_relaxed_laneselect(wasm_i32x4_relaxed_trunc_f32x4(integral), wasm_i32x4_splat(INT32_MIN),
+                                         wasm_f32x4_lt(integral, wasm_f32x4_splat(2147483648.0f)));
 }
 #else
 KBX__X v128_t kbx__cvt_i32(v128_t integral) {
@@ -325,10 +352,10 @@ KBX__X __m128i _mm_or_si128(__m128i a, __m128i b) { return KBX__SI(wasm_v128_or(
 KBX__X __m128i _mm_xor_si128(__m128i a, __m128i b) { return KBX__SI(wasm_v128_xor(KBX__V(a), KBX__V(b))); }
 KBX__X __m128i _mm_cmpeq_epi8(__m128i a, __m128i b) { return KBX__SI(wasm_i8x16_eq(KBX__V(a), KBX__V(b))); }
 KBX__X __m128i _mm_cmpeq_epi32(__m128i a, __m128i b) { return KBX__SI(wasm_i32x4_eq(KBX__V(a), KBX__V(b))); }
-KBX__X __m128i _mm_cmpgt_epi8(__m128i a, __m128i b) { return KBX__SI(wasm_i8x16_gt(KBX__V(a), KBX__V(b))); }
-KBX__X __m128i _mm_cmpgt_epi16(__m128i a, __m128i b) { return KBX__SI(wasm_i16x8_gt(KBX__V(a), KBX__V(b))); }
-KBX__X __m128i _mm_cmpgt_epi32(__m128i a, __m128i b) { return KBX__SI(wasm_i32x4_gt(KBX__V(a), KBX__V(b))); }
-KBX__X __m128i _mm_cmplt_epi32(__m128i a, __m128i b) { return KBX__SI(wasm_i32x4_lt(KBX__V(a), KBX__V(b))); }
+KBX__X __m128i _mm_cmpgt_epi8(__m128i a, __m128i b) { return KBX__SI(kbx__gt8(KBX__V(a), KBX__V(b))); }
+KBX__X __m128i _mm_cmpgt_epi16(__m128i a, __m128i b) { return KBX__SI(kbx__gt16(KBX__V(a), KBX__V(b))); }
+KBX__X __m128i _mm_cmpgt_epi32(__m128i a, __m128i b) { return KBX__SI(kbx__gt32(KBX__V(a), KBX__V(b))); }
+KBX__X __m128i _mm_cmplt_epi32(__m128i a, __m128i b) { return KBX__SI(kbx__gt32(KBX__V(b), KBX__V(a))); }
 KBX__X __m128i _mm_slli_epi16(__m128i a, int n) { return KBX__SI(kbx__slli16(KBX__V(a), n)); }
 KBX__X __m128i _mm_srli_epi16(__m128i a, int n) { return KBX__SI(kbx__srli16(KBX__V(a), n)); }
 KBX__X __m128i _mm_srai_epi16(__m128i a, int n) { return KBX__SI(kbx__srai16(KBX__V(a), n)); }
@@ -370,10 +397,10 @@ KBX__X __m128i _mm_maddubs_epi16(__m128i a, __m128i b) { return KBX__SI(kbx__mad
 KBX__X __m128i _mm_max_epi32(__m128i a, __m128i b) { return KBX__SI(wasm_i32x4_max(KBX__V(a), KBX__V(b))); }
 KBX__X __m128i _mm_min_epi32(__m128i a, __m128i b) { return KBX__SI(wasm_i32x4_min(KBX__V(a), KBX__V(b))); }
 KBX__X __m128i _mm_mullo_epi32(__m128i a, __m128i b) { return KBX__SI(wasm_i32x4_mul(KBX__V(a), KBX__V(b))); }
-KBX__X __m128i _mm_cvtepi8_epi16(__m128i a) { return KBX__SI(wasm_i16x8_extend_low_i8x16(KBX__V(a))); }
-KBX__X __m128i _mm_cvtepu8_epi16(__m128i a) { return KBX__SI(wasm_u16x8_extend_low_u8x16(KBX__V(a))); }
-KBX__X __m128i _mm_cvtepi16_epi32(__m128i a) { return KBX__SI(wasm_i32x4_extend_low_i16x8(KBX__V(a))); }
-KBX__X __m128i _mm_cvtepu16_epi32(__m128i a) { return KBX__SI(wasm_u32x4_extend_low_u16x8(KBX__V(a))); }
+KBX__X __m128i _mm_cvtepi8_epi16(__m128i a) { return KBX__SI(kbx__opaque(wasm_i16x8_extend_low_i8x16(KBX__V(a)))); }
+KBX__X __m128i _mm_cvtepu8_epi16(__m128i a) { return KBX__SI(kbx__opaque(wasm_u16x8_extend_low_u8x16(KBX__V(a)))); }
+KBX__X __m128i _mm_cvtepi16_epi32(__m128i a) { return KBX__SI(kbx__opaque(wasm_i32x4_extend_low_i16x8(KBX__V(a)))); }
+KBX__X __m128i _mm_cvtepu16_epi32(__m128i a) { return KBX__SI(kbx__opaque(wasm_u32x4_extend_low_u16x8(KBX__V(a)))); }
 KBX__X __m128 _mm_blendv_ps(__m128 a, __m128 b, __m128 mask) { return KBX__PS(kbx__blendv32(KBX__V(a), KBX__V(b), KBX__V(mask))); }
 KBX__X __m128 _mm_round_ps(__m128 a, int mode) { return KBX__PS(kbx__round_f32(KBX__V(a), mode)); }
 KBX__X __m128 _mm_floor_ps(__m128 a) { return KBX__PS(wasm_f32x4_floor(KBX__V(a))); }
@@ -630,9 +657,9 @@ KBX__X __m256i _mm256_xor_si256(__m256i a, __m256i b) { return KBX__2(__m256i, w
 KBX__X __m256i _mm256_andnot_si256(__m256i a, __m256i b) { return KBX__2(__m256i, wasm_v128_andnot, b, a); }
 KBX__X __m256i _mm256_cmpeq_epi8(__m256i a, __m256i b) { return KBX__2(__m256i, wasm_i8x16_eq, a, b); }
 KBX__X __m256i _mm256_cmpeq_epi32(__m256i a, __m256i b) { return KBX__2(__m256i, wasm_i32x4_eq, a, b); }
-KBX__X __m256i _mm256_cmpgt_epi8(__m256i a, __m256i b) { return KBX__2(__m256i, wasm_i8x16_gt, a, b); }
-KBX__X __m256i _mm256_cmpgt_epi16(__m256i a, __m256i b) { return KBX__2(__m256i, wasm_i16x8_gt, a, b); }
-KBX__X __m256i _mm256_cmpgt_epi32(__m256i a, __m256i b) { return KBX__2(__m256i, wasm_i32x4_gt, a, b); }
+KBX__X __m256i _mm256_cmpgt_epi8(__m256i a, __m256i b) { return KBX__2(__m256i, kbx__gt8, a, b); }
+KBX__X __m256i _mm256_cmpgt_epi16(__m256i a, __m256i b) { return KBX__2(__m256i, kbx__gt16, a, b); }
+KBX__X __m256i _mm256_cmpgt_epi32(__m256i a, __m256i b) { return KBX__2(__m256i, kbx__gt32, a, b); }
 KBX__X __m256i _mm256_slli_epi16(__m256i a, int n) { return (__m256i){ kbx__slli16(a.lo, n), kbx__slli16(a.hi, n) }; }
 KBX__X __m256i _mm256_srli_epi16(__m256i a, int n) { return (__m256i){ kbx__srli16(a.lo, n), kbx__srli16(a.hi, n) }; }
 KBX__X __m256i _mm256_srai_epi16(__m256i a, int n) { return (__m256i){ kbx__srai16(a.lo, n), kbx__srai16(a.hi, n) }; }
@@ -652,8 +679,20 @@ KBX__X __m256i _mm256_shuffle_epi8(__m256i a, __m256i b) { return KBX__2(__m256i
 #define _mm256_shuffle_epi32(a, imm)                                                                                     \
     ((__m256i){ wasm_i32x4_shuffle((a).lo, (a).lo, (imm) & 3, ((imm) >> 2) & 3, ((imm) >> 4) & 3, ((imm) >> 6) & 3), \
                 wasm_i32x4_shuffle((a).hi, (a).hi, (imm) & 3, ((imm) >> 2) & 3, ((imm) >> 4) & 3, ((imm) >> 6) & 3) })
-/* across the lanes: element i of the result is a[idx[i] & 7] */
+/* across the lanes: element i of the result is a[idx[i] & 7]. Indices known at compile time (a constant order, as
+ * candidates use) are elements of a picked by constant subscripts, which clang turns into one i8x16.shuffle of a's
+ * halves per result half (punpckldq, shufps or pshufb in V8; recent clang also folds the swizzles below into that,
+ * clang 14 does not); else two swizzles per half */
 KBX__X __m256i _mm256_permutevar8x32_epi32(__m256i a, __m256i idx) {
+    typedef int32_t kbx__i32x8 __attribute__((__vector_size__(32)));
+    typedef int32_t kbx__i32x4 __attribute__((__vector_size__(16)));
+    const kbx__i32x4 il = (kbx__i32x4)idx.lo, ih = (kbx__i32x4)idx.hi;
+    if (__builtin_constant_p(il[0]) && __builtin_constant_p(il[1]) && __builtin_constant_p(il[2]) && __builtin_constant_p(il[3]) &&
+        __builtin_constant_p(ih[0]) && __builtin_constant_p(ih[1]) && __builtin_constant_p(ih[2]) && __builtin_constant_p(ih[3])) {
+        const kbx__i32x8 v = __builtin_shufflevector((kbx__i32x4)a.lo, (kbx__i32x4)a.hi, 0, 1, 2, 3, 4, 5, 6, 7);
+        return (__m256i){ (v128_t)(kbx__i32x4){ v[il[0] & 7], v[il[1] & 7], v[il[2] & 7], v[il[3] & 7] },
+                          (v128_t)(kbx__i32x4){ v[ih[0] & 7], v[ih[1] & 7], v[ih[2] & 7], v[ih[3] & 7] } };
+    }
     const v128_t seven = wasm_i32x4_splat(7), bytes = wasm_i32x4_splat(0x03020100);
     v128_t r[2], half[2] = { idx.lo, idx.hi };
     for (int k = 0; k < 2; k++) {
@@ -667,13 +706,16 @@ KBX__X __m256i _mm256_permutevar8x32_epi32(__m256i a, __m256i idx) {
 KBX__X __m256 _mm256_permutevar8x32_ps(__m256 a, __m256i idx) {
     return _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(_mm256_castps_si256(a), idx));
 }
-KBX__X __m256i _mm256_cvtepu16_epi32(__m128i a) { return (__m256i){ wasm_u32x4_extend_low_u16x8(KBX__V(a)), wasm_u32x4_extend_high_u16x8(KBX__V(a)) }; }
-KBX__X __m256i _mm256_cvtepi16_epi32(__m128i a) { return (__m256i){ wasm_i32x4_extend_low_i16x8(KBX__V(a)), wasm_i32x4_extend_high_i16x8(KBX__V(a)) }; }
-KBX__X __m256i _mm256_cvtepi8_epi16(__m128i a) { return (__m256i){ wasm_i16x8_extend_low_i8x16(KBX__V(a)), wasm_i16x8_extend_high_i8x16(KBX__V(a)) }; }
-KBX__X __m256i _mm256_cvtepu8_epi16(__m128i a) { return (__m256i){ wasm_u16x8_extend_low_u8x16(KBX__V(a)), wasm_u16x8_extend_high_u8x16(KBX__V(a)) }; }
+/* widenings: results hidden (kbx__opaque), so what follows stays on the wide lanes as natively; else clang moves
+ * it back onto the narrow lanes and widens the upper half by a byte shuffle */
+KBX__X __m256i kbx__widened(v128_t lo, v128_t hi) { return (__m256i){ kbx__opaque(lo), kbx__opaque(hi) }; }
+KBX__X __m256i _mm256_cvtepu16_epi32(__m128i a) { return kbx__widened(wasm_u32x4_extend_low_u16x8(KBX__V(a)), wasm_u32x4_extend_high_u16x8(KBX__V(a))); }
+KBX__X __m256i _mm256_cvtepi16_epi32(__m128i a) { return kbx__widened(wasm_i32x4_extend_low_i16x8(KBX__V(a)), wasm_i32x4_extend_high_i16x8(KBX__V(a))); }
+KBX__X __m256i _mm256_cvtepi8_epi16(__m128i a) { return kbx__widened(wasm_i16x8_extend_low_i8x16(KBX__V(a)), wasm_i16x8_extend_high_i8x16(KBX__V(a))); }
+KBX__X __m256i _mm256_cvtepu8_epi16(__m128i a) { return kbx__widened(wasm_u16x8_extend_low_u8x16(KBX__V(a)), wasm_u16x8_extend_high_u8x16(KBX__V(a))); }
 KBX__X __m256i _mm256_cvtepi8_epi32(__m128i a) {
     v128_t w = wasm_i16x8_extend_low_i8x16(KBX__V(a));
-    return (__m256i){ wasm_i32x4_extend_low_i16x8(w), wasm_i32x4_extend_high_i16x8(w) };
+    return kbx__widened(wasm_i32x4_extend_low_i16x8(w), wasm_i32x4_extend_high_i16x8(w));
 }
 KBX__X int _mm256_movemask_epi8(__m256i a) { return (int)(wasm_i8x16_bitmask(a.lo) | (uint32_t)wasm_i8x16_bitmask(a.hi) << 16); }
 KBX__X __m128i _mm256_extracti128_si256(__m256i a, int imm) { return KBX__SI(imm & 1 ? a.hi : a.lo); }
