@@ -61,6 +61,22 @@ const PADDING_STEPS = 64;
 const PADDING_STEP_BYTES = 64;
 
 const MAX_SETS = 4;
+
+/**
+ * Each timed batch is called this many JS frames deeper, drawn per batch: the native stack address of the WASM
+ * frame, where V8 spills vector registers (an 8-lane model holds twice the v128 values of the x86 registers it
+ * models), moves over a few KB. At some addresses those spills alias the buffers' addresses modulo 4 KB and the
+ * CPU stalls loads behind stores it takes for the same location: quantize_q8_0's group8_avx2 took 35–42 µs
+ * instead of 28 at ~10% of stack depths, which made its time depend on the process and on what the sandbox host
+ * had run before. Natively (no spills) the stall does not happen; the fastest of a sample's batches, each at its
+ * own depth, is now almost never at such an address.
+ */
+const STACK_DEPTHS = 128;
+const STACK_STREAM = 0x57ac;
+
+function atStackDepth<T>(depth: number, fn: () => T): T {
+  return depth > 0 ? atStackDepth(depth - 1, fn) : fn();
+}
 const SKIPPED = 'an element poisoned before a timed call was still poisoned after it (the call was skipped)';
 const baselineFailed = (v: CheckVerdict): CheckVerdict => ({ status: 'trap', message: `the baseline fails a timed call: ${describeVerdict(v)}` });
 
@@ -71,6 +87,7 @@ const baselineFailed = (v: CheckVerdict): CheckVerdict => ({ status: 'trap', mes
 export function sampleShapes(spec: KernelSpec, groups: readonly TimedVariants[], ref: KernelInstance, opts: SamplerOptions): SamplerResult {
   const now = opts.now ?? (() => performance.now());
   const rng = createRng(opts.seed);
+  const stackRng = createRng(seedFor(opts.seed, STACK_STREAM));
   const memo = opts.memo ?? new ReferenceMemo();
   const shapes: ShapeSamples[] = [];
   const distribution = distributionNames(spec)[0];
@@ -96,10 +113,10 @@ export function sampleShapes(spec: KernelSpec, groups: readonly TimedVariants[],
     const load = (inst: KernelInstance) => {
       for (let s = 0; s < sets; s++) for (const [name, data] of inputSets[(s + rotation) % sets]) inst.write(s, name, data);
     };
-    const timeBatch = (inst: KernelInstance, reps: number) => {
+    const timeBatch = (inst: KernelInstance, reps: number, depth = 0) => {
       for (let s = 0; s < sets; s++) inst.poisonOutputs(s);
       const t0 = now();
-      inst.batch(reps);
+      atStackDepth(depth, () => inst.batch(reps));
       return now() - t0;
     };
     /** whether output element `index` of set `s` still holds the poison kb_batch writes before every call */
@@ -222,7 +239,7 @@ export function sampleShapes(spec: KernelSpec, groups: readonly TimedVariants[],
           let best = Infinity;
           for (let b = 0; b < PROTOCOL.batchesPerSample; b++) {
             try {
-              best = Math.min(best, timeBatch(inst, reps));
+              best = Math.min(best, timeBatch(inst, reps, Math.floor(stackRng.next() * STACK_DEPTHS)));
             } catch (e) {
               return fail(thrownVerdict(e, where));
             }
