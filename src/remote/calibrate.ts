@@ -2,7 +2,8 @@
 // target the screen modelled, recorded in each WASM result's toolchain string), the rank correlation of
 // speedups (pooled, and among the native winners, where ranking is what promotion needs), the native winners the
 // promotion margin would have thrown away, and per WASM session its false rejects and whether its figures for
-// sources screened before agree with the earlier sessions'.
+// sources screened before agree with the earlier sessions'. Each host's memory floor (measure/memory-floor.ts) is
+// fitted here from its paired timings, ranked with, and handed to the screen (screenFloors).
 import { listRunFolders, readLedger } from '../ledger/ledger.js';
 import type { TargetResult } from '../ledger/records.js';
 import { agreementRho, pairWithWasm, type AgreementPoint, type TimedSource } from '../measure/agreement.js';
@@ -16,7 +17,6 @@ export interface CalibrationPoint extends AgreementPoint {
   /** the ratio of the WASM median times with the host's memory floor applied (memory-floor.ts); the WASM speedup without a model */
   predictedSpeedup: number;
 }
-
 
 export interface HostCalibration {
   host: string;

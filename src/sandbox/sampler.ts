@@ -63,13 +63,12 @@ const PADDING_STEP_BYTES = 64;
 const MAX_SETS = 4;
 
 /**
- * Each timed batch is called this many JS frames deeper, drawn per batch: the native stack address of the WASM
- * frame, where V8 spills vector registers (an 8-lane model holds twice the v128 values of the x86 registers it
- * models), moves over a few KB. At some addresses those spills alias the buffers' addresses modulo 4 KB and the
- * CPU stalls loads behind stores it takes for the same location: quantize_q8_0's group8_avx2 took 35–42 µs
- * instead of 28 at ~10% of stack depths, which made its time depend on the process and on what the sandbox host
- * had run before. Natively (no spills) the stall does not happen; the fastest of a sample's batches, each at its
- * own depth, is now almost never at such an address.
+ * Each timed batch is called up to this many JS frames deeper, drawn per batch, so the native stack address of the
+ * WASM frame moves over a few KB. V8 spills vector registers there (an 8-lane model holds twice the v128 values of
+ * the x86 registers it models), and at some addresses those spill slots collide with the buffers (the slow depths
+ * move with the buffers' padding: 4 KB aliasing): quantize_q8_0's group8_avx2 took 35–42 µs instead of 28 at ~10%
+ * of depths, so its time depended on the process and on what the sandbox host had run before (npm run
+ * bench:order). A sample is the fastest of its batches, each at its own depth, so it is almost never at one.
  */
 const STACK_DEPTHS = 128;
 const STACK_STREAM = 0x57ac;
@@ -77,6 +76,7 @@ const STACK_STREAM = 0x57ac;
 function atStackDepth<T>(depth: number, fn: () => T): T {
   return depth > 0 ? atStackDepth(depth - 1, fn) : fn();
 }
+
 const SKIPPED = 'an element poisoned before a timed call was still poisoned after it (the call was skipped)';
 const baselineFailed = (v: CheckVerdict): CheckVerdict => ({ status: 'trap', message: `the baseline fails a timed call: ${describeVerdict(v)}` });
 
