@@ -119,13 +119,19 @@ interface TimedPoint {
 const shapeOf = (r: TargetResult, shape: string) => r.speed.find((s) => s.shape === shape)!;
 const shapeKey = (kernel: string, shape: string) => `${kernel}\0${shape}`;
 
-/** Per kernel and shape, the median native time to read the shape's buffers once, over the host's results. */
-function nativeReadNs(results: TargetResult[]): Map<string, number> {
-  const reads = new Map<string, number[]>();
+/** Per kernel and shape, the median of `value` over the results' timed shapes (shapes without one left out). */
+function medianPerShape(results: TargetResult[], value: (s: ShapeSpeed) => number | undefined): Map<string, number> {
+  const values = new Map<string, number[]>();
   for (const r of results)
-    for (const s of r.speed) if (s.speedOfLight) reads.set(shapeKey(r.kernel, s.shape), [...(reads.get(shapeKey(r.kernel, s.shape)) ?? []), s.speedOfLight.readNs]);
-  return new Map([...reads].map(([k, xs]) => [k, median(xs)]));
+    for (const s of r.speed) {
+      const x = value(s);
+      if (x !== undefined) values.set(shapeKey(r.kernel, s.shape), [...(values.get(shapeKey(r.kernel, s.shape)) ?? []), x]);
+    }
+  return new Map([...values].map(([k, xs]) => [k, median(xs)]));
 }
+
+/** Per kernel and shape, the median native time to read the shape's buffers once, over the host's results. */
+const nativeReadNs = (results: TargetResult[]) => medianPerShape(results, (s) => s.speedOfLight?.readNs);
 
 /** The host's memory floor fitted from the timed points, and each point's speedup predicted with it. */
 function withMemoryFloor(timed: TimedPoint[], readNs: Map<string, number>): { points: CalibrationPoint[]; memoryFloor?: MemoryFloorModel } {
@@ -175,12 +181,18 @@ function calibrateSessions(every: RunResult[], nativeWinners: Set<string>, margi
   return [...sessions.values()];
 }
 
+/** Results with native timings that count (no host failure, a passing check, nothing emulated). */
+const nativeTimed = (results: TargetResult[]) => results.filter((r) => r.target !== 'wasm' && isTimedPass(r) && !r.speed.some((s) => s.emulated));
+
 export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Calibration {
-  const { every, results, runs } = allResults(workDir);
+  return calibrateRuns(allResults(workDir), marginFraction);
+}
+
+function calibrateRuns({ every, results, runs }: ReturnType<typeof allResults>, marginFraction: number): Calibration {
   const key = (r: TargetResult) => `${r.kernel}\0${r.candidate}\0${r.sourceSha256}`;
   const wasmResults = results.filter((r) => r.target === 'wasm');
   const screens = [...new Set(wasmResults.map((r) => screenLabelOf(r.toolchain)))].sort();
-  const native = results.filter((r) => r.target !== 'wasm' && isTimedPass(r) && !r.speed.some((s) => s.emulated));
+  const native = nativeTimed(results);
   const hosts = [...new Set(native.map((r) => r.target))].sort();
   const nativeWinners = new Set(native.filter((r) => outcomeOf(r) === 'faster' || outcomeOf(r) === 'mixed').map(key));
   return {
@@ -235,18 +247,17 @@ export function calibrate(workDir: string, marginFraction = DEFAULT_MARGIN): Cal
  * times). Undefined until some host has enough timed points to fit one (calibrate's `memoryFloor`).
  */
 export function screenFloors(workDir: string, screen: string): ScreenFloors | undefined {
-  const best = calibrate(workDir)
+  const runs = allResults(workDir);
+  const best = calibrateRuns(runs, DEFAULT_MARGIN)
     .hosts.filter((h) => h.screen === screen && h.memoryFloor)
     .sort((a, b) => b.points.length - a.points.length)[0];
   if (!best?.memoryFloor) return undefined;
-  const native = allResults(workDir).results.filter((r) => r.target === best.host && isTimedPass(r) && !r.speed.some((s) => s.emulated));
-  const reads = nativeReadNs(native);
-  const baselines = new Map<string, number[]>();
-  for (const r of native) for (const s of r.speed) baselines.set(shapeKey(r.kernel, s.shape), [...(baselines.get(shapeKey(r.kernel, s.shape)) ?? []), s.baselineMedianNs]);
+  const native = nativeTimed(runs.results).filter((r) => r.target === best.host);
+  const baselines = medianPerShape(native, (s) => s.baselineMedianNs);
   const { streamFactor, floorRatio } = best.memoryFloor;
-  const shapes = [...reads].map(([key, readNs]) => {
+  const shapes = [...nativeReadNs(native)].map(([key, readNs]) => {
     const [kernel, shape] = key.split('\0');
-    return { kernel, shape, capSpeedup: median(baselines.get(key)!) / (streamFactor * readNs), floorWasmNs: floorRatio * streamFactor * readNs };
+    return { kernel, shape, capSpeedup: baselines.get(key)! / (streamFactor * readNs), floorWasmNs: floorRatio * streamFactor * readNs };
   });
   return { host: best.host, memoryFloor: best.memoryFloor, shapes };
 }
