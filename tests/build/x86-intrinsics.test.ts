@@ -148,6 +148,23 @@ int main(void) { return 0; }`;
     for (const dearer of ['i32x4.gt_u', 'i16x8.gt_u', 'i8x16.shuffle', 'v128.bitselect']) expect(asm).not.toContain(dearer);
   }, 180_000);
 
+  // Natively a roundps before a cvtps2dq is an instruction of its own; here both conversions round inside, and clang
+  // drops a rounding of an already rounded value, which made ggml's roundps-then-convert quantizer cost nothing extra.
+  it('keep a rounding before a float→int32 conversion, as natively', async () => {
+    const source = `#include <immintrin.h>
+#define EXPORT(name) __attribute__((export_name(#name))) void name
+EXPORT(nearest)(const float *a, int *o) {
+    _mm256_storeu_si256((__m256i *)o, _mm256_cvtps_epi32(_mm256_round_ps(_mm256_loadu_ps(a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+}
+EXPORT(floored)(const float *a, int *o) { _mm_storeu_si128((__m128i *)o, _mm_cvttps_epi32(_mm_floor_ps(_mm_loadu_ps(a)))); }
+int main(void) { return 0; }`;
+    const asm = await wasmAssembly(source);
+    const count = (op: string) => asm.split('\n').filter((line) => line.trim().split(/\s/)[0] === op).length;
+    expect(count('f32x4.nearest')).toBe(4);
+    expect(count('f32x4.floor')).toBe(1);
+    expect(count('f32x4.trunc')).toBe(1);
+  }, 180_000);
+
   // Natively a float→int32 conversion is one instruction (cvtps2dq / cvttps2dq); V8 lowers trunc_sat to about eight
   // on x86, which made quantizers' AVX2 branches look several times dearer per conversion in the screen than they
   // are (the conversion's results are checked against gcc by the test above).

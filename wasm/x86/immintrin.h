@@ -112,21 +112,23 @@ KBX__X v128_t kbx__blendv64(v128_t a, v128_t b, v128_t mask) {
 KBX__X v128_t kbx__blendv32(v128_t a, v128_t b, v128_t mask) { return wasm_v128_bitselect(b, a, wasm_i32x4_shr(mask, 31)); }
 KBX__X v128_t kbx__blendv64(v128_t a, v128_t b, v128_t mask) { return wasm_v128_bitselect(b, a, wasm_i64x2_shr(mask, 63)); }
 #endif
-/* round by an _MM_FROUND_* mode; the current direction is the default, to nearest even */
+/* round by an _MM_FROUND_* mode; the current direction is the default, to nearest even. The result is hidden: the
+ * conversions below round inside (cvtps2dq to nearest, cvttps2dq toward zero), and clang would drop their rounding
+ * after this one as idempotent, so a roundps before a cvtps2dq, one instruction natively, would cost nothing here */
 KBX__X v128_t kbx__round_f32(v128_t a, int mode) {
     switch (mode & _MM_FROUND_CUR_DIRECTION ? 0 : mode & 3) {
-    case 1: return wasm_f32x4_floor(a);
-    case 2: return wasm_f32x4_ceil(a);
-    case 3: return wasm_f32x4_trunc(a);
-    default: return wasm_f32x4_nearest(a);
+    case 1: return kbx__opaque(wasm_f32x4_floor(a));
+    case 2: return kbx__opaque(wasm_f32x4_ceil(a));
+    case 3: return kbx__opaque(wasm_f32x4_trunc(a));
+    default: return kbx__opaque(wasm_f32x4_nearest(a));
     }
 }
 KBX__X v128_t kbx__round_f64(v128_t a, int mode) {
     switch (mode & _MM_FROUND_CUR_DIRECTION ? 0 : mode & 3) {
-    case 1: return wasm_f64x2_floor(a);
-    case 2: return wasm_f64x2_ceil(a);
-    case 3: return wasm_f64x2_trunc(a);
-    default: return wasm_f64x2_nearest(a);
+    case 1: return kbx__opaque(wasm_f64x2_floor(a));
+    case 2: return kbx__opaque(wasm_f64x2_ceil(a));
+    case 3: return kbx__opaque(wasm_f64x2_trunc(a));
+    default: return kbx__opaque(wasm_f64x2_nearest(a));
     }
 }
 /* float → int32 of already integral values: the "integer indefinite" 0x80000000 when out of range or NaN */
@@ -403,8 +405,8 @@ KBX__X __m128i _mm_cvtepi16_epi32(__m128i a) { return KBX__SI(kbx__opaque(wasm_i
 KBX__X __m128i _mm_cvtepu16_epi32(__m128i a) { return KBX__SI(kbx__opaque(wasm_u32x4_extend_low_u16x8(KBX__V(a)))); }
 KBX__X __m128 _mm_blendv_ps(__m128 a, __m128 b, __m128 mask) { return KBX__PS(kbx__blendv32(KBX__V(a), KBX__V(b), KBX__V(mask))); }
 KBX__X __m128 _mm_round_ps(__m128 a, int mode) { return KBX__PS(kbx__round_f32(KBX__V(a), mode)); }
-KBX__X __m128 _mm_floor_ps(__m128 a) { return KBX__PS(wasm_f32x4_floor(KBX__V(a))); }
-KBX__X __m128 _mm_ceil_ps(__m128 a) { return KBX__PS(wasm_f32x4_ceil(KBX__V(a))); }
+KBX__X __m128 _mm_floor_ps(__m128 a) { return KBX__PS(kbx__round_f32(KBX__V(a), _MM_FROUND_FLOOR)); }
+KBX__X __m128 _mm_ceil_ps(__m128 a) { return KBX__PS(kbx__round_f32(KBX__V(a), _MM_FROUND_CEIL)); }
 #define _mm_extract_epi32(a, imm) wasm_i32x4_extract_lane((v128_t)(__m128i)(a), (imm) & 3)
 #define _mm_extract_ps(a, imm) wasm_i32x4_extract_lane((v128_t)(__m128)(a), (imm) & 3)
 #define _mm_insert_epi32(a, x, imm) ((__m128i)wasm_i32x4_replace_lane((v128_t)(__m128i)(a), (imm) & 3, (x)))
@@ -484,8 +486,8 @@ KBX__X __m256d _mm256_blendv_pd(__m256d a, __m256d b, __m256d mask) {
     return (__m256d){ kbx__blendv64(a.lo, b.lo, mask.lo), kbx__blendv64(a.hi, b.hi, mask.hi) };
 }
 KBX__X __m256 _mm256_round_ps(__m256 a, int mode) { return (__m256){ kbx__round_f32(a.lo, mode), kbx__round_f32(a.hi, mode) }; }
-KBX__X __m256 _mm256_floor_ps(__m256 a) { return KBX__1(__m256, wasm_f32x4_floor, a); }
-KBX__X __m256 _mm256_ceil_ps(__m256 a) { return KBX__1(__m256, wasm_f32x4_ceil, a); }
+KBX__X __m256 _mm256_floor_ps(__m256 a) { return _mm256_round_ps(a, _MM_FROUND_FLOOR); }
+KBX__X __m256 _mm256_ceil_ps(__m256 a) { return _mm256_round_ps(a, _MM_FROUND_CEIL); }
 KBX__X __m256d _mm256_round_pd(__m256d a, int mode) { return (__m256d){ kbx__round_f64(a.lo, mode), kbx__round_f64(a.hi, mode) }; }
 KBX__X __m256 _mm256_cmp_ps(__m256 a, __m256 b, int p) { return (__m256){ kbx__cmp_f32(a.lo, b.lo, p), kbx__cmp_f32(a.hi, b.hi, p) }; }
 KBX__X __m256d _mm256_cmp_pd(__m256d a, __m256d b, int p) { return (__m256d){ kbx__cmp_f64(a.lo, b.lo, p), kbx__cmp_f64(a.hi, b.hi, p) }; }
