@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { HostConfig } from '../dist/config/config.js';
 import { fitMemoryFloor, predictNativeSpeedup } from '../dist/measure/memory-floor.js';
 import { spearman } from '../dist/measure/stats.js';
-import { calibrate } from '../dist/remote/calibrate.js';
+import { calibrate, sessionBaselines } from '../dist/remote/calibrate.js';
 import { runNativeRecorded } from '../dist/remote/native-run.js';
 import { runScreen } from '../dist/screen/run.js';
 import { BUILTIN_KERNELS_DIR, loadSuite } from '../dist/spec/suite.js';
@@ -54,13 +54,15 @@ const targets = values.targets.split(',');
 const rounds = Number(values.rounds);
 // timings by model label (or 'native') → point key → one per round: speedup estimate, median times, read time
 const seen = new Map();
-const keep = (label, r) => {
+// (sessionBaselineNs: the shape's median baseline over the round's screen, which the floored prediction divides)
+const keep = (label, r, sessionBaseline) => {
   if (r.check.status !== 'pass' || r.hostFailure) return;
   const byPoint = seen.get(label) ?? new Map();
   seen.set(label, byPoint);
   for (const sp of r.speed) {
     const key = `${r.kernel}\0${r.candidate}\0${sp.shape}`;
-    byPoint.set(key, [...(byPoint.get(key) ?? []), { speedup: sp.speedup.estimate, candidateNs: sp.candidateMedianNs, baselineNs: sp.baselineMedianNs, readNs: sp.speedOfLight?.readNs }]);
+    const timing = { speedup: sp.speedup.estimate, candidateNs: sp.candidateMedianNs, sessionBaselineNs: sessionBaseline?.(r.kernel, sp.shape), readNs: sp.speedOfLight?.readNs };
+    byPoint.set(key, [...(byPoint.get(key) ?? []), timing]);
   }
 };
 const loads = [load()];
@@ -70,7 +72,8 @@ for (let round = 0; round < rounds; round++) {
     const t0 = performance.now();
     const [model, ...variants] = target.split('-');
     const screen = await runScreen({ workDir: work, kernelsDir, kernels: kernels.map((k) => k.name), cc: values.cc, target: model, intrinsics: !variants.includes('plain'), branchlessMinMax: !variants.includes('branchy') });
-    for (const r of screen.results) keep(screen.toolchain.replace(/^.*; /, ''), r);
+    const sessionBaseline = sessionBaselines(screen.results);
+    for (const r of screen.results) keep(screen.toolchain.replace(/^.*; /, ''), r, sessionBaseline);
     console.log(`round ${round + 1}: WASM screen (${screen.toolchain}) ${s(performance.now() - t0)}, load ${load()}`);
   }
   const t0 = performance.now();
@@ -104,7 +107,7 @@ const speedupsOf = (label, key) => {
   const [model, floored] = [label.replace(/ \+ floor$/, ''), label.endsWith(' + floor')];
   const rs = seen.get(model).get(key);
   if (!rs || !floored) return rs?.map((r) => r.speedup);
-  return rs.map((r) => (nativeRead.get(key) ? predictNativeSpeedup({ candidateNs: r.candidateNs, baselineNs: r.baselineNs }, nativeRead.get(key), floors.get(model)) : r.speedup));
+  return rs.map((r) => (nativeRead.get(key) ? predictNativeSpeedup({ candidateNs: r.candidateNs, baselineNs: r.sessionBaselineNs }, nativeRead.get(key), floors.get(model)) : r.speedup));
 };
 const points = [...seen.get('native')].flatMap(([key, nat]) => {
   const p = { key, kernel: key.split('\0')[0], native: median(nat.map((r) => r.speedup)) };
@@ -132,7 +135,7 @@ if (rounds > 1) {
       const floor = fitMemoryFloor(observations);
       const win = points.filter((p) => p.kernel === kernel && p.native > 1.5);
       if (!floor || win.length < 3) return '—';
-      const predicted = win.map((p) => (nativeRead.get(p.key) ? predictNativeSpeedup({ candidateNs: medianOf(model, p.key, 'candidateNs'), baselineNs: medianOf(model, p.key, 'baselineNs') }, nativeRead.get(p.key), floor) : p[model]));
+      const predicted = win.map((p) => (nativeRead.get(p.key) ? predictNativeSpeedup({ candidateNs: medianOf(model, p.key, 'candidateNs'), baselineNs: medianOf(model, p.key, 'sessionBaselineNs') }, nativeRead.get(p.key), floor) : p[model]));
       return `${f(spearman(predicted, win.map((p) => p.native)))} (k ${floor.streamFactor.toFixed(2)}, c ${floor.floorRatio.toFixed(2)})`;
     };
     console.log(`\n${model} + floor fitted on the other kernels only, ρ among native winners:`);

@@ -62,9 +62,9 @@ export function fitMemoryFloor(observations: readonly FloorObservation[]): Memor
 
 /**
  * The native speedup the screen predicts for one shape: the ratio of the baseline's and the candidate's median WASM
- * times, each raised to the host's memory floor (in WASM units) where it lies below it. A ratio of the two medians,
- * not the median of paired ratios the screen reports, so that within a shape a faster candidate never predicts
- * slower (the two estimates differ a little between near-ties).
+ * times, each raised to the host's memory floor (in WASM units) where it lies below it. A ratio of medians, not the
+ * median of paired ratios the screen reports: given one baseline time for a screen session's shape (calibrate's
+ * sessionBaselines), a faster candidate never predicts slower and candidates on the floor predict the same.
  */
 export function predictNativeSpeedup(wasm: { candidateNs: number; baselineNs: number }, nativeReadNs: number, model: MemoryFloorModel): number {
   const floor = model.floorRatio * model.streamFactor * nativeReadNs;

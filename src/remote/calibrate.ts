@@ -114,6 +114,8 @@ interface TimedPoint {
   point: AgreementPoint;
   wasm: ShapeSpeed;
   native: ShapeSpeed;
+  /** the median WASM baseline time of the shape over the candidates of the screen session this one came from */
+  sessionBaselineNs: number;
 }
 
 const shapeOf = (r: TargetResult, shape: string) => r.speed.find((s) => s.shape === shape)!;
@@ -145,7 +147,7 @@ function withMemoryFloor(timed: TimedPoint[], readNs: Map<string, number>): { po
     const nativeRead = read(t);
     const predictedSpeedup =
       memoryFloor && nativeRead
-        ? predictNativeSpeedup({ candidateNs: t.wasm.candidateMedianNs, baselineNs: t.wasm.baselineMedianNs }, nativeRead, memoryFloor)
+        ? predictNativeSpeedup({ candidateNs: t.wasm.candidateMedianNs, baselineNs: t.sessionBaselineNs }, nativeRead, memoryFloor)
         : t.point.wasmSpeedup;
     return { ...t.point, predictedSpeedup };
   });
@@ -153,6 +155,25 @@ function withMemoryFloor(timed: TimedPoint[], readNs: Map<string, number>): { po
 }
 
 const isTimedPass = (r: TargetResult) => !r.hostFailure && r.check.status === 'pass' && r.speed.length > 0;
+
+/**
+ * Per kernel and shape, the median baseline time over the timed results of one screen session. The floored prediction
+ * divides by it rather than by a candidate's own pairings, so candidates that sit on the same floor predict the same
+ * speedup instead of being ordered by their baselines' noise, and a faster candidate of the session never predicts
+ * slower.
+ */
+export function sessionBaselines(session: TargetResult[]): (kernel: string, shape: string) => number | undefined {
+  const medians = medianPerShape(session.filter(isTimedPass), (s) => s.baselineMedianNs);
+  return (kernel, shape) => medians.get(shapeKey(kernel, shape));
+}
+
+/** For each WASM result of the ledgers, per shape, its session's median baseline time (sessionBaselines). */
+function wasmSessionBaselines(every: RunResult[]): (r: TargetResult, shape: string) => number {
+  const wasm = every.filter((e) => e.result.target === 'wasm');
+  const perSession = new Map([...new Set(wasm.map((e) => e.run))].map((run) => [run, sessionBaselines(wasm.filter((e) => e.run === run).map((e) => e.result))]));
+  const sessionOf = new Map(wasm.map((e) => [e.result, e.run]));
+  return (r, shape) => perSession.get(sessionOf.get(r)!)?.(r.kernel, shape) ?? shapeOf(r, shape).baselineMedianNs;
+}
 
 /** Per WASM session: native winners it would have rejected, and figures apart from earlier sessions of the same source. */
 function calibrateSessions(every: RunResult[], nativeWinners: Set<string>, marginFraction: number): SessionCalibration[] {
@@ -195,6 +216,7 @@ function calibrateRuns({ every, results, runs }: ReturnType<typeof allResults>, 
   const native = nativeTimed(results);
   const hosts = [...new Set(native.map((r) => r.target))].sort();
   const nativeWinners = new Set(native.filter((r) => outcomeOf(r) === 'faster' || outcomeOf(r) === 'mixed').map(key));
+  const sessionBaseline = wasmSessionBaselines(every);
   return {
     marginFraction,
     runs,
@@ -213,7 +235,8 @@ function calibrateRuns({ every, results, runs }: ReturnType<typeof allResults>, 
         if (!w || w.check.status !== 'pass' || !w.speed.length) continue;
         candidates++;
         if (screenedPlain(w.toolchain)) plainBuilds++;
-        for (const point of pairWithWasm([timedSource(w)], [timedSource(r)])) timed.push({ point, wasm: shapeOf(w, point.shape), native: shapeOf(r, point.shape) });
+        for (const point of pairWithWasm([timedSource(w)], [timedSource(r)]))
+          timed.push({ point, wasm: shapeOf(w, point.shape), native: shapeOf(r, point.shape), sessionBaselineNs: sessionBaseline(w, point.shape) });
         if (outcomeOf(r) !== 'faster' && outcomeOf(r) !== 'mixed') continue;
         winners++;
         const wasmBest = Math.max(...w.speed.map((x) => x.speedup.estimate));

@@ -132,6 +132,17 @@ describe('calibrate with the memory floor', () => {
     expect(h.predicted.winnersRho).toBeGreaterThan(h.winnersRho + 0.05);
     expect(h.kernels[0].predictedWinnersRho).toBe(h.predicted.winnersRho);
   });
+
+  it('predicts the same speedup for candidates on the same floor, whatever the noise of their own baseline pairings', () => {
+    const work = mkdtempSync(join(tmpdir(), 'kbench-cal-'));
+    // s8's pairings caught the baseline 5% slow, s10's 5% fast; both candidates lie past prefill's floor (3000 ns)
+    writeMemoryFloorRun(work, 'cc', (s) => (s === 8 ? 1.05 : s === 10 ? 0.95 : 1));
+    const h = calibrate(work, 0.25).hosts[0];
+    const predicted = (candidate: string) => h.points.find((p) => p.candidate === candidate && p.shape === 'prefill')!.predictedSpeedup;
+    // the session's median baseline (18000 ns) over the floor, for both: not 18900 / 3000 for s8 above s10's 17100 / 3000
+    expect(predicted('s8')).toBeCloseTo(6, 10);
+    expect(predicted('s10')).toBeCloseTo(6, 10);
+  });
 });
 
 describe('the native result channel', () => {
