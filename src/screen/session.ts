@@ -6,6 +6,7 @@ import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import { resolveToolchain, type Toolchain } from '../build/toolchain.js';
 import { WasmCompiler, type CompileResult } from '../build/compiler.js';
 import { canModel, parseScreenTarget, screenModel, type ScreenModel } from '../build/screen-target.js';
+import { registerBound, type RegisterBound } from '../build/register-pressure.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import type { CheckVerdict } from '../check/verdict.js';
 import { sha256, type TargetResult } from '../ledger/records.js';
@@ -70,6 +71,7 @@ interface Context {
   wasm?: Uint8Array;
   /** the compiler's note when the model's intrinsics variant could not be built (the plain build was screened) */
   buildNote?: string;
+  registerBound?: RegisterBound;
   speed: SpeedResult[];
   seed: number;
   signal?: AbortSignal;
@@ -165,6 +167,7 @@ export class ScreenSession {
       check: verdict ?? { status: 'pass', calls: 0 },
       speed: ctx.speed,
       elapsedMs: Math.round(performance.now() - started),
+      ...(ctx.registerBound && { registerBound: ctx.registerBound }),
     };
     this.opts.onEvent?.({ type: 'result', result });
     return result;
@@ -228,6 +231,7 @@ export class ScreenSession {
     if (!r.ok) return r.harness ? { status: 'harness-error', message: r.diagnostic } : { status: 'compile-error', diagnostic: r.diagnostic };
     ctx.wasm = r.wasm;
     ctx.buildNote = r.note?.slice(0, 200);
+    ctx.registerBound = registerBound(r.wasm, this.model.target);
     return null;
   }
 
