@@ -111,7 +111,7 @@ function registerLine(r: TargetResult): string {
   const b = r.registerBound;
   if (!b || !r.speed.length) return '';
   return (
-    `Register-bound in WASM: one of its loops keeps ${b.liveValues} vector values live, more than the ${b.allocatable} registers the WASM engine has here, ` +
+    `Register-bound in WASM: one of its loops keeps ${b.liveValues} vector values live${b.baselineLiveValues === undefined ? '' : ` (the code it was timed against: ${b.baselineLiveValues})`}, more than the ${b.allocatable} registers the WASM engine has here, ` +
     `so every iteration spills and reloads; natively they are ${b.nativeValues} of the ${b.nativeRegisters} ${b.registerName} registers. ` +
     `Its native speedup may be well above the WASM one: do not discard register blocking on this figure alone.\n`
   );

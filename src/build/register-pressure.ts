@@ -14,17 +14,20 @@ export type LoopPressure =
   | { status: 'unknown'; reason: string };
 
 /**
- * A candidate whose loop keeps more float/vector values live than V8 has registers here, though the native target's
- * register file holds them: its WASM time carries spills and reloads every iteration that its native build does not.
+ * A candidate whose loop keeps more float/vector values live than V8 has registers here (and more than the code it
+ * is timed against), though the native target's register file holds them: its WASM time carries spills and reloads
+ * every iteration that its native build does not, and its screen speedup understates it.
  */
 export interface RegisterBound {
   /** f32, f64 and v128 values live across the back edge of its innermost loop with the most */
   liveValues: number;
+  /** the same count for the code it was timed against (the baseline, or the agent's champion); absent if unreadable */
+  baselineLiveValues?: number;
   /** floating-point registers V8 allocates on this host */
   allocatable: number;
-  /** the same values natively: v128 pairs are one ymm under avx2 */
+  /** the candidate's values natively: a v128 pair is one ymm under avx2 */
   nativeValues: number;
-  /** the native target's vector registers, named as `registerName` */
+  /** the native target's vector registers, named by `registerName` */
   nativeRegisters: number;
   registerName: string;
 }
@@ -43,18 +46,29 @@ const NATIVE_REGISTERS: Partial<Record<ScreenTarget, { count: number; name: stri
 };
 
 /**
- * The register bound of a built candidate under a screen target, or undefined when it has none: its values fit
- * V8's registers here, would not fit the native target's either, or the module could not be read.
+ * The register bound of a built candidate timed against `baseline` under a screen target, or undefined when it has
+ * none: its values fit V8's registers here, would not fit the native target's either, the baseline's worst loop
+ * keeps as many live (both are timed under the same handicap), or the candidate could not be read. The loops
+ * compared are each build's worst, whatever shapes run them.
  */
-export function registerBound(wasm: Uint8Array, target: ScreenTarget, arch: string = process.arch): RegisterBound | undefined {
+export function registerBound(candidate: Uint8Array, baseline: Uint8Array, target: ScreenTarget, arch: string = process.arch): RegisterBound | undefined {
   const native = NATIVE_REGISTERS[target];
   const allocatable = allocatableFloatRegisters(arch);
   if (!native || allocatable === undefined) return undefined;
-  const pressure = loopPressure(wasm);
+  const pressure = loopPressure(candidate);
   if (pressure.status !== 'ok' || pressure.liveValues <= allocatable) return undefined;
   const nativeValues = Math.ceil(pressure.liveV128 / native.v128PerRegister) + pressure.liveValues - pressure.liveV128;
   if (nativeValues > native.count) return undefined;
-  return { liveValues: pressure.liveValues, allocatable, nativeValues, nativeRegisters: native.count, registerName: native.name };
+  const reference = loopPressure(baseline);
+  if (reference.status === 'ok' && reference.liveValues >= pressure.liveValues) return undefined;
+  return {
+    liveValues: pressure.liveValues,
+    ...(reference.status === 'ok' && { baselineLiveValues: reference.liveValues }),
+    allocatable,
+    nativeValues,
+    nativeRegisters: native.count,
+    registerName: native.name,
+  };
 }
 
 const V128 = 0x7b;

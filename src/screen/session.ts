@@ -231,7 +231,6 @@ export class ScreenSession {
     if (!r.ok) return r.harness ? { status: 'harness-error', message: r.diagnostic } : { status: 'compile-error', diagnostic: r.diagnostic };
     ctx.wasm = r.wasm;
     ctx.buildNote = r.note?.slice(0, 200);
-    ctx.registerBound = registerBound(r.wasm, this.model.target);
     return null;
   }
 
@@ -269,6 +268,7 @@ export class ScreenSession {
       ctx.signal,
     );
     if (reply.kind === 'check') return reply.verdict;
+    ctx.registerBound = registerBound(ctx.wasm!, await this.build(ctx.kernel, 'baseline'), this.model.target);
     reply.light.forEach((l, i) => this.light.set(lightFootprints[i], l));
     const noiseFloor = this.opts.noiseFloor ?? 0.02;
     ctx.speed = reply.shapes.map((s, i) =>

@@ -1,6 +1,7 @@
 // The static count of float/vector values live around a module's innermost loops (src/build/register-pressure.ts):
 // hand-built modules pin the reader (every immediate form, structured control flow, unreadable input) and the
 // liveness; real builds of a register-blocked candidate pin what the screen flags.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loopPressure, registerBound } from '../../src/build/register-pressure.js';
@@ -8,7 +9,7 @@ import { WasmCompiler } from '../../src/build/compiler.js';
 import { screenModel } from '../../src/build/screen-target.js';
 import { resolveToolchain } from '../../src/build/toolchain.js';
 import { loadKernel } from '../../src/spec/suite.js';
-import { FIXTURE_KERNELS, tempDir } from '../helpers/fixtures.js';
+import { FIXTURE_KERNELS, FIXTURES, tempDir } from '../helpers/fixtures.js';
 
 const uleb = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...uleb(n >>> 7)]);
 function sleb(n: number): number[] {
@@ -130,7 +131,7 @@ describe('the loop pressure of hand-built modules', () => {
     expect(loopPressure(tryBlock)).toEqual({ status: 'unknown', reason: 'unknown opcode 0x6' });
     expect(loopPressure(valid.slice(0, valid.length - 2))).toMatchObject({ status: 'unknown' });
     expect(loopPressure(new TextEncoder().encode('int main() {}'))).toEqual({ status: 'unknown', reason: 'not a WASM module' });
-    expect(registerBound(tryBlock, 'avx2', 'x64')).toBeUndefined();
+    expect(registerBound(tryBlock, valid, 'avx2', 'x64')).toBeUndefined();
   });
 });
 
@@ -141,46 +142,27 @@ describe('the register bound of a real build', () => {
   const compiler = new WasmCompiler(yowasp, { cacheDir: join(tempDir(), 'cache'), flags: model.flags, intrinsics: model.intrinsics, branchlessMinMax: model.branchlessMinMax });
   afterAll(() => compiler.close());
 
-  /** row_sum over `rows` rows at a time with three 8-lane accumulators each: 6 v128 per row in the avx2 screen */
+  /** tests/fixtures/register-bound/blocked.c over `rows` rows at a time: 6 v128 per row in the avx2 screen */
   async function blocked(rows: number): Promise<Uint8Array> {
-    const source = `#include "kb_simd.h"
-void row_sum(const float *x, float *y, int n, int rows, int ith, int nth) {
-  (void)nth;
-  if (ith != 0) return;
-  int r = 0;
-  for (; r + ${rows} <= rows; r += ${rows}) {
-    kb_f32v a[${rows}][3];
-    for (int i = 0; i < ${rows}; i++) a[i][0] = a[i][1] = a[i][2] = kb_zero();
-    int t = 0;
-    for (; t + 3 * KB_LANES <= n; t += 3 * KB_LANES)
-      for (int i = 0; i < ${rows}; i++)
-        for (int h = 0; h < 3; h++) a[i][h] = kb_add(a[i][h], kb_loadu(x + (long)(r + i) * n + t + h * KB_LANES));
-    for (int i = 0; i < ${rows}; i++) {
-      float s = kb_hsum(kb_add(kb_add(a[i][0], a[i][1]), a[i][2]));
-      for (int u = t; u < n; u++) s += x[(long)(r + i) * n + u];
-      y[r + i] = s;
-    }
-  }
-  for (; r < rows; r++) {
-    float s = 0;
-    for (int u = 0; u < n; u++) s += x[(long)r * n + u];
-    y[r] = s;
-  }
-}
-`;
+    const source = `#define ROWS ${rows}\n${readFileSync(join(FIXTURES, 'register-bound', 'blocked.c'), 'utf8')}`;
     const r = await compiler.compile(kernel.spec, source, `blocked${rows}.c`);
     if (!r.ok) throw new Error(r.diagnostic);
     return r.wasm;
   }
 
-  it('flags 24 v128 accumulators (12 ymm natively) on x64, and not 12, nor on a host or target with room for them', async () => {
+  it('flags 24 v128 accumulators (12 ymm natively) on x64 against a baseline with fewer, and not 12, nor on a host or target with room for them', async () => {
     const [two, four] = await Promise.all([blocked(2), blocked(4)]);
     expect(loopPressure(two)).toMatchObject({ status: 'ok', liveValues: 12, liveV128: 12 });
     expect(loopPressure(four)).toMatchObject({ status: 'ok', liveValues: 24, liveV128: 24 });
-    expect(registerBound(four, 'avx2', 'x64')).toEqual({ liveValues: 24, allocatable: 15, nativeValues: 12, nativeRegisters: 16, registerName: 'ymm' });
-    expect(registerBound(two, 'avx2', 'x64')).toBeUndefined();
+    expect(registerBound(four, two, 'avx2', 'x64')).toEqual({ liveValues: 24, baselineLiveValues: 12, allocatable: 15, nativeValues: 12, nativeRegisters: 16, registerName: 'ymm' });
+    expect(registerBound(two, two, 'avx2', 'x64')).toBeUndefined();
+    // timed against a baseline that spills as much, its ratio carries no handicap of its own
+    expect(registerBound(four, four, 'avx2', 'x64')).toBeUndefined();
+    // an unreadable baseline does not hide the candidate's bound
+    expect(registerBound(four, new Uint8Array(8), 'avx2', 'x64')).toMatchObject({ liveValues: 24 });
+    expect(registerBound(four, new Uint8Array(8), 'avx2', 'x64')).not.toHaveProperty('baselineLiveValues');
     // arm64's V8 allocates 28 vector registers; the wasm target has no other register file to fit them in
-    expect(registerBound(four, 'neon', 'arm64')).toBeUndefined();
-    expect(registerBound(four, 'wasm', 'x64')).toBeUndefined();
+    expect(registerBound(four, two, 'neon', 'arm64')).toBeUndefined();
+    expect(registerBound(four, two, 'wasm', 'x64')).toBeUndefined();
   }, 60_000);
 });

@@ -142,11 +142,11 @@ function floorNote(floors: ScreenFloors | undefined, kernel: string, s: TargetRe
   return floor && s.candidateMedianNs < floor.floorWasmNs ? `, memory-bound on ${floors!.host} (≈ ${floor.capSpeedup.toFixed(1)}× at most)` : '';
 }
 
-/** Once per candidate (its first shape): the loop whose values V8 cannot keep in registers here, though natively they fit. */
+/** Once per candidate (its first shape): a loop whose values V8 cannot keep in registers here, though natively they fit. */
 function registerNote(r: TargetResult): string {
   const b = r.registerBound;
   return b
-    ? `, register-bound in WASM (${b.liveValues} vector values live in a loop, ${b.allocatable} registers here; natively ${b.nativeValues} of ${b.nativeRegisters} ${b.registerName}): natively it may gain more`
+    ? `, register-bound in WASM (${b.liveValues} vector values live in a loop${b.baselineLiveValues === undefined ? '' : `, baseline ${b.baselineLiveValues}`}, ${b.allocatable} registers here; natively ${b.nativeValues} of ${b.nativeRegisters} ${b.registerName}): natively it may gain more`
     : '';
 }
 
