@@ -3,8 +3,8 @@
 // to run without spilling. A register-blocked AVX2 kernel that fits 16 ymm natively needs twice as many v128 values
 // in WASM, so its screen time carries spills its native build does not (docs/screen-schema.md, registerBound).
 // A value counts when it is live at the loop header and the loop reads it: a loop-carried value (an accumulator) or
-// a loop-invariant one (a splatted constant). Values only live through the loop are not counted: V8 spills those
-// once, outside it. The reader decodes every instruction's immediates (MVP, SIMD and relaxed SIMD, the 0xfc and
+// a loop-invariant one (a splatted constant). Values only live through the loop are not counted: they need no
+// register inside it. The reader decodes every instruction's immediates (MVP, SIMD and relaxed SIMD, the 0xfc and
 // 0xfe prefixes); anything else makes the answer unknown, never an exception.
 import type { ScreenTarget } from './screen-target.js';
 
@@ -275,7 +275,6 @@ function readFunctions(wasm: Uint8Array): FunctionBody[] {
   if (r.byte() !== 0x00 || r.byte() !== 0x61 || r.byte() !== 0x73 || r.byte() !== 0x6d) throw new Unknown('not a WASM module');
   r.skip(4);
   let types: number[][] = [];
-  let importedFunctions = 0;
   let typeOf: number[] = [];
   const bodies: FunctionBody[] = [];
   while (!r.done) {
@@ -290,17 +289,6 @@ function readFunctions(wasm: Uint8Array): FunctionBody[] {
         s.vec(() => s.byte());
         return params;
       });
-    } else if (id === 2) {
-      s.vec(() => {
-        s.skip(s.u32());
-        s.skip(s.u32());
-        const kind = s.byte();
-        if (kind === 0x00) (importedFunctions++, s.u32());
-        else if (kind === 0x01) (s.byte(), limits(s));
-        else if (kind === 0x02) limits(s);
-        else if (kind === 0x03) s.skip(2);
-        else s.u32(); // tag
-      });
     } else if (id === 3) {
       typeOf = s.vec(() => s.u32());
     } else if (id === 10) {
@@ -310,7 +298,7 @@ function readFunctions(wasm: Uint8Array): FunctionBody[] {
         const b = new Reader(wasm, s.at, s.at + bodySize);
         s.skip(bodySize);
         const params = types[typeOf[f]];
-        if (!params) throw new Unknown(`function ${importedFunctions + f} has no type`);
+        if (!params) throw new Unknown(`function ${f} of the code section has no type`);
         const localTypes = [...params];
         for (const [n, type] of b.vec(() => [b.u32(), b.byte()] as const)) {
           if (localTypes.length + n > 50_000) throw new Unknown('too many locals');
@@ -325,12 +313,6 @@ function readFunctions(wasm: Uint8Array): FunctionBody[] {
     r.at = start + size;
   }
   return bodies;
-}
-
-function limits(r: Reader): void {
-  const flags = r.byte();
-  r.u32();
-  if (flags & 1) r.u32();
 }
 
 /**
