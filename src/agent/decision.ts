@@ -103,7 +103,18 @@ export function screenFeedback(r: TargetResult, revisionsLeft: number, ref: Refe
   if (c.status === 'compile-error') return `compile-error (${r.toolchain}):\n${trimDiagnostic(c.diagnostic)}\n${left}`;
   if (c.status !== 'pass') return `check failed: ${describeVerdict(c)}\n${left}`;
   const head = screenOutcome(r) === 'survivor' ? `check passed; WASM speed against ${ref.label}:` : `check passed, but not promoted (${wasmRejection(r)}):`;
-  return `${head}\n${formatSpeeds(r, ref, floors)}\n${left}`;
+  return `${head}\n${formatSpeeds(r, ref, floors)}\n${registerLine(r)}${left}`;
+}
+
+/** Why a register-blocked candidate's WASM figure understates it (see build/register-pressure.ts), or nothing. */
+function registerLine(r: TargetResult): string {
+  const b = r.registerBound;
+  if (!b || !r.speed.length) return '';
+  return (
+    `Register-bound in WASM: one of its loops keeps ${b.liveValues} vector values live${b.baselineLiveValues === undefined ? '' : ` (the code it was timed against: ${b.baselineLiveValues})`}, more than the ${b.allocatable} registers the WASM engine has here, ` +
+    `so every iteration spills and reloads; natively they are ${b.nativeValues} of the ${b.nativeRegisters} ${b.registerName} registers. ` +
+    `Its native speedup may be well above the WASM one: do not discard register blocking on this figure alone.\n`
+  );
 }
 
 /** One line for the ledger and the report. */

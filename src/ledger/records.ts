@@ -2,6 +2,7 @@
 // Screens, promotions and agent runs all write this one format; reports read it.
 import { createHash } from 'node:crypto';
 import type { CheckVerdict } from '../check/verdict.js';
+import type { RegisterBound } from '../build/register-pressure.js';
 import type { Interval, SpeedResult, SpeedVerdict } from '../measure/types.js';
 import type { LoadSnapshot, Stability } from '../measure/stability.js';
 import type { MachineFacts } from './machine.js';
@@ -37,6 +38,8 @@ export interface TargetResult {
   hostFailure?: string;
   /** with --upstream: which upstream the speed entries' vsUpstream were measured against */
   upstream?: UpstreamInfo;
+  /** WASM screen only: its loops need more registers than V8 has here, though natively they fit */
+  registerBound?: RegisterBound;
 }
 
 /** Which upstream ggml a "vs upstream" figure is against, and how it was called. */

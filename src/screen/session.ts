@@ -6,6 +6,7 @@ import { INCLUDE_DIR, type Kernel } from '../spec/suite.js';
 import { resolveToolchain, type Toolchain } from '../build/toolchain.js';
 import { WasmCompiler, type CompileResult } from '../build/compiler.js';
 import { canModel, parseScreenTarget, screenModel, type ScreenModel } from '../build/screen-target.js';
+import { registerBound, type RegisterBound } from '../build/register-pressure.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import type { CheckVerdict } from '../check/verdict.js';
 import { sha256, type TargetResult } from '../ledger/records.js';
@@ -70,6 +71,7 @@ interface Context {
   wasm?: Uint8Array;
   /** the compiler's note when the model's intrinsics variant could not be built (the plain build was screened) */
   buildNote?: string;
+  registerBound?: RegisterBound;
   speed: SpeedResult[];
   seed: number;
   signal?: AbortSignal;
@@ -165,6 +167,7 @@ export class ScreenSession {
       check: verdict ?? { status: 'pass', calls: 0 },
       speed: ctx.speed,
       elapsedMs: Math.round(performance.now() - started),
+      ...(ctx.registerBound && { registerBound: ctx.registerBound }),
     };
     this.opts.onEvent?.({ type: 'result', result });
     return result;
@@ -265,6 +268,7 @@ export class ScreenSession {
       ctx.signal,
     );
     if (reply.kind === 'check') return reply.verdict;
+    ctx.registerBound = registerBound(ctx.wasm!, await this.build(ctx.kernel, 'baseline'), this.model.target);
     reply.light.forEach((l, i) => this.light.set(lightFootprints[i], l));
     const noiseFloor = this.opts.noiseFloor ?? 0.02;
     ctx.speed = reply.shapes.map((s, i) =>

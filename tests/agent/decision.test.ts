@@ -89,6 +89,20 @@ describe('what the model reads', () => {
     expect(screenFeedback(r, 1)).not.toContain('memory floor');
   });
 
+  it('hears that a register-bound candidate spills in WASM where natively it fits, once, and not for other candidates', () => {
+    const registerBound = { liveValues: 24, baselineLiveValues: 4, allocatable: 15, nativeValues: 12, nativeRegisters: 16, registerName: 'ymm' };
+    const bound = screenFeedback(target('wasm', [[1.4, 'faster'], [0.95, 'no-change']], { registerBound }), 1);
+    const lines = bound.split('\n').filter((l) => l.includes('Register-bound'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('keeps 24 vector values live (the code it was timed against: 4), more than the 15 registers');
+    expect(lines[0]).toContain('natively they are 12 of the 16 ymm registers');
+    expect(lines[0]).toContain('do not discard register blocking on this figure alone');
+    expect(bound.endsWith('You may revise 1 more time(s).')).toBe(true);
+    expect(screenFeedback(target('wasm', [[1.4, 'faster']]), 1)).not.toContain('Register-bound');
+    // a build that failed its check has no WASM figure to qualify
+    expect(screenFeedback(target('wasm', [], { registerBound, check: { status: 'trap', message: 'x' } }), 1)).not.toContain('Register-bound');
+  });
+
   it('gets speedups with their confidence intervals', () => {
     const text = screenFeedback(target('wasm', [[1.25, 'faster']]), 1);
     expect(text).toContain('- s0: speedup 1.250× [1.150, 1.350] 95% CI → faster');

@@ -123,14 +123,14 @@ function renderScreen(results: TargetResult[], stability?: RunReports['stability
   const rows = results.flatMap((r) => {
     if (r.check.status !== 'pass') return [[r.kernel, r.candidate, '', r.check.status, '', '', describeVerdict(r.check).slice(0, 110)]];
     if (!r.speed.length) return [[r.kernel, r.candidate, '', 'pass', '', '', r.candidate === 'baseline' ? 'checked (the reference point)' : '']];
-    return r.speed.map((s) => [
+    return r.speed.map((s, i) => [
       r.kernel,
       r.candidate,
       s.shape,
       s.verdict,
       formatSpeedup(s.speedup),
       formatNs(s.candidateMedianNs),
-      throughputNote(s) + (stability ? unstableNote(stability, r) : '') + floorNote(floors, r.kernel, s),
+      throughputNote(s) + (stability ? unstableNote(stability, r) : '') + floorNote(floors, r.kernel, s) + (i === 0 ? registerNote(r) : ''),
     ]);
   });
   return table(['kernel', 'candidate', 'shape', 'verdict', 'speedup [95% CI]', 'time/call', 'notes'], rows);
@@ -140,6 +140,14 @@ function renderScreen(results: TargetResult[], stability?: RunReports['stability
 function floorNote(floors: ScreenFloors | undefined, kernel: string, s: TargetResult['speed'][number]): string {
   const floor = floors?.shapes.find((f) => f.kernel === kernel && f.shape === s.shape);
   return floor && s.candidateMedianNs < floor.floorWasmNs ? `, memory-bound on ${floors!.host} (≈ ${floor.capSpeedup.toFixed(1)}× at most)` : '';
+}
+
+/** Once per candidate (its first shape): a loop whose values V8 cannot keep in registers here, though natively they fit. */
+function registerNote(r: TargetResult): string {
+  const b = r.registerBound;
+  return b
+    ? `, register-bound in WASM (${b.liveValues} vector values live in a loop${b.baselineLiveValues === undefined ? '' : `, baseline ${b.baselineLiveValues}`}, ${b.allocatable} registers here; natively ${b.nativeValues} of ${b.nativeRegisters} ${b.registerName}): natively it may gain more`
+    : '';
 }
 
 /** --watch: rounds on stdout as they come (one JSON line each with --json: kbench.screen-watch/1). */
