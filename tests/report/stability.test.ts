@@ -137,13 +137,16 @@ describe('load snapshots of this machine', () => {
     expect(snapshot).toMatchObject({ totalTicks: 1185, stealTicks: 7, idleTicks: 1020, ownTicks: 370 + 64 });
     const before = loadSnapshot();
     if (before.ownTicks === undefined) return; // no /proc here: the load average rule applies
-    const until = Date.now() + 300;
-    while (Date.now() < until);
+    // busy for 300 ms of CPU time, not of wall time: on a loaded machine a wall-clock loop gets fewer ticks
+    const cpuMs = () => (process.cpuUsage().user + process.cpuUsage().system) / 1000;
+    const until = cpuMs() + 300;
+    while (cpuMs() < until);
     const afterSelf = loadSnapshot().ownTicks!;
     expect(afterSelf - before.ownTicks).toBeGreaterThanOrEqual(15);
-    // a child still running (not reaped: the sandbox host while a screen ends) counts as kbench's own
-    const child = spawn(process.execPath, ['-e', 'const t = Date.now() + 400; while (Date.now() < t); setTimeout(() => {}, 5000)']);
-    await new Promise((r) => setTimeout(r, 700));
+    // a child still running (not reaped: the sandbox host while a screen ends) counts as kbench's own: it spends
+    // 400 ms of CPU, says so, and stays alive
+    const child = spawn(process.execPath, ['-e', 'const c = () => process.cpuUsage().user / 1000; const t = c() + 400; while (c() < t); console.log("done"); setTimeout(() => {}, 5000)']);
+    await new Promise((r) => child.stdout.once('data', r));
     try {
       expect(loadSnapshot().ownTicks! - afterSelf).toBeGreaterThanOrEqual(25);
     } finally {
