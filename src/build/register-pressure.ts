@@ -71,6 +71,16 @@ export function registerBound(candidate: Uint8Array, baseline: Uint8Array, targe
   };
 }
 
+/** What a register-bound mark in a table means (the reports' note under it) */
+export const REGISTER_BOUND_NOTE =
+  'Register-bound in WASM (⚠): a loop of the candidate keeps more vector values live than the WASM engine has registers here, though natively they fit, so its WASM time carries spills its native build does not and its WASM speedup understates it.';
+
+/** The register bound in one line, for tables and reports: "24 vector values live in a loop, baseline 16, …" */
+export function describeRegisterBound(b: RegisterBound): string {
+  const baseline = b.baselineLiveValues === undefined ? '' : `, baseline ${b.baselineLiveValues}`;
+  return `${b.liveValues} vector values live in a loop${baseline}, ${b.allocatable} registers here; natively ${b.nativeValues} of ${b.nativeRegisters} ${b.registerName}`;
+}
+
 const V128 = 0x7b;
 const FLOAT_TYPES = new Set([0x7d, 0x7c, V128]); // f32, f64, v128
 const VALUE_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, V128, 0x70, 0x6f]);

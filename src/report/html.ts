@@ -4,6 +4,7 @@ import { failedRows, timedRows, type ReportModel } from './model.js';
 import { costChart, esc, forestPlot, scatterPlot, sharedSpeedupDomain, timelineChart, type ForestRow } from './charts.js';
 import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from '../format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
+import { describeRegisterBound, REGISTER_BOUND_NOTE } from '../build/register-pressure.js';
 import { renderTable } from './table.js';
 import { upstreamLabel } from './upstream-label.js';
 import { e2eNotes, e2eTable } from './e2e.js';
@@ -102,6 +103,7 @@ function speedSection(model: ReportModel): string {
   const withLight = rows.some((r) => r.shapes.some((s) => s.lightShare !== undefined));
   const withUpstream = rows.some((r) => r.shapes.some((s) => s.vsUpstream));
   const upstreams = [...new Set(rows.flatMap((r) => (r.upstream ? [`${r.kernel}: ${upstreamLabel(r.upstream, r.shapes)}`] : [])))];
+  const registerBound = rows.filter((r) => r.registerBound);
   const numeric = (withUpstream ? [4, 5, 7, 8, 9, 10, 11] : [4, 6, 7, 8, 9, 10]).slice(0, withLight ? undefined : -1);
   const detail = table(
     ['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(first.speedup.level)} CI]`, ...(withUpstream ? [`vs upstream [${formatPercent(first.speedup.level)} CI]`] : []), 'verdict', 'baseline/call', 'candidate/call', 'GB/s', 'GFLOP/s', ...(withLight ? ['of light'] : [])],
@@ -109,7 +111,7 @@ function speedSection(model: ReportModel): string {
       r.shapes.map((s) => [
         esc(r.kernel), esc(r.candidate), esc(r.target), esc(s.shape), esc(formatSpeedup(s.speedup)),
         ...(withUpstream ? [s.vsUpstream && r.candidate !== 'upstream' ? `${esc(formatSpeedup(s.vsUpstream))} <span class="verdict ${esc(s.vsUpstream.verdict)}">${esc(s.vsUpstream.verdict)}</span>` : ''] : []),
-        `<span class="verdict ${esc(s.verdict)}">${esc(s.verdict)}</span>${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${esc(s.suspect)}` : ''}${r.stability.status === 'unstable' ? ` <span class="unstable" title="${esc(r.stability.reasons.join('; '))}">⚠ unstable</span>` : ''}`,
+        `<span class="verdict ${esc(s.verdict)}">${esc(s.verdict)}</span>${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${esc(s.suspect)}` : ''}${r.stability.status === 'unstable' ? ` <span class="unstable" title="${esc(r.stability.reasons.join('; '))}">⚠ unstable</span>` : ''}${r.registerBound ? ` <span class="unstable" title="${esc(describeRegisterBound(r.registerBound))}">⚠ register-bound</span>` : ''}`,
         esc(formatNs(s.baselineMedianNs)), esc(formatNs(s.candidateMedianNs)), esc(formatFixed(s.gbps, 1)), esc(formatFixed(s.gflops, 2)),
         ...(withLight ? [s.lightShare === undefined ? '' : esc(formatPercent(s.lightShare))] : []),
       ]),
@@ -125,6 +127,7 @@ function speedSection(model: ReportModel): string {
     '<span class="verdict faster">faster</span> · <span class="verdict no-change">no-change</span> · <span class="verdict slower">slower</span></p>' +
     figures.join('') +
     `<h3>All timings</h3>${detail}` +
+    (registerBound.length ? `<p class="note">${esc(REGISTER_BOUND_NOTE)} ${esc(registerBound.map((r) => `${r.candidate}: ${describeRegisterBound(r.registerBound!)}`).join(' · '))}</p>` : '') +
     (upstreams.length ? `<p class="note">"vs upstream": upstream time / candidate time in the same interleaved rounds (&gt; 1× is faster than ggml today). Upstream: ${esc(upstreams.join('; '))}.</p>` : '') +
     '</section>'
   );

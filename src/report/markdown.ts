@@ -6,6 +6,7 @@ import { bestFileName } from '../agent/best-candidate.js';
 import { failedRows, timedRows, type ReportModel } from './model.js';
 import { formatDurationMs, formatFixed, formatLoad, formatNs, formatPercent, formatRho, formatSpeedup, formatUsd } from '../format.js';
 import { UNSTABLE_ADVICE } from '../measure/stability.js';
+import { describeRegisterBound, REGISTER_BOUND_NOTE } from '../build/register-pressure.js';
 import { upstreamLabel } from './upstream-label.js';
 import { e2eNotes, e2eTable } from './e2e.js';
 
@@ -40,7 +41,7 @@ function speedTable(model: ReportModel): string {
       s.shape,
       formatSpeedup(s.speedup),
       ...(withUpstream ? [s.vsUpstream && r.candidate !== 'upstream' ? `${formatSpeedup(s.vsUpstream)} ${s.vsUpstream.verdict}` : ''] : []),
-      `${s.verdict}${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${s.suspect}` : ''}${r.stability.status === 'unstable' ? ' ⚠ unstable' : ''}`,
+      `${s.verdict}${s.emulated ? ' (emulated)' : ''}${s.suspect ? ` ⚠ ${s.suspect}` : ''}${r.stability.status === 'unstable' ? ' ⚠ unstable' : ''}${r.registerBound ? ' ⚠ register-bound' : ''}`,
       formatNs(s.baselineMedianNs),
       formatNs(s.candidateMedianNs),
       formatFixed(s.gbps, 1),
@@ -50,6 +51,7 @@ function speedTable(model: ReportModel): string {
   );
   if (rows.length === 0) return '## Speedup vs baseline\n\nNo candidate passed its check, so nothing was timed.';
   const unstable = timedRows(model).filter((r) => r.stability.status === 'unstable');
+  const registerBound = timedRows(model).filter((r) => r.registerBound);
   const level = timedRows(model)[0].shapes[0].speedup.level;
   const floor = timedRows(model)[0].shapes[0].noiseFloor;
   return [
@@ -62,6 +64,7 @@ function speedTable(model: ReportModel): string {
     table(['kernel', 'candidate', 'target', 'shape', `speedup [${formatPercent(level)} CI]`, ...(withUpstream ? [`vs upstream [${formatPercent(level)} CI]`] : []), 'verdict', 'baseline median', 'candidate median', 'GB/s', 'GFLOP/s', ...(withLight ? ['of light'] : [])], rows),
     ...(withUpstream ? ['', upstreamNote(model)] : []),
     ...(unstable.length ? ['', 'Unstable results (⚠): ' + unstable.map((r) => `${r.candidate} on ${r.target}: ${r.stability.reasons.join('; ')}`).join(' · ')] : []),
+    ...(registerBound.length ? ['', `${REGISTER_BOUND_NOTE} ` + registerBound.map((r) => `${r.candidate}: ${describeRegisterBound(r.registerBound!)}`).join(' · ')] : []),
   ].join('\n');
 }
 

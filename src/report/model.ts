@@ -65,7 +65,7 @@ export interface ShapeRow {
   upstreamCopies?: number;
 }
 
-export interface ResultRow extends Pick<TargetResult, 'kernel' | 'candidate' | 'target' | 'arch' | 'toolchain' | 'sourceSha256' | 'elapsedMs'> {
+export interface ResultRow extends Pick<TargetResult, 'kernel' | 'candidate' | 'target' | 'arch' | 'toolchain' | 'sourceSha256' | 'elapsedMs' | 'registerBound'> {
   /** the check status, or 'host-failure' when the target could not judge the candidate */
   status: CheckStatus | 'host-failure';
   /** one readable line for anything but a pass */
@@ -188,6 +188,7 @@ function toResultRow(r: TargetResult): ResultRow {
     shapes,
     stability: stabilityOf([]),
     ...(r.upstream ? { upstream: r.upstream } : {}),
+    ...(r.registerBound ? { registerBound: r.registerBound } : {}),
   };
 }
 

@@ -73,6 +73,24 @@ describe('machine stability', () => {
   });
 });
 
+describe('a register-bound candidate in reports', () => {
+  it('is marked in the Markdown and HTML tables, with what its loop keeps live under them', () => {
+    const events = screenEvents();
+    const timed = events.find((e) => e.type === 'result' && (e as Extract<LedgerEvent, { type: 'result' }>).result.speed.length) as Extract<LedgerEvent, { type: 'result' }>;
+    timed.result.registerBound = { liveValues: 24, baselineLiveValues: 16, allocatable: 15, nativeValues: 12, nativeRegisters: 16, registerName: 'ymm' };
+    const model = buildReportModel(events);
+    const md = renderMarkdown(model);
+    const rows = md.split('\n').filter((l) => l.startsWith(`| ${timed.result.kernel} | ${timed.result.candidate} |`));
+    expect(rows.length).toBe(timed.result.speed.length);
+    for (const row of rows) expect(row).toContain('⚠ register-bound');
+    expect(md).toContain(`${timed.result.candidate}: 24 vector values live in a loop, baseline 16, 15 registers here; natively 12 of 16 ymm`);
+    expect(md.match(/register-bound/g)!.length).toBe(rows.length);
+    const html = renderHtml(model);
+    expect(html).toContain('title="24 vector values live in a loop, baseline 16, 15 registers here; natively 12 of 16 ymm">⚠ register-bound</span>');
+    expect(renderMarkdown(buildReportModel(screenEvents()))).not.toMatch(/register-bound/i);
+  });
+});
+
 describe('result stability in reports', () => {
   it('a run whose baselines agree is stable', () => {
     const model = buildReportModel(screenEvents());

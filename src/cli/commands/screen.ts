@@ -8,6 +8,7 @@ import { describeVerdict } from '../../check/verdict.js';
 import type { TargetResult } from '../../ledger/records.js';
 import { screenRunJson } from '../../screen/json.js';
 import { screenedPlain, screenLabelOf } from '../../build/screen-target.js';
+import { describeRegisterBound } from '../../build/register-pressure.js';
 import { screenFloors } from '../../remote/calibrate.js';
 import type { ScreenFloors } from '../../measure/memory-floor.js';
 import { selectCandidates } from '../../screen/run.js';
@@ -145,9 +146,7 @@ function floorNote(floors: ScreenFloors | undefined, kernel: string, s: TargetRe
 /** Once per candidate (its first shape): a loop whose values V8 cannot keep in registers here, though natively they fit. */
 function registerNote(r: TargetResult): string {
   const b = r.registerBound;
-  return b
-    ? `, register-bound in WASM (${b.liveValues} vector values live in a loop${b.baselineLiveValues === undefined ? '' : `, baseline ${b.baselineLiveValues}`}, ${b.allocatable} registers here; natively ${b.nativeValues} of ${b.nativeRegisters} ${b.registerName}): natively it may gain more`
-    : '';
+  return b ? `, register-bound in WASM (${describeRegisterBound(b)}): natively it may gain more` : '';
 }
 
 /** --watch: rounds on stdout as they come (one JSON line each with --json: kbench.screen-watch/1). */
