@@ -32,6 +32,7 @@ const { loadSuite, BUILTIN_KERNELS_DIR, INCLUDE_DIR } = await import(new URL('sp
 const { WasmCompiler } = await import(new URL('build/compiler.js', here));
 const { resolveToolchain } = await import(new URL('build/toolchain.js', here));
 const { median } = await import(new URL('measure/stats.js', here));
+const { DEFAULT_TIMING_GROUPS } = await import(new URL('screen/session.js', here));
 
 const compiler = new WasmCompiler(resolveToolchain('yowasp'), { cacheDir: values.cache });
 const build = async (spec, path) => {
@@ -70,9 +71,11 @@ for (let rep = 0; rep < Number(values.reps); rep++)
       if (check.reply.verdict.status !== 'pass') throw new Error(`${builds[i].name} ${job.name}: check ${JSON.stringify(check.reply.verdict)}`);
       const bench = await timed(sandboxes[i], {
         kind: 'bench', spec: job.spec, reference: job.reference, baseline: job.baseline, candidate: job.candidate, probe: new Uint8Array(0), lightFootprints: [],
-        seed, maxMemoryBytes, pairs: 11, sampleMs,
+        seed, maxMemoryBytes, pairs: 11, groups: DEFAULT_TIMING_GROUPS, sampleMs,
       });
       if (bench.reply.kind !== 'bench') throw new Error(`${builds[i].name} ${job.name}: bench ${JSON.stringify(bench.reply.verdict)}`);
+      // a job that timed nothing (say, a field of the job the other build does not know) must not pass for a fast one
+      if (bench.reply.shapes.some((s) => s.baselineNs.length !== 11 || s.candidateNs.length !== 11)) throw new Error(`${builds[i].name} ${job.name}: the timed job did not time 11 pairs`);
       times[i].check.push(check.ms);
       times[i].bench.push(bench.ms);
       times[i].total.push(check.ms + bench.ms);
