@@ -4,7 +4,8 @@
 // jobs of the two builds alternate, so machine load hits both alike and the ratio holds even on a busy machine.
 // Builds are cached in --cache (compiled once, by this build's compiler).
 // Usage: npm run build && node scripts/bench-sandbox.mjs [--against /path/to/other/dist] [--reps 3] [--kernel rms_norm]
-// --profile DIR: the sandbox host (this build's) writes a .cpuprofile per job worker into DIR (node --cpu-prof).
+// --profile DIR: the sandbox host (this build's) writes a .cpuprofile per thread into DIR (node --cpu-prof; the job
+// worker's is the larger), when it exits at the end.
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,6 +33,7 @@ const { loadSuite, BUILTIN_KERNELS_DIR, INCLUDE_DIR } = await import(new URL('sp
 const { WasmCompiler } = await import(new URL('build/compiler.js', here));
 const { resolveToolchain } = await import(new URL('build/toolchain.js', here));
 const { median } = await import(new URL('measure/stats.js', here));
+const { DEFAULT_TIMING_GROUPS } = await import(new URL('screen/session.js', here));
 
 const compiler = new WasmCompiler(resolveToolchain('yowasp'), { cacheDir: values.cache });
 const build = async (spec, path) => {
@@ -49,6 +51,7 @@ for (const k of kernels) {
 await compiler.close();
 
 const seed = 20261127;
+const pairs = 11;
 const maxMemoryBytes = 256 << 20;
 const sampleMs = Number(values['sample-ms']);
 const sandboxes = builds.map((b, i) => new b.Sandbox(i === 0 && values.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.profile)}`] : []));
@@ -70,9 +73,11 @@ for (let rep = 0; rep < Number(values.reps); rep++)
       if (check.reply.verdict.status !== 'pass') throw new Error(`${builds[i].name} ${job.name}: check ${JSON.stringify(check.reply.verdict)}`);
       const bench = await timed(sandboxes[i], {
         kind: 'bench', spec: job.spec, reference: job.reference, baseline: job.baseline, candidate: job.candidate, probe: new Uint8Array(0), lightFootprints: [],
-        seed, maxMemoryBytes, pairs: 11, sampleMs,
+        seed, maxMemoryBytes, pairs, groups: DEFAULT_TIMING_GROUPS, sampleMs,
       });
       if (bench.reply.kind !== 'bench') throw new Error(`${builds[i].name} ${job.name}: bench ${JSON.stringify(bench.reply.verdict)}`);
+      // a job that timed nothing (say, a field of the job the other build does not know) must not pass for a fast one
+      if (bench.reply.shapes.some((s) => s.baselineNs.length !== pairs || s.candidateNs.length !== pairs)) throw new Error(`${builds[i].name} ${job.name}: the timed job did not time ${pairs} pairs`);
       times[i].check.push(check.ms);
       times[i].bench.push(bench.ms);
       times[i].total.push(check.ms + bench.ms);

@@ -95,6 +95,8 @@ export class KernelInstance {
   private watching = false;
   /** the snapshot past the layout's region was last compared equal to memory (strayWrite 'whole') */
   private tailChecked = false;
+  /** outputs were poisoned in memory only (poisonEveryOutput): the snapshot of what the sets own is stale */
+  private ownedStale = false;
   private heapBase = 0;
 
   constructor(module: WebAssembly.Module, maxMemoryBytes: number) {
@@ -176,6 +178,7 @@ export class KernelInstance {
     if (this.tailChecked && this.snapshot.length === live.length) this.snapshot.set(live.subarray(0, this.headEnd()));
     else this.snapshot = live.slice();
     this.watching = true;
+    this.ownedStale = false;
     this.tailChecked = false;
   }
 
@@ -223,6 +226,17 @@ export class KernelInstance {
   }
 
   /**
+   * poisonOutputs of every set, in memory only (the timed loop's poisoning before each batch: the snapshot would double
+   * its cost). The only stray check it allows is strayWrite('all'), which compares nothing any set owns and then takes
+   * it from memory; strayWrite(set) would compare other sets' outputs with a stale snapshot, and refuses until then.
+   */
+  poisonEveryOutput(byte = 0xff): void {
+    const heap = this.bytes;
+    for (const b of this.buffers) if (b.role !== 'in') for (const at of b.addresses) heap.fill(byte, at, at + b.bytes);
+    if (this.watching) this.ownedStale = true;
+  }
+
+  /**
    * The first byte from the heap base to the end of memory (guards, other argument sets, argument slots, the heap
    * past the buffers) that changed since the host last wrote it, except the outputs and scratch of `set` ('all': of
    * every set), attributed to the nearest buffer of that set; null when there is none. The module's data and stack,
@@ -230,6 +244,7 @@ export class KernelInstance {
    */
   strayWrite(set: number | 'all', extent: 'layout' | 'whole' = 'layout'): GuardViolation | null {
     if (!this.watching) throw new Error('strayWrite before watch()');
+    if (this.ownedStale && set !== 'all') throw new Error(`strayWrite(${set}) after poisonEveryOutput: only strayWrite('all') may follow it`);
     const until = extent === 'whole' ? this.snapshot.length : this.headEnd();
     const live = this.bytes;
     const owned = this.buffers
@@ -244,6 +259,7 @@ export class KernelInstance {
       from = end;
     }
     for (const [start, end] of owned) this.snapshot.set(live.subarray(this.heapBase + start, this.heapBase + end), start);
+    if (set === 'all') this.ownedStale = false;
     if (extent === 'whole') this.tailChecked = true;
     return null;
   }

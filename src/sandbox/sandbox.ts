@@ -91,9 +91,15 @@ export class Sandbox {
     this.child = undefined;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-    clearTimeout(timer);
+    const waited = () => Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]).finally(() => clearTimeout(timer));
+    // A host with extra flags (--cpu-prof) is let exit on its own first: a killed process writes no profile.
+    if (this.nodeFlags.length && child.connected) {
+      child.disconnect();
+      await waited();
+      if (child.exitCode !== null || child.signalCode !== null) return;
+    }
+    child.kill('SIGKILL');
+    await waited();
   }
 }

@@ -24,6 +24,8 @@ describe('comparing an output with the reference', () => {
     expect(compareOutput(spec, y, {}, f32([NaN, 1]), f32([NaN, 1]))).toBeNull();
     expect(compareOutput(spec, y, {}, f32([0, 1]), f32([NaN, 1]))?.reason).toBe('a number where the reference is NaN');
     expect(compareOutput(spec, y, {}, f32([Infinity, 1]), f32([3e38, 1]))?.reason).toBe('infinity mismatch');
+    // a finite value against an infinite reference: the elementwise bound there is infinite too, and must not pass it
+    expect(compareOutput(spec, y, {}, f32([3e38, 1]), f32([Infinity, 1]))?.reason).toBe('infinity mismatch');
   });
 
   it('fails on NMSE alone when every element is inside the elementwise bound', () => {

@@ -72,6 +72,28 @@ describe('the sandbox instance', () => {
     expect(inst.strayWrite(0)).toMatchObject({ side: 'after' });
   });
 
+  it("poisons every set's outputs in memory only before a timed batch: strayWrite('all') still sees a store elsewhere, strayWrite(set) waits for it", () => {
+    const inst = new KernelInstance(module, 64 << 20);
+    expect(inst.layout(kernel.spec, { n: 5, rows: 99 }, 2)).toBe(true);
+    inst.watch();
+    inst.poisonEveryOutput();
+    expect([0, 1].every((set) => inst.view(set, 'y').every((b) => b === 0xff))).toBe(true);
+    // the snapshot still holds the outputs as they were: comparing them for one set would blame the poison
+    expect(() => inst.strayWrite(1)).toThrow(/poisonEveryOutput/);
+    inst.batch(1); // stores far past y on every call (rows = 99)
+    expect(inst.strayWrite('all', 'whole')).toMatchObject({ buffer: 'y', side: 'after' });
+
+    const honest = new KernelInstance(module, 64 << 20);
+    expect(honest.layout(kernel.spec, { n: 5, rows: 2 }, 2)).toBe(true);
+    honest.watch();
+    honest.poisonEveryOutput();
+    honest.batch(3);
+    expect(honest.strayWrite('all', 'whole')).toBeNull();
+    // strayWrite('all') took the outputs from memory: one set may be checked again
+    honest.view(1, 'y')[0] = 1;
+    expect(honest.strayWrite(0)).toMatchObject({ buffer: 'y', side: 'after' });
+  });
+
   it('moves every buffer by the layout padding, and still sees a store into the padding', () => {
     const env = { n: 5, rows: 2 };
     const addresses = (padding: number) => {

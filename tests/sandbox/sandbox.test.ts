@@ -5,7 +5,8 @@ import { Sandbox } from '../../src/sandbox/sandbox.js';
 import type { SandboxJob } from '../../src/sandbox/jobs.js';
 import { loadKernel } from '../../src/spec/suite.js';
 import { join } from 'node:path';
-import { FIXTURE_KERNELS } from '../helpers/fixtures.js';
+import { readdirSync } from 'node:fs';
+import { FIXTURE_KERNELS, tempDir } from '../helpers/fixtures.js';
 
 const spec = loadKernel(join(FIXTURE_KERNELS, 'scale_rows')).spec;
 // not a WASM module: the compile stage never lets one through, so failing on it is kbench's own error
@@ -39,5 +40,16 @@ describe('Sandbox', () => {
     expect(second).not.toBe(host.pid);
     await sandbox.close();
     expect(() => process.kill(second, 0)).toThrow(/ESRCH/); // close waited until the host was gone
+  });
+
+  it('a host started with --cpu-prof (scripts/bench-sandbox.mjs --profile) is let exit on close, so it writes its profiles', async () => {
+    const dir = tempDir();
+    const sandbox = new Sandbox(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+    await sandbox.run(job, 10_000);
+    const host = hostOf(sandbox)!;
+    await sandbox.close();
+    expect(host.signalCode).toBeNull();
+    // the host's main thread and its job worker
+    expect(readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).length).toBeGreaterThanOrEqual(2);
   });
 });
