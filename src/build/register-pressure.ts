@@ -59,7 +59,7 @@ export function registerBound(candidate: Uint8Array, baseline: Uint8Array, targe
   if (pressure.status !== 'ok' || pressure.liveValues <= allocatable) return undefined;
   const nativeValues = Math.ceil(pressure.liveV128 / native.v128PerRegister) + pressure.liveValues - pressure.liveV128;
   if (nativeValues > native.count) return undefined;
-  const reference = loopPressure(baseline);
+  const reference = baselinePressure(baseline);
   if (reference.status === 'ok' && reference.liveValues >= pressure.liveValues) return undefined;
   return {
     liveValues: pressure.liveValues,
@@ -69,6 +69,16 @@ export function registerBound(candidate: Uint8Array, baseline: Uint8Array, targe
     nativeRegisters: native.count,
     registerName: native.name,
   };
+}
+
+/** A session times every candidate of a kernel against one baseline build: its pressure is read once. */
+const baselinePressures = new WeakMap<Uint8Array, LoopPressure>();
+function baselinePressure(baseline: Uint8Array): LoopPressure {
+  const known = baselinePressures.get(baseline);
+  if (known) return known;
+  const pressure = loopPressure(baseline);
+  baselinePressures.set(baseline, pressure);
+  return pressure;
 }
 
 /** What a register-bound mark in a table means (the reports' note under it) */

@@ -169,9 +169,14 @@ export function sessionBaselines(session: TargetResult[]): (kernel: string, shap
 
 /** For each WASM result of the ledgers, per shape, its session's median baseline time (sessionBaselines). */
 function wasmSessionBaselines(every: RunResult[]): (r: TargetResult, shape: string) => number {
-  const wasm = every.filter((e) => e.result.target === 'wasm');
-  const perSession = new Map([...new Set(wasm.map((e) => e.run))].map((run) => [run, sessionBaselines(wasm.filter((e) => e.run === run).map((e) => e.result))]));
-  const sessionOf = new Map(wasm.map((e) => [e.result, e.run]));
+  const bySession = new Map<string, TargetResult[]>();
+  const sessionOf = new Map<TargetResult, string>();
+  for (const { run, result } of every)
+    if (result.target === 'wasm') {
+      bySession.set(run, [...(bySession.get(run) ?? []), result]);
+      sessionOf.set(result, run);
+    }
+  const perSession = new Map([...bySession].map(([run, results]) => [run, sessionBaselines(results)]));
   return (r, shape) => perSession.get(sessionOf.get(r)!)?.(r.kernel, shape) ?? shapeOf(r, shape).baselineMedianNs;
 }
 
